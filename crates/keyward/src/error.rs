@@ -1,0 +1,159 @@
+//! The one error type of the `keyward` crate.
+//!
+//! Every failure of `unprotect` says *why* to the operator — malformed payload, unknown key,
+//! revoked key, invalid payload — without telling an attacker more than that: a tampered payload
+//! and a payload protected for another purpose fail in the same way, because cryptographically
+//! they are the same thing.
+
+use std::path::PathBuf;
+
+use crate::key::KeyId;
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a payload could not even be parsed (its shape is wrong before any key is involved).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MalformedReason {
+    /// The payload is empty.
+    Empty,
+    /// The payload is shorter than the 20-byte header (magic + key id).
+    TooShort {
+        /// The length that was seen.
+        len: usize,
+    },
+    /// The first four bytes are not the Data Protection magic header `09 F0 C9 F0`.
+    BadMagic,
+    /// The magic header is right but its version nibble is not 0 (a newer format).
+    UnsupportedVersion {
+        /// The version nibble that was seen.
+        version: u8,
+    },
+    /// The body after the header is too short (or misaligned) for the key's algorithm.
+    Truncated,
+    /// The text form is not valid base64url (or standard base64).
+    InvalidBase64,
+}
+
+impl std::fmt::Display for MalformedReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Empty => f.write_str("the payload is empty"),
+            Self::TooShort { len } => write!(
+                f,
+                "the payload is {len} bytes long, shorter than the 20-byte header"
+            ),
+            Self::BadMagic => f.write_str(
+                "the payload was not protected with ASP.NET Core Data Protection (bad magic header)",
+            ),
+            Self::UnsupportedVersion { version } => write!(
+                f,
+                "the payload was protected with a newer version of the format (version {version})"
+            ),
+            Self::Truncated => {
+                f.write_str("the payload body is too short or misaligned for its key's algorithm")
+            }
+            Self::InvalidBase64 => f.write_str("the payload is not valid base64url"),
+        }
+    }
+}
+
+/// Everything that can go wrong in `keyward`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The payload's shape is wrong: empty, too short, wrong magic header, newer version,
+    /// truncated body, or invalid base64.
+    #[error("malformed payload: {0}")]
+    MalformedPayload(MalformedReason),
+
+    /// The payload names a key that the key ring does not hold.
+    #[error("the key {{{key_id}}} was not found in the key ring (read from {ring_location})")]
+    KeyNotFound {
+        /// The key id the payload names.
+        key_id: KeyId,
+        /// Where the key ring was read from (a directory, a store).
+        ring_location: String,
+    },
+
+    /// The payload's key has been revoked.
+    #[error("the key {{{0}}} has been revoked")]
+    KeyRevoked(KeyId),
+
+    /// The payload failed authentication: it was tampered with, or it was protected for other
+    /// purposes or another application name.
+    #[error(
+        "the payload was invalid: it was tampered with, or protected for other purposes or another application name"
+    )]
+    InvalidPayload,
+
+    /// A key file or element is not valid key XML.
+    #[error("invalid key XML in {location}: {reason}")]
+    KeyXml {
+        /// The file or element the XML came from.
+        location: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// Reading or writing the key repository failed.
+    #[error("key repository I/O error at {}: {source}", path.display())]
+    Io {
+        /// The path that could not be read or written.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The key's master key is encrypted at rest in a way keyward cannot decrypt.
+    #[error(
+        "the master key of key {{{key_id}}} is encrypted at rest with {decryptor_type}, which keyward cannot decrypt"
+    )]
+    KeyNotDecryptable {
+        /// The key whose master key is encrypted.
+        key_id: KeyId,
+        /// The `decryptorType` named in the key XML.
+        decryptor_type: String,
+    },
+
+    /// The key's descriptor names an algorithm keyward does not implement.
+    #[error("the key {{{key_id}}} uses an unsupported algorithm: {detail}")]
+    UnsupportedAlgorithm {
+        /// The key whose descriptor is not supported.
+        key_id: KeyId,
+        /// What was found.
+        detail: String,
+    },
+
+    /// The key ring has no key that can protect, and none could be created.
+    #[error("the key ring at {ring_location} has no usable default key: {reason}")]
+    NoDefaultKey {
+        /// Where the key ring was read from.
+        ring_location: String,
+        /// Why no key could be used or created.
+        reason: String,
+    },
+
+    /// The provider was configured wrongly.
+    #[error("invalid configuration: {0}")]
+    Configuration(String),
+
+    /// The unprotected bytes are not UTF-8 (from `unprotect_str`).
+    #[error("the unprotected data is not valid UTF-8")]
+    NotUtf8,
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn malformed(reason: MalformedReason) -> Self {
+        Self::MalformedPayload(reason)
+    }
+}

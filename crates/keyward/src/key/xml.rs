@@ -1,0 +1,400 @@
+//! Reading and writing .NET's key and revocation XML (`key-{id}.xml`, `revocation-….xml`).
+//!
+//! Reading follows `XmlKeyManager`: namespaces are matched by URI, never by prefix; a UTF-8 BOM
+//! is tolerated; unknown elements are ignored; a key with a bad id or bad dates is skipped with
+//! a warning; a bad revocation fails the load. DTDs are refused and documents are size-limited,
+//! so a hostile key file can neither expand entities nor reach the network.
+
+use roxmltree::{Document, Node, ParsingOptions};
+use time::OffsetDateTime;
+
+use super::{date, KeyId, KeyMaterial, KeyRecord};
+use crate::crypto::{AesKeySize, Algorithm, ValidationAlgorithm};
+use crate::encoding::{base64_standard_decode, base64_standard_encode};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::xml::XmlElement;
+
+/// The Data Protection XML namespace (`requiresEncryption`, `encryptedSecret`).
+pub const DATA_PROTECTION_NAMESPACE: &str = "http://schemas.asp.net/2015/03/dataProtection";
+
+/// The largest key or revocation document keyward reads.
+pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
+
+/// The deserializer .NET writes for (and reads) the default descriptor, without a version so
+/// every .NET release resolves it.
+pub const DEFAULT_DESERIALIZER_TYPE: &str = "Microsoft.AspNetCore.DataProtection.AuthenticatedEncryption.ConfigurationModel.AuthenticatedEncryptorDescriptorDeserializer, Microsoft.AspNetCore.DataProtection";
+
+/// One top-level element of a key ring.
+#[derive(Debug)]
+pub(crate) enum RingElement {
+    /// A `<key>`.
+    Key(Box<KeyRecord>),
+    /// A `<key>` whose id or dates could not be read: skipped, as .NET skips it.
+    SkippedKey { reason: String },
+    /// A `<revocation>` of one key.
+    RevokeKey { key_id: KeyId },
+    /// A `<revocation>` of every key created before `date`.
+    RevokeAllBefore { date: OffsetDateTime },
+    /// Anything else: ignored.
+    Unknown { name: String },
+}
+
+/// Parses one stored document (a key, a revocation, or a container of those such as Azure
+/// Blob's `<repository>`) into ring elements.
+pub(crate) fn parse_document(text: &str, location: &str) -> Result<Vec<RingElement>> {
+    let xml_error = |reason: String| Error::KeyXml {
+        location: location.to_owned(),
+        reason,
+    };
+    if text.len() > MAX_DOCUMENT_BYTES {
+        return Err(xml_error(format!(
+            "document is {} bytes, more than the {MAX_DOCUMENT_BYTES}-byte limit",
+            text.len()
+        )));
+    }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let options = ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: 100_000,
+        ..ParsingOptions::default()
+    };
+    let doc = Document::parse_with_options(text, options).map_err(|e| xml_error(e.to_string()))?;
+    let root = doc.root_element();
+    if is_plain(root, "key") || is_plain(root, "revocation") {
+        return Ok(vec![parse_element(root, location)?]);
+    }
+    // Containers hold one element per key or revocation (Azure Blob's `<repository>`).
+    if root.children().any(|c| is_plain(c, "key") || is_plain(c, "revocation")) {
+        return root
+            .children()
+            .filter(Node::is_element)
+            .map(|c| parse_element(c, location))
+            .collect();
+    }
+    Ok(vec![RingElement::Unknown {
+        name: root.tag_name().name().to_owned(),
+    }])
+}
+
+fn is_plain(node: Node<'_, '_>, name: &str) -> bool {
+    node.is_element() && node.tag_name().name() == name && node.tag_name().namespace().is_none()
+}
+
+fn child<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
+    node.children().find(|c| is_plain(*c, name))
+}
+
+/// All descendant text, comments ignored, trimmed (.NET's `(string)element`).
+fn string_value(node: Node<'_, '_>) -> String {
+    node.descendants()
+        .filter(Node::is_text)
+        .filter_map(|n| n.text())
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+fn parse_element(node: Node<'_, '_>, location: &str) -> Result<RingElement> {
+    if is_plain(node, "key") {
+        return Ok(match parse_key(node) {
+            Ok(record) => RingElement::Key(Box::new(record)),
+            Err(reason) => RingElement::SkippedKey {
+                reason: format!("{location}: {reason}"),
+            },
+        });
+    }
+    if is_plain(node, "revocation") {
+        return parse_revocation(node).map_err(|reason| Error::KeyXml {
+            location: location.to_owned(),
+            reason,
+        });
+    }
+    Ok(RingElement::Unknown {
+        name: node.tag_name().name().to_owned(),
+    })
+}
+
+fn parse_date(node: Node<'_, '_>, name: &str) -> std::result::Result<OffsetDateTime, String> {
+    let element = child(node, name).ok_or_else(|| format!("<{name}> is missing"))?;
+    let text = string_value(element);
+    date::parse(&text).ok_or_else(|| format!("<{name}> is not an xs:dateTime: {text:?}"))
+}
+
+fn parse_key(node: Node<'_, '_>) -> std::result::Result<KeyRecord, String> {
+    let id_text = node.attribute("id").ok_or("the key has no id attribute")?;
+    let id: KeyId = id_text.parse().map_err(|e: super::ParseKeyIdError| e.to_string())?;
+    let creation = parse_date(node, "creationDate").map_err(|e| format!("key {id}: {e}"))?;
+    let activation = parse_date(node, "activationDate").map_err(|e| format!("key {id}: {e}"))?;
+    let expiration = parse_date(node, "expirationDate").map_err(|e| format!("key {id}: {e}"))?;
+    let (algorithm, material) = match child(node, "descriptor") {
+        Some(descriptor) => parse_descriptor(descriptor),
+        None => (
+            None,
+            KeyMaterial::Unsupported {
+                detail: "the key has no <descriptor>".into(),
+            },
+        ),
+    };
+    Ok(KeyRecord {
+        id,
+        creation,
+        activation,
+        expiration,
+        algorithm,
+        material,
+    })
+}
+
+/// Which deserializer a `deserializerType` names, by full type name (before the first comma),
+/// accepting the pre-Core `Microsoft.AspNet.DataProtection` namespace.
+fn deserializer_kind(type_name: &str) -> Option<&str> {
+    let full = type_name.split(',').next().unwrap_or("").trim();
+    let rest = full
+        .strip_prefix("Microsoft.AspNetCore.DataProtection.")
+        .or_else(|| full.strip_prefix("Microsoft.AspNet.DataProtection."))?;
+    rest.strip_prefix("AuthenticatedEncryption.ConfigurationModel.")
+}
+
+fn parse_descriptor(outer: Node<'_, '_>) -> (Option<Algorithm>, KeyMaterial) {
+    let unsupported = |detail: String| KeyMaterial::Unsupported { detail };
+    let type_name = outer.attribute("deserializerType").unwrap_or("");
+    let Some(inner) = outer.children().find(Node::is_element) else {
+        return (None, unsupported("the descriptor is empty".into()));
+    };
+    let algorithm = match deserializer_kind(type_name) {
+        Some("AuthenticatedEncryptorDescriptorDeserializer") => {
+            let encryption = child(inner, "encryption").and_then(|e| e.attribute("algorithm"));
+            let validation = child(inner, "validation").and_then(|e| e.attribute("algorithm"));
+            encryption.and_then(|e| Algorithm::from_xml_names(e, validation))
+        }
+        Some("ManagedAuthenticatedEncryptorDescriptorDeserializer") => managed_algorithm(inner),
+        Some("CngCbcAuthenticatedEncryptorDescriptorDeserializer") => {
+            let key_size = cng_aes_key_size(inner);
+            let validation = match child(inner, "hash").and_then(|h| h.attribute("algorithm")) {
+                Some("SHA256") => Some(ValidationAlgorithm::HmacSha256),
+                Some("SHA512") => Some(ValidationAlgorithm::HmacSha512),
+                _ => None,
+            };
+            key_size.zip(validation).map(|(key_size, validation)| Algorithm::Cbc {
+                key_size,
+                validation,
+            })
+        }
+        Some("CngGcmAuthenticatedEncryptorDescriptorDeserializer") => {
+            cng_aes_key_size(inner).map(|key_size| Algorithm::Gcm { key_size })
+        }
+        _ => None,
+    };
+    let Some(algorithm) = algorithm else {
+        return (
+            None,
+            unsupported(format!(
+                "unsupported descriptor (deserializer {:?}): {}",
+                type_name.split(',').next().unwrap_or(""),
+                algorithm_summary(inner)
+            )),
+        );
+    };
+    (Some(algorithm), parse_master_key(inner))
+}
+
+fn algorithm_summary(inner: Node<'_, '_>) -> String {
+    inner
+        .children()
+        .filter(Node::is_element)
+        .filter_map(|c| {
+            c.attribute("algorithm")
+                .map(|a| format!("{}={a}", c.tag_name().name()))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn cng_aes_key_size(inner: Node<'_, '_>) -> Option<AesKeySize> {
+    let encryption = child(inner, "encryption")?;
+    if encryption.attribute("algorithm")? != "AES" {
+        return None;
+    }
+    AesKeySize::from_bits(encryption.attribute("keyLength")?.parse().ok()?)
+}
+
+fn managed_algorithm(inner: Node<'_, '_>) -> Option<Algorithm> {
+    let encryption = child(inner, "encryption")?;
+    let name = encryption.attribute("algorithm")?.split(',').next()?.trim();
+    let is_aes = matches!(
+        name,
+        "Aes" | "System.Security.Cryptography.Aes" | "System.Security.Cryptography.AesCryptoServiceProvider" | "System.Security.Cryptography.AesManaged"
+    );
+    if !is_aes {
+        return None;
+    }
+    let key_size = AesKeySize::from_bits(encryption.attribute("keyLength")?.parse().ok()?)?;
+    let validation = child(inner, "validation")?.attribute("algorithm")?.split(',').next()?.trim();
+    let validation = ValidationAlgorithm::from_xml_name(
+        validation
+            .strip_prefix("System.Security.Cryptography.")
+            .unwrap_or(validation),
+    )?;
+    Some(Algorithm::Cbc {
+        key_size,
+        validation,
+    })
+}
+
+fn parse_master_key(inner: Node<'_, '_>) -> KeyMaterial {
+    let encrypted = inner.descendants().find(|n| {
+        n.is_element()
+            && n.tag_name().name() == "encryptedSecret"
+            && n.tag_name().namespace() == Some(DATA_PROTECTION_NAMESPACE)
+    });
+    if let Some(encrypted) = encrypted {
+        let decryptor_type = encrypted
+            .attribute("decryptorType")
+            .unwrap_or("(no decryptorType)")
+            .to_owned();
+        let document = inner.document().input_text();
+        return KeyMaterial::Encrypted {
+            decryptor_type,
+            encrypted_xml: document[encrypted.range()].to_owned(),
+        };
+    }
+    let Some(master_key) = child(inner, "masterKey") else {
+        return KeyMaterial::Unsupported {
+            detail: "the descriptor has no <masterKey>".into(),
+        };
+    };
+    let value = zeroize::Zeroizing::new(string_value(master_key));
+    match base64_standard_decode(&value) {
+        Some(bytes) if !bytes.is_empty() => KeyMaterial::Plain(Secret::new(bytes)),
+        _ => KeyMaterial::Unsupported {
+            detail: "the <masterKey> value is not base64".into(),
+        },
+    }
+}
+
+fn parse_revocation(node: Node<'_, '_>) -> std::result::Result<RingElement, String> {
+    let date = parse_date(node, "revocationDate")?;
+    let key = child(node, "key").ok_or("the revocation has no <key> element")?;
+    let id = key.attribute("id").ok_or("the revocation's <key> has no id")?;
+    if id.trim() == "*" {
+        return Ok(RingElement::RevokeAllBefore { date });
+    }
+    let key_id = id
+        .parse()
+        .map_err(|e: super::ParseKeyIdError| format!("revocation: {e}"))?;
+    Ok(RingElement::RevokeKey { key_id })
+}
+
+/// The `<key>` element .NET's `XmlKeyManager` writes, master key unencrypted (marked
+/// `requiresEncryption`, with .NET's warning comment).
+pub(crate) fn key_element(
+    id: KeyId,
+    creation: OffsetDateTime,
+    activation: OffsetDateTime,
+    expiration: OffsetDateTime,
+    algorithm: Algorithm,
+    master_key: &Secret,
+) -> XmlElement {
+    let mut descriptor = XmlElement::new("descriptor")
+        .child(XmlElement::new("encryption").attr("algorithm", algorithm.encryption_xml_name()));
+    descriptor = match algorithm.validation() {
+        Some(validation) => {
+            descriptor.child(XmlElement::new("validation").attr("algorithm", validation.xml_name()))
+        }
+        None => descriptor.comment(
+            " AES-GCM includes a 128-bit authentication tag, no extra validation algorithm required. ",
+        ),
+    };
+    let master = XmlElement::new("masterKey")
+        .attr("p4:requiresEncryption", "true")
+        .attr("xmlns:p4", DATA_PROTECTION_NAMESPACE)
+        .comment(" Warning: the key below is in an unencrypted form. ")
+        .child(XmlElement::new("value").text(base64_standard_encode(master_key.expose())));
+    XmlElement::new("key")
+        .attr("id", id.to_string())
+        .attr("version", "1")
+        .child(XmlElement::new("creationDate").text(date::format(creation)))
+        .child(XmlElement::new("activationDate").text(date::format(activation)))
+        .child(XmlElement::new("expirationDate").text(date::format(expiration)))
+        .child(
+            XmlElement::new("descriptor")
+                .attr("deserializerType", DEFAULT_DESERIALIZER_TYPE)
+                .child(descriptor.child(master)),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> RingElement {
+        let mut all = parse_document(text, "test").unwrap();
+        assert_eq!(all.len(), 1);
+        all.remove(0)
+    }
+
+    #[test]
+    fn refuses_dtds_and_entities() {
+        let evil = r#"<?xml version="1.0"?><!DOCTYPE k [<!ENTITY a "aaaa">]><key id="6417072d-bd2e-4737-8995-fd280fe00251">&a;</key>"#;
+        let err = parse_document(evil, "evil.xml").unwrap_err();
+        assert!(matches!(err, Error::KeyXml { .. }), "{err}");
+    }
+
+    #[test]
+    fn refuses_oversized_documents() {
+        let big = format!("<x>{}</x>", "a".repeat(MAX_DOCUMENT_BYTES));
+        assert!(parse_document(&big, "big.xml").is_err());
+    }
+
+    #[test]
+    fn key_with_bad_dates_is_skipped_not_fatal() {
+        let text = r#"<key id="6417072d-bd2e-4737-8995-fd280fe00251" version="1"><creationDate>soon</creationDate></key>"#;
+        assert!(matches!(one(text), RingElement::SkippedKey { .. }));
+    }
+
+    #[test]
+    fn bad_revocation_is_fatal() {
+        let text = r#"<revocation version="1"><revocationDate>2015-01-01T00:00:00Z</revocationDate><key id="{invalid}" /></revocation>"#;
+        assert!(parse_document(text, "r.xml").is_err());
+    }
+
+    #[test]
+    fn written_key_reads_back() {
+        let id = KeyId::random();
+        let now = date::to_ticks_precision(OffsetDateTime::now_utc());
+        let secret = Secret::random(64);
+        for algorithm in [Algorithm::AES_256_CBC_HMACSHA256, Algorithm::AES_256_GCM] {
+            let element = key_element(id, now, now, now, algorithm, &secret);
+            for text in [element.to_document(), element.to_compact()] {
+                let RingElement::Key(record) = one(&text) else {
+                    panic!("not a key: {text}");
+                };
+                assert_eq!(record.id, id);
+                assert_eq!(record.expiration, now);
+                assert_eq!(record.algorithm, Some(algorithm));
+                let KeyMaterial::Plain(read) = &record.material else {
+                    panic!("no plain master key");
+                };
+                assert_eq!(read.expose(), secret.expose());
+            }
+        }
+    }
+
+    #[test]
+    fn prefix_is_irrelevant_namespace_is_not() {
+        let key = |ns: &str| {
+            format!(
+                r#"<key id="6417072d-bd2e-4737-8995-fd280fe00251" version="1"><creationDate>2020-01-01T00:00:00Z</creationDate><activationDate>2020-01-01T00:00:00Z</activationDate><expirationDate>2020-04-01T00:00:00Z</expirationDate><descriptor deserializerType="{DEFAULT_DESERIALIZER_TYPE}"><descriptor><encryption algorithm="AES_256_CBC" /><validation algorithm="HMACSHA256" /><zz:encryptedSecret xmlns:zz="{ns}" decryptorType="X.Y, Z"><inner /></zz:encryptedSecret></descriptor></descriptor></key>"#
+            )
+        };
+        let RingElement::Key(record) = one(&key(DATA_PROTECTION_NAMESPACE)) else {
+            panic!()
+        };
+        assert!(matches!(&record.material, KeyMaterial::Encrypted { decryptor_type, .. } if decryptor_type == "X.Y, Z"));
+        let RingElement::Key(record) = one(&key("urn:other")) else {
+            panic!()
+        };
+        assert!(matches!(record.material, KeyMaterial::Unsupported { .. }));
+    }
+}

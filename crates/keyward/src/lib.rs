@@ -1,0 +1,68 @@
+//! # keyward
+//!
+//! Data protection for web applications and web farms, byte-compatible with ASP.NET Core
+//! Data Protection: the same payloads, the same key XML, so Rust and .NET servers pointed at
+//! one key ring read each other's cookies and tokens.
+//!
+//! ```
+//! # let dir = tempfile::tempdir().unwrap();
+//! use keyward::Provider;
+//!
+//! let provider = Provider::builder()
+//!     .application_name("shop")            // .NET: SetApplicationName("shop")
+//!     .key_directory(dir.path().join("keys")) // .NET: PersistKeysToFileSystem(...)
+//!     .build()?;
+//! let protector = provider.protector(["Orders", "v1"]);
+//! let payload = protector.protect(b"order 42")?;
+//! assert_eq!(protector.unprotect(&payload)?, b"order 42");
+//!
+//! // Another purpose chain cannot read it.
+//! let other = provider.protector(["Invoices"]);
+//! assert!(matches!(other.unprotect(&payload), Err(keyward::Error::InvalidPayload)));
+//! # Ok::<(), keyward::Error>(())
+//! ```
+//!
+//! The pieces: a [`Provider`] owns a key ring read from a [`KeyRepository`] (a directory by
+//! default); [`Protector`]s protect under a purpose chain; keys are [`KeyInfo`] to the outside
+//! and their master keys live in [`Secret`]s, which are wiped on drop and never printed.
+
+#![forbid(unsafe_code)]
+
+mod clock;
+mod crypto;
+pub mod encoding;
+mod error;
+mod key;
+pub mod payload;
+mod protector;
+mod provider;
+mod purpose;
+mod repository;
+mod secret;
+mod xml;
+
+pub use clock::{Clock, SystemClock};
+pub use crypto::{AesKeySize, Algorithm, ValidationAlgorithm};
+pub use error::{Error, MalformedReason, Result};
+pub use key::xml::{DATA_PROTECTION_NAMESPACE, DEFAULT_DESERIALIZER_TYPE};
+pub use key::{
+    resolve_default_key, KeyCandidate, KeyId, KeyInfo, KeyStatus, ParseKeyIdError, Resolution,
+    ResolverPolicy,
+};
+pub use protector::Protector;
+pub use provider::{Provider, ProviderBuilder, DEFAULT_KEY_LIFETIME, MIN_KEY_LIFETIME};
+pub use purpose::additional_authenticated_data;
+pub use repository::{
+    FileSystemRepository, GenerationLock, KeyRepository, MemoryRepository,
+    ReadOnlyFileSystemRepository, StoredElement,
+};
+pub use secret::Secret;
+pub use time;
+pub use xml::{XmlElement, XmlNode};
+
+/// Low-level pieces exposed for known-answer tests and interoperability checks. Not part of
+/// the stable API.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::crypto::testing::*;
+}

@@ -1,0 +1,70 @@
+//! The protected-payload envelope: `09 F0 C9 F0 || keyId(16, Guid.ToByteArray order) || body`.
+//! Parsing never panics: every length is checked.
+
+use crate::error::{Error, MalformedReason, Result};
+use crate::key::KeyId;
+
+/// The magic header: the high 28 bits of SHA-1 of the protector's type name, version nibble 0.
+pub const MAGIC: [u8; 4] = [0x09, 0xF0, 0xC9, 0xF0];
+
+/// Magic header plus key id.
+pub const HEADER_LEN: usize = 20;
+
+/// Splits a payload into its key id and its encryptor body.
+///
+/// ```
+/// use keyward::payload::parse;
+/// let mut payload = vec![0x09, 0xF0, 0xC9, 0xF0];
+/// payload.extend_from_slice(&[0; 16]);
+/// payload.extend_from_slice(b"body");
+/// let (key_id, body) = parse(&payload).unwrap();
+/// assert_eq!(key_id.to_string(), "00000000-0000-0000-0000-000000000000");
+/// assert_eq!(body, b"body");
+/// ```
+///
+/// # Errors
+/// [`Error::MalformedPayload`]: empty, shorter than 20 bytes, bad magic, or a newer version.
+pub fn parse(payload: &[u8]) -> Result<(KeyId, &[u8])> {
+    if payload.is_empty() {
+        return Err(Error::malformed(MalformedReason::Empty));
+    }
+    let Some((header, body)) = payload.split_first_chunk::<HEADER_LEN>() else {
+        return Err(Error::malformed(MalformedReason::TooShort {
+            len: payload.len(),
+        }));
+    };
+    if header[..3] != MAGIC[..3] || header[3] & 0xF0 != MAGIC[3] {
+        return Err(Error::malformed(MalformedReason::BadMagic));
+    }
+    let version = header[3] & 0x0F;
+    if version != 0 {
+        return Err(Error::malformed(MalformedReason::UnsupportedVersion { version }));
+    }
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&header[4..]);
+    Ok((KeyId::from_guid_bytes(id), body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_each_bad_header_with_its_reason() {
+        let mut good = MAGIC.to_vec();
+        good.extend_from_slice(&[7; 16]);
+        assert!(parse(&good).is_ok());
+        let reason = |bytes: &[u8]| match parse(bytes) {
+            Err(Error::MalformedPayload(reason)) => reason,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(reason(&[]), MalformedReason::Empty);
+        assert_eq!(reason(&good[..19]), MalformedReason::TooShort { len: 19 });
+        let mut bad_magic = good.clone();
+        bad_magic[0] = 0x0A;
+        assert_eq!(reason(&bad_magic), MalformedReason::BadMagic);
+        let mut newer = good.clone();
+        newer[3] = 0xF1;
+        assert_eq!(reason(&newer), MalformedReason::UnsupportedVersion { version: 1 });
+    }
+}

@@ -1,0 +1,248 @@
+//! [`FileSystemRepository`]: one `*.xml` file per element in a directory, as .NET's
+//! `FileSystemXmlRepository` keeps them — the embedded default.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::{GenerationLock, KeyRepository, StoredElement};
+use crate::error::{Error, Result};
+use crate::key::xml::MAX_DOCUMENT_BYTES;
+use crate::xml::XmlElement;
+
+/// The lock file taken while deciding whether to create a key (not `*.xml`, so .NET ignores it).
+const LOCK_FILE: &str = ".keyward-generation.lock";
+
+/// A key directory shared with .NET: files `key-{id}.xml` and `revocation-….xml`, written
+/// with a UTF-8 BOM and an XML declaration, atomically (temporary file, fsync, rename,
+/// directory fsync). The directory is created `0700` and files `0600`.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// let repository = keyward::FileSystemRepository::open(dir.path().join("keys")).unwrap();
+/// assert!(repository.directory().ends_with("keys"));
+/// ```
+#[derive(Debug)]
+pub struct FileSystemRepository {
+    directory: PathBuf,
+}
+
+impl FileSystemRepository {
+    /// Opens (creating if needed) a key directory and checks that it can be read and written,
+    /// so a misconfigured directory fails now, with its path, rather than at the first key.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the directory when it cannot be created, listed or written.
+    pub fn open(directory: impl Into<PathBuf>) -> Result<Self> {
+        let directory = directory.into();
+        create_private_dir(&directory).map_err(|e| Error::io(&directory, e))?;
+        fs::read_dir(&directory).map_err(|e| Error::io(&directory, e))?;
+        let repository = Self { directory };
+        // Opening the lock file for writing proves the directory is writable.
+        repository.open_lock_file()?;
+        Ok(repository)
+    }
+
+    /// Opens a key directory for reading only: nothing is created or written, and
+    /// [`KeyRepository::store_element`] fails.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the directory when it cannot be listed.
+    pub fn open_read_only(directory: impl Into<PathBuf>) -> Result<ReadOnlyFileSystemRepository> {
+        let directory = directory.into();
+        fs::read_dir(&directory).map_err(|e| Error::io(&directory, e))?;
+        Ok(ReadOnlyFileSystemRepository(Self { directory }))
+    }
+
+    /// The key directory.
+    pub fn directory(&self) -> &Path {
+        &self.directory
+    }
+
+    fn open_lock_file(&self) -> Result<File> {
+        let path = self.directory.join(LOCK_FILE);
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        private_mode(&mut options);
+        options.open(&path).map_err(|e| Error::io(path, e))
+    }
+
+    fn read_all(&self) -> Result<Vec<StoredElement>> {
+        let dir = &self.directory;
+        let mut paths = Vec::new();
+        for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+            let entry = entry.map_err(|e| Error::io(dir, e))?;
+            let path = entry.path();
+            let is_xml = path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("xml"));
+            let is_file = entry.file_type().map_err(|e| Error::io(&path, e))?.is_file();
+            if is_xml && is_file {
+                paths.push(path);
+            }
+        }
+        paths.sort();
+        paths
+            .into_iter()
+            .map(|path| {
+                let xml = read_limited(&path).map_err(|e| Error::io(&path, e))?;
+                Ok(StoredElement {
+                    location: path.display().to_string(),
+                    xml,
+                })
+            })
+            .collect()
+    }
+
+    fn write_atomically(&self, element: &XmlElement, friendly_name: &str) -> Result<()> {
+        let safe = !friendly_name.is_empty()
+            && friendly_name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let name = if safe {
+            friendly_name.to_owned()
+        } else {
+            crate::KeyId::random().to_string()
+        };
+        let target = self.directory.join(format!("{name}.xml"));
+        let temp = self.directory.join(format!(".{}.tmp", crate::KeyId::random()));
+        let mut contents = String::from("\u{feff}");
+        contents.push_str(&element.to_document());
+        let written = (|| -> io::Result<()> {
+            let mut options = OpenOptions::new();
+            options.write(true).create_new(true);
+            private_mode(&mut options);
+            let mut file = options.open(&temp)?;
+            file.write_all(contents.as_bytes())?;
+            file.sync_all()?;
+            drop(file);
+            fs::rename(&temp, &target)?;
+            // Make the rename itself durable.
+            File::open(&self.directory)?.sync_all()
+        })();
+        if let Err(e) = written {
+            let _ = fs::remove_file(&temp);
+            return Err(Error::io(target, e));
+        }
+        Ok(())
+    }
+}
+
+impl KeyRepository for FileSystemRepository {
+    fn load_elements(&self) -> Result<Vec<StoredElement>> {
+        self.read_all()
+    }
+
+    fn store_element(&self, element: &XmlElement, friendly_name: &str) -> Result<()> {
+        self.write_atomically(element, friendly_name)
+    }
+
+    fn lock_for_generation(&self) -> Result<GenerationLock> {
+        let file = self.open_lock_file()?;
+        file.lock()
+            .map_err(|e| Error::io(self.directory.join(LOCK_FILE), e))?;
+        // Closing the file releases the lock.
+        Ok(GenerationLock::new(file))
+    }
+
+    fn location(&self) -> String {
+        format!("directory {}", self.directory.display())
+    }
+}
+
+/// A key directory opened read-only (see [`FileSystemRepository::open_read_only`]).
+#[derive(Debug)]
+pub struct ReadOnlyFileSystemRepository(FileSystemRepository);
+
+impl KeyRepository for ReadOnlyFileSystemRepository {
+    fn load_elements(&self) -> Result<Vec<StoredElement>> {
+        self.0.read_all()
+    }
+
+    fn store_element(&self, _element: &XmlElement, friendly_name: &str) -> Result<()> {
+        Err(Error::io(
+            self.0.directory.join(format!("{friendly_name}.xml")),
+            io::Error::new(io::ErrorKind::PermissionDenied, "the key directory was opened read-only"),
+        ))
+    }
+
+    fn lock_for_generation(&self) -> Result<GenerationLock> {
+        Ok(GenerationLock::new(()))
+    }
+
+    fn location(&self) -> String {
+        format!("directory {} (read-only)", self.0.directory.display())
+    }
+}
+
+fn read_limited(path: &Path) -> io::Result<String> {
+    let file = File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_DOCUMENT_BYTES as u64 + 1).read_to_end(&mut bytes)?;
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than the {MAX_DOCUMENT_BYTES}-byte limit for a key document"),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"))
+}
+
+#[cfg(unix)]
+fn create_private_dir(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if path.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(path)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(path: &Path) -> io::Result<()> {
+    fs::create_dir_all(path)
+}
+
+#[cfg(unix)]
+fn private_mode(options: &mut OpenOptions) {
+    use std::os::unix::fs::OpenOptionsExt;
+    options.mode(0o600);
+}
+
+#[cfg(not(unix))]
+fn private_mode(_options: &mut OpenOptions) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_is_atomic_private_and_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = FileSystemRepository::open(dir.path().join("k")).unwrap();
+        repo.store_element(&XmlElement::new("key").attr("id", "x"), "key-abc").unwrap();
+        repo.store_element(&XmlElement::new("odd"), "bad name/../x").unwrap();
+        let loaded = repo.load_elements().unwrap();
+        assert_eq!(loaded.len(), 2);
+        let key_file = repo.directory().join("key-abc.xml");
+        let bytes = fs::read(&key_file).unwrap();
+        assert!(bytes.starts_with(b"\xef\xbb\xbf<?xml"), "BOM and declaration");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&key_file), 0o600);
+            assert_eq!(mode(repo.directory()), 0o700);
+        }
+        let leftovers: Vec<_> = fs::read_dir(repo.directory())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn a_file_where_the_directory_should_be_fails_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_a_dir = dir.path().join("file");
+        fs::write(&not_a_dir, b"x").unwrap();
+        let err = FileSystemRepository::open(&not_a_dir).unwrap_err();
+        assert!(err.to_string().contains("file"), "{err}");
+    }
+}

@@ -1,0 +1,68 @@
+//! [`MemoryRepository`]: keys that live as long as the process.
+
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+
+use super::{GenerationLock, KeyRepository, StoredElement};
+use crate::error::Result;
+use crate::xml::XmlElement;
+
+/// An in-memory repository: for tests and ephemeral providers. Payloads protected with its
+/// keys cannot be unprotected after the process ends.
+#[derive(Debug, Default)]
+pub struct MemoryRepository {
+    elements: Mutex<Vec<(String, String)>>,
+    lock: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl MemoryRepository {
+    /// An empty repository.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+struct MemoryLockGuard(Arc<(Mutex<bool>, Condvar)>);
+
+impl Drop for MemoryLockGuard {
+    fn drop(&mut self) {
+        let (held, released) = &*self.0;
+        *held.lock().unwrap_or_else(PoisonError::into_inner) = false;
+        released.notify_one();
+    }
+}
+
+impl KeyRepository for MemoryRepository {
+    fn load_elements(&self) -> Result<Vec<StoredElement>> {
+        let elements = self.elements.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(elements
+            .iter()
+            .enumerate()
+            .map(|(index, (name, xml))| StoredElement {
+                location: format!("memory element {index} ({name})"),
+                xml: xml.clone(),
+            })
+            .collect())
+    }
+
+    fn store_element(&self, element: &XmlElement, friendly_name: &str) -> Result<()> {
+        self.elements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((friendly_name.to_owned(), element.to_compact()));
+        Ok(())
+    }
+
+    fn lock_for_generation(&self) -> Result<GenerationLock> {
+        let (held, released) = &*self.lock;
+        let mut held = held.lock().unwrap_or_else(PoisonError::into_inner);
+        while *held {
+            held = released.wait(held).unwrap_or_else(PoisonError::into_inner);
+        }
+        *held = true;
+        Ok(GenerationLock::new(MemoryLockGuard(Arc::clone(&self.lock))))
+    }
+
+    fn location(&self) -> String {
+        "memory (keys die with the process)".into()
+    }
+}

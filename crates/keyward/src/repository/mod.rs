@@ -1,0 +1,82 @@
+//! Key repositories: where key and revocation XML documents are kept.
+//!
+//! A repository stores opaque XML elements, one per key or revocation, exactly as .NET's
+//! `IXmlRepository` does, so .NET and keyward can share one. Repositories are synchronous:
+//! keyward never runs repository I/O on a caller's async runtime, and `protect`/`unprotect`
+//! never touch a repository at all.
+
+mod file;
+mod memory;
+
+use std::fmt;
+
+pub use file::{FileSystemRepository, ReadOnlyFileSystemRepository};
+pub use memory::MemoryRepository;
+
+use crate::error::Result;
+use crate::xml::XmlElement;
+
+/// One stored document and where it came from (for error messages).
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredElement {
+    /// Where the document lives: a file path, a list index, a row id.
+    pub location: String,
+    /// The XML text (a document, or a single element with no declaration).
+    pub xml: String,
+}
+
+impl fmt::Debug for StoredElement {
+    // Documents can hold master keys: never print their text.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredElement")
+            .field("location", &self.location)
+            .field("bytes", &self.xml.len())
+            .finish()
+    }
+}
+
+/// A guard that holds a repository's exclusive key-generation lock until it is dropped.
+pub struct GenerationLock {
+    _guard: Box<dyn Send>,
+}
+
+impl GenerationLock {
+    /// Wraps whatever releases the lock when dropped.
+    pub fn new(guard: impl Send + 'static) -> Self {
+        Self {
+            _guard: Box::new(guard),
+        }
+    }
+}
+
+impl fmt::Debug for GenerationLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("GenerationLock")
+    }
+}
+
+/// Where a key ring is kept.
+pub trait KeyRepository: Send + Sync + fmt::Debug {
+    /// Reads every stored element. A failure is an error, never an empty ring.
+    ///
+    /// # Errors
+    /// When the store cannot be read; the error names the store.
+    fn load_elements(&self) -> Result<Vec<StoredElement>>;
+
+    /// Stores one element. `friendly_name` is `key-{id}` or `revocation-…`; a store may use it
+    /// as a file name or label, or ignore it.
+    ///
+    /// # Errors
+    /// When the store cannot be written; nothing partial is left behind.
+    fn store_element(&self, element: &XmlElement, friendly_name: &str) -> Result<()>;
+
+    /// Takes the exclusive lock under which a node decides whether to create a key, so only
+    /// one node of a farm creates each key. Blocks until the lock is held.
+    ///
+    /// # Errors
+    /// When the lock cannot be taken.
+    fn lock_for_generation(&self) -> Result<GenerationLock>;
+
+    /// Where the ring lives, for messages (`directory /srv/keys`).
+    fn location(&self) -> String;
+}

@@ -1,0 +1,190 @@
+//! A minimal XML element tree that keyward writes key and revocation documents with.
+//!
+//! Two forms, the two that .NET's repositories use: a document with declaration and two-space
+//! indentation ([`XmlElement::to_document`], `XElement.Save`, the file system) and one line with
+//! no declaration ([`XmlElement::to_compact`], `ToString(SaveOptions.DisableFormatting)`, Redis
+//! and SQL rows). Reading uses `roxmltree` with DTDs refused (see `key::xml`).
+
+use std::fmt::Write as _;
+
+/// One XML element: a name, attributes in order, and children.
+///
+/// ```
+/// use keyward::XmlElement;
+/// let element = XmlElement::new("key").attr("id", "a&b").child(XmlElement::new("x").text("1 < 2"));
+/// assert_eq!(element.to_compact(), r#"<key id="a&amp;b"><x>1 &lt; 2</x></key>"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XmlElement {
+    name: String,
+    attributes: Vec<(String, String)>,
+    children: Vec<XmlNode>,
+}
+
+/// A child of an [`XmlElement`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum XmlNode {
+    /// A nested element.
+    Element(XmlElement),
+    /// Character data (escaped on output).
+    Text(String),
+    /// A comment.
+    Comment(String),
+}
+
+impl XmlElement {
+    /// An element with no attributes and no children. `name` may carry a prefix (`p4:x`).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            attributes: Vec::new(),
+            children: Vec::new(),
+        }
+    }
+
+    /// Adds an attribute (the name may carry a prefix, or be `xmlns:p`).
+    #[must_use]
+    pub fn attr(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.attributes.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds a child element.
+    #[must_use]
+    pub fn child(mut self, child: XmlElement) -> Self {
+        self.children.push(XmlNode::Element(child));
+        self
+    }
+
+    /// Adds character data.
+    #[must_use]
+    pub fn text(mut self, text: impl Into<String>) -> Self {
+        self.children.push(XmlNode::Text(text.into()));
+        self
+    }
+
+    /// Adds a comment (`--` is made safe).
+    #[must_use]
+    pub fn comment(mut self, text: impl Into<String>) -> Self {
+        self.children.push(XmlNode::Comment(text.into()));
+        self
+    }
+
+    /// The element's name as written.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The value of an attribute, by its written name.
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The element on one line, with no XML declaration.
+    pub fn to_compact(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out, None);
+        out
+    }
+
+    /// A whole document: `<?xml version="1.0" encoding="utf-8"?>`, then the element indented
+    /// by two spaces, ending with a newline.
+    pub fn to_document(&self) -> String {
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+        self.write(&mut out, Some(0));
+        out.push('\n');
+        out
+    }
+
+    fn write(&self, out: &mut String, indent: Option<usize>) {
+        out.push('<');
+        out.push_str(&self.name);
+        for (name, value) in &self.attributes {
+            let _ = write!(out, " {name}=\"{}\"", escape(value, true));
+        }
+        if self.children.is_empty() {
+            out.push_str(" />");
+            return;
+        }
+        out.push('>');
+        let text_only = self.children.iter().all(|c| matches!(c, XmlNode::Text(_)));
+        let child_indent = if text_only {
+            None
+        } else {
+            indent.map(|n| n + 1)
+        };
+        for child in &self.children {
+            if let Some(level) = child_indent {
+                out.push('\n');
+                out.push_str(&"  ".repeat(level));
+            }
+            match child {
+                XmlNode::Element(element) => element.write(out, child_indent),
+                XmlNode::Text(text) => out.push_str(&escape(text, false)),
+                XmlNode::Comment(text) => {
+                    let _ = write!(out, "<!--{}-->", text.replace("--", "- -"));
+                }
+            }
+        }
+        if let (Some(level), Some(_)) = (indent, child_indent) {
+            out.push('\n');
+            out.push_str(&"  ".repeat(level));
+        }
+        out.push_str("</");
+        out.push_str(&self.name);
+        out.push('>');
+    }
+}
+
+fn escape(text: &str, attribute: bool) -> std::borrow::Cow<'_, str> {
+    let needs = |c: char| matches!(c, '&' | '<' | '>') || (attribute && matches!(c, '"' | '\n' | '\r' | '\t'));
+    if !text.chars().any(needs) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if attribute => out.push_str("&quot;"),
+            '\n' if attribute => out.push_str("&#xA;"),
+            '\r' if attribute => out.push_str("&#xD;"),
+            '\t' if attribute => out.push_str("&#x9;"),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_form_indents_mixed_content() {
+        let element = XmlElement::new("a")
+            .child(XmlElement::new("b").text("1"))
+            .child(XmlElement::new("c").comment("note").child(XmlElement::new("d").attr("x", "\"q\"")));
+        assert_eq!(
+            element.to_document(),
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<a>\n  <b>1</b>\n  <c>\n    <!--note-->\n    <d x=\"&quot;q&quot;\" />\n  </c>\n</a>\n"
+        );
+        assert_eq!(
+            element.to_compact(),
+            "<a><b>1</b><c><!--note--><d x=\"&quot;q&quot;\" /></c></a>"
+        );
+    }
+
+    #[test]
+    fn output_parses_back() {
+        let element = XmlElement::new("k").attr("v", "<&>\"\n").text("x&y<z>").comment("a--b");
+        let text = element.to_compact();
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        assert_eq!(doc.root_element().attribute("v"), Some("<&>\"\n"));
+        assert_eq!(doc.root_element().text(), Some("x&y<z>"));
+    }
+}
