@@ -10,6 +10,20 @@ pub const MAGIC: [u8; 4] = [0x09, 0xF0, 0xC9, 0xF0];
 /// Magic header plus key id.
 pub const HEADER_LEN: usize = 20;
 
+/// The 20-byte header of a payload protected with `key_id`: magic, then the key id in
+/// `Guid.ToByteArray` order.
+///
+/// ```
+/// let id: keyward::KeyId = "ba73c9ce-d322-4e45-af90-341307e11c38".parse().unwrap();
+/// assert_eq!(keyward::payload::header(id)[..8], [0x09, 0xF0, 0xC9, 0xF0, 0xce, 0xc9, 0x73, 0xba]);
+/// ```
+pub fn header(key_id: KeyId) -> [u8; HEADER_LEN] {
+    let mut header = [0u8; HEADER_LEN];
+    header[..4].copy_from_slice(&MAGIC);
+    header[4..].copy_from_slice(&key_id.to_guid_bytes());
+    header
+}
+
 /// Splits a payload into its key id and its encryptor body.
 ///
 /// ```

@@ -7,7 +7,7 @@ use crate::crypto::Label;
 use crate::encoding::{base64url_decode, base64url_encode};
 use crate::error::{Error, Result};
 use crate::key::RingKey;
-use crate::payload::{self, HEADER_LEN, MAGIC};
+use crate::payload::{self, HEADER_LEN};
 use crate::provider::Shared;
 use crate::purpose::aad_tail;
 
@@ -84,8 +84,7 @@ impl Protector {
     fn protect_with(&self, key: &RingKey, plaintext: &[u8]) -> Result<Vec<u8>> {
         let crypto = key.crypto()?;
         let mut out = Vec::with_capacity(HEADER_LEN + crypto.body_len(plaintext.len()));
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&key.guid_bytes);
+        out.extend_from_slice(&payload::header(key.info.id));
         let label = Label {
             key_id: &key.guid_bytes,
             purposes: &self.aad_tail,

@@ -160,4 +160,6 @@ pub mod testing {
     pub fn context_header(algorithm: Algorithm) -> Vec<u8> {
         super::context_header(algorithm).to_vec()
     }
+
+    pub use crate::key::xml::testing::{descriptor_xml, read_default_descriptor};
 }

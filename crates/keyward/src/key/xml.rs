@@ -157,11 +157,20 @@ fn deserializer_kind(type_name: &str) -> Option<&str> {
 }
 
 fn parse_descriptor(outer: Node<'_, '_>) -> (Option<Algorithm>, KeyMaterial) {
-    let unsupported = |detail: String| KeyMaterial::Unsupported { detail };
     let type_name = outer.attribute("deserializerType").unwrap_or("");
     let Some(inner) = outer.children().find(Node::is_element) else {
-        return (None, unsupported("the descriptor is empty".into()));
+        return (
+            None,
+            KeyMaterial::Unsupported {
+                detail: "the descriptor is empty".into(),
+            },
+        );
     };
+    parse_inner_descriptor(type_name, inner)
+}
+
+/// Reads the algorithm and master key of an inner descriptor, given its deserializer type.
+fn parse_inner_descriptor(type_name: &str, inner: Node<'_, '_>) -> (Option<Algorithm>, KeyMaterial) {
     let algorithm = match deserializer_kind(type_name) {
         Some("AuthenticatedEncryptorDescriptorDeserializer") => {
             let encryption = child(inner, "encryption").and_then(|e| e.attribute("algorithm"));
@@ -189,11 +198,13 @@ fn parse_descriptor(outer: Node<'_, '_>) -> (Option<Algorithm>, KeyMaterial) {
     let Some(algorithm) = algorithm else {
         return (
             None,
-            unsupported(format!(
-                "unsupported descriptor (deserializer {:?}): {}",
-                type_name.split(',').next().unwrap_or(""),
-                algorithm_summary(inner)
-            )),
+            KeyMaterial::Unsupported {
+                detail: format!(
+                    "unsupported descriptor (deserializer {:?}): {}",
+                    type_name.split(',').next().unwrap_or(""),
+                    algorithm_summary(inner)
+                ),
+            },
         );
     };
     (Some(algorithm), parse_master_key(inner))
@@ -322,6 +333,30 @@ pub(crate) fn key_element(
                 .attr("deserializerType", DEFAULT_DESERIALIZER_TYPE)
                 .child(descriptor.child(master)),
         )
+}
+
+/// Descriptor XML in and out, for known-answer tests against .NET's descriptor tests.
+pub(crate) mod testing {
+    use super::*;
+
+    /// The inner `<descriptor>` element keyward writes for `algorithm` and `master_key`.
+    pub fn descriptor_xml(algorithm: Algorithm, master_key: &[u8]) -> String {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let key = key_element(KeyId::random(), now, now, now, algorithm, &Secret::new(master_key.to_vec()));
+        let text = key.to_compact();
+        let start = text.find("<descriptor><").unwrap_or(0);
+        let end = text.rfind("</descriptor></descriptor>").map_or(text.len(), |i| i + "</descriptor>".len());
+        text[start..end].to_owned()
+    }
+
+    /// Reads an inner descriptor element of the default deserializer: algorithm and master key.
+    pub fn read_default_descriptor(xml: &str) -> Option<(Algorithm, Vec<u8>)> {
+        let doc = Document::parse(xml).ok()?;
+        match parse_inner_descriptor(DEFAULT_DESERIALIZER_TYPE, doc.root_element()) {
+            (Some(algorithm), KeyMaterial::Plain(secret)) => Some((algorithm, secret.expose().to_vec())),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
