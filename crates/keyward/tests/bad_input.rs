@@ -1,0 +1,123 @@
+//! Bad input: each kind gets its specific error, and nothing panics.
+
+use keyward::{Error, KeyId, MalformedReason, MemoryRepository, Provider, Protector};
+
+fn protector() -> (Provider, Protector) {
+    let provider = Provider::builder()
+        .application_name("bad-input")
+        .repository(MemoryRepository::new())
+        .build()
+        .unwrap();
+    let protector = provider.protector(["p"]);
+    (provider, protector)
+}
+
+fn malformed(result: keyward::Result<Vec<u8>>) -> MalformedReason {
+    match result {
+        Err(Error::MalformedPayload(reason)) => reason,
+        other => panic!("expected a malformed-payload error, got {other:?}"),
+    }
+}
+
+#[test]
+fn empty_input() {
+    let (_, p) = protector();
+    assert_eq!(malformed(p.unprotect(b"")), MalformedReason::Empty);
+    assert_eq!(malformed(p.unprotect_str("").map(String::into_bytes)), MalformedReason::Empty);
+}
+
+#[test]
+fn nineteen_bytes() {
+    let (_, p) = protector();
+    let payload = p.protect(b"x").unwrap();
+    assert_eq!(malformed(p.unprotect(&payload[..19])), MalformedReason::TooShort { len: 19 });
+}
+
+#[test]
+fn wrong_magic() {
+    let (_, p) = protector();
+    let mut payload = p.protect(b"x").unwrap();
+    payload[1] ^= 0xff;
+    assert_eq!(malformed(p.unprotect(&payload)), MalformedReason::BadMagic);
+}
+
+#[test]
+fn wrong_version_nibble() {
+    let (_, p) = protector();
+    let mut payload = p.protect(b"x").unwrap();
+    payload[3] = 0xF2;
+    assert_eq!(malformed(p.unprotect(&payload)), MalformedReason::UnsupportedVersion { version: 2 });
+}
+
+#[test]
+fn truncated_body() {
+    let (_, p) = protector();
+    let payload = p.protect(b"some data").unwrap();
+    for cut in [20, 21, 40, 60, payload.len() - 1] {
+        let result = p.unprotect(&payload[..cut]);
+        assert!(
+            matches!(result, Err(Error::MalformedPayload(MalformedReason::Truncated)) | Err(Error::InvalidPayload)),
+            "cut at {cut}: {result:?}"
+        );
+    }
+    assert_eq!(malformed(p.unprotect(&payload[..40])), MalformedReason::Truncated);
+}
+
+#[test]
+fn invalid_base64() {
+    let (_, p) = protector();
+    for text in ["!!!!", "a", "CfDJ8-+/", "abc\u{e9}"] {
+        assert_eq!(malformed(p.unprotect_str(text).map(String::into_bytes)), MalformedReason::InvalidBase64, "{text}");
+    }
+}
+
+#[test]
+fn unknown_key_id() {
+    let (provider, p) = protector();
+    let mut payload = p.protect(b"x").unwrap();
+    let unknown = KeyId::random();
+    payload[4..20].copy_from_slice(&unknown.to_guid_bytes());
+    match p.unprotect(&payload) {
+        Err(Error::KeyNotFound { key_id, ring_location }) => {
+            assert_eq!(key_id, unknown);
+            assert_eq!(ring_location, provider.location());
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn not_utf8() {
+    let (_, p) = protector();
+    let payload = keyward::encoding::base64url_encode(&p.protect(&[0xff, 0xfe]).unwrap());
+    assert!(matches!(p.unprotect_str(&payload), Err(Error::NotUtf8)));
+}
+
+#[test]
+fn garbage_of_every_length_never_panics() {
+    let (_, p) = protector();
+    let good = p.protect(b"payload").unwrap();
+    for len in 0..good.len() + 40 {
+        let mut bytes: Vec<u8> = (0..len).map(|i| (i * 37 % 251) as u8).collect();
+        // Half the time keep a valid header so the body parsers are reached.
+        if len >= 20 && len % 2 == 0 {
+            bytes[..20].copy_from_slice(&good[..20]);
+        }
+        assert!(p.unprotect(&bytes).is_err(), "length {len}");
+    }
+}
+
+#[test]
+fn builder_errors_are_clear() {
+    let err = Provider::builder().repository(MemoryRepository::new()).build().unwrap_err();
+    assert!(err.to_string().contains("application name"), "{err}");
+    let err = Provider::builder().application_name("a").build().unwrap_err();
+    assert!(err.to_string().contains("key directory"), "{err}");
+    let err = Provider::builder()
+        .application_name("a")
+        .repository(MemoryRepository::new())
+        .key_lifetime(keyward::time::Duration::days(6))
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("7 days"), "{err}");
+}
