@@ -1,1 +1,43 @@
-fn main(){}
+//! `keyward`: the operator's command line for keyward key rings.
+
+mod cli;
+mod commands;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match &cli.command {
+        Command::Protect(args) => commands::protect::run(&cli.global, args),
+        Command::Unprotect(args) => commands::unprotect::run(&cli.global, args),
+        Command::Keys(command) => commands::keys::run(&cli.global, command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line that says why; never a secret (errors carry ids and paths only).
+            let line = error.to_string().replace('\n', " ");
+            eprintln!("keyward: {line}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Events go to stderr; `KEYWARD_LOG` filters them (default: keyward's info and up).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,keyward=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .without_time()
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,48 @@
+//! One module per subcommand; each returns the process outcome.
+
+pub mod keys;
+pub mod protect;
+pub mod unprotect;
+
+use keyward::{Algorithm, Provider};
+
+use crate::cli::{AlgorithmArg, GlobalOptions};
+
+/// An error for the operator: one line on stderr, exit status 1.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// From the library.
+    #[error(transparent)]
+    Keyward(#[from] keyward::Error),
+    /// Reading stdin or writing stdout failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: &'static str,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A usage problem clap cannot see.
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Builds the provider from the global options.
+pub fn provider(global: &GlobalOptions) -> Result<Provider, CliError> {
+    let mut builder = Provider::builder()
+        .key_directory(&global.keys_dir)
+        .algorithm(match global.algorithm {
+            AlgorithmArg::Cbc => Algorithm::AES_256_CBC_HMACSHA256,
+            AlgorithmArg::Gcm => Algorithm::AES_256_GCM,
+        });
+    builder = match (&global.application_name, global.no_application_name) {
+        (_, true) => builder.no_application_discriminator(),
+        (Some(name), false) => builder.application_name(name.clone()),
+        (None, false) => {
+            return Err(CliError::Usage(
+                "no application name: pass --application-name NAME (the .NET app's SetApplicationName value, or KEYWARD_APPLICATION_NAME) or --no-application-name".into(),
+            ))
+        }
+    };
+    Ok(builder.build()?)
+}

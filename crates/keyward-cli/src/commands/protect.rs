@@ -1,0 +1,27 @@
+//! `keyward protect`.
+
+use std::io::{Read, Write};
+
+use super::{provider, CliError};
+use crate::cli::{GlobalOptions, ProtectArgs};
+
+/// Protects TEXT or stdin and prints base64url without padding and a newline.
+pub fn run(global: &GlobalOptions, args: &ProtectArgs) -> Result<(), CliError> {
+    let provider = provider(global)?;
+    let protector = provider.protector(args.purposes.iter().cloned());
+    let plaintext = match &args.text {
+        Some(text) => text.clone().into_bytes(),
+        None => {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .map_err(|source| CliError::Io { context: "reading stdin", source })?;
+            bytes
+        }
+    };
+    let payload = protector.protect(&plaintext)?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", keyward::encoding::base64url_encode(&payload))
+        .and_then(|()| stdout.flush())
+        .map_err(|source| CliError::Io { context: "writing stdout", source })
+}
