@@ -29,7 +29,12 @@ pub struct GlobalOptions {
     pub keys_dir: PathBuf,
 
     /// The application name: the .NET app's SetApplicationName value (the first purpose).
-    #[arg(long, global = true, env = "KEYWARD_APPLICATION_NAME", value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        env = "KEYWARD_APPLICATION_NAME",
+        value_name = "NAME"
+    )]
     pub application_name: Option<String>,
 
     /// Use no application name (a .NET provider created without one).
@@ -116,14 +121,29 @@ mod tests {
     #[test]
     fn parses_the_contract() {
         let cli = Cli::try_parse_from([
-            "keyward", "--keys-dir", "/k", "--application-name", "A", "unprotect", "--purpose", "x", "--purpose", "y", "CfDJ8",
+            "keyward",
+            "--keys-dir",
+            "/k",
+            "--application-name",
+            "A",
+            "unprotect",
+            "--purpose",
+            "x",
+            "--purpose",
+            "y",
+            "CfDJ8",
         ])
         .unwrap();
         assert_eq!(cli.global.keys_dir, PathBuf::from("/k"));
-        let Command::Unprotect(args) = cli.command else { panic!() };
+        let Command::Unprotect(args) = cli.command else {
+            panic!()
+        };
         assert_eq!(args.purposes, ["x", "y"]);
         assert_eq!(args.payload.as_deref(), Some("CfDJ8"));
         let help = Cli::command().render_long_help().to_string();
-        assert!(help.contains(&default_keys_dir().display().to_string()), "{help}");
+        assert!(
+            help.contains(&default_keys_dir().display().to_string()),
+            "{help}"
+        );
     }
 }

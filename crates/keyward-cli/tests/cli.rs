@@ -1,5 +1,7 @@
 //! The `keyward` binary's contract, run as a real process.
 
+#![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -47,7 +49,12 @@ fn ok(output: &Output) -> String {
 }
 
 fn failure_line(output: &Output) -> String {
-    assert_eq!(output.status.code(), Some(1), "stdout: {}", String::from_utf8_lossy(&output.stdout));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "stdout: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     assert!(output.stdout.is_empty());
     let stderr = String::from_utf8(output.stderr.clone()).unwrap();
     assert_eq!(stderr.lines().count(), 1, "one line on stderr: {stderr:?}");
@@ -57,17 +64,51 @@ fn failure_line(output: &Output) -> String {
 #[test]
 fn protect_then_unprotect_text_and_bytes() {
     let dir = tempfile::tempdir().unwrap();
-    let payload = ok(&keyward(dir.path(), "shop", &["protect", "--purpose", "Orders", "--purpose", "v1", "héllo wörld"], None));
+    let payload = ok(&keyward(
+        dir.path(),
+        "shop",
+        &[
+            "protect",
+            "--purpose",
+            "Orders",
+            "--purpose",
+            "v1",
+            "héllo wörld",
+        ],
+        None,
+    ));
     assert!(payload.starts_with("CfDJ8") && payload.ends_with('\n'));
     assert!(!payload.trim_end().contains('='), "no padding");
-    let plain = keyward(dir.path(), "shop", &["unprotect", "--purpose", "Orders", "--purpose", "v1", payload.trim()], None);
+    let plain = keyward(
+        dir.path(),
+        "shop",
+        &[
+            "unprotect",
+            "--purpose",
+            "Orders",
+            "--purpose",
+            "v1",
+            payload.trim(),
+        ],
+        None,
+    );
     assert_eq!(ok(&plain), "héllo wörld", "exact bytes, nothing added");
 
     // stdin: arbitrary bytes in, exact bytes out; surrounding whitespace ignored on unprotect.
     let bytes: Vec<u8> = (0..=255u8).chain([0, 10, 13]).collect();
-    let payload = ok(&keyward(dir.path(), "shop", &["protect", "--purpose", "bin"], Some(&bytes)));
+    let payload = ok(&keyward(
+        dir.path(),
+        "shop",
+        &["protect", "--purpose", "bin"],
+        Some(&bytes),
+    ));
     let padded = format!("  \n{payload}\n\n");
-    let plain = keyward(dir.path(), "shop", &["unprotect", "--purpose", "bin"], Some(padded.as_bytes()));
+    let plain = keyward(
+        dir.path(),
+        "shop",
+        &["unprotect", "--purpose", "bin"],
+        Some(padded.as_bytes()),
+    );
     assert!(plain.status.success());
     assert_eq!(plain.stdout, bytes);
 }
@@ -75,8 +116,21 @@ fn protect_then_unprotect_text_and_bytes() {
 #[test]
 fn gcm_keys_on_request() {
     let dir = tempfile::tempdir().unwrap();
-    let payload = ok(&keyward(dir.path(), "a", &["--algorithm", "gcm", "protect", "--purpose", "p", "x"], None));
-    assert_eq!(ok(&keyward(dir.path(), "a", &["unprotect", "--purpose", "p", payload.trim()], None)), "x");
+    let payload = ok(&keyward(
+        dir.path(),
+        "a",
+        &["--algorithm", "gcm", "protect", "--purpose", "p", "x"],
+        None,
+    ));
+    assert_eq!(
+        ok(&keyward(
+            dir.path(),
+            "a",
+            &["unprotect", "--purpose", "p", payload.trim()],
+            None
+        )),
+        "x"
+    );
     let list = ok(&keyward(dir.path(), "a", &["keys", "list", "--json"], None));
     assert!(list.contains("\"AES_256_GCM\""), "{list}");
 }
@@ -84,14 +138,34 @@ fn gcm_keys_on_request() {
 #[test]
 fn failures_exit_1_with_one_line_saying_why() {
     let dir = tempfile::tempdir().unwrap();
-    let payload = ok(&keyward(dir.path(), "a", &["protect", "--purpose", "p", "secret"], None));
+    let payload = ok(&keyward(
+        dir.path(),
+        "a",
+        &["protect", "--purpose", "p", "secret"],
+        None,
+    ));
     let payload = payload.trim();
 
-    let wrong_purpose = failure_line(&keyward(dir.path(), "a", &["unprotect", "--purpose", "q", payload], None));
+    let wrong_purpose = failure_line(&keyward(
+        dir.path(),
+        "a",
+        &["unprotect", "--purpose", "q", payload],
+        None,
+    ));
     assert!(wrong_purpose.contains("invalid"), "{wrong_purpose}");
-    let wrong_app = failure_line(&keyward(dir.path(), "b", &["unprotect", "--purpose", "p", payload], None));
+    let wrong_app = failure_line(&keyward(
+        dir.path(),
+        "b",
+        &["unprotect", "--purpose", "p", payload],
+        None,
+    ));
     assert!(wrong_app.contains("invalid"), "{wrong_app}");
-    let garbage = failure_line(&keyward(dir.path(), "a", &["unprotect", "--purpose", "p", "%%%"], None));
+    let garbage = failure_line(&keyward(
+        dir.path(),
+        "a",
+        &["unprotect", "--purpose", "p", "%%%"],
+        None,
+    ));
     assert!(garbage.contains("base64"), "{garbage}");
 
     // Unknown key: another directory has other keys; the message names the key id.
@@ -99,16 +173,32 @@ fn failures_exit_1_with_one_line_saying_why() {
     let keys: serde_json::Value = serde_json::from_str(&list).unwrap();
     let id = keys[0]["id"].as_str().unwrap().to_owned();
     let other = tempfile::tempdir().unwrap();
-    let unknown = failure_line(&keyward(other.path(), "a", &["unprotect", "--purpose", "p", payload], None));
-    assert!(unknown.contains(&id) && unknown.contains("not found"), "{unknown}");
+    let unknown = failure_line(&keyward(
+        other.path(),
+        "a",
+        &["unprotect", "--purpose", "p", payload],
+        None,
+    ));
+    assert!(
+        unknown.contains(&id) && unknown.contains("not found"),
+        "{unknown}"
+    );
 
     // Revoked key (a .NET revocation element): refused, naming the key id.
     let revocation = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<revocation version=\"1\">\n  <revocationDate>2026-01-01T00:00:00Z</revocationDate>\n  <key id=\"{id}\" />\n  <reason>test</reason>\n</revocation>\n"
     );
     std::fs::write(dir.path().join(format!("revocation-{id}.xml")), revocation).unwrap();
-    let revoked = failure_line(&keyward(dir.path(), "a", &["unprotect", "--purpose", "p", payload], None));
-    assert!(revoked.contains(&id) && revoked.contains("revoked"), "{revoked}");
+    let revoked = failure_line(&keyward(
+        dir.path(),
+        "a",
+        &["unprotect", "--purpose", "p", payload],
+        None,
+    ));
+    assert!(
+        revoked.contains(&id) && revoked.contains("revoked"),
+        "{revoked}"
+    );
 }
 
 #[test]
@@ -145,24 +235,50 @@ fn a_bad_key_directory_is_named() {
 #[test]
 fn keys_list_json_has_exactly_the_contract_fields() {
     let dir = tempfile::tempdir().unwrap();
-    assert_eq!(ok(&keyward(dir.path(), "a", &["keys", "list", "--json"], None)).trim(), "[]");
+    assert_eq!(
+        ok(&keyward(dir.path(), "a", &["keys", "list", "--json"], None)).trim(),
+        "[]"
+    );
     ok(&keyward(dir.path(), "a", &["protect", "x"], None));
-    let keys: serde_json::Value = serde_json::from_str(&ok(&keyward(dir.path(), "a", &["keys", "list", "--json"], None))).unwrap();
+    let keys: serde_json::Value = serde_json::from_str(&ok(&keyward(
+        dir.path(),
+        "a",
+        &["keys", "list", "--json"],
+        None,
+    )))
+    .unwrap();
     let keys = keys.as_array().unwrap();
     assert_eq!(keys.len(), 1);
     let key = keys[0].as_object().unwrap();
     let mut fields: Vec<&str> = key.keys().map(String::as_str).collect();
     fields.sort_unstable();
-    assert_eq!(fields, ["activation", "algorithm", "created", "expiration", "id", "status"]);
+    assert_eq!(
+        fields,
+        [
+            "activation",
+            "algorithm",
+            "created",
+            "expiration",
+            "id",
+            "status"
+        ]
+    );
     assert_eq!(key["status"], "default");
     assert_eq!(key["algorithm"], "AES_256_CBC/HMACSHA256");
     for field in ["created", "activation", "expiration"] {
         let text = key[field].as_str().unwrap();
         assert!(text.ends_with('Z'), "{field}: {text}");
-        keyward::time::OffsetDateTime::parse(text, &keyward::time::format_description::well_known::Rfc3339).unwrap();
+        keyward::time::OffsetDateTime::parse(
+            text,
+            &keyward::time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
     }
     let table = ok(&keyward(dir.path(), "a", &["keys", "list"], None));
-    assert!(table.contains(key["id"].as_str().unwrap()) && table.contains("default"), "{table}");
+    assert!(
+        table.contains(key["id"].as_str().unwrap()) && table.contains("default"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -176,14 +292,24 @@ fn four_processes_on_an_empty_directory_create_exactly_one_key() {
                     .env("KEYWARD_LOG", "warn")
                     .arg("--keys-dir")
                     .arg(&keys)
-                    .args(["--application-name", "farm", "protect", "--purpose", "p", &format!("node {i}")])
+                    .args([
+                        "--application-name",
+                        "farm",
+                        "protect",
+                        "--purpose",
+                        "p",
+                        &format!("node {i}"),
+                    ])
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped())
                     .spawn()
                     .unwrap()
             })
             .collect();
-        let payloads: Vec<String> = children.into_iter().map(|c| ok(&c.wait_with_output().unwrap())).collect();
+        let payloads: Vec<String> = children
+            .into_iter()
+            .map(|c| ok(&c.wait_with_output().unwrap()))
+            .collect();
         let key_files: Vec<_> = std::fs::read_dir(&keys)
             .unwrap()
             .filter_map(Result::ok)
@@ -191,7 +317,12 @@ fn four_processes_on_an_empty_directory_create_exactly_one_key() {
             .collect();
         assert_eq!(key_files.len(), 1, "round {round}: {key_files:?}");
         for (i, payload) in payloads.iter().enumerate() {
-            let plain = keyward(&keys, "farm", &["unprotect", "--purpose", "p", payload.trim()], None);
+            let plain = keyward(
+                &keys,
+                "farm",
+                &["unprotect", "--purpose", "p", payload.trim()],
+                None,
+            );
             assert_eq!(ok(&plain), format!("node {i}"));
         }
     }
@@ -199,8 +330,10 @@ fn four_processes_on_an_empty_directory_create_exactly_one_key() {
 
 #[test]
 fn reads_a_key_directory_written_by_dotnet() {
-    let vectors: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(shared_dir().join("vectors/aspnetcore.json")).unwrap()).unwrap();
+    let vectors: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(shared_dir().join("vectors/aspnetcore.json")).unwrap(),
+    )
+    .unwrap();
     let vector = vectors["vectors"]
         .as_array()
         .unwrap()
@@ -210,10 +343,19 @@ fn reads_a_key_directory_written_by_dotnet() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
         shared_dir().join("vectors/keys/unencrypted.xml"),
-        dir.path().join("key-6417072d-bd2e-4737-8995-fd280fe00251.xml"),
+        dir.path()
+            .join("key-6417072d-bd2e-4737-8995-fd280fe00251.xml"),
     )
     .unwrap();
     let payload = vector["inputs"]["protected_base64url"].as_str().unwrap();
-    let plain = keyward(dir.path(), "Bitwarden", &["unprotect", "--purpose", "Test", payload], None);
-    assert_eq!(ok(&plain), vector["expected"]["plaintext_utf8"].as_str().unwrap());
+    let plain = keyward(
+        dir.path(),
+        "Bitwarden",
+        &["unprotect", "--purpose", "Test", payload],
+        None,
+    );
+    assert_eq!(
+        ok(&plain),
+        vector["expected"]["plaintext_utf8"].as_str().unwrap()
+    );
 }

@@ -66,3 +66,8 @@ pub use xml::{XmlElement, XmlNode};
 pub mod testing {
     pub use crate::crypto::testing::*;
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -52,7 +52,9 @@ pub fn parse(payload: &[u8]) -> Result<(KeyId, &[u8])> {
     }
     let version = header[3] & 0x0F;
     if version != 0 {
-        return Err(Error::malformed(MalformedReason::UnsupportedVersion { version }));
+        return Err(Error::malformed(MalformedReason::UnsupportedVersion {
+            version,
+        }));
     }
     let mut id = [0u8; 16];
     id.copy_from_slice(&header[4..]);
@@ -79,6 +81,9 @@ mod tests {
         assert_eq!(reason(&bad_magic), MalformedReason::BadMagic);
         let mut newer = good.clone();
         newer[3] = 0xF1;
-        assert_eq!(reason(&newer), MalformedReason::UnsupportedVersion { version: 1 });
+        assert_eq!(
+            reason(&newer),
+            MalformedReason::UnsupportedVersion { version: 1 }
+        );
     }
 }

@@ -74,7 +74,9 @@ impl Shared {
             Some(_) => Ok(ring),
             None => Err(Error::NoDefaultKey {
                 ring_location: self.repository.location(),
-                reason: format!("the key {{{id}}} was created but is not usable as the default key"),
+                reason: format!(
+                    "the key {{{id}}} was created but is not usable as the default key"
+                ),
             }),
         }
     }
@@ -87,8 +89,16 @@ impl Shared {
     ) -> Result<KeyId> {
         let id = KeyId::random();
         let master_key = Secret::random(64);
-        let element = xml::key_element(id, creation, activation, expiration, self.algorithm, &master_key);
-        self.repository.store_element(&element, &format!("key-{id}"))?;
+        let element = xml::key_element(
+            id,
+            creation,
+            activation,
+            expiration,
+            self.algorithm,
+            &master_key,
+        );
+        self.repository
+            .store_element(&element, &format!("key-{id}"))?;
         Ok(id)
     }
 }
@@ -141,7 +151,10 @@ impl Provider {
 
     /// The key the ring would protect with at `at` (`None` if no key qualifies).
     pub fn default_key_at(&self, at: OffsetDateTime) -> Option<KeyId> {
-        self.shared.ring().resolve(at, self.shared.policy).default_key
+        self.shared
+            .ring()
+            .resolve(at, self.shared.policy)
+            .default_key
     }
 
     /// The current time on the provider's clock.
@@ -188,7 +201,11 @@ impl Provider {
         }
         let now = date::to_ticks_precision(self.shared.now());
         let activation = date::to_ticks_precision(activation);
-        let id = self.shared.write_new_key(now.min(activation), activation, date::to_ticks_precision(expiration))?;
+        let id = self.shared.write_new_key(
+            now.min(activation),
+            activation,
+            date::to_ticks_precision(expiration),
+        )?;
         tracing::info!(key_id = %id, "created a key");
         self.shared.reload()?;
         Ok(id)

@@ -11,8 +11,13 @@ use crate::payload::MAGIC;
 /// The purpose part of the AAD (`u32be(count) || purposes`), computed once per protector so
 /// that per payload only the key id is patched in.
 pub(crate) fn aad_tail<S: AsRef<str>>(purposes: &[S]) -> Vec<u8> {
-    let mut tail = Vec::with_capacity(4 + purposes.iter().map(|p| p.as_ref().len() + 5).sum::<usize>());
-    tail.extend_from_slice(&u32::try_from(purposes.len()).unwrap_or(u32::MAX).to_be_bytes());
+    let mut tail =
+        Vec::with_capacity(4 + purposes.iter().map(|p| p.as_ref().len() + 5).sum::<usize>());
+    tail.extend_from_slice(
+        &u32::try_from(purposes.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
     for purpose in purposes {
         let bytes = purpose.as_ref().as_bytes();
         write_varint(&mut tail, u32::try_from(bytes.len()).unwrap_or(u32::MAX));

@@ -140,7 +140,9 @@ impl XmlElement {
 }
 
 fn escape(text: &str, attribute: bool) -> std::borrow::Cow<'_, str> {
-    let needs = |c: char| matches!(c, '&' | '<' | '>') || (attribute && matches!(c, '"' | '\n' | '\r' | '\t'));
+    let needs = |c: char| {
+        matches!(c, '&' | '<' | '>') || (attribute && matches!(c, '"' | '\n' | '\r' | '\t'))
+    };
     if !text.chars().any(needs) {
         return std::borrow::Cow::Borrowed(text);
     }
@@ -168,7 +170,11 @@ mod tests {
     fn document_form_indents_mixed_content() {
         let element = XmlElement::new("a")
             .child(XmlElement::new("b").text("1"))
-            .child(XmlElement::new("c").comment("note").child(XmlElement::new("d").attr("x", "\"q\"")));
+            .child(
+                XmlElement::new("c")
+                    .comment("note")
+                    .child(XmlElement::new("d").attr("x", "\"q\"")),
+            );
         assert_eq!(
             element.to_document(),
             "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<a>\n  <b>1</b>\n  <c>\n    <!--note-->\n    <d x=\"&quot;q&quot;\" />\n  </c>\n</a>\n"
@@ -181,7 +187,10 @@ mod tests {
 
     #[test]
     fn output_parses_back() {
-        let element = XmlElement::new("k").attr("v", "<&>\"\n").text("x&y<z>").comment("a--b");
+        let element = XmlElement::new("k")
+            .attr("v", "<&>\"\n")
+            .text("x&y<z>")
+            .comment("a--b");
         let text = element.to_compact();
         let doc = roxmltree::Document::parse(&text).unwrap();
         assert_eq!(doc.root_element().attribute("v"), Some("<&>\"\n"));

@@ -1,6 +1,8 @@
 //! Bad input: each kind gets its specific error, and nothing panics.
 
-use keyward::{Error, KeyId, MalformedReason, MemoryRepository, Provider, Protector};
+#![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+
+use keyward::{Error, KeyId, MalformedReason, MemoryRepository, Protector, Provider};
 
 fn protector() -> (Provider, Protector) {
     let provider = Provider::builder()
@@ -23,14 +25,20 @@ fn malformed(result: keyward::Result<Vec<u8>>) -> MalformedReason {
 fn empty_input() {
     let (_, p) = protector();
     assert_eq!(malformed(p.unprotect(b"")), MalformedReason::Empty);
-    assert_eq!(malformed(p.unprotect_str("").map(String::into_bytes)), MalformedReason::Empty);
+    assert_eq!(
+        malformed(p.unprotect_str("").map(String::into_bytes)),
+        MalformedReason::Empty
+    );
 }
 
 #[test]
 fn nineteen_bytes() {
     let (_, p) = protector();
     let payload = p.protect(b"x").unwrap();
-    assert_eq!(malformed(p.unprotect(&payload[..19])), MalformedReason::TooShort { len: 19 });
+    assert_eq!(
+        malformed(p.unprotect(&payload[..19])),
+        MalformedReason::TooShort { len: 19 }
+    );
 }
 
 #[test]
@@ -46,7 +54,10 @@ fn wrong_version_nibble() {
     let (_, p) = protector();
     let mut payload = p.protect(b"x").unwrap();
     payload[3] = 0xF2;
-    assert_eq!(malformed(p.unprotect(&payload)), MalformedReason::UnsupportedVersion { version: 2 });
+    assert_eq!(
+        malformed(p.unprotect(&payload)),
+        MalformedReason::UnsupportedVersion { version: 2 }
+    );
 }
 
 #[test]
@@ -56,18 +67,29 @@ fn truncated_body() {
     for cut in [20, 21, 40, 60, payload.len() - 1] {
         let result = p.unprotect(&payload[..cut]);
         assert!(
-            matches!(result, Err(Error::MalformedPayload(MalformedReason::Truncated)) | Err(Error::InvalidPayload)),
+            matches!(
+                result,
+                Err(Error::MalformedPayload(MalformedReason::Truncated))
+                    | Err(Error::InvalidPayload)
+            ),
             "cut at {cut}: {result:?}"
         );
     }
-    assert_eq!(malformed(p.unprotect(&payload[..40])), MalformedReason::Truncated);
+    assert_eq!(
+        malformed(p.unprotect(&payload[..40])),
+        MalformedReason::Truncated
+    );
 }
 
 #[test]
 fn invalid_base64() {
     let (_, p) = protector();
     for text in ["!!!!", "a", "CfDJ8-+/", "abc\u{e9}"] {
-        assert_eq!(malformed(p.unprotect_str(text).map(String::into_bytes)), MalformedReason::InvalidBase64, "{text}");
+        assert_eq!(
+            malformed(p.unprotect_str(text).map(String::into_bytes)),
+            MalformedReason::InvalidBase64,
+            "{text}"
+        );
     }
 }
 
@@ -78,7 +100,10 @@ fn unknown_key_id() {
     let unknown = KeyId::random();
     payload[4..20].copy_from_slice(&unknown.to_guid_bytes());
     match p.unprotect(&payload) {
-        Err(Error::KeyNotFound { key_id, ring_location }) => {
+        Err(Error::KeyNotFound {
+            key_id,
+            ring_location,
+        }) => {
             assert_eq!(key_id, unknown);
             assert_eq!(ring_location, provider.location());
         }
@@ -109,9 +134,15 @@ fn garbage_of_every_length_never_panics() {
 
 #[test]
 fn builder_errors_are_clear() {
-    let err = Provider::builder().repository(MemoryRepository::new()).build().unwrap_err();
+    let err = Provider::builder()
+        .repository(MemoryRepository::new())
+        .build()
+        .unwrap_err();
     assert!(err.to_string().contains("application name"), "{err}");
-    let err = Provider::builder().application_name("a").build().unwrap_err();
+    let err = Provider::builder()
+        .application_name("a")
+        .build()
+        .unwrap_err();
     assert!(err.to_string().contains("key directory"), "{err}");
     let err = Provider::builder()
         .application_name("a")

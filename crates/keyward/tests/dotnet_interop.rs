@@ -2,6 +2,8 @@
 //! payload; keys encrypted at rest in ways keyward cannot decrypt yet fail clearly, by key id
 //! and decryptor type, never with a panic or a silent skip.
 
+#![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+
 mod common;
 
 use std::path::Path;
@@ -52,20 +54,35 @@ fn unencrypted_sample_unprotects_the_real_dotnet_payload() {
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].id, key_id);
     let at = keys[0].expiration;
-    assert_eq!(keys[0].status_at(at, provider.default_key_at(at)), KeyStatus::Expired);
+    assert_eq!(
+        keys[0].status_at(at, provider.default_key_at(at)),
+        KeyStatus::Expired
+    );
 
     // Another purpose chain or application name fails as an invalid payload.
-    let err = provider.protector(["Other"]).unprotect_str(payload).unwrap_err();
+    let err = provider
+        .protector(["Other"])
+        .unprotect_str(payload)
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidPayload), "{err}");
-    let no_app = Provider::builder().no_application_discriminator().key_directory(dir.path()).build().unwrap();
-    let err = no_app.protector(chain[1..].to_vec()).unprotect_str(payload).unwrap_err();
+    let no_app = Provider::builder()
+        .no_application_discriminator()
+        .key_directory(dir.path())
+        .build()
+        .unwrap();
+    let err = no_app
+        .protector(chain[1..].to_vec())
+        .unprotect_str(payload)
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidPayload), "{err}");
 }
 
 #[test]
 fn certificate_encrypted_key_is_reported_by_id_and_decryptor() {
     for v in vectors_of("end_to_end_unprotect") {
-        let file = str_of(&v["inputs"], "key_xml_file").trim_start_matches("keys/").to_owned();
+        let file = str_of(&v["inputs"], "key_xml_file")
+            .trim_start_matches("keys/")
+            .to_owned();
         let dir = directory_with(&file);
         let chain: Vec<String> = v["inputs"]["purposes_full_chain"]
             .as_array()
@@ -73,19 +90,33 @@ fn certificate_encrypted_key_is_reported_by_id_and_decryptor() {
             .iter()
             .map(|p| p.as_str().unwrap().to_owned())
             .collect();
-        let provider = Provider::builder().no_application_discriminator().key_directory(dir.path()).build().unwrap();
+        let provider = Provider::builder()
+            .no_application_discriminator()
+            .key_directory(dir.path())
+            .build()
+            .unwrap();
         let key_id: KeyId = str_of(&v["inputs"], "key_id").parse().unwrap();
         let keys = provider.keys();
         assert_eq!(keys.len(), 1, "{file}");
-        assert!(keys[0].unusable_reason.as_deref().unwrap().contains("EncryptedXmlDecryptor"));
+        assert!(keys[0]
+            .unusable_reason
+            .as_deref()
+            .unwrap()
+            .contains("EncryptedXmlDecryptor"));
         let err = provider
             .protector(chain)
             .unprotect_str(str_of(&v["inputs"], "protected_base64url"))
             .unwrap_err();
         match &err {
-            Error::KeyNotDecryptable { key_id: id, decryptor_type } => {
+            Error::KeyNotDecryptable {
+                key_id: id,
+                decryptor_type,
+            } => {
                 assert_eq!(*id, key_id);
-                assert!(decryptor_type.contains("EncryptedXmlDecryptor"), "{decryptor_type}");
+                assert!(
+                    decryptor_type.contains("EncryptedXmlDecryptor"),
+                    "{decryptor_type}"
+                );
             }
             other => panic!("{file}: expected KeyNotDecryptable, got {other:?}"),
         }
@@ -96,27 +127,46 @@ fn certificate_encrypted_key_is_reported_by_id_and_decryptor() {
 #[test]
 fn dpapi_key_is_listed_but_never_used() {
     let dir = directory_with("dpapi-shape.xml");
-    let provider = Provider::builder().application_name("app").key_directory(dir.path()).build().unwrap();
+    let provider = Provider::builder()
+        .application_name("app")
+        .key_directory(dir.path())
+        .build()
+        .unwrap();
     let keys = provider.keys();
     assert_eq!(keys.len(), 1);
-    assert!(keys[0].unusable_reason.as_deref().unwrap().contains("DpapiXmlDecryptor"));
+    assert!(keys[0]
+        .unusable_reason
+        .as_deref()
+        .unwrap()
+        .contains("DpapiXmlDecryptor"));
     let mut payload = keyward::payload::header(keys[0].id).to_vec();
     payload.extend_from_slice(&[0u8; 80]);
     let err = provider.protector(["x"]).unprotect(&payload).unwrap_err();
-    assert!(matches!(&err, Error::KeyNotDecryptable { decryptor_type, .. } if decryptor_type.contains("Dpapi")), "{err}");
+    assert!(
+        matches!(&err, Error::KeyNotDecryptable { decryptor_type, .. } if decryptor_type.contains("Dpapi")),
+        "{err}"
+    );
     // Protecting creates a new usable key rather than using the unreadable one.
     let protected = provider.protector(["x"]).protect(b"data").unwrap();
-    assert_eq!(provider.protector(["x"]).unprotect(&protected).unwrap(), b"data");
+    assert_eq!(
+        provider.protector(["x"]).unprotect(&protected).unwrap(),
+        b"data"
+    );
     assert_eq!(provider.keys().len(), 2);
 }
 
 #[test]
 fn keyward_keys_are_written_as_dotnet_writes_them() {
     let dir = tempfile::tempdir().unwrap();
-    let provider = Provider::builder().application_name("app").key_directory(dir.path()).build().unwrap();
+    let provider = Provider::builder()
+        .application_name("app")
+        .key_directory(dir.path())
+        .build()
+        .unwrap();
     let id = provider.ensure_default_key().unwrap();
     let text = std::fs::read_to_string(dir.path().join(format!("key-{id}.xml"))).unwrap();
-    let sample = std::fs::read_to_string(shared_dir().join("vectors/keys/unencrypted.xml")).unwrap();
+    let sample =
+        std::fs::read_to_string(shared_dir().join("vectors/keys/unencrypted.xml")).unwrap();
     // Same structure as the .NET sample: compare element paths and attribute names.
     fn shape(xml: &str) -> Vec<String> {
         let doc = roxmltree::Document::parse(xml.trim_start_matches('\u{feff}')).unwrap();

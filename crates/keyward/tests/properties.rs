@@ -1,6 +1,8 @@
 //! Property tests: round trips for any bytes and purpose chains under both algorithms; any
 //! single-bit flip is refused; another purpose or application name is refused.
 
+#![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+
 use std::sync::OnceLock;
 
 use keyward::{Algorithm, Error, MemoryRepository, Provider};
@@ -9,7 +11,11 @@ use proptest::prelude::*;
 fn provider(algorithm: Algorithm) -> &'static Provider {
     static CBC: OnceLock<Provider> = OnceLock::new();
     static GCM: OnceLock<Provider> = OnceLock::new();
-    let cell = if algorithm == Algorithm::AES_256_GCM { &GCM } else { &CBC };
+    let cell = if algorithm == Algorithm::AES_256_GCM {
+        &GCM
+    } else {
+        &CBC
+    };
     cell.get_or_init(|| {
         Provider::builder()
             .application_name("props")
@@ -21,7 +27,10 @@ fn provider(algorithm: Algorithm) -> &'static Provider {
 }
 
 fn algorithm() -> impl Strategy<Value = Algorithm> {
-    prop_oneof![Just(Algorithm::AES_256_CBC_HMACSHA256), Just(Algorithm::AES_256_GCM)]
+    prop_oneof![
+        Just(Algorithm::AES_256_CBC_HMACSHA256),
+        Just(Algorithm::AES_256_GCM)
+    ]
 }
 
 /// Purposes: empty, short Unicode, and lengths whose 7-bit prefix takes 2 and 3 bytes.
@@ -29,7 +38,7 @@ fn purpose() -> impl Strategy<Value = String> {
     prop_oneof![
         4 => prop::collection::vec(any::<char>(), 0..12).prop_map(|c| c.into_iter().collect()),
         1 => (any::<char>(), prop_oneof![Just(128usize), Just(16_384usize)])
-            .prop_map(|(c, n)| std::iter::repeat(c).take(n).collect()),
+            .prop_map(|(c, n)| std::iter::repeat_n(c, n).collect()),
     ]
 }
 
@@ -86,19 +95,41 @@ proptest! {
 #[test]
 fn another_application_name_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let shop = Provider::builder().application_name("shop").key_directory(dir.path()).build().unwrap();
+    let shop = Provider::builder()
+        .application_name("shop")
+        .key_directory(dir.path())
+        .build()
+        .unwrap();
     let payload = shop.protector(["p"]).protect(b"secret").unwrap();
-    let blog = Provider::builder().application_name("blog").key_directory(dir.path()).build().unwrap();
-    assert!(matches!(blog.protector(["p"]).unprotect(&payload), Err(Error::InvalidPayload)));
+    let blog = Provider::builder()
+        .application_name("blog")
+        .key_directory(dir.path())
+        .build()
+        .unwrap();
+    assert!(matches!(
+        blog.protector(["p"]).unprotect(&payload),
+        Err(Error::InvalidPayload)
+    ));
     // The application name is only the first purpose: the same chain spelled out matches.
-    let bare = Provider::builder().no_application_discriminator().key_directory(dir.path()).build().unwrap();
-    assert_eq!(bare.protector(["shop", "p"]).unprotect(&payload).unwrap(), b"secret");
+    let bare = Provider::builder()
+        .no_application_discriminator()
+        .key_directory(dir.path())
+        .build()
+        .unwrap();
+    assert_eq!(
+        bare.protector(["shop", "p"]).unprotect(&payload).unwrap(),
+        b"secret"
+    );
 }
 
 #[test]
 fn gcm_and_cbc_keys_read_each_other_in_one_ring() {
     let dir = tempfile::tempdir().unwrap();
-    let cbc = Provider::builder().application_name("a").key_directory(dir.path()).build().unwrap();
+    let cbc = Provider::builder()
+        .application_name("a")
+        .key_directory(dir.path())
+        .build()
+        .unwrap();
     let from_cbc = cbc.protector(["p"]).protect(b"one").unwrap();
     // A GCM provider over the same ring uses the existing (CBC) default key.
     let gcm = Provider::builder()

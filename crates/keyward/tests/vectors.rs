@@ -2,10 +2,11 @@
 //! A kind this slice does not handle yet is listed in `SKIPPED` with the reason; a kind that is
 //! neither handled nor skipped fails `every_vector_kind_is_handled_or_skipped_with_a_reason`.
 
+#![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+
 mod common;
 
 use std::collections::BTreeSet;
-
 
 use common::*;
 use keyward::testing;
@@ -61,7 +62,10 @@ fn every_vector_kind_is_handled_or_skipped_with_a_reason() {
         }
     }
     for kind in HANDLED {
-        assert!(kinds.contains(*kind), "handled kind {kind} no longer exists");
+        assert!(
+            kinds.contains(*kind),
+            "handled kind {kind} no longer exists"
+        );
     }
 }
 
@@ -87,7 +91,10 @@ fn kdf_sp800_108_ctr_hmacsha512() {
         let kdk = match i["kdk_hex"].as_str() {
             Some(h) => hex(h),
             None => {
-                assert_eq!(str_of(i, "kdk_generator"), "50000 bytes, kdk[i] = i mod 256");
+                assert_eq!(
+                    str_of(i, "kdk_generator"),
+                    "50000 bytes, kdk[i] = i mod 256"
+                );
                 (0..50_000u32).map(|n| (n % 256) as u8).collect()
             }
         };
@@ -95,7 +102,12 @@ fn kdf_sp800_108_ctr_hmacsha512() {
         context.extend(hex(i["context_hex"].as_str().unwrap_or("")));
         let len = i["output_len_bytes"].as_u64().unwrap() as usize;
         let derived = testing::kdf(&kdk, &hex(str_of(i, "label_hex")), &context, len);
-        assert_eq!(to_hex(&derived), str_of(&v["expected"], "derived_hex"), "{}", v["name"]);
+        assert_eq!(
+            to_hex(&derived),
+            str_of(&v["expected"], "derived_hex"),
+            "{}",
+            v["name"]
+        );
     }
 }
 
@@ -106,12 +118,19 @@ fn context_header_cbc() {
         let i = &v["inputs"];
         let hmac = str_of(i, "hmac");
         let block_len = i["block_len"].as_u64().unwrap();
-        let Some(algorithm) = cbc(i["enc_key_len_bytes"].as_u64().unwrap(), hmac).filter(|_| block_len == 16) else {
+        let Some(algorithm) =
+            cbc(i["enc_key_len_bytes"].as_u64().unwrap(), hmac).filter(|_| block_len == 16)
+        else {
             eprintln!("skipped {}: 3DES and HMACSHA1 are not Data Protection algorithms keyward implements", v["name"]);
             continue;
         };
         let header = testing::context_header(algorithm);
-        assert_eq!(to_hex(&header), str_of(&v["expected"], "context_header_hex"), "{}", v["name"]);
+        assert_eq!(
+            to_hex(&header),
+            str_of(&v["expected"], "context_header_hex"),
+            "{}",
+            v["name"]
+        );
         checked += 1;
     }
     assert_eq!(checked, 6, "all six AES/HMAC combinations");
@@ -122,7 +141,12 @@ fn context_header_gcm() {
     for v in vectors_of("context_header_gcm") {
         let algorithm = gcm(v["inputs"]["enc_key_len_bytes"].as_u64().unwrap());
         let header = testing::context_header(algorithm);
-        assert_eq!(to_hex(&header), str_of(&v["expected"], "context_header_hex"), "{}", v["name"]);
+        assert_eq!(
+            to_hex(&header),
+            str_of(&v["expected"], "context_header_hex"),
+            "{}",
+            v["name"]
+        );
     }
 }
 
@@ -131,9 +155,19 @@ fn aad() {
     for v in vectors_of("aad") {
         let i = &v["inputs"];
         let key_id: KeyId = str_of(i, "key_id").parse().unwrap();
-        let purposes: Vec<&str> = i["purposes"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+        let purposes: Vec<&str> = i["purposes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
         let aad = additional_authenticated_data(key_id, &purposes);
-        assert_eq!(to_hex(&aad), str_of(&v["expected"], "aad_hex"), "{}", v["name"]);
+        assert_eq!(
+            to_hex(&aad),
+            str_of(&v["expected"], "aad_hex"),
+            "{}",
+            v["name"]
+        );
     }
 }
 
@@ -160,7 +194,10 @@ fn guid_bytes() {
         let id: KeyId = str_of(&v["inputs"], "guid").parse().unwrap();
         let expected = str_of(&v["expected"], "bytes_hex");
         assert_eq!(to_hex(&id.to_guid_bytes()), expected);
-        assert_eq!(KeyId::from_guid_bytes(hex(expected).try_into().unwrap()), id);
+        assert_eq!(
+            KeyId::from_guid_bytes(hex(expected).try_into().unwrap()),
+            id
+        );
     }
 }
 
@@ -188,7 +225,10 @@ fn expected_output(v: &Value) -> Vec<u8> {
     };
     let pre = v["inputs"]["pre_buffer"].as_u64().unwrap_or(0) as usize;
     let post = v["inputs"]["post_buffer"].as_u64().unwrap_or(0) as usize;
-    assert!(all[..pre].iter().chain(&all[all.len() - post..]).all(|&b| b == 0));
+    assert!(all[..pre]
+        .iter()
+        .chain(&all[all.len() - post..])
+        .all(|&b| b == 0));
     all[pre..all.len() - post].to_vec()
 }
 
@@ -200,11 +240,27 @@ fn check_encryptor(v: &Value, algorithm: Algorithm, iv_field: &str) {
     // SequentialGenRandom: 00, 01, 02, ... — the key modifier first, then the IV or nonce.
     assert!(str_of(i, "rng").starts_with("SequentialGenRandom"));
     let iv_len = if iv_field == "nonce_hex" { 12 } else { 16 };
-    let key_modifier: [u8; 16] = i["key_modifier_hex"].as_str().map_or_else(|| (0..16).collect(), hex).try_into().unwrap();
-    let iv = i[iv_field].as_str().map_or_else(|| (16..16 + iv_len).collect(), hex);
-    let out = testing::encrypt_with_fixed_randomness(algorithm, &kdk, &aad, &key_modifier, &iv, &plaintext);
+    let key_modifier: [u8; 16] = i["key_modifier_hex"]
+        .as_str()
+        .map_or_else(|| (0..16).collect(), hex)
+        .try_into()
+        .unwrap();
+    let iv = i[iv_field]
+        .as_str()
+        .map_or_else(|| (16..16 + iv_len).collect(), hex);
+    let out = testing::encrypt_with_fixed_randomness(
+        algorithm,
+        &kdk,
+        &aad,
+        &key_modifier,
+        &iv,
+        &plaintext,
+    );
     assert_eq!(to_hex(&out), to_hex(&expected_output(v)), "{}", v["name"]);
-    assert_eq!(testing::decrypt(algorithm, &kdk, &aad, &out).unwrap(), plaintext);
+    assert_eq!(
+        testing::decrypt(algorithm, &kdk, &aad, &out).unwrap(),
+        plaintext
+    );
     let mut wrong_aad = aad.clone();
     wrong_aad[0] ^= 1;
     assert!(testing::decrypt(algorithm, &kdk, &wrong_aad, &out).is_err());
@@ -235,7 +291,10 @@ fn base64url_webencoders() {
             assert_eq!(str_of(&v["expected"], "error"), "FormatException");
             for input in bad {
                 let input = input.as_str().unwrap();
-                assert!(encoding::base64url_decode(input).is_err(), "{input:?} must be refused");
+                assert!(
+                    encoding::base64url_decode(input).is_err(),
+                    "{input:?} must be refused"
+                );
             }
             continue;
         }
@@ -252,7 +311,14 @@ fn canonical(xml: &str) -> String {
         if node.is_element() {
             let mut attrs: Vec<String> = node
                 .attributes()
-                .map(|a| format!("{{{}}}{}={}", a.namespace().unwrap_or(""), a.name(), a.value()))
+                .map(|a| {
+                    format!(
+                        "{{{}}}{}={}",
+                        a.namespace().unwrap_or(""),
+                        a.name(),
+                        a.value()
+                    )
+                })
                 .collect();
             attrs.sort();
             out.push_str(&format!("<{}{:?}>", node.tag_name().name(), attrs));
@@ -276,18 +342,28 @@ fn descriptor_xml() {
         let i = &v["inputs"];
         let e = &v["expected"];
         if let Some(expected_xml) = e["xml"].as_str() {
-            let algorithm = Algorithm::from_xml_names(str_of(i, "encryption"), i["validation"].as_str()).unwrap();
+            let algorithm =
+                Algorithm::from_xml_names(str_of(i, "encryption"), i["validation"].as_str())
+                    .unwrap();
             let master_key = base64_std(str_of(i, "master_key_b64"));
             let written = testing::descriptor_xml(algorithm, &master_key);
-            assert_eq!(canonical(&written), canonical(expected_xml), "{}", v["name"]);
+            assert_eq!(
+                canonical(&written),
+                canonical(expected_xml),
+                "{}",
+                v["name"]
+            );
             let (read_algorithm, read_key) = testing::read_default_descriptor(&written).unwrap();
             assert_eq!((read_algorithm, read_key), (algorithm, master_key));
             if let Some(name) = e["deserializer_type_fullname"].as_str() {
                 assert!(keyward::DEFAULT_DESERIALIZER_TYPE.starts_with(&format!("{name},")));
             }
         } else {
-            let (algorithm, master_key) = testing::read_default_descriptor(str_of(i, "xml")).unwrap();
-            let expected = Algorithm::from_xml_names(str_of(e, "encryption"), e["validation"].as_str()).unwrap();
+            let (algorithm, master_key) =
+                testing::read_default_descriptor(str_of(i, "xml")).unwrap();
+            let expected =
+                Algorithm::from_xml_names(str_of(e, "encryption"), e["validation"].as_str())
+                    .unwrap();
             assert_eq!(algorithm, expected);
             assert_eq!(to_hex(&master_key), str_of(e, "master_key_hex"));
         }
@@ -321,13 +397,31 @@ fn default_key_resolution() {
             })
             .collect();
         let candidates: Vec<KeyCandidate> = keys.iter().map(|(_, c)| *c).collect();
-        let resolution = resolve_default_key(&candidates, at(str_of(i, "now")), ResolverPolicy::default());
-        let name_of = |id: Option<KeyId>| id.map(|id| keys.iter().find(|(_, c)| c.id == id).unwrap().0.clone());
+        let resolution =
+            resolve_default_key(&candidates, at(str_of(i, "now")), ResolverPolicy::default());
+        let name_of = |id: Option<KeyId>| {
+            id.map(|id| keys.iter().find(|(_, c)| c.id == id).unwrap().0.clone())
+        };
         let e = &v["expected"];
-        assert_eq!(name_of(resolution.default_key).as_deref(), e["default"].as_str(), "default: {}", v["name"]);
-        assert_eq!(resolution.should_generate_new_key, e["should_generate_new_key"].as_bool().unwrap(), "{}", v["name"]);
+        assert_eq!(
+            name_of(resolution.default_key).as_deref(),
+            e["default"].as_str(),
+            "default: {}",
+            v["name"]
+        );
+        assert_eq!(
+            resolution.should_generate_new_key,
+            e["should_generate_new_key"].as_bool().unwrap(),
+            "{}",
+            v["name"]
+        );
         if let Some(fallback) = e.get("fallback") {
-            assert_eq!(name_of(resolution.fallback_key).as_deref(), fallback.as_str(), "fallback: {}", v["name"]);
+            assert_eq!(
+                name_of(resolution.fallback_key).as_deref(),
+                fallback.as_str(),
+                "fallback: {}",
+                v["name"]
+            );
         }
     }
 }
@@ -354,11 +448,16 @@ impl KeyRepository for FixedRepository {
 #[test]
 fn key_xml_revocation() {
     for v in vectors_of("key_xml_revocation") {
-        let path = shared_dir().join("vectors").join(str_of(&v["inputs"], "xml_file"));
+        let path = shared_dir()
+            .join("vectors")
+            .join(str_of(&v["inputs"], "xml_file"));
         let xml = std::fs::read_to_string(&path).unwrap();
         let provider = Provider::builder()
             .no_application_discriminator()
-            .repository(FixedRepository(vec![StoredElement { location: path.display().to_string(), xml }]))
+            .repository(FixedRepository(vec![StoredElement {
+                location: path.display().to_string(),
+                xml,
+            }]))
             .build()
             .unwrap();
         let keys = provider.keys();
@@ -390,7 +489,10 @@ fn error_message() {
         let braced = &dotnet[dotnet.find('{').unwrap()..=dotnet.find('}').unwrap()];
         let message = err.to_string();
         assert!(message.contains(braced), "{message}");
-        assert!(message.contains("was not found in the key ring"), "{message}");
+        assert!(
+            message.contains("was not found in the key ring"),
+            "{message}"
+        );
     }
 }
 
@@ -400,7 +502,12 @@ fn auth_cookie() {
         let i = &v["inputs"];
         let key_id: KeyId = str_of(i, "key_id").parse().unwrap();
         assert!(i["application_discriminator"].is_null());
-        let purposes: Vec<&str> = i["purposes"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+        let purposes: Vec<&str> = i["purposes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
         let aad = additional_authenticated_data(key_id, &purposes);
         let body = testing::encrypt_with_fixed_randomness(
             Algorithm::AES_256_CBC_HMACSHA256,
@@ -412,7 +519,9 @@ fn auth_cookie() {
         );
         let mut cookie = payload::header(key_id).to_vec();
         cookie.extend_from_slice(&body);
-        assert_eq!(encoding::base64url_encode(&cookie), str_of(&v["expected"], "cookie_value"));
+        assert_eq!(
+            encoding::base64url_encode(&cookie),
+            str_of(&v["expected"], "cookie_value")
+        );
     }
 }
-

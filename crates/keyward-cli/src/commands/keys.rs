@@ -61,10 +61,18 @@ fn list(global: &GlobalOptions, json: bool) -> Result<(), CliError> {
     } else {
         write_table(&mut out, &rows, &keys, &provider.location())
     };
-    written.map_err(|source| CliError::Io { context: "writing stdout", source })
+    written.map_err(|source| CliError::Io {
+        context: "writing stdout",
+        source,
+    })
 }
 
-fn write_table(out: &mut impl Write, rows: &[KeyRow], keys: &[KeyInfo], location: &str) -> std::io::Result<()> {
+fn write_table(
+    out: &mut impl Write,
+    rows: &[KeyRow],
+    keys: &[KeyInfo],
+    location: &str,
+) -> std::io::Result<()> {
     if rows.is_empty() {
         return writeln!(out, "no keys in {location} (the first protect creates one)");
     }
@@ -74,7 +82,10 @@ fn write_table(out: &mut impl Write, rows: &[KeyRow], keys: &[KeyInfo], location
         "ID", "STATUS", "ALGORITHM", "CREATED", "ACTIVATION", "EXPIRATION"
     )?;
     for (row, key) in rows.iter().zip(keys) {
-        let short = |s: &str| s.get(..19).map_or_else(|| s.to_owned(), |p| format!("{p}Z"));
+        let short = |s: &str| {
+            s.get(..19)
+                .map_or_else(|| s.to_owned(), |p| format!("{p}Z"))
+        };
         write!(
             out,
             "{:<36}  {:<8}  {:<22}  {:<20}  {:<20}  {:<20}",

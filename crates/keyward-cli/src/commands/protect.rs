@@ -15,7 +15,10 @@ pub fn run(global: &GlobalOptions, args: &ProtectArgs) -> Result<(), CliError> {
             let mut bytes = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut bytes)
-                .map_err(|source| CliError::Io { context: "reading stdin", source })?;
+                .map_err(|source| CliError::Io {
+                    context: "reading stdin",
+                    source,
+                })?;
             bytes
         }
     };
@@ -23,5 +26,8 @@ pub fn run(global: &GlobalOptions, args: &ProtectArgs) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", keyward::encoding::base64url_encode(&payload))
         .and_then(|()| stdout.flush())
-        .map_err(|source| CliError::Io { context: "writing stdout", source })
+        .map_err(|source| CliError::Io {
+            context: "writing stdout",
+            source,
+        })
 }

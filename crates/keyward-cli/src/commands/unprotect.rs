@@ -13,7 +13,10 @@ pub fn run(global: &GlobalOptions, args: &UnprotectArgs) -> Result<(), CliError>
             let mut bytes = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut bytes)
-                .map_err(|source| CliError::Io { context: "reading stdin", source })?;
+                .map_err(|source| CliError::Io {
+                    context: "reading stdin",
+                    source,
+                })?;
             String::from_utf8_lossy(&bytes).into_owned()
         }
     };
@@ -25,5 +28,8 @@ pub fn run(global: &GlobalOptions, args: &UnprotectArgs) -> Result<(), CliError>
     stdout
         .write_all(&plaintext)
         .and_then(|()| stdout.flush())
-        .map_err(|source| CliError::Io { context: "writing stdout", source })
+        .map_err(|source| CliError::Io {
+            context: "writing stdout",
+            source,
+        })
 }

@@ -225,6 +225,9 @@ mod tests {
         }
         assert_eq!(seen.len(), Algorithm::COUNT);
         assert_eq!(Algorithm::from_xml_names("AES_256_CBC", None), None);
-        assert_eq!(Algorithm::from_xml_names("aes_256_cbc", Some("HMACSHA256")), None);
+        assert_eq!(
+            Algorithm::from_xml_names("aes_256_cbc", Some("HMACSHA256")),
+            None
+        );
     }
 }

@@ -30,7 +30,16 @@ pub(super) fn encrypt(
     let mut random = [0u8; KEY_MODIFIER_LEN + IV_LEN];
     super::rng::fill(&mut random);
     let (key_modifier, iv) = random.split_at(KEY_MODIFIER_LEN);
-    encrypt_into(crypto, key_size, validation, label, key_modifier, iv, plaintext, out);
+    encrypt_into(
+        crypto,
+        key_size,
+        validation,
+        label,
+        key_modifier,
+        iv,
+        plaintext,
+        out,
+    );
 }
 
 pub(super) fn encrypt_fixed(
@@ -43,7 +52,16 @@ pub(super) fn encrypt_fixed(
     plaintext: &[u8],
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(body_len(validation, plaintext.len()));
-    encrypt_into(crypto, key_size, validation, label, key_modifier, iv, plaintext, &mut out);
+    encrypt_into(
+        crypto,
+        key_size,
+        validation,
+        label,
+        key_modifier,
+        iv,
+        plaintext,
+        &mut out,
+    );
     out
 }
 

@@ -19,7 +19,8 @@ use super::Algorithm;
 
 /// The context header of `algorithm`, computed once per process.
 pub(crate) fn context_header(algorithm: Algorithm) -> &'static [u8] {
-    static HEADERS: [OnceLock<Vec<u8>>; Algorithm::COUNT] = [const { OnceLock::new() }; Algorithm::COUNT];
+    static HEADERS: [OnceLock<Vec<u8>>; Algorithm::COUNT] =
+        [const { OnceLock::new() }; Algorithm::COUNT];
     HEADERS[algorithm.index()].get_or_init(|| compute(algorithm))
 }
 
@@ -31,7 +32,10 @@ fn compute(algorithm: Algorithm) -> Vec<u8> {
     let mut header = Vec::with_capacity(2 + 16 + 16 + 64);
     let be = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes();
     match algorithm {
-        Algorithm::Cbc { key_size, validation } => {
+        Algorithm::Cbc {
+            key_size,
+            validation,
+        } => {
             let digest_len = validation.digest_len();
             header.extend_from_slice(&[0x00, 0x00]);
             header.extend_from_slice(&be(key_len));

@@ -39,7 +39,15 @@ pub(super) fn encrypt_fixed(
     plaintext: &[u8],
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(body_len(plaintext.len()));
-    encrypt_into(crypto, key_size, label, key_modifier, nonce, plaintext, &mut out);
+    encrypt_into(
+        crypto,
+        key_size,
+        label,
+        key_modifier,
+        nonce,
+        plaintext,
+        &mut out,
+    );
     out
 }
 

@@ -31,7 +31,9 @@ impl Kdf {
     /// Fills `out` with key material. The label and the context are given in pieces that are
     /// concatenated, so callers never need to build them in a buffer.
     pub(crate) fn derive(&self, label: &[&[u8]], context: &[&[u8]], out: &mut [u8]) {
-        let bits = u32::try_from(out.len() * 8).unwrap_or(u32::MAX).to_be_bytes();
+        let bits = u32::try_from(out.len() * 8)
+            .unwrap_or(u32::MAX)
+            .to_be_bytes();
         for (index, chunk) in out.chunks_mut(BLOCK_LEN).enumerate() {
             let counter = u32::try_from(index + 1).unwrap_or(u32::MAX).to_be_bytes();
             let mut prf = self.prf.clone();
@@ -67,9 +69,16 @@ mod tests {
     fn label_and_context_pieces_are_concatenated() {
         let whole = derive_vec(b"kdk", b"label", b"contextHeadercontext", 65);
         let mut pieces = vec![0u8; 65];
-        Kdf::new(b"kdk").derive(&[b"la", b"bel"], &[b"contextHeader", b"context"], &mut pieces);
+        Kdf::new(b"kdk").derive(
+            &[b"la", b"bel"],
+            &[b"contextHeader", b"context"],
+            &mut pieces,
+        );
         assert_eq!(whole, pieces);
         // A different length changes every byte (L is part of every block's input).
-        assert_ne!(&derive_vec(b"kdk", b"label", b"c", 64)[..32], &derive_vec(b"kdk", b"label", b"c", 32)[..]);
+        assert_ne!(
+            &derive_vec(b"kdk", b"label", b"c", 64)[..32],
+            &derive_vec(b"kdk", b"label", b"c", 32)[..]
+        );
     }
 }

@@ -131,9 +131,14 @@ pub mod testing {
                 iv_or_nonce,
                 plaintext,
             ),
-            Algorithm::Gcm { key_size } => {
-                gcm::encrypt_fixed(&crypto, key_size, &[aad], key_modifier, iv_or_nonce, plaintext)
-            }
+            Algorithm::Gcm { key_size } => gcm::encrypt_fixed(
+                &crypto,
+                key_size,
+                &[aad],
+                key_modifier,
+                iv_or_nonce,
+                plaintext,
+            ),
         }
     }
 

@@ -125,7 +125,10 @@ mod tests {
             parse("0001-01-01T00:00:00Z"),
             Some(datetime!(0001-01-01 00:00:00 UTC))
         );
-        assert_eq!(parse("2017-01-01T00:00:00"), Some(datetime!(2017-01-01 00:00 UTC)));
+        assert_eq!(
+            parse("2017-01-01T00:00:00"),
+            Some(datetime!(2017-01-01 00:00 UTC))
+        );
     }
 
     #[test]
@@ -145,8 +148,14 @@ mod tests {
 
     #[test]
     fn writes_like_xmlconvert() {
-        assert_eq!(format(datetime!(2026-04-29 15:06:08.62851 UTC)), "2026-04-29T15:06:08.62851Z");
-        assert_eq!(format(datetime!(2026-04-29 15:06:08 UTC)), "2026-04-29T15:06:08Z");
+        assert_eq!(
+            format(datetime!(2026-04-29 15:06:08.62851 UTC)),
+            "2026-04-29T15:06:08.62851Z"
+        );
+        assert_eq!(
+            format(datetime!(2026-04-29 15:06:08 UTC)),
+            "2026-04-29T15:06:08Z"
+        );
         assert_eq!(
             format(datetime!(2015-03-20 15:45:45.7366491 -7)),
             "2015-03-20T22:45:45.7366491Z"

@@ -44,7 +44,9 @@ impl RingKey {
 
 impl std::fmt::Debug for RingKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RingKey").field("id", &self.info.id).finish_non_exhaustive()
+        f.debug_struct("RingKey")
+            .field("id", &self.info.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -91,12 +93,17 @@ impl KeyRing {
         let mut keys = HashMap::with_capacity(records.len());
         for record in records {
             let id = record.id;
-            let revoked = revoked_ids.contains(&id) || revoke_before.is_some_and(|d| record.creation < d);
+            let revoked =
+                revoked_ids.contains(&id) || revoke_before.is_some_and(|d| record.creation < d);
             let crypto = match (&record.material, record.algorithm) {
-                (KeyMaterial::Plain(secret), Some(algorithm)) => Ok(KeyCrypto::new(algorithm, secret)),
-                (KeyMaterial::Encrypted { decryptor_type, .. }, _) => Err(KeyProblem::NotDecryptable {
-                    decryptor_type: decryptor_type.clone(),
-                }),
+                (KeyMaterial::Plain(secret), Some(algorithm)) => {
+                    Ok(KeyCrypto::new(algorithm, secret))
+                }
+                (KeyMaterial::Encrypted { decryptor_type, .. }, _) => {
+                    Err(KeyProblem::NotDecryptable {
+                        decryptor_type: decryptor_type.clone(),
+                    })
+                }
                 (KeyMaterial::Unsupported { detail }, _) => Err(KeyProblem::Unsupported {
                     detail: detail.clone(),
                 }),

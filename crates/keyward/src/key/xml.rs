@@ -65,7 +65,10 @@ pub(crate) fn parse_document(text: &str, location: &str) -> Result<Vec<RingEleme
         return Ok(vec![parse_element(root, location)?]);
     }
     // Containers hold one element per key or revocation (Azure Blob's `<repository>`).
-    if root.children().any(|c| is_plain(c, "key") || is_plain(c, "revocation")) {
+    if root
+        .children()
+        .any(|c| is_plain(c, "key") || is_plain(c, "revocation"))
+    {
         return root
             .children()
             .filter(Node::is_element)
@@ -123,7 +126,9 @@ fn parse_date(node: Node<'_, '_>, name: &str) -> std::result::Result<OffsetDateT
 
 fn parse_key(node: Node<'_, '_>) -> std::result::Result<KeyRecord, String> {
     let id_text = node.attribute("id").ok_or("the key has no id attribute")?;
-    let id: KeyId = id_text.parse().map_err(|e: super::ParseKeyIdError| e.to_string())?;
+    let id: KeyId = id_text
+        .parse()
+        .map_err(|e: super::ParseKeyIdError| e.to_string())?;
     let creation = parse_date(node, "creationDate").map_err(|e| format!("key {id}: {e}"))?;
     let activation = parse_date(node, "activationDate").map_err(|e| format!("key {id}: {e}"))?;
     let expiration = parse_date(node, "expirationDate").map_err(|e| format!("key {id}: {e}"))?;
@@ -170,7 +175,10 @@ fn parse_descriptor(outer: Node<'_, '_>) -> (Option<Algorithm>, KeyMaterial) {
 }
 
 /// Reads the algorithm and master key of an inner descriptor, given its deserializer type.
-fn parse_inner_descriptor(type_name: &str, inner: Node<'_, '_>) -> (Option<Algorithm>, KeyMaterial) {
+fn parse_inner_descriptor(
+    type_name: &str,
+    inner: Node<'_, '_>,
+) -> (Option<Algorithm>, KeyMaterial) {
     let algorithm = match deserializer_kind(type_name) {
         Some("AuthenticatedEncryptorDescriptorDeserializer") => {
             let encryption = child(inner, "encryption").and_then(|e| e.attribute("algorithm"));
@@ -185,10 +193,12 @@ fn parse_inner_descriptor(type_name: &str, inner: Node<'_, '_>) -> (Option<Algor
                 Some("SHA512") => Some(ValidationAlgorithm::HmacSha512),
                 _ => None,
             };
-            key_size.zip(validation).map(|(key_size, validation)| Algorithm::Cbc {
-                key_size,
-                validation,
-            })
+            key_size
+                .zip(validation)
+                .map(|(key_size, validation)| Algorithm::Cbc {
+                    key_size,
+                    validation,
+                })
         }
         Some("CngGcmAuthenticatedEncryptorDescriptorDeserializer") => {
             cng_aes_key_size(inner).map(|key_size| Algorithm::Gcm { key_size })
@@ -235,13 +245,20 @@ fn managed_algorithm(inner: Node<'_, '_>) -> Option<Algorithm> {
     let name = encryption.attribute("algorithm")?.split(',').next()?.trim();
     let is_aes = matches!(
         name,
-        "Aes" | "System.Security.Cryptography.Aes" | "System.Security.Cryptography.AesCryptoServiceProvider" | "System.Security.Cryptography.AesManaged"
+        "Aes"
+            | "System.Security.Cryptography.Aes"
+            | "System.Security.Cryptography.AesCryptoServiceProvider"
+            | "System.Security.Cryptography.AesManaged"
     );
     if !is_aes {
         return None;
     }
     let key_size = AesKeySize::from_bits(encryption.attribute("keyLength")?.parse().ok()?)?;
-    let validation = child(inner, "validation")?.attribute("algorithm")?.split(',').next()?.trim();
+    let validation = child(inner, "validation")?
+        .attribute("algorithm")?
+        .split(',')
+        .next()?
+        .trim();
     let validation = ValidationAlgorithm::from_xml_name(
         validation
             .strip_prefix("System.Security.Cryptography.")
@@ -287,7 +304,9 @@ fn parse_master_key(inner: Node<'_, '_>) -> KeyMaterial {
 fn parse_revocation(node: Node<'_, '_>) -> std::result::Result<RingElement, String> {
     let date = parse_date(node, "revocationDate")?;
     let key = child(node, "key").ok_or("the revocation has no <key> element")?;
-    let id = key.attribute("id").ok_or("the revocation's <key> has no id")?;
+    let id = key
+        .attribute("id")
+        .ok_or("the revocation's <key> has no id")?;
     if id.trim() == "*" {
         return Ok(RingElement::RevokeAllBefore { date });
     }
@@ -342,10 +361,19 @@ pub(crate) mod testing {
     /// The inner `<descriptor>` element keyward writes for `algorithm` and `master_key`.
     pub fn descriptor_xml(algorithm: Algorithm, master_key: &[u8]) -> String {
         let now = OffsetDateTime::UNIX_EPOCH;
-        let key = key_element(KeyId::random(), now, now, now, algorithm, &Secret::new(master_key.to_vec()));
+        let key = key_element(
+            KeyId::random(),
+            now,
+            now,
+            now,
+            algorithm,
+            &Secret::new(master_key.to_vec()),
+        );
         let text = key.to_compact();
         let start = text.find("<descriptor><").unwrap_or(0);
-        let end = text.rfind("</descriptor></descriptor>").map_or(text.len(), |i| i + "</descriptor>".len());
+        let end = text
+            .rfind("</descriptor></descriptor>")
+            .map_or(text.len(), |i| i + "</descriptor>".len());
         text[start..end].to_owned()
     }
 
@@ -353,7 +381,9 @@ pub(crate) mod testing {
     pub fn read_default_descriptor(xml: &str) -> Option<(Algorithm, Vec<u8>)> {
         let doc = Document::parse(xml).ok()?;
         match parse_inner_descriptor(DEFAULT_DESERIALIZER_TYPE, doc.root_element()) {
-            (Some(algorithm), KeyMaterial::Plain(secret)) => Some((algorithm, secret.expose().to_vec())),
+            (Some(algorithm), KeyMaterial::Plain(secret)) => {
+                Some((algorithm, secret.expose().to_vec()))
+            }
             _ => None,
         }
     }
@@ -426,7 +456,9 @@ mod tests {
         let RingElement::Key(record) = one(&key(DATA_PROTECTION_NAMESPACE)) else {
             panic!()
         };
-        assert!(matches!(&record.material, KeyMaterial::Encrypted { decryptor_type, .. } if decryptor_type == "X.Y, Z"));
+        assert!(
+            matches!(&record.material, KeyMaterial::Encrypted { decryptor_type, .. } if decryptor_type == "X.Y, Z")
+        );
         let RingElement::Key(record) = one(&key("urn:other")) else {
             panic!()
         };

@@ -73,8 +73,13 @@ impl FileSystemRepository {
         for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
             let entry = entry.map_err(|e| Error::io(dir, e))?;
             let path = entry.path();
-            let is_xml = path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("xml"));
-            let is_file = entry.file_type().map_err(|e| Error::io(&path, e))?.is_file();
+            let is_xml = path
+                .extension()
+                .is_some_and(|ext| ext.eq_ignore_ascii_case("xml"));
+            let is_file = entry
+                .file_type()
+                .map_err(|e| Error::io(&path, e))?
+                .is_file();
             if is_xml && is_file {
                 paths.push(path);
             }
@@ -94,14 +99,18 @@ impl FileSystemRepository {
 
     fn write_atomically(&self, element: &XmlElement, friendly_name: &str) -> Result<()> {
         let safe = !friendly_name.is_empty()
-            && friendly_name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && friendly_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         let name = if safe {
             friendly_name.to_owned()
         } else {
             crate::KeyId::random().to_string()
         };
         let target = self.directory.join(format!("{name}.xml"));
-        let temp = self.directory.join(format!(".{}.tmp", crate::KeyId::random()));
+        let temp = self
+            .directory
+            .join(format!(".{}.tmp", crate::KeyId::random()));
         let mut contents = String::from("\u{feff}");
         contents.push_str(&element.to_document());
         let written = (|| -> io::Result<()> {
@@ -158,7 +167,10 @@ impl KeyRepository for ReadOnlyFileSystemRepository {
     fn store_element(&self, _element: &XmlElement, friendly_name: &str) -> Result<()> {
         Err(Error::io(
             self.0.directory.join(format!("{friendly_name}.xml")),
-            io::Error::new(io::ErrorKind::PermissionDenied, "the key directory was opened read-only"),
+            io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "the key directory was opened read-only",
+            ),
         ))
     }
 
@@ -174,7 +186,8 @@ impl KeyRepository for ReadOnlyFileSystemRepository {
 fn read_limited(path: &Path) -> io::Result<String> {
     let file = File::open(path)?;
     let mut bytes = Vec::new();
-    file.take(MAX_DOCUMENT_BYTES as u64 + 1).read_to_end(&mut bytes)?;
+    file.take(MAX_DOCUMENT_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -190,7 +203,10 @@ fn create_private_dir(path: &Path) -> io::Result<()> {
     if path.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(path)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
 }
 
 #[cfg(not(unix))]
@@ -215,13 +231,18 @@ mod tests {
     fn store_is_atomic_private_and_readable() {
         let dir = tempfile::tempdir().unwrap();
         let repo = FileSystemRepository::open(dir.path().join("k")).unwrap();
-        repo.store_element(&XmlElement::new("key").attr("id", "x"), "key-abc").unwrap();
-        repo.store_element(&XmlElement::new("odd"), "bad name/../x").unwrap();
+        repo.store_element(&XmlElement::new("key").attr("id", "x"), "key-abc")
+            .unwrap();
+        repo.store_element(&XmlElement::new("odd"), "bad name/../x")
+            .unwrap();
         let loaded = repo.load_elements().unwrap();
         assert_eq!(loaded.len(), 2);
         let key_file = repo.directory().join("key-abc.xml");
         let bytes = fs::read(&key_file).unwrap();
-        assert!(bytes.starts_with(b"\xef\xbb\xbf<?xml"), "BOM and declaration");
+        assert!(
+            bytes.starts_with(b"\xef\xbb\xbf<?xml"),
+            "BOM and declaration"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: the `../shared` folder, its vectors, hex.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
 
 use std::path::PathBuf;
 
@@ -38,7 +39,7 @@ pub fn vectors_of(kind: &str) -> Vec<Value> {
 }
 
 pub fn hex(text: &str) -> Vec<u8> {
-    assert!(text.len() % 2 == 0, "odd hex length: {text}");
+    assert!(text.len().is_multiple_of(2), "odd hex length: {text}");
     (0..text.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
@@ -57,5 +58,7 @@ pub fn str_of<'a>(value: &'a Value, field: &str) -> &'a str {
 
 pub fn base64_std(text: &str) -> Vec<u8> {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.decode(text).expect("base64")
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("base64")
 }
