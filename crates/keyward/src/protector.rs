@@ -83,14 +83,19 @@ impl Protector {
 
     fn protect_with(&self, key: &RingKey, plaintext: &[u8]) -> Result<Vec<u8>> {
         let crypto = key.crypto()?;
-        let mut out = Vec::with_capacity(HEADER_LEN + crypto.body_len(plaintext.len()));
+        let len = HEADER_LEN + crypto.body_len(plaintext.len());
+        let mut out = Vec::with_capacity(len);
         out.extend_from_slice(&payload::header(key.info.id));
         let label = Label {
             key_id: &key.guid_bytes,
             purposes: &self.aad_tail,
         };
         crypto.encrypt_body(label, plaintext, &mut out);
-        debug_assert_eq!(out.len(), out.capacity());
+        debug_assert_eq!(
+            out.len(),
+            len,
+            "the one output allocation was sized exactly"
+        );
         Ok(out)
     }
 
