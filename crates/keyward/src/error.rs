@@ -136,6 +136,22 @@ pub enum Error {
         reason: String,
     },
 
+    /// A time-limited payload has expired.
+    #[error("the payload expired at {}", crate::key::date::format(*expired_at))]
+    Expired {
+        /// When it expired.
+        expired_at: time::OffsetDateTime,
+    },
+
+    /// A deletion picked a key that must not be deleted; nothing was deleted.
+    #[error("refusing to delete the key {{{key_id}}}: {reason}; nothing was deleted")]
+    DeletionRefused {
+        /// The key.
+        key_id: KeyId,
+        /// Why it must stay.
+        reason: String,
+    },
+
     /// The provider was configured wrongly.
     #[error("invalid configuration: {0}")]
     Configuration(String),

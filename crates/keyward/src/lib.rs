@@ -34,11 +34,14 @@ pub mod encoding;
 mod error;
 mod key;
 pub mod payload;
+mod policy;
 mod protector;
 mod provider;
 mod purpose;
+mod refresh;
 mod repository;
 mod secret;
+mod time_limited;
 mod xml;
 
 pub use clock::{Clock, SystemClock};
@@ -49,8 +52,9 @@ pub use key::{
     resolve_default_key, KeyCandidate, KeyId, KeyInfo, KeyStatus, ParseKeyIdError, Resolution,
     ResolverPolicy,
 };
-pub use protector::Protector;
-pub use provider::{Provider, ProviderBuilder, DEFAULT_KEY_LIFETIME, MIN_KEY_LIFETIME};
+pub use policy::KeyManagementPolicy;
+pub use protector::{Protector, Unprotected};
+pub use provider::{Deletion, Provider, ProviderBuilder, DEFAULT_KEY_LIFETIME, MIN_KEY_LIFETIME};
 pub use purpose::additional_authenticated_data;
 pub use repository::{
     FileSystemRepository, GenerationLock, KeyRepository, MemoryRepository,
@@ -58,6 +62,9 @@ pub use repository::{
 };
 pub use secret::Secret;
 pub use time;
+pub use time_limited::{
+    from_ticks, max_expiration, to_ticks, TimeLimitedProtector, TIME_LIMITED_PURPOSE,
+};
 pub use xml::{XmlElement, XmlNode};
 
 /// Low-level pieces exposed for known-answer tests and interoperability checks. Not part of

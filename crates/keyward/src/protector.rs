@@ -10,6 +10,29 @@ use crate::key::RingKey;
 use crate::payload::{self, HEADER_LEN};
 use crate::provider::Shared;
 use crate::purpose::aad_tail;
+use crate::time_limited::TimeLimitedProtector;
+
+/// What [`Protector::unprotect_allow_revoked`] returns.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Unprotected {
+    /// The plaintext.
+    pub data: Vec<u8>,
+    /// The payload's key has been revoked.
+    pub was_revoked: bool,
+    /// The payload was not protected with the current default key (or its key is revoked):
+    /// protect the data again.
+    pub requires_migration: bool,
+}
+
+impl fmt::Debug for Unprotected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Unprotected")
+            .field("data", &format_args!("[{} bytes]", self.data.len()))
+            .field("was_revoked", &self.was_revoked)
+            .field("requires_migration", &self.requires_migration)
+            .finish()
+    }
+}
 
 /// Protects and unprotects data for one purpose chain. Payloads are byte-compatible with
 /// ASP.NET Core's `IDataProtector` for the same key ring, application name and purposes.
@@ -56,28 +79,42 @@ impl Protector {
         Self::new(Arc::clone(&self.shared), chain)
     }
 
+    /// A time-limited protector over this chain (.NET's `ToTimeLimitedDataProtector`).
+    pub fn to_time_limited(&self) -> TimeLimitedProtector {
+        TimeLimitedProtector::new(self.shared_handle(), self.purposes.to_vec())
+    }
+
+    pub(crate) fn shared_handle(&self) -> Arc<Shared> {
+        Arc::clone(&self.shared)
+    }
+
     /// The whole purpose chain, the application name first.
     pub fn purposes(&self) -> &[String] {
         &self.purposes
     }
 
     /// Protects bytes with the ring's default key. Creates a key first if the ring has no
-    /// usable one.
+    /// usable one (the only case where `protect` touches the repository).
     ///
     /// # Errors
-    /// Only when a key has to be created and the repository fails.
+    /// Only when a key has to be created and that fails.
     pub fn protect(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
         let now = self.shared.now();
         let ring = self.shared.ring();
-        if let Some(key) = ring.default_key().filter(|k| k.info.expiration > now) {
+        if now >= ring.refresh_at() {
+            self.shared.refresher.request();
+        }
+        if let Some(key) = ring.default_key_at(now) {
             return self.protect_with(key, plaintext);
         }
         drop(ring);
         let ring = self.shared.ensure_default_key()?;
-        let key = ring.default_key().ok_or_else(|| Error::NoDefaultKey {
-            ring_location: ring.location().to_owned(),
-            reason: "no key qualifies".into(),
-        })?;
+        let key = ring
+            .default_key_at(self.shared.now())
+            .ok_or_else(|| Error::NoDefaultKey {
+                ring_location: ring.location().to_owned(),
+                reason: "no key qualifies".into(),
+            })?;
         self.protect_with(key, plaintext)
     }
 
@@ -101,28 +138,61 @@ impl Protector {
 
     /// Unprotects a payload made by `protect` (here or by .NET) for the same purpose chain.
     ///
+    /// A payload whose key id the ring does not hold triggers one refresh of the ring (at
+    /// most once per 30 s by default), waited for up to 2 s, before failing.
+    ///
     /// # Errors
     /// [`Error::MalformedPayload`], [`Error::KeyNotFound`], [`Error::KeyRevoked`],
     /// [`Error::KeyNotDecryptable`], [`Error::UnsupportedAlgorithm`], or
     /// [`Error::InvalidPayload`] when it was tampered with or made for other purposes.
     pub fn unprotect(&self, protected: &[u8]) -> Result<Vec<u8>> {
+        self.unprotect_checked(protected, false).map(|u| u.data)
+    }
+
+    /// Unprotects even when the payload's key was revoked (.NET's `DangerousUnprotect`), and
+    /// says whether it was, and whether the data should be protected again with the current
+    /// default key. Use it to migrate data away from a revoked key, never to accept tokens.
+    ///
+    /// # Errors
+    /// As [`Protector::unprotect`], except [`Error::KeyRevoked`].
+    pub fn unprotect_allow_revoked(&self, protected: &[u8]) -> Result<Unprotected> {
+        self.unprotect_checked(protected, true)
+    }
+
+    fn unprotect_checked(&self, protected: &[u8], allow_revoked: bool) -> Result<Unprotected> {
         let (key_id, body) = payload::parse(protected)?;
-        let ring = self.shared.ring();
-        let key = ring.get(&key_id).ok_or_else(|| {
-            tracing::debug!(%key_id, "a payload names a key that is not in the ring");
-            Error::KeyNotFound {
-                key_id,
-                ring_location: ring.location().to_owned(),
+        let mut ring = self.shared.ring_full();
+        if !ring.contains(&key_id) {
+            tracing::info!(%key_id, "a payload names a key id that is not in the key ring; refreshing");
+            let policy = self.shared.policy();
+            if self.shared.refresher.refresh_for_unknown_key(
+                &self.shared,
+                policy.unknown_key_refresh_interval,
+                policy.unknown_key_wait,
+            ) {
+                ring = self.shared.ring_full();
             }
+        }
+        let key = ring.get(&key_id).ok_or_else(|| Error::KeyNotFound {
+            key_id,
+            ring_location: ring.location().to_owned(),
         })?;
-        if key.info.revoked {
+        if key.info.revoked && !allow_revoked {
             return Err(Error::KeyRevoked(key_id));
         }
         let label = Label {
             key_id: &key.guid_bytes,
             purposes: &self.aad_tail,
         };
-        key.crypto()?.decrypt_body(label, body)
+        let data = key.crypto()?.decrypt_body(label, body)?;
+        let is_default = ring
+            .default_key_at(self.shared.now())
+            .is_some_and(|d| d.info.id == key_id);
+        Ok(Unprotected {
+            data,
+            was_revoked: key.info.revoked,
+            requires_migration: key.info.revoked || !is_default,
+        })
     }
 
     /// Protects a string: UTF-8, then base64url without padding (.NET's `Protect(string)`).

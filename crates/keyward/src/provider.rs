@@ -1,7 +1,8 @@
 //! [`Provider`] and [`ProviderBuilder`]: the root of keyward — one key ring, one application.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Once, PoisonError};
 
 use arc_swap::ArcSwap;
 use time::{Duration, OffsetDateTime};
@@ -9,28 +10,37 @@ use time::{Duration, OffsetDateTime};
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::Algorithm;
 use crate::error::{Error, Result};
-use crate::key::{date, xml, KeyId, KeyInfo, KeyRing, ResolverPolicy};
+use crate::key::{date, xml, ElementContent, KeyId, KeyInfo, KeyRing};
+use crate::policy::KeyManagementPolicy;
 use crate::protector::Protector;
-use crate::repository::{FileSystemRepository, KeyRepository};
+use crate::refresh::Refresher;
+use crate::repository::{FileSystemRepository, KeyRepository, MemoryRepository};
 use crate::secret::Secret;
 
 /// The lifetime of new keys unless configured: 90 days, as .NET.
 pub const DEFAULT_KEY_LIFETIME: Duration = Duration::days(90);
 
-/// The shortest key lifetime allowed (.NET's minimum): 7 days.
-pub const MIN_KEY_LIFETIME: Duration = Duration::days(7);
+pub use crate::policy::MIN_KEY_LIFETIME;
 
-/// What every protector of a provider shares: the repository, the current key ring snapshot
-/// and the policy.
+/// What every protector of a provider shares: the repository, the current key ring snapshot,
+/// the policy and the refresh thread.
 #[derive(Debug)]
 pub(crate) struct Shared {
     repository: Box<dyn KeyRepository>,
     clock: Arc<dyn Clock>,
     algorithm: Algorithm,
-    key_lifetime: Duration,
-    policy: ResolverPolicy,
-    /// The current snapshot: readers never lock; a reload swaps in a new `Arc`.
+    policy: KeyManagementPolicy,
+    /// The current snapshot: readers never lock; a refresh swaps in a new `Arc`.
     ring: ArcSwap<KeyRing>,
+    /// Serializes refreshes so an older read never replaces a newer one.
+    refresh_lock: Mutex<()>,
+    pub(crate) refresher: Refresher,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.refresher.stop();
+    }
 }
 
 impl Shared {
@@ -38,8 +48,20 @@ impl Shared {
         self.ring.load()
     }
 
+    pub(crate) fn ring_full(&self) -> Arc<KeyRing> {
+        self.ring.load_full()
+    }
+
     pub(crate) fn now(&self) -> OffsetDateTime {
         self.clock.now()
+    }
+
+    pub(crate) fn policy(&self) -> &KeyManagementPolicy {
+        &self.policy
+    }
+
+    pub(crate) fn location(&self) -> String {
+        self.repository.location()
     }
 
     fn load_ring(&self) -> Result<KeyRing> {
@@ -52,41 +74,102 @@ impl Shared {
         )
     }
 
-    fn reload(&self) -> Result<Arc<KeyRing>> {
-        let ring = Arc::new(self.load_ring()?);
-        self.ring.store(Arc::clone(&ring));
-        Ok(ring)
+    fn may_create_keys(&self) -> bool {
+        self.policy.automatic_key_generation && !self.policy.read_only
     }
 
-    /// Returns a ring with a default key, creating a key (under the repository's generation
-    /// lock, after re-reading the ring) only when there is still none.
+    /// Re-reads the ring, creates the next key if the ring needs one (under the repository's
+    /// generation lock, after re-reading), and installs the new snapshot. A failed read
+    /// changes nothing: the last good ring stays, and no key is created.
+    pub(crate) fn refresh(&self) -> Result<Arc<KeyRing>> {
+        let _serial = self
+            .refresh_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut ring = self.load_ring()?;
+        if self.may_create_keys() && ring.plan_new_key(self.now()).is_some() {
+            let _lock = self.repository.lock_for_generation()?;
+            ring = self.load_ring()?;
+            let now = date::to_ticks_precision(self.now());
+            if let Some(plan) = ring.plan_new_key(now) {
+                let id =
+                    self.write_key(now.min(plan.activation), plan.activation, plan.expiration)?;
+                tracing::info!(
+                    key_id = %id,
+                    activation = %date::format(plan.activation),
+                    expiration = %date::format(plan.expiration),
+                    location = %self.repository.location(),
+                    "key created"
+                );
+                ring = self.load_ring()?;
+            }
+        }
+        Ok(self.install(ring))
+    }
+
+    fn install(&self, ring: KeyRing) -> Arc<KeyRing> {
+        let now = self.now();
+        let old = self.ring.load_full();
+        let before = old.default_key_at(now).map(|k| k.info.id);
+        let after = ring.default_key_at(now).map(|k| k.info.id);
+        if before != after {
+            match after {
+                Some(id) => tracing::info!(key_id = %id, "default key changed"),
+                None => {
+                    tracing::warn!(location = %ring.location(), "the key ring has no default key")
+                }
+            }
+        }
+        let missing: Vec<String> = old
+            .keys()
+            .filter(|k| !ring.contains(&k.info.id))
+            .map(|k| k.info.id.to_string())
+            .collect();
+        if !missing.is_empty() {
+            tracing::warn!(missing = %missing.join(", "), "keys this node held are gone from the repository");
+        }
+        tracing::debug!(keys = ring.keys().count(), location = %ring.location(), "key ring refreshed");
+        let ring = Arc::new(ring);
+        self.ring.store(Arc::clone(&ring));
+        ring
+    }
+
+    /// Returns a ring with a default key at the current time, refreshing (and creating a key
+    /// if allowed) when the current snapshot has none.
     pub(crate) fn ensure_default_key(&self) -> Result<Arc<KeyRing>> {
-        let _lock = self.repository.lock_for_generation()?;
-        let ring = self.reload()?;
-        if ring.default_key().is_some() {
+        let ring = self.refresh()?;
+        if ring.default_key_at(self.now()).is_some() {
             return Ok(ring);
         }
-        let now = date::to_ticks_precision(self.clock.now());
-        let id = self.write_new_key(now, now, now + self.key_lifetime)?;
-        tracing::info!(key_id = %id, location = %self.repository.location(), "created a key: the ring had no usable default key");
-        let ring = self.reload()?;
-        match ring.default_key() {
-            Some(_) => Ok(ring),
-            None => Err(Error::NoDefaultKey {
-                ring_location: self.repository.location(),
-                reason: format!(
-                    "the key {{{id}}} was created but is not usable as the default key"
-                ),
-            }),
-        }
+        let reason = if self.policy.read_only {
+            "this node is read-only: another node or `keyward keys new` must create a key"
+        } else if !self.policy.automatic_key_generation {
+            "automatic key generation is disabled: create a key with `keyward keys new`"
+        } else {
+            "no key qualifies as the default key"
+        };
+        Err(Error::NoDefaultKey {
+            ring_location: ring.location().to_owned(),
+            reason: reason.into(),
+        })
     }
 
-    fn write_new_key(
+    fn check_writable(&self) -> Result<()> {
+        if self.policy.read_only {
+            return Err(Error::Configuration(
+                "this provider is read-only: it never writes to the key repository".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn write_key(
         &self,
         creation: OffsetDateTime,
         activation: OffsetDateTime,
         expiration: OffsetDateTime,
     ) -> Result<KeyId> {
+        self.check_writable()?;
         let id = KeyId::random();
         let master_key = Secret::random(64);
         let element = xml::key_element(
@@ -103,8 +186,19 @@ impl Shared {
     }
 }
 
+/// What [`Provider::delete_keys`] deleted (or, in a dry run, would delete).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deletion {
+    /// The keys.
+    pub keys: Vec<KeyInfo>,
+    /// The stored revocation elements that only concerned deleted or missing keys.
+    pub revocations: Vec<String>,
+    /// Whether this was a dry run (nothing was deleted).
+    pub dry_run: bool,
+}
+
 /// The data-protection provider: owns the key ring of one application and hands out
-/// [`Protector`]s. Cheap to clone; clones share the ring.
+/// [`Protector`]s. Cheap to clone; clones share the ring and its refresh thread.
 ///
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
@@ -131,6 +225,22 @@ impl Provider {
         ProviderBuilder::default()
     }
 
+    /// A provider whose keys live in memory for the life of the process. Its payloads cannot
+    /// be unprotected after a restart or on another server; a warning says so once.
+    ///
+    /// # Errors
+    /// Never in practice (the memory repository cannot fail).
+    pub fn ephemeral(application_name: impl Into<String>) -> Result<Self> {
+        static WARNED: Once = Once::new();
+        WARNED.call_once(|| {
+            tracing::warn!("using an ephemeral key ring: payloads protected now cannot be unprotected after this process ends");
+        });
+        Self::builder()
+            .application_name(application_name)
+            .repository(MemoryRepository::new())
+            .build()
+    }
+
     /// A protector for a purpose chain. The application name, if set, comes first, exactly as
     /// in .NET, so `protector(["Orders"])` here equals .NET's `CreateProtector("Orders")` on a
     /// provider configured with `SetApplicationName`.
@@ -149,12 +259,10 @@ impl Provider {
         self.shared.ring().keys().map(|k| k.info.clone()).collect()
     }
 
-    /// The key the ring would protect with at `at` (`None` if no key qualifies).
+    /// The key the ring would protect with at `at` (`None` if no key qualifies): the planning
+    /// view, computed from the keys the ring holds now.
     pub fn default_key_at(&self, at: OffsetDateTime) -> Option<KeyId> {
-        self.shared
-            .ring()
-            .resolve(at, self.shared.policy)
-            .default_key
+        self.shared.ring().resolve(at).default_key
     }
 
     /// The current time on the provider's clock.
@@ -162,22 +270,29 @@ impl Provider {
         self.shared.now()
     }
 
-    /// Re-reads the key ring from the repository. On failure the current ring stays in use.
-    ///
-    /// # Errors
-    /// When the repository cannot be read or holds invalid XML.
-    pub fn reload(&self) -> Result<()> {
-        self.shared.reload().map(drop)
+    /// The key-management policy.
+    pub fn policy(&self) -> KeyManagementPolicy {
+        self.shared.policy
     }
 
-    /// Makes sure the ring has a default key, creating one (active now, for the configured
-    /// lifetime) if it has none, and returns its id.
+    /// Re-reads the key ring now, creating the next key if it is due (the refresh thread does
+    /// this on its own every refresh period). On failure the current ring stays in use and no
+    /// key is created.
     ///
     /// # Errors
-    /// When the repository cannot be read or written.
+    /// When the repository cannot be read or written, or holds invalid XML.
+    pub fn refresh(&self) -> Result<()> {
+        self.shared.refresh().map(drop)
+    }
+
+    /// Makes sure the ring has a default key now, creating one if it has none and this
+    /// provider may, and returns its id.
+    ///
+    /// # Errors
+    /// When the repository fails, or no key qualifies and none may be created.
     pub fn ensure_default_key(&self) -> Result<KeyId> {
         let ring = self.shared.ensure_default_key()?;
-        ring.default_key()
+        ring.default_key_at(self.now())
             .map(|k| k.info.id)
             .ok_or_else(|| Error::NoDefaultKey {
                 ring_location: ring.location().to_owned(),
@@ -185,10 +300,11 @@ impl Provider {
             })
     }
 
-    /// Writes a new key with the given activation and expiration and reloads the ring.
+    /// Writes a new key with the given activation and expiration, and re-reads the ring.
     ///
     /// # Errors
-    /// When the expiration is not after the activation, or the repository fails.
+    /// When the expiration is not after the activation, the provider is read-only, or the
+    /// repository fails.
     pub fn create_key(
         &self,
         activation: OffsetDateTime,
@@ -201,14 +317,135 @@ impl Provider {
         }
         let now = date::to_ticks_precision(self.shared.now());
         let activation = date::to_ticks_precision(activation);
-        let id = self.shared.write_new_key(
-            now.min(activation),
-            activation,
-            date::to_ticks_precision(expiration),
-        )?;
-        tracing::info!(key_id = %id, "created a key");
-        self.shared.reload()?;
+        let expiration = date::to_ticks_precision(expiration);
+        let id = self
+            .shared
+            .write_key(now.min(activation), activation, expiration)?;
+        tracing::info!(key_id = %id, activation = %date::format(activation), expiration = %date::format(expiration), "key created");
+        self.shared.refresh()?;
         Ok(id)
+    }
+
+    /// Revokes one key (.NET-compatible revocation XML). Its payloads then fail with
+    /// [`Error::KeyRevoked`]; if it was the default key, a new key is created at once.
+    ///
+    /// # Errors
+    /// [`Error::KeyNotFound`] for an id the ring does not hold; repository errors.
+    pub fn revoke_key(&self, key_id: KeyId, reason: &str) -> Result<()> {
+        self.shared.check_writable()?;
+        let ring = self.shared.ring();
+        if !ring.contains(&key_id) {
+            return Err(Error::KeyNotFound {
+                key_id,
+                ring_location: ring.location().to_owned(),
+            });
+        }
+        drop(ring);
+        let now = date::to_ticks_precision(self.now());
+        let element = xml::revocation_element(key_id, now, reason);
+        self.shared
+            .repository
+            .store_element(&element, &format!("revocation-{key_id}"))?;
+        tracing::warn!(%key_id, %reason, "key revoked");
+        self.shared.refresh().map(drop)
+    }
+
+    /// Revokes every key created strictly before `created_before` (.NET's `RevokeAllKeys`).
+    /// If that takes the default key, a new key is created at once.
+    ///
+    /// # Errors
+    /// Repository errors.
+    pub fn revoke_all_keys(&self, created_before: OffsetDateTime, reason: &str) -> Result<()> {
+        self.shared.check_writable()?;
+        let date = date::to_ticks_precision(created_before);
+        let element = xml::mass_revocation_element(date, reason);
+        self.shared
+            .repository
+            .store_element(&element, &xml::mass_revocation_name(date))?;
+        tracing::warn!(created_before = %date::format(date), %reason, "all keys created before the date revoked");
+        self.shared.refresh().map(drop)
+    }
+
+    /// Deletes the keys `select` picks — never implicitly, and never the default key or a
+    /// key activated within the last propagation window (or not yet activated): picking one
+    /// of those is refused and nothing is deleted. Revocation records that only concerned
+    /// deleted (or missing) keys go too. Payloads of deleted keys can never be unprotected
+    /// again. With `dry_run`, nothing is deleted and the result says what would be.
+    ///
+    /// # Errors
+    /// [`Error::DeletionRefused`]; repository errors (including repositories that cannot
+    /// delete).
+    pub fn delete_keys(
+        &self,
+        select: impl Fn(&KeyInfo) -> bool,
+        dry_run: bool,
+    ) -> Result<Deletion> {
+        self.shared.check_writable()?;
+        let _lock = self.shared.repository.lock_for_generation()?;
+        let ring = self.shared.load_ring()?;
+        let now = self.now();
+        let default_key = ring.default_key_at(now).map(|k| k.info.id);
+        let recent = now - self.shared.policy.propagation_window;
+        let mut keys = Vec::new();
+        for key in ring.keys().filter(|k| select(&k.info)) {
+            let refusal = if Some(key.info.id) == default_key {
+                Some("it is the default key")
+            } else if key.info.activation > recent {
+                Some("it was activated within the last propagation window, or is not active yet")
+            } else {
+                None
+            };
+            if let Some(reason) = refusal {
+                return Err(Error::DeletionRefused {
+                    key_id: key.info.id,
+                    reason: reason.into(),
+                });
+            }
+            keys.push(key.info.clone());
+        }
+        let doomed: HashSet<KeyId> = keys.iter().map(|k| k.id).collect();
+        let mut key_locations = Vec::new();
+        let mut revocations = Vec::new();
+        for source in ring.sources() {
+            let holds_doomed = source
+                .contents
+                .iter()
+                .any(|c| matches!(c, ElementContent::Key(id) if doomed.contains(id)));
+            if holds_doomed {
+                if source.contents.len() != 1 {
+                    return Err(Error::Configuration(format!(
+                        "{} holds several elements; delete keys from it by hand",
+                        source.location
+                    )));
+                }
+                key_locations.push(source.location.clone());
+                continue;
+            }
+            let stale_revocation = !source.contents.is_empty()
+                && source.contents.iter().all(|c| {
+                    matches!(c, ElementContent::RevokeKey(id) if doomed.contains(id) || !ring.contains(id))
+                });
+            if stale_revocation {
+                revocations.push(source.location.clone());
+            }
+        }
+        if !dry_run && !keys.is_empty() {
+            let all: Vec<String> = key_locations.iter().chain(&revocations).cloned().collect();
+            self.shared.repository.delete_elements(&all)?;
+            for key in &keys {
+                tracing::warn!(key_id = %key.id, "key deleted: its payloads can never be unprotected again");
+            }
+            for location in &revocations {
+                tracing::info!(%location, "revocation record deleted with its key");
+            }
+            drop(_lock);
+            self.shared.refresh()?;
+        }
+        Ok(Deletion {
+            keys,
+            revocations,
+            dry_run,
+        })
     }
 
     /// Where the key ring lives.
@@ -231,7 +468,7 @@ pub struct ProviderBuilder {
     repository: Option<Box<dyn KeyRepository>>,
     algorithm: Algorithm,
     clock: Option<Arc<dyn Clock>>,
-    key_lifetime: Option<Duration>,
+    policy: KeyManagementPolicy,
 }
 
 impl ProviderBuilder {
@@ -281,20 +518,64 @@ impl ProviderBuilder {
         self
     }
 
-    /// The lifetime of new keys (default 90 days, at least 7).
+    /// The whole key-management policy.
     #[must_use]
-    pub fn key_lifetime(mut self, lifetime: Duration) -> Self {
-        self.key_lifetime = Some(lifetime);
+    pub fn policy(mut self, policy: KeyManagementPolicy) -> Self {
+        self.policy = policy;
         self
     }
 
-    /// Opens the repository, reads the key ring and returns the provider. Configuration and
+    /// The lifetime of new keys (default 90 days, at least 7).
+    #[must_use]
+    pub fn key_lifetime(mut self, lifetime: Duration) -> Self {
+        self.policy.key_lifetime = lifetime;
+        self
+    }
+
+    /// How long before activation new keys are written (default 2 days).
+    #[must_use]
+    pub fn propagation_window(mut self, window: Duration) -> Self {
+        self.policy.propagation_window = window;
+        self
+    }
+
+    /// The tolerated clock difference between nodes (default 5 minutes).
+    #[must_use]
+    pub fn max_clock_skew(mut self, skew: Duration) -> Self {
+        self.policy.max_clock_skew = skew;
+        self
+    }
+
+    /// How often the ring is re-read (default 24 hours, minus up to 20 % jitter).
+    #[must_use]
+    pub fn refresh_period(mut self, period: Duration) -> Self {
+        self.policy.refresh_period = period;
+        self
+    }
+
+    /// Turns automatic key generation off (default on): keys then come only from
+    /// [`Provider::create_key`], the CLI, or another node.
+    #[must_use]
+    pub fn automatic_key_generation(mut self, enabled: bool) -> Self {
+        self.policy.automatic_key_generation = enabled;
+        self
+    }
+
+    /// A read-only provider never writes to the repository (default off).
+    #[must_use]
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.policy.read_only = read_only;
+        self
+    }
+
+    /// Opens the repository, reads the key ring (creating the first or next key if due and
+    /// allowed), starts the refresh thread and returns the provider. Configuration and
     /// repository problems are reported here, naming the directory or store.
     ///
     /// # Errors
     /// [`Error::Configuration`] when the application name is neither set nor explicitly
-    /// omitted, or no repository is given; [`Error::Io`] and [`Error::KeyXml`] when the key
-    /// ring cannot be read.
+    /// omitted, no repository is given, or the policy is out of range; [`Error::Io`] and
+    /// [`Error::KeyXml`] when the key ring cannot be read.
     pub fn build(self) -> Result<Provider> {
         let root_purposes = match (self.application_name, self.no_application_discriminator) {
             (Some(_), true) => {
@@ -310,14 +591,12 @@ impl ProviderBuilder {
                 ))
             }
         };
-        let key_lifetime = self.key_lifetime.unwrap_or(DEFAULT_KEY_LIFETIME);
-        if key_lifetime < MIN_KEY_LIFETIME {
-            return Err(Error::Configuration(
-                "the new key lifetime must be at least 7 days".into(),
-            ));
-        }
+        self.policy.validate()?;
         let repository: Box<dyn KeyRepository> = match (self.repository, self.key_directory) {
             (Some(repository), None) => repository,
+            (None, Some(directory)) if self.policy.read_only => {
+                Box::new(FileSystemRepository::open_read_only(directory)?)
+            }
             (None, Some(directory)) => Box::new(FileSystemRepository::open(directory)?),
             (Some(_), Some(_)) => {
                 return Err(Error::Configuration(
@@ -331,19 +610,20 @@ impl ProviderBuilder {
             }
         };
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let policy = ResolverPolicy::default();
-        let elements = repository.load_elements()?;
-        let ring = KeyRing::from_elements(&elements, repository.location(), clock.now(), policy)?;
-        let shared = Shared {
+        let empty = KeyRing::from_elements(&[], repository.location(), clock.now(), self.policy)?;
+        let shared = Arc::new(Shared {
             repository,
             clock,
             algorithm: self.algorithm,
-            key_lifetime,
-            policy,
-            ring: ArcSwap::from_pointee(ring),
-        };
+            policy: self.policy,
+            ring: ArcSwap::from_pointee(empty),
+            refresh_lock: Mutex::new(()),
+            refresher: Refresher::new(),
+        });
+        shared.refresh()?;
+        shared.refresher.start(Arc::downgrade(&shared));
         Ok(Provider {
-            shared: Arc::new(shared),
+            shared,
             root_purposes,
         })
     }

@@ -38,9 +38,12 @@ fn unencrypted_sample_unprotects_the_real_dotnet_payload() {
         .map(|p| p.as_str().unwrap().to_owned())
         .collect();
     // SetApplicationName("Bitwarden") is the first purpose of the chain.
+    // Read-only: a node that only reads never writes (otherwise it would create a key, since
+    // the sample key has expired).
     let provider = Provider::builder()
         .application_name(chain[0].clone())
         .key_directory(dir.path())
+        .read_only(true)
         .build()
         .unwrap();
     let protector = provider.protector(chain[1..].to_vec());
@@ -93,6 +96,7 @@ fn certificate_encrypted_key_is_reported_by_id_and_decryptor() {
         let provider = Provider::builder()
             .no_application_discriminator()
             .key_directory(dir.path())
+            .read_only(true)
             .build()
             .unwrap();
         let key_id: KeyId = str_of(&v["inputs"], "key_id").parse().unwrap();
@@ -127,18 +131,24 @@ fn certificate_encrypted_key_is_reported_by_id_and_decryptor() {
 #[test]
 fn dpapi_key_is_listed_but_never_used() {
     let dir = directory_with("dpapi-shape.xml");
-    let provider = Provider::builder()
+    let reader = Provider::builder()
         .application_name("app")
         .key_directory(dir.path())
+        .read_only(true)
         .build()
         .unwrap();
-    let keys = provider.keys();
+    let keys = reader.keys();
     assert_eq!(keys.len(), 1);
     assert!(keys[0]
         .unusable_reason
         .as_deref()
         .unwrap()
         .contains("DpapiXmlDecryptor"));
+    let provider = Provider::builder()
+        .application_name("app")
+        .key_directory(dir.path())
+        .build()
+        .unwrap();
     let mut payload = keyward::payload::header(keys[0].id).to_vec();
     payload.extend_from_slice(&[0u8; 80]);
     let err = provider.protector(["x"]).unprotect(&payload).unwrap_err();
@@ -146,7 +156,7 @@ fn dpapi_key_is_listed_but_never_used() {
         matches!(&err, Error::KeyNotDecryptable { decryptor_type, .. } if decryptor_type.contains("Dpapi")),
         "{err}"
     );
-    // Protecting creates a new usable key rather than using the unreadable one.
+    // A writable node created a new usable key rather than use the unreadable one.
     let protected = provider.protector(["x"]).protect(b"data").unwrap();
     assert_eq!(
         provider.protector(["x"]).unprotect(&protected).unwrap(),

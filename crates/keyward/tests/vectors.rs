@@ -458,6 +458,7 @@ fn key_xml_revocation() {
                 location: path.display().to_string(),
                 xml,
             }]))
+            .read_only(true)
             .build()
             .unwrap();
         let keys = provider.keys();

@@ -4,6 +4,7 @@ pub(crate) mod date;
 mod id;
 mod resolver;
 mod ring;
+mod rotation;
 pub(crate) mod xml;
 
 use std::fmt;
@@ -12,7 +13,7 @@ use time::OffsetDateTime;
 
 pub use id::{KeyId, ParseKeyIdError};
 pub use resolver::{resolve_default_key, KeyCandidate, Resolution, ResolverPolicy};
-pub(crate) use ring::{KeyRing, RingKey};
+pub(crate) use ring::{ElementContent, KeyRing, RingKey};
 
 use crate::crypto::Algorithm;
 use crate::secret::Secret;

@@ -5,10 +5,12 @@ use std::collections::{HashMap, HashSet};
 
 use time::OffsetDateTime;
 
+use super::rotation::{plan_new_key, NewKeyPlan};
 use super::xml::{parse_document, RingElement};
-use super::{resolve_default_key, KeyCandidate, KeyId, KeyInfo, KeyMaterial, ResolverPolicy};
+use super::{resolve_default_key, KeyCandidate, KeyId, KeyInfo, KeyMaterial, Resolution};
 use crate::crypto::KeyCrypto;
 use crate::error::{Error, Result};
+use crate::policy::KeyManagementPolicy;
 use crate::repository::StoredElement;
 
 /// Why a key in the ring cannot be used.
@@ -50,13 +52,41 @@ impl std::fmt::Debug for RingKey {
     }
 }
 
+/// What one stored element holds (for deletion).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ElementContent {
+    Key(KeyId),
+    RevokeKey(KeyId),
+    RevokeAllBefore(OffsetDateTime),
+    Other,
+}
+
+/// A stored element and what it holds.
+#[derive(Debug, Clone)]
+pub(crate) struct ElementSource {
+    pub(crate) location: String,
+    pub(crate) contents: Vec<ElementContent>,
+}
+
+/// The default key resolved at one moment, and until when that answer holds.
+#[derive(Debug, Clone, Copy)]
+struct CachedDefault {
+    at: OffsetDateTime,
+    until: OffsetDateTime,
+    key: Option<KeyId>,
+}
+
 /// An immutable snapshot of the key ring.
 #[derive(Debug)]
 pub(crate) struct KeyRing {
     keys: HashMap<KeyId, RingKey>,
-    /// Ids ordered by creation, then id (for listings).
-    order: Vec<KeyId>,
-    default_key: Option<KeyId>,
+    /// The policy view of every key, ordered by creation, then id.
+    candidates: Vec<KeyCandidate>,
+    sources: Vec<ElementSource>,
+    policy: KeyManagementPolicy,
+    cached: CachedDefault,
+    /// When this snapshot should be re-read (wall clock of the provider's `Clock`).
+    refresh_at: OffsetDateTime,
     location: String,
 }
 
@@ -66,71 +96,50 @@ impl KeyRing {
         elements: &[StoredElement],
         location: String,
         now: OffsetDateTime,
-        policy: ResolverPolicy,
+        policy: KeyManagementPolicy,
     ) -> Result<Self> {
         let mut records = Vec::new();
+        let mut sources = Vec::with_capacity(elements.len());
         let mut revoked_ids = HashSet::new();
         let mut revoke_before: Option<OffsetDateTime> = None;
         for stored in elements {
+            let mut contents = Vec::new();
             for element in parse_document(&stored.xml, &stored.location)? {
-                match element {
-                    RingElement::Key(record) => records.push(*record),
+                contents.push(match element {
+                    RingElement::Key(record) => {
+                        let id = record.id;
+                        records.push(*record);
+                        ElementContent::Key(id)
+                    }
                     RingElement::SkippedKey { reason } => {
                         tracing::warn!(%reason, "skipping a key that cannot be read");
+                        ElementContent::Other
                     }
                     RingElement::RevokeKey { key_id } => {
                         revoked_ids.insert(key_id);
+                        ElementContent::RevokeKey(key_id)
                     }
                     RingElement::RevokeAllBefore { date } => {
                         revoke_before = Some(revoke_before.map_or(date, |d| d.max(date)));
+                        ElementContent::RevokeAllBefore(date)
                     }
                     RingElement::Unknown { name } => {
                         tracing::debug!(location = %stored.location, element = %name, "ignoring an unknown element");
+                        ElementContent::Other
                     }
-                }
+                });
             }
+            sources.push(ElementSource {
+                location: stored.location.clone(),
+                contents,
+            });
         }
         let mut keys = HashMap::with_capacity(records.len());
         for record in records {
             let id = record.id;
             let revoked =
                 revoked_ids.contains(&id) || revoke_before.is_some_and(|d| record.creation < d);
-            let crypto = match (&record.material, record.algorithm) {
-                (KeyMaterial::Plain(secret), Some(algorithm)) => {
-                    Ok(KeyCrypto::new(algorithm, secret))
-                }
-                (KeyMaterial::Encrypted { decryptor_type, .. }, _) => {
-                    Err(KeyProblem::NotDecryptable {
-                        decryptor_type: decryptor_type.clone(),
-                    })
-                }
-                (KeyMaterial::Unsupported { detail }, _) => Err(KeyProblem::Unsupported {
-                    detail: detail.clone(),
-                }),
-                (KeyMaterial::Plain(_), None) => Err(KeyProblem::Unsupported {
-                    detail: "unknown algorithm".into(),
-                }),
-            };
-            let unusable_reason = crypto.as_ref().err().map(|problem| match problem {
-                KeyProblem::NotDecryptable { decryptor_type } => {
-                    format!("master key encrypted at rest with {decryptor_type}")
-                }
-                KeyProblem::Unsupported { detail } => detail.clone(),
-            });
-            let info = KeyInfo {
-                id,
-                creation: record.creation,
-                activation: record.activation,
-                expiration: record.expiration,
-                algorithm: record.algorithm,
-                revoked,
-                unusable_reason,
-            };
-            let key = RingKey {
-                info,
-                guid_bytes: id.to_guid_bytes(),
-                crypto,
-            };
+            let key = ring_key(record, revoked);
             if keys.insert(id, key).is_some() {
                 return Err(Error::KeyXml {
                     location,
@@ -141,36 +150,89 @@ impl KeyRing {
         for id in revoked_ids.iter().filter(|id| !keys.contains_key(id)) {
             tracing::debug!(key_id = %id, "a revocation names a key that is not in the ring");
         }
-        let mut order: Vec<KeyId> = keys.keys().copied().collect();
-        order.sort_by_key(|id| (keys[id].info.creation, *id));
+        let mut candidates: Vec<KeyCandidate> = keys
+            .values()
+            .map(|key: &RingKey| KeyCandidate {
+                id: key.info.id,
+                creation: key.info.creation,
+                activation: key.info.activation,
+                expiration: key.info.expiration,
+                revoked: key.info.revoked,
+                usable: key.crypto.is_ok(),
+            })
+            .collect();
+        candidates.sort_by_key(|c| (c.creation, c.id));
         let mut ring = Self {
             keys,
-            order,
-            default_key: None,
+            candidates,
+            sources,
+            policy,
+            cached: CachedDefault {
+                at: now,
+                until: now,
+                key: None,
+            },
+            refresh_at: now,
             location,
         };
-        ring.default_key = ring.resolve(now, policy).default_key;
+        ring.cached = ring.resolve_cached(now);
+        let period = policy.jittered_refresh_period();
+        ring.refresh_at = match ring.default_key_at(now) {
+            Some(key) if key.info.expiration > now => (now + period).min(key.info.expiration),
+            _ => now + period,
+        };
         Ok(ring)
     }
 
-    /// Runs the default-key policy over this ring at `now`.
-    pub(crate) fn resolve(&self, now: OffsetDateTime, policy: ResolverPolicy) -> super::Resolution {
-        let candidates: Vec<KeyCandidate> = self
-            .order
+    fn resolve_cached(&self, now: OffsetDateTime) -> CachedDefault {
+        let resolution = self.resolve(now);
+        let skew = self.policy.max_clock_skew;
+        // The answer holds until the default expires or another key's activation comes
+        // within the clock skew (it would then be preferred).
+        let next_activation = self
+            .candidates
             .iter()
-            .map(|id| {
-                let key = &self.keys[id];
-                KeyCandidate {
-                    id: *id,
-                    creation: key.info.creation,
-                    activation: key.info.activation,
-                    expiration: key.info.expiration,
-                    revoked: key.info.revoked,
-                    usable: key.crypto.is_ok(),
-                }
-            })
-            .collect();
-        resolve_default_key(&candidates, now, policy)
+            .map(|c| c.activation - skew)
+            .filter(|&t| t > now)
+            .min();
+        let expiration = resolution
+            .default_key
+            .and_then(|id| self.keys.get(&id))
+            .map(|k| k.info.expiration);
+        let until = [next_activation, expiration]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(OffsetDateTime::new_utc(
+                time::Date::MAX,
+                time::Time::MIDNIGHT,
+            ));
+        CachedDefault {
+            at: now,
+            until,
+            key: resolution.default_key,
+        }
+    }
+
+    /// Runs the default-key policy over this ring at `now`.
+    pub(crate) fn resolve(&self, now: OffsetDateTime) -> Resolution {
+        resolve_default_key(&self.candidates, now, self.policy.resolver())
+    }
+
+    /// The default key at `now`: the cached answer when it still holds, else resolved again in
+    /// memory (no I/O).
+    pub(crate) fn default_key_at(&self, now: OffsetDateTime) -> Option<&RingKey> {
+        let id = if now >= self.cached.at && now < self.cached.until {
+            self.cached.key
+        } else {
+            self.resolve(now).default_key
+        };
+        id.and_then(|id| self.keys.get(&id))
+    }
+
+    /// The key that should be created at `now`, if any.
+    pub(crate) fn plan_new_key(&self, now: OffsetDateTime) -> Option<NewKeyPlan> {
+        plan_new_key(&self.candidates, now, &self.policy)
     }
 
     /// The key with this id.
@@ -178,18 +240,62 @@ impl KeyRing {
         self.keys.get(id)
     }
 
-    /// The default key, as resolved when the ring was built.
-    pub(crate) fn default_key(&self) -> Option<&RingKey> {
-        self.default_key.and_then(|id| self.keys.get(&id))
-    }
-
     /// Every key, oldest first.
     pub(crate) fn keys(&self) -> impl Iterator<Item = &RingKey> {
-        self.order.iter().map(|id| &self.keys[id])
+        self.candidates.iter().filter_map(|c| self.keys.get(&c.id))
+    }
+
+    /// Whether the ring holds this key id.
+    pub(crate) fn contains(&self, id: &KeyId) -> bool {
+        self.keys.contains_key(id)
+    }
+
+    /// The stored elements and what each holds.
+    pub(crate) fn sources(&self) -> &[ElementSource] {
+        &self.sources
+    }
+
+    /// When this snapshot should be re-read.
+    pub(crate) fn refresh_at(&self) -> OffsetDateTime {
+        self.refresh_at
     }
 
     /// Where the ring was read from.
     pub(crate) fn location(&self) -> &str {
         &self.location
+    }
+}
+
+fn ring_key(record: super::KeyRecord, revoked: bool) -> RingKey {
+    let crypto = match (&record.material, record.algorithm) {
+        (KeyMaterial::Plain(secret), Some(algorithm)) => Ok(KeyCrypto::new(algorithm, secret)),
+        (KeyMaterial::Encrypted { decryptor_type, .. }, _) => Err(KeyProblem::NotDecryptable {
+            decryptor_type: decryptor_type.clone(),
+        }),
+        (KeyMaterial::Unsupported { detail }, _) => Err(KeyProblem::Unsupported {
+            detail: detail.clone(),
+        }),
+        (KeyMaterial::Plain(_), None) => Err(KeyProblem::Unsupported {
+            detail: "unknown algorithm".into(),
+        }),
+    };
+    let unusable_reason = crypto.as_ref().err().map(|problem| match problem {
+        KeyProblem::NotDecryptable { decryptor_type } => {
+            format!("master key encrypted at rest with {decryptor_type}")
+        }
+        KeyProblem::Unsupported { detail } => detail.clone(),
+    });
+    RingKey {
+        guid_bytes: record.id.to_guid_bytes(),
+        info: KeyInfo {
+            id: record.id,
+            creation: record.creation,
+            activation: record.activation,
+            expiration: record.expiration,
+            algorithm: record.algorithm,
+            revoked,
+            unusable_reason,
+        },
+        crypto,
     }
 }

@@ -354,6 +354,34 @@ pub(crate) fn key_element(
         )
 }
 
+/// A `<revocation>` of one key, as `XmlKeyManager.RevokeKey` writes it.
+pub(crate) fn revocation_element(key_id: KeyId, date: OffsetDateTime, reason: &str) -> XmlElement {
+    XmlElement::new("revocation")
+        .attr("version", "1")
+        .child(XmlElement::new("revocationDate").text(date::format(date)))
+        .child(XmlElement::new("key").attr("id", key_id.to_string()))
+        .child(XmlElement::new("reason").text(reason))
+}
+
+/// A `<revocation>` of every key created before `date`, as `RevokeAllKeys` writes it.
+pub(crate) fn mass_revocation_element(date: OffsetDateTime, reason: &str) -> XmlElement {
+    XmlElement::new("revocation")
+        .attr("version", "1")
+        .child(XmlElement::new("revocationDate").text(date::format(date)))
+        .comment(" All keys created before the revocation date are revoked. ")
+        .child(XmlElement::new("key").attr("id", "*"))
+        .child(XmlElement::new("reason").text(reason))
+}
+
+/// The friendly name of a mass revocation: `revocation-yyyyMMddTHHmmssFFFFFFFZ` (UTC).
+pub(crate) fn mass_revocation_name(date: OffsetDateTime) -> String {
+    let compact: String = date::format(date)
+        .chars()
+        .filter(|c| *c != '-' && *c != ':' && *c != '.')
+        .collect();
+    format!("revocation-{compact}")
+}
+
 /// Descriptor XML in and out, for known-answer tests against .NET's descriptor tests.
 pub(crate) mod testing {
     use super::*;
@@ -397,6 +425,22 @@ mod tests {
         let mut all = parse_document(text, "test").unwrap();
         assert_eq!(all.len(), 1);
         all.remove(0)
+    }
+
+    #[test]
+    fn revocations_read_back() {
+        let id = KeyId::random();
+        let date = time::macros::datetime!(2015-03-20 22:45:30.261674 UTC);
+        let single = revocation_element(id, date, "lost <laptop>").to_document();
+        assert!(matches!(one(&single), RingElement::RevokeKey { key_id } if key_id == id));
+        let mass = mass_revocation_element(date, "rotate all").to_compact();
+        assert!(matches!(one(&mass), RingElement::RevokeAllBefore { date: d } if d == date));
+        assert_eq!(
+            mass_revocation_name(date),
+            "revocation-20150320T224530261674Z"
+        );
+        let whole = time::macros::datetime!(2015-03-20 22:45:30 UTC);
+        assert_eq!(mass_revocation_name(whole), "revocation-20150320T224530Z");
     }
 
     #[test]

@@ -153,6 +153,30 @@ impl KeyRepository for FileSystemRepository {
     fn location(&self) -> String {
         format!("directory {}", self.directory.display())
     }
+
+    fn delete_elements(&self, locations: &[String]) -> Result<()> {
+        for location in locations {
+            let path = PathBuf::from(location);
+            // Only files of this directory, as load_elements named them.
+            if path.parent() != Some(self.directory.as_path()) {
+                return Err(Error::io(
+                    path,
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "not a file of the key directory",
+                    ),
+                ));
+            }
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(path, e)),
+            }
+        }
+        File::open(&self.directory)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|e| Error::io(&self.directory, e))
+    }
 }
 
 /// A key directory opened read-only (see [`FileSystemRepository::open_read_only`]).

@@ -10,7 +10,9 @@ use crate::xml::XmlElement;
 /// keys cannot be unprotected after the process ends.
 #[derive(Debug, Default)]
 pub struct MemoryRepository {
+    /// `(location, xml)` in insertion order; locations are unique and stable.
     elements: Mutex<Vec<(String, String)>>,
+    next: std::sync::atomic::AtomicU64,
     lock: Arc<(Mutex<bool>, Condvar)>,
 }
 
@@ -36,19 +38,22 @@ impl KeyRepository for MemoryRepository {
         let elements = self.elements.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(elements
             .iter()
-            .enumerate()
-            .map(|(index, (name, xml))| StoredElement {
-                location: format!("memory element {index} ({name})"),
+            .map(|(location, xml)| StoredElement {
+                location: location.clone(),
                 xml: xml.clone(),
             })
             .collect())
     }
 
     fn store_element(&self, element: &XmlElement, friendly_name: &str) -> Result<()> {
+        let sequence = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.elements
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push((friendly_name.to_owned(), element.to_compact()));
+            .push((
+                format!("memory:{sequence}:{friendly_name}"),
+                element.to_compact(),
+            ));
         Ok(())
     }
 
@@ -64,5 +69,13 @@ impl KeyRepository for MemoryRepository {
 
     fn location(&self) -> String {
         "memory (keys die with the process)".into()
+    }
+
+    fn delete_elements(&self, locations: &[String]) -> Result<()> {
+        self.elements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(location, _)| !locations.contains(location));
+        Ok(())
     }
 }

@@ -79,4 +79,17 @@ pub trait KeyRepository: Send + Sync + fmt::Debug {
 
     /// Where the ring lives, for messages (`directory /srv/keys`).
     fn location(&self) -> String;
+
+    /// Deletes the elements at these locations (as [`StoredElement::location`] gave them).
+    /// Only explicit deletions call this; keyward never deletes implicitly.
+    ///
+    /// # Errors
+    /// When the store cannot delete, or does not support deletion (the default).
+    fn delete_elements(&self, locations: &[String]) -> Result<()> {
+        let _ = locations;
+        Err(crate::Error::Configuration(format!(
+            "the repository at {} does not support deleting keys",
+            self.location()
+        )))
+    }
 }
