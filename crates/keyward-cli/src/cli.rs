@@ -65,6 +65,9 @@ pub enum Command {
     /// Inspect and manage keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Classic ASP.NET `<machineKey>` elements.
+    #[command(name = "machine-key", subcommand)]
+    MachineKey(MachineKeyCommand),
 }
 
 /// `keyward protect`.
@@ -76,6 +79,14 @@ pub struct ProtectArgs {
 
     /// The text to protect; without it, stdin's bytes are protected.
     pub text: Option<String>,
+
+    /// Make a time-limited payload that expires after DURATION (90d, 2h, 30m, 1d12h).
+    #[arg(long, value_name = "DURATION", conflicts_with = "expires_at")]
+    pub expires_in: Option<String>,
+
+    /// Make a time-limited payload that expires at TIME (RFC 3339, or +30d / -2h).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub expires_at: Option<String>,
 }
 
 /// `keyward unprotect`.
@@ -87,6 +98,11 @@ pub struct UnprotectArgs {
 
     /// The payload (base64url); without it, stdin is read (surrounding whitespace ignored).
     pub payload: Option<String>,
+
+    /// The payload is time-limited (made with --expires-in / --expires-at, or .NET's
+    /// ToTimeLimitedDataProtector); fails with "expired" once it has.
+    #[arg(long)]
+    pub time_limited: bool,
 }
 
 /// `keyward keys …`.
@@ -94,7 +110,76 @@ pub struct UnprotectArgs {
 pub enum KeysCommand {
     /// List keys: id, status, algorithm, creation, activation and expiration.
     List {
+        /// Show statuses and the default key as they will be at TIME (RFC 3339, +30d, -2h).
+        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+        at: Option<String>,
         /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a key.
+    New {
+        /// When the key becomes usable (default: now).
+        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+        activate_at: Option<String>,
+        /// How long it protects after activation.
+        #[arg(long, value_name = "DURATION", default_value = "90d")]
+        lifetime: String,
+    },
+    /// Revoke one key, or every key created before a time.
+    Revoke {
+        /// The key id.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        /// Revoke every key created before --before.
+        #[arg(long, requires = "before")]
+        all: bool,
+        /// With --all: keys created strictly before TIME are revoked.
+        #[arg(
+            long,
+            value_name = "TIME",
+            requires = "all",
+            allow_hyphen_values = true
+        )]
+        before: Option<String>,
+        /// Why (recorded in the revocation element).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+    /// Delete keys (their payloads can never be unprotected again).
+    Delete {
+        /// The key to delete.
+        #[arg(
+            long,
+            value_name = "ID",
+            required_unless_present = "expired_before",
+            conflicts_with = "expired_before"
+        )]
+        id: Option<String>,
+        /// Delete every key that expired before TIME.
+        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+        expired_before: Option<String>,
+        /// Only list what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// `keyward machine-key …`.
+#[derive(Debug, Subcommand)]
+pub enum MachineKeyCommand {
+    /// Print a `<machineKey>` element with fresh keys, ready for web.config.
+    Generate {
+        /// The .NET Framework generation: 1.1, 2.0, 4.0 or 4.5.
+        #[arg(long, default_value = "4.5")]
+        framework: String,
+        /// The validation algorithm (default: SHA1 for 1.1/2.0, HMACSHA256 for 4.0/4.5).
+        #[arg(long, value_name = "ALG")]
+        validation: Option<String>,
+        /// The decryption algorithm: AES, 3DES or DES (default: 3DES for 1.1, else AES).
+        #[arg(long, value_name = "ALG")]
+        decryption: Option<String>,
+        /// Print JSON (the element and its parts).
         #[arg(long)]
         json: bool,
     },

@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod timespec;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -17,6 +18,7 @@ fn main() -> ExitCode {
         Command::Protect(args) => commands::protect::run(&cli.global, args),
         Command::Unprotect(args) => commands::unprotect::run(&cli.global, args),
         Command::Keys(command) => commands::keys::run(&cli.global, command),
+        Command::MachineKey(command) => commands::machine_key::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -29,10 +31,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// Events go to stderr; `KEYWARD_LOG` filters them (default: keyward's info and up).
+/// Events go to stderr; `KEYWARD_LOG` filters them (default: warnings and errors).
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,keyward=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -33,6 +33,7 @@ mod crypto;
 pub mod encoding;
 mod error;
 mod key;
+pub mod machine_key;
 pub mod payload;
 mod policy;
 mod protector;
@@ -44,7 +45,7 @@ mod secret;
 mod time_limited;
 mod xml;
 
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use crypto::{AesKeySize, Algorithm, ValidationAlgorithm};
 pub use error::{Error, MalformedReason, Result};
 pub use key::xml::{DATA_PROTECTION_NAMESPACE, DEFAULT_DESERIALIZER_TYPE};

@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     ring: ArcSwap<KeyRing>,
     /// Serializes refreshes so an older read never replaces a newer one.
     refresh_lock: Mutex<()>,
+    /// Whether a real ring has been installed (the first install replaces an empty placeholder).
+    loaded: std::sync::atomic::AtomicBool,
     pub(crate) refresher: Refresher,
 }
 
@@ -110,6 +112,13 @@ impl Shared {
     fn install(&self, ring: KeyRing) -> Arc<KeyRing> {
         let now = self.now();
         let old = self.ring.load_full();
+        if !self.loaded.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            let default_key = ring.default_key_at(now).map(|k| k.info.id.to_string());
+            tracing::debug!(keys = ring.keys().count(), default_key = ?default_key, location = %ring.location(), "key ring loaded");
+            let ring = Arc::new(ring);
+            self.ring.store(Arc::clone(&ring));
+            return ring;
+        }
         let before = old.default_key_at(now).map(|k| k.info.id);
         let after = ring.default_key_at(now).map(|k| k.info.id);
         if before != after {
@@ -618,6 +627,7 @@ impl ProviderBuilder {
             policy: self.policy,
             ring: ArcSwap::from_pointee(empty),
             refresh_lock: Mutex::new(()),
+            loaded: std::sync::atomic::AtomicBool::new(false),
             refresher: Refresher::new(),
         });
         shared.refresh()?;

@@ -7,8 +7,9 @@ use keyward::time::OffsetDateTime;
 use keyward::KeyInfo;
 use serde::Serialize;
 
-use super::{provider, CliError};
+use super::{provider, read_only_provider, CliError};
 use crate::cli::{GlobalOptions, KeysCommand};
+use crate::timespec::{parse_duration, parse_time};
 
 /// One key as `keys list --json` prints it (these field names are a contract).
 #[derive(Debug, Serialize)]
@@ -43,28 +44,163 @@ fn row(key: &KeyInfo, now: OffsetDateTime, default_key: Option<keyward::KeyId>) 
 /// Runs a `keys` subcommand.
 pub fn run(global: &GlobalOptions, command: &KeysCommand) -> Result<(), CliError> {
     match command {
-        KeysCommand::List { json } => list(global, *json),
+        KeysCommand::List { at, json } => list(global, at.as_deref(), *json),
+        KeysCommand::New {
+            activate_at,
+            lifetime,
+        } => new(global, activate_at.as_deref(), lifetime),
+        KeysCommand::Revoke {
+            id,
+            all,
+            before,
+            reason,
+        } => revoke(global, id.as_deref(), *all, before.as_deref(), reason),
+        KeysCommand::Delete {
+            id,
+            expired_before,
+            dry_run,
+        } => delete(global, id.as_deref(), expired_before.as_deref(), *dry_run),
     }
 }
 
-fn list(global: &GlobalOptions, json: bool) -> Result<(), CliError> {
-    let provider = provider(global)?;
+fn stdout_error(source: std::io::Error) -> CliError {
+    CliError::Io {
+        context: "writing stdout",
+        source,
+    }
+}
+
+fn time_arg(text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, CliError> {
+    parse_time(text, now).map_err(CliError::Usage)
+}
+
+fn key_id_arg(text: &str) -> Result<keyward::KeyId, CliError> {
+    text.parse()
+        .map_err(|e: keyward::ParseKeyIdError| CliError::Usage(e.to_string()))
+}
+
+fn list(global: &GlobalOptions, at: Option<&str>, json: bool) -> Result<(), CliError> {
+    let provider = read_only_provider(global)?;
     let now = provider.now();
-    let default_key = provider.default_key_at(now);
+    let at = at.map(|t| time_arg(t, now)).transpose()?.unwrap_or(now);
+    let default_key = provider.default_key_at(at);
     let keys = provider.keys();
-    let rows: Vec<KeyRow> = keys.iter().map(|k| row(k, now, default_key)).collect();
+    let rows: Vec<KeyRow> = keys.iter().map(|k| row(k, at, default_key)).collect();
     let mut out = std::io::stdout().lock();
     let written = if json {
         serde_json::to_writer_pretty(&mut out, &rows)
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(out))
     } else {
+        if at != now {
+            let shown = at.replace_nanosecond(0).unwrap_or(at);
+            writeln!(out, "as at {}:", rfc3339(shown)).map_err(stdout_error)?;
+        }
         write_table(&mut out, &rows, &keys, &provider.location())
     };
-    written.map_err(|source| CliError::Io {
-        context: "writing stdout",
-        source,
-    })
+    written.map_err(stdout_error)
+}
+
+fn new(global: &GlobalOptions, activate_at: Option<&str>, lifetime: &str) -> Result<(), CliError> {
+    let provider = provider(global)?;
+    let now = provider.now();
+    let activation = activate_at
+        .map(|t| time_arg(t, now))
+        .transpose()?
+        .unwrap_or(now);
+    let lifetime = parse_duration(lifetime).map_err(CliError::Usage)?;
+    if lifetime < keyward::MIN_KEY_LIFETIME {
+        return Err(CliError::Usage(
+            "the key lifetime must be at least 7 days".into(),
+        ));
+    }
+    let id = provider.create_key(activation, activation + lifetime)?;
+    writeln!(std::io::stdout(), "{id}").map_err(stdout_error)
+}
+
+fn revoke(
+    global: &GlobalOptions,
+    id: Option<&str>,
+    all: bool,
+    before: Option<&str>,
+    reason: &str,
+) -> Result<(), CliError> {
+    let provider = provider(global)?;
+    let mut out = std::io::stdout().lock();
+    match (id, all, before) {
+        (Some(id), false, None) => {
+            let id = key_id_arg(id)?;
+            provider.revoke_key(id, reason)?;
+            writeln!(out, "revoked {id}").map_err(stdout_error)
+        }
+        (None, true, Some(before)) => {
+            let before = time_arg(before, provider.now())?;
+            provider.revoke_all_keys(before, reason)?;
+            writeln!(out, "revoked every key created before {}", rfc3339(before))
+                .map_err(stdout_error)
+        }
+        _ => Err(CliError::Usage(
+            "give a key id, or --all --before TIME".into(),
+        )),
+    }
+}
+
+fn delete(
+    global: &GlobalOptions,
+    id: Option<&str>,
+    expired_before: Option<&str>,
+    dry_run: bool,
+) -> Result<(), CliError> {
+    let provider = provider(global)?;
+    let deletion = match (id, expired_before) {
+        (Some(id), None) => {
+            let id = key_id_arg(id)?;
+            if !provider.keys().iter().any(|k| k.id == id) {
+                return Err(keyward::Error::KeyNotFound {
+                    key_id: id,
+                    ring_location: provider.location(),
+                }
+                .into());
+            }
+            provider.delete_keys(|k| k.id == id, dry_run)?
+        }
+        (None, Some(before)) => {
+            let before = time_arg(before, provider.now())?;
+            provider.delete_keys(|k| k.expiration < before, dry_run)?
+        }
+        _ => {
+            return Err(CliError::Usage(
+                "give --id ID or --expired-before TIME".into(),
+            ))
+        }
+    };
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    let mut out = std::io::stdout().lock();
+    if deletion.keys.is_empty() {
+        return writeln!(
+            out,
+            "no key matches; nothing {verb}",
+            verb = if dry_run {
+                "would be deleted"
+            } else {
+                "deleted"
+            }
+        )
+        .map_err(stdout_error);
+    }
+    for key in &deletion.keys {
+        writeln!(
+            out,
+            "{verb} key {} (expired {})",
+            key.id,
+            rfc3339(key.expiration)
+        )
+        .map_err(stdout_error)?;
+    }
+    for location in &deletion.revocations {
+        writeln!(out, "{verb} revocation {location}").map_err(stdout_error)?;
+    }
+    Ok(())
 }
 
 fn write_table(

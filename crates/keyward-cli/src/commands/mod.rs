@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns the process outcome.
 
 pub mod keys;
+pub mod machine_key;
 pub mod protect;
 pub mod unprotect;
 
@@ -29,8 +30,24 @@ pub enum CliError {
 
 /// Builds the provider from the global options.
 pub fn provider(global: &GlobalOptions) -> Result<Provider, CliError> {
+    provider_with(global, false)
+}
+
+/// Builds a provider that never writes (for listings).
+pub fn read_only_provider(global: &GlobalOptions) -> Result<Provider, CliError> {
+    provider_with(global, true)
+}
+
+fn provider_with(global: &GlobalOptions, read_only: bool) -> Result<Provider, CliError> {
+    if read_only && !global.keys_dir.is_dir() {
+        return Err(CliError::Usage(format!(
+            "no key directory at {}",
+            global.keys_dir.display()
+        )));
+    }
     let mut builder = Provider::builder()
         .key_directory(&global.keys_dir)
+        .read_only(read_only)
         .algorithm(match global.algorithm {
             AlgorithmArg::Cbc => Algorithm::AES_256_CBC_HMACSHA256,
             AlgorithmArg::Gcm => Algorithm::AES_256_GCM,

@@ -4,6 +4,7 @@ use std::io::{Read, Write};
 
 use super::{provider, CliError};
 use crate::cli::{GlobalOptions, ProtectArgs};
+use crate::timespec::{parse_duration, parse_time};
 
 /// Protects TEXT or stdin and prints base64url without padding and a newline.
 pub fn run(global: &GlobalOptions, args: &ProtectArgs) -> Result<(), CliError> {
@@ -22,7 +23,18 @@ pub fn run(global: &GlobalOptions, args: &ProtectArgs) -> Result<(), CliError> {
             bytes
         }
     };
-    let payload = protector.protect(&plaintext)?;
+    let now = provider.now();
+    let expiration = match (&args.expires_in, &args.expires_at) {
+        (Some(duration), _) => Some(now + parse_duration(duration).map_err(CliError::Usage)?),
+        (None, Some(at)) => Some(parse_time(at, now).map_err(CliError::Usage)?),
+        (None, None) => None,
+    };
+    let payload = match expiration {
+        Some(expiration) => protector
+            .to_time_limited()
+            .protect(&plaintext, expiration)?,
+        None => protector.protect(&plaintext)?,
+    };
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", keyward::encoding::base64url_encode(&payload))
         .and_then(|()| stdout.flush())

@@ -23,7 +23,11 @@ pub fn run(global: &GlobalOptions, args: &UnprotectArgs) -> Result<(), CliError>
     let provider = provider(global)?;
     let protector = provider.protector(args.purposes.iter().cloned());
     let payload = keyward::encoding::base64url_decode(text.trim())?;
-    let plaintext = zeroize::Zeroizing::new(protector.unprotect(&payload)?);
+    let plaintext = zeroize::Zeroizing::new(if args.time_limited {
+        protector.to_time_limited().unprotect(&payload)?.0
+    } else {
+        protector.unprotect(&payload)?
+    });
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(&plaintext)

@@ -1,0 +1,59 @@
+//! `keyward machine-key generate`.
+
+use std::io::Write;
+
+use keyward::machine_key::{Framework, MachineKey};
+use serde::Serialize;
+
+use super::CliError;
+use crate::cli::MachineKeyCommand;
+
+/// `--json` output (these field names are a contract).
+#[derive(Serialize)]
+struct MachineKeyJson {
+    framework: String,
+    validation: &'static str,
+    decryption: &'static str,
+    #[serde(rename = "validationKey")]
+    validation_key: String,
+    #[serde(rename = "decryptionKey")]
+    decryption_key: String,
+    #[serde(rename = "compatibilityMode")]
+    compatibility_mode: Option<&'static str>,
+    element: String,
+}
+
+/// Runs a `machine-key` subcommand.
+pub fn run(command: &MachineKeyCommand) -> Result<(), CliError> {
+    let MachineKeyCommand::Generate {
+        framework,
+        validation,
+        decryption,
+        json,
+    } = command;
+    let framework: Framework = framework.parse()?;
+    let validation = validation.as_deref().map(str::parse).transpose()?;
+    let decryption = decryption.as_deref().map(str::parse).transpose()?;
+    let key = MachineKey::generate(framework, validation, decryption)?;
+    let mut out = std::io::stdout().lock();
+    let written = if *json {
+        let value = MachineKeyJson {
+            framework: framework.to_string(),
+            validation: key.validation().name(),
+            decryption: key.decryption().name(),
+            validation_key: key.validation_key_hex(),
+            decryption_key: key.decryption_key_hex(),
+            compatibility_mode: framework.compatibility_mode(),
+            element: key.element(),
+        };
+        serde_json::to_writer_pretty(&mut out, &value)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
+    } else {
+        writeln!(out, "{}", key.element())
+    };
+    written.map_err(|source| CliError::Io {
+        context: "writing stdout",
+        source,
+    })
+}

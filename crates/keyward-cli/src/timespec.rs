@@ -1,0 +1,86 @@
+//! Times and durations on the command line: `90d`, `1d12h`, `+30d`, `-2h`, `now`, RFC 3339.
+
+use keyward::time::format_description::well_known::Rfc3339;
+use keyward::time::{Duration, OffsetDateTime};
+
+/// Parses a duration: one or more `<number><unit>` with units `w`, `d`, `h`, `m`, `s`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?} is not a duration (examples: 90d, 2h, 1d12h, 30m)");
+    let mut total = Duration::ZERO;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let number: i64 = rest[..digits].parse().map_err(|_| bad())?;
+        let unit = rest[digits..].chars().next().ok_or_else(bad)?;
+        let part = match unit {
+            'w' => Duration::weeks(number),
+            'd' => Duration::days(number),
+            'h' => Duration::hours(number),
+            'm' => Duration::minutes(number),
+            's' => Duration::seconds(number),
+            _ => return Err(bad()),
+        };
+        total = total.checked_add(part).ok_or_else(bad)?;
+        rest = &rest[digits + unit.len_utf8()..];
+    }
+    Ok(total)
+}
+
+/// Parses a time: `now`, a relative `+DURATION` / `-DURATION` from `now`, or RFC 3339.
+pub fn parse_time(text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, String> {
+    let text = text.trim();
+    if text == "now" {
+        return Ok(now);
+    }
+    if let Some(ahead) = text.strip_prefix('+') {
+        return now
+            .checked_add(parse_duration(ahead)?)
+            .ok_or_else(|| format!("{text:?} is out of range"));
+    }
+    if let Some(back) = text.strip_prefix('-') {
+        return now
+            .checked_sub(parse_duration(back)?)
+            .ok_or_else(|| format!("{text:?} is out of range"));
+    }
+    OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+        format!("{text:?} is not a time: use RFC 3339 (2027-01-31T12:00:00Z) or +30d / -2h / now")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyward::time::macros::datetime;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90d").unwrap(), Duration::days(90));
+        assert_eq!(parse_duration("1d12h").unwrap(), Duration::hours(36));
+        assert_eq!(parse_duration("2w").unwrap(), Duration::days(14));
+        for bad in ["", "d", "5", "5y", "-1d", "1.5d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn times() {
+        let now = datetime!(2026-11-24 12:00 UTC);
+        assert_eq!(parse_time("now", now).unwrap(), now);
+        assert_eq!(
+            parse_time("+30d", now).unwrap(),
+            datetime!(2026-12-24 12:00 UTC)
+        );
+        assert_eq!(
+            parse_time("-2h", now).unwrap(),
+            datetime!(2026-11-24 10:00 UTC)
+        );
+        assert_eq!(
+            parse_time("2027-01-31T12:00:00+01:00", now).unwrap(),
+            datetime!(2027-01-31 11:00 UTC)
+        );
+        assert!(parse_time("tomorrow", now).is_err());
+    }
+}
