@@ -363,9 +363,15 @@ impl Provider {
     /// If that takes the default key, a new key is created at once.
     ///
     /// # Errors
-    /// Repository errors.
+    /// [`Error::Configuration`] for a date in the future (it would revoke the keys created
+    /// to replace the revoked ones); repository errors.
     pub fn revoke_all_keys(&self, created_before: OffsetDateTime, reason: &str) -> Result<()> {
         self.shared.check_writable()?;
+        if created_before > self.now() {
+            return Err(Error::Configuration(
+                "a mass revocation cannot be dated in the future: every key created until then would be revoked too".into(),
+            ));
+        }
         let date = date::to_ticks_precision(created_before);
         let element = xml::mass_revocation_element(date, reason);
         self.shared

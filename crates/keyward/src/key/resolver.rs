@@ -54,7 +54,7 @@ pub struct Resolution {
 /// Resolves the default key at `now`.
 ///
 /// 1. The preferred key is the one activated most recently among keys activated by
-///    `now + max_clock_skew` (ties: smallest key id).
+///    `now + max_clock_skew` (ties: a usable key first, then the smallest key id).
 /// 2. It is the default unless it is revoked, expired at `now`, or unusable; there is no
 ///    fall-through to an older key.
 /// 3. Otherwise the fallback is the first usable, unrevoked key (other than the rejected one)
@@ -65,10 +65,18 @@ pub fn resolve_default_key(
     now: OffsetDateTime,
     policy: ResolverPolicy,
 ) -> Resolution {
+    // Ties in activation (a key created to replace a revoked one in the same instant) go to
+    // the key that can be used, then to the smallest id: every node decides alike.
+    let unfit = |k: &KeyCandidate| k.revoked || !k.usable || k.expiration <= now;
     let preferred = keys
         .iter()
         .filter(|k| k.activation <= now + policy.max_clock_skew)
-        .min_by(|a, b| b.activation.cmp(&a.activation).then(a.id.cmp(&b.id)));
+        .min_by(|a, b| {
+            b.activation
+                .cmp(&a.activation)
+                .then(unfit(a).cmp(&unfit(b)))
+                .then(a.id.cmp(&b.id))
+        });
     let default_key = preferred
         .filter(|k| !k.revoked && k.expiration > now && k.usable)
         .map(|k| k.id);

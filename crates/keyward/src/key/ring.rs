@@ -83,6 +83,8 @@ pub(crate) struct KeyRing {
     /// The policy view of every key, ordered by creation, then id.
     candidates: Vec<KeyCandidate>,
     sources: Vec<ElementSource>,
+    /// The latest mass-revocation date: keys created before it are revoked.
+    revoke_before: Option<OffsetDateTime>,
     policy: KeyManagementPolicy,
     cached: CachedDefault,
     /// When this snapshot should be re-read (wall clock of the provider's `Clock`).
@@ -166,6 +168,7 @@ impl KeyRing {
             keys,
             candidates,
             sources,
+            revoke_before,
             policy,
             cached: CachedDefault {
                 at: now,
@@ -230,8 +233,16 @@ impl KeyRing {
         id.and_then(|id| self.keys.get(&id))
     }
 
-    /// The key that should be created at `now`, if any.
+    /// The key that should be created at `now`, if any. None while a mass revocation is
+    /// dated in the future: a key created now would be revoked at once.
     pub(crate) fn plan_new_key(&self, now: OffsetDateTime) -> Option<NewKeyPlan> {
+        if self.revoke_before.is_some_and(|date| date > now) {
+            tracing::error!(
+                revoked_before = %super::date::format(self.revoke_before.unwrap_or(now)),
+                "a mass revocation is dated in the future: every key created before then is revoked, so none is created"
+            );
+            return None;
+        }
         plan_new_key(&self.candidates, now, &self.policy)
     }
 

@@ -29,9 +29,16 @@ pub(crate) fn plan_new_key(
 ) -> Option<NewKeyPlan> {
     let resolver = policy.resolver();
     let Some(default_id) = resolve_default_key(keys, now, resolver).default_key else {
+        // Activate no earlier than the key that was rejected (say, a revoked key activated
+        // within the clock skew), so the new key is the one preferred.
+        let activation = keys
+            .iter()
+            .map(|k| k.activation)
+            .filter(|&a| a <= now + policy.max_clock_skew)
+            .fold(now, OffsetDateTime::max);
         return Some(NewKeyPlan {
-            activation: now,
-            expiration: now + policy.key_lifetime,
+            activation,
+            expiration: activation + policy.key_lifetime,
         });
     };
     let default = keys.iter().find(|k| k.id == default_id)?;
@@ -95,6 +102,21 @@ mod tests {
         // With the successor present: nothing more.
         let next = key(plan.activation, plan.expiration);
         assert_eq!(plan_new_key(&[current, next], now, &policy), None);
+    }
+
+    #[test]
+    fn a_revoked_default_is_replaced_by_a_key_that_wins_the_tie() {
+        let policy = KeyManagementPolicy::default();
+        let now = datetime!(2026-01-01 0:00 UTC);
+        for _ in 0..20 {
+            let mut revoked = key(now + Duration::minutes(3), now + Duration::days(90));
+            revoked.revoked = true;
+            let plan = plan_new_key(&[revoked], now, &policy).unwrap();
+            assert_eq!(plan.activation, revoked.activation);
+            let replacement = key(plan.activation, plan.expiration);
+            let resolution = resolve_default_key(&[revoked, replacement], now, policy.resolver());
+            assert_eq!(resolution.default_key, Some(replacement.id));
+        }
     }
 
     #[test]
