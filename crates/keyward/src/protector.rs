@@ -163,7 +163,7 @@ impl Protector {
         let (key_id, body) = payload::parse(protected)?;
         let mut ring = self.shared.ring_full();
         if !ring.contains(&key_id) {
-            tracing::info!(%key_id, "a payload names a key id that is not in the key ring; refreshing");
+            tracing::debug!(%key_id, "a payload names a key id that is not in the key ring");
             let policy = self.shared.policy();
             if self.shared.refresher.refresh_for_unknown_key(
                 &self.shared,

@@ -135,7 +135,7 @@ impl Shared {
             .map(|k| k.info.id.to_string())
             .collect();
         if !missing.is_empty() {
-            tracing::warn!(missing = %missing.join(", "), "keys this node held are gone from the repository");
+            tracing::error!(missing = %missing.join(", "), "the key ring shrank: keys this node held are gone from the repository (keyward writes and deletes nothing because of it)");
         }
         tracing::debug!(keys = ring.keys().count(), location = %ring.location(), "key ring refreshed");
         let ring = Arc::new(ring);

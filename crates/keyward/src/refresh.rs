@@ -100,6 +100,7 @@ impl Refresher {
             }
             state.last_unknown_key_refresh = Some(Instant::now());
         }
+        tracing::info!("a payload names an unknown key id: refreshing the key ring");
         if !self.has_thread() {
             return shared.refresh().is_ok();
         }
