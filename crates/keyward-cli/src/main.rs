@@ -13,7 +13,13 @@ use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // unprotect's contract is one line on stderr on failure: library events stay quiet unless
+    // KEYWARD_LOG asks for them.
+    init_logging(if matches!(cli.command, Command::Unprotect(_)) {
+        "off"
+    } else {
+        "warn"
+    });
     let result = match &cli.command {
         Command::Protect(args) => commands::protect::run(&cli.global, args),
         Command::Unprotect(args) => commands::unprotect::run(&cli.global, args),
@@ -24,17 +30,22 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // One line that says why; never a secret (errors carry ids and paths only).
-            let line = error.to_string().replace('\n', " ");
+            let line: String = error
+                .to_string()
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
             eprintln!("keyward: {line}");
             ExitCode::FAILURE
         }
     }
 }
 
-/// Events go to stderr; `KEYWARD_LOG` filters them (default: warnings and errors).
-fn init_logging() {
+/// Events go to stderr; `KEYWARD_LOG` filters them (default: warnings and errors, or nothing
+/// for `unprotect`).
+fn init_logging(default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

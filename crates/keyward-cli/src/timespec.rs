@@ -15,14 +15,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         let number: i64 = rest[..digits].parse().map_err(|_| bad())?;
         let unit = rest[digits..].chars().next().ok_or_else(bad)?;
-        let part = match unit {
-            'w' => Duration::weeks(number),
-            'd' => Duration::days(number),
-            'h' => Duration::hours(number),
-            'm' => Duration::minutes(number),
-            's' => Duration::seconds(number),
+        let seconds_per_unit: i64 = match unit {
+            'w' => 7 * 86_400,
+            'd' => 86_400,
+            'h' => 3_600,
+            'm' => 60,
+            's' => 1,
             _ => return Err(bad()),
         };
+        let part = number
+            .checked_mul(seconds_per_unit)
+            .filter(|s| *s <= 10_000 * 365 * 86_400)
+            .map(Duration::seconds)
+            .ok_or_else(bad)?;
         total = total.checked_add(part).ok_or_else(bad)?;
         rest = &rest[digits + unit.len_utf8()..];
     }
@@ -60,7 +65,16 @@ mod tests {
         assert_eq!(parse_duration("90d").unwrap(), Duration::days(90));
         assert_eq!(parse_duration("1d12h").unwrap(), Duration::hours(36));
         assert_eq!(parse_duration("2w").unwrap(), Duration::days(14));
-        for bad in ["", "d", "5", "5y", "-1d", "1.5d"] {
+        for bad in [
+            "",
+            "d",
+            "5",
+            "5y",
+            "-1d",
+            "1.5d",
+            "99999999999999999w",
+            "9223372036854775807d",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }

@@ -69,8 +69,13 @@ impl KeyManagementPolicy {
             "the propagation window and the clock skew cannot be negative"
         } else if self.propagation_window >= self.key_lifetime {
             "the propagation window must be shorter than the key lifetime"
-        } else if self.refresh_period <= Duration::ZERO {
-            "the refresh period must be positive"
+        } else if self.key_lifetime > Duration::days(100 * 365) {
+            "the new key lifetime must be at most 100 years"
+        } else if self.max_clock_skew > Duration::days(1) {
+            "the maximum clock skew must be at most one day"
+        } else if self.refresh_period <= Duration::ZERO || self.refresh_period > Duration::days(365)
+        {
+            "the refresh period must be positive and at most one year"
         } else if !(0.0..=1.0).contains(&self.refresh_jitter) {
             "the refresh jitter must be between 0 and 1"
         } else {

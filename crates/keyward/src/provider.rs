@@ -36,6 +36,9 @@ pub(crate) struct Shared {
     refresh_lock: Mutex<()>,
     /// Whether a real ring has been installed (the first install replaces an empty placeholder).
     loaded: std::sync::atomic::AtomicBool,
+    /// When an attempt to get a default key last failed (provider clock): protects the
+    /// repository from one read per `protect` while no key can be had.
+    last_failed_ensure: Mutex<Option<OffsetDateTime>>,
     pub(crate) refresher: Refresher,
 }
 
@@ -146,21 +149,44 @@ impl Shared {
     /// Returns a ring with a default key at the current time, refreshing (and creating a key
     /// if allowed) when the current snapshot has none.
     pub(crate) fn ensure_default_key(&self) -> Result<Arc<KeyRing>> {
-        let ring = self.refresh()?;
+        const RETRY_AFTER: Duration = Duration::seconds(5);
+        let now = self.now();
+        let last_failure = *self
+            .last_failed_ensure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let ring = match last_failure {
+            // Failed moments ago: answer from memory, no repository I/O.
+            Some(failed) if now >= failed && now - failed < RETRY_AFTER => self.ring_full(),
+            _ => self
+                .refresh()
+                .inspect_err(|_| self.note_failed_ensure(now))?,
+        };
         if ring.default_key_at(self.now()).is_some() {
             return Ok(ring);
         }
-        let reason = if self.policy.read_only {
-            "this node is read-only: another node or `keyward keys new` must create a key"
+        self.note_failed_ensure(now);
+        let undecryptable = ring.undecryptable_decryptor();
+        let reason = if let Some(decryptor) = undecryptable {
+            format!("the ring holds keys encrypted at rest with {decryptor}, which keyward cannot decrypt; it will not add an unencrypted key beside them (create one explicitly with `keyward keys new` if that is acceptable)")
+        } else if self.policy.read_only {
+            "this node is read-only: another node or `keyward keys new` must create a key".into()
         } else if !self.policy.automatic_key_generation {
-            "automatic key generation is disabled: create a key with `keyward keys new`"
+            "automatic key generation is disabled: create a key with `keyward keys new`".into()
         } else {
-            "no key qualifies as the default key"
+            "no key qualifies as the default key".into()
         };
         Err(Error::NoDefaultKey {
             ring_location: ring.location().to_owned(),
-            reason: reason.into(),
+            reason,
         })
+    }
+
+    fn note_failed_ensure(&self, at: OffsetDateTime) {
+        *self
+            .last_failed_ensure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(at);
     }
 
     fn check_writable(&self) -> Result<()> {
@@ -634,6 +660,7 @@ impl ProviderBuilder {
             ring: ArcSwap::from_pointee(empty),
             refresh_lock: Mutex::new(()),
             loaded: std::sync::atomic::AtomicBool::new(false),
+            last_failed_ensure: Mutex::new(None),
             refresher: Refresher::new(),
         });
         shared.refresh()?;

@@ -18,6 +18,8 @@ struct State {
     /// How many refreshes have finished (successfully or not).
     completed: u64,
     last_unknown_key_refresh: Option<Instant>,
+    /// After a failure: requests from `protect` are ignored until then (the backoff).
+    not_before: Option<Instant>,
 }
 
 #[derive(Debug, Default)]
@@ -76,6 +78,9 @@ impl Refresher {
     /// Asks for a refresh soon; never blocks on I/O.
     pub(crate) fn request(&self) {
         let mut state = self.signals.lock();
+        if state.not_before.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
         if !state.requested && !state.running {
             state.requested = true;
             self.signals.wake.notify_one();
@@ -177,6 +182,7 @@ fn run(signals: &Signals, shared: &Weak<Shared>) {
             return;
         };
         let period = to_std(provider.policy().jittered_refresh_period());
+        let mut not_before = None;
         match provider.refresh() {
             Ok(_) => {
                 if failures > 0 {
@@ -190,10 +196,12 @@ fn run(signals: &Signals, shared: &Weak<Shared>) {
                 let retry = backoff(failures).min(period);
                 tracing::warn!(%error, retry_in_secs = retry.as_secs(), "key ring refresh failed; keeping the last good key ring");
                 deadline = Instant::now() + retry;
+                not_before = Some(deadline);
             }
         }
         drop(provider);
         let mut state = signals.lock();
+        state.not_before = not_before;
         state.running = false;
         state.completed += 1;
         signals.done.notify_all();

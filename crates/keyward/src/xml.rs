@@ -14,15 +14,16 @@ use std::fmt::Write as _;
 /// let element = XmlElement::new("key").attr("id", "a&b").child(XmlElement::new("x").text("1 < 2"));
 /// assert_eq!(element.to_compact(), r#"<key id="a&amp;b"><x>1 &lt; 2</x></key>"#);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct XmlElement {
     name: String,
     attributes: Vec<(String, String)>,
     children: Vec<XmlNode>,
 }
 
-/// A child of an [`XmlElement`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A child of an [`XmlElement`]. `Debug` never shows text or attribute values: an element
+/// may carry a master key.
+#[derive(Clone, PartialEq, Eq)]
 pub enum XmlNode {
     /// A nested element.
     Element(XmlElement),
@@ -30,6 +31,27 @@ pub enum XmlNode {
     Text(String),
     /// A comment.
     Comment(String),
+}
+
+impl std::fmt::Debug for XmlElement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let attributes: Vec<&str> = self.attributes.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("XmlElement")
+            .field("name", &self.name)
+            .field("attributes", &attributes)
+            .field("children", &self.children)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for XmlNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Element(element) => element.fmt(f),
+            Self::Text(text) => write!(f, "Text([redacted; {} bytes])", text.len()),
+            Self::Comment(text) => write!(f, "Comment([redacted; {} bytes])", text.len()),
+        }
+    }
 }
 
 impl XmlElement {
@@ -42,10 +64,11 @@ impl XmlElement {
         }
     }
 
-    /// Adds an attribute (the name may carry a prefix, or be `xmlns:p`).
+    /// Adds an attribute (the name may carry a prefix, or be `xmlns:p`). Characters XML 1.0
+    /// forbids become U+FFFD, so the document always parses.
     #[must_use]
     pub fn attr(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.attributes.push((name.into(), value.into()));
+        self.attributes.push((name.into(), xml_safe(value.into())));
         self
     }
 
@@ -56,17 +79,24 @@ impl XmlElement {
         self
     }
 
-    /// Adds character data.
+    /// Adds character data (characters XML 1.0 forbids become U+FFFD).
     #[must_use]
     pub fn text(mut self, text: impl Into<String>) -> Self {
-        self.children.push(XmlNode::Text(text.into()));
+        self.children.push(XmlNode::Text(xml_safe(text.into())));
         self
     }
 
-    /// Adds a comment (`--` is made safe).
+    /// Adds a comment (made safe: no `--`, no trailing `-`, no forbidden characters).
     #[must_use]
     pub fn comment(mut self, text: impl Into<String>) -> Self {
-        self.children.push(XmlNode::Comment(text.into()));
+        let mut text = xml_safe(text.into());
+        while text.contains("--") {
+            text = text.replace("--", "- -");
+        }
+        if text.ends_with('-') {
+            text.push(' ');
+        }
+        self.children.push(XmlNode::Comment(text));
         self
     }
 
@@ -125,7 +155,7 @@ impl XmlElement {
                 XmlNode::Element(element) => element.write(out, child_indent),
                 XmlNode::Text(text) => out.push_str(&escape(text, false)),
                 XmlNode::Comment(text) => {
-                    let _ = write!(out, "<!--{}-->", text.replace("--", "- -"));
+                    let _ = write!(out, "<!--{text}-->");
                 }
             }
         }
@@ -137,6 +167,22 @@ impl XmlElement {
         out.push_str(&self.name);
         out.push('>');
     }
+}
+
+/// Replaces characters XML 1.0 does not allow (most C0 controls, U+FFFE, U+FFFF).
+fn xml_safe(text: String) -> String {
+    let allowed = |c: char| {
+        matches!(c, '\t' | '\n' | '\r')
+            || ('\u{20}'..='\u{D7FF}').contains(&c)
+            || ('\u{E000}'..='\u{FFFD}').contains(&c)
+            || c >= '\u{10000}'
+    };
+    if text.chars().all(allowed) {
+        return text;
+    }
+    text.chars()
+        .map(|c| if allowed(c) { c } else { '\u{FFFD}' })
+        .collect()
 }
 
 fn escape(text: &str, attribute: bool) -> std::borrow::Cow<'_, str> {
@@ -183,6 +229,18 @@ mod tests {
             element.to_compact(),
             "<a><b>1</b><c><!--note--><d x=\"&quot;q&quot;\" /></c></a>"
         );
+    }
+
+    #[test]
+    fn forbidden_characters_and_comment_dashes_never_break_the_document() {
+        let element = XmlElement::new("r")
+            .attr("a", "x\u{1}y")
+            .text("bell\u{7}\u{FFFF}")
+            .comment("---")
+            .comment("a-");
+        let text = element.to_compact();
+        roxmltree::Document::parse(&text).unwrap();
+        assert!(!format!("{element:?}").contains("bell"));
     }
 
     #[test]

@@ -152,3 +152,44 @@ fn builder_errors_are_clear() {
         .unwrap_err();
     assert!(err.to_string().contains("7 days"), "{err}");
 }
+
+#[test]
+fn hostile_key_files_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = |id: &str, expiration: &str| {
+        format!(
+            "<key id=\"{id}\" version=\"1\"><creationDate>2020-01-01T00:00:00Z</creationDate><activationDate>2020-01-01T00:00:00Z</activationDate><expirationDate>{expiration}</expirationDate><descriptor deserializerType=\"{}\"><descriptor><encryption algorithm=\"AES_256_CBC\" /><validation algorithm=\"HMACSHA256\" /><masterKey><value>AAAA</value></masterKey></descriptor></descriptor></key>",
+            keyward::DEFAULT_DESERIALIZER_TYPE
+        )
+    };
+    // Out of range once converted to UTC: skipped like any key with bad dates.
+    std::fs::write(
+        dir.path().join("key-1.xml"),
+        key(
+            "6417072d-bd2e-4737-8995-fd280fe00251",
+            "9999-12-31T23:30:00-05:00",
+        ),
+    )
+    .unwrap();
+    // A master key of three bytes, and a valid far-future date: listed, usable, no panic.
+    std::fs::write(
+        dir.path().join("key-2.xml"),
+        key(
+            "7417072d-bd2e-4737-8995-fd280fe00251",
+            "9999-12-31T23:59:59.9999999Z",
+        ),
+    )
+    .unwrap();
+    let provider = Provider::builder()
+        .application_name("a")
+        .key_directory(dir.path())
+        .read_only(true)
+        .build()
+        .unwrap();
+    let keys = provider.keys();
+    assert_eq!(keys.len(), 1);
+    let protector = provider.protector(["p"]);
+    let payload = protector.protect(b"x").unwrap();
+    assert_eq!(protector.unprotect(&payload).unwrap(), b"x");
+    assert!(!format!("{provider:?}").contains("AAAA"));
+}

@@ -156,13 +156,36 @@ fn dpapi_key_is_listed_but_never_used() {
         matches!(&err, Error::KeyNotDecryptable { decryptor_type, .. } if decryptor_type.contains("Dpapi")),
         "{err}"
     );
-    // A writable node created a new usable key rather than use the unreadable one.
+    // A writable node does not add an unencrypted key beside keys encrypted at rest (that
+    // would downgrade the ring's protection for every .NET node): it says why instead.
+    let err = provider.protector(["x"]).protect(b"data").unwrap_err();
+    assert!(
+        matches!(&err, Error::NoDefaultKey { reason, .. } if reason.contains("DpapiXmlDecryptor")),
+        "{err}"
+    );
+    assert_eq!(provider.keys().len(), 1);
+    assert_eq!(
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "xml"))
+            .count(),
+        1
+    );
+    // An explicit key is the operator's choice, and then it protects.
+    let now = provider.now();
+    provider
+        .create_key(now, now + keyward::time::Duration::days(90))
+        .unwrap();
     let protected = provider.protector(["x"]).protect(b"data").unwrap();
     assert_eq!(
         provider.protector(["x"]).unprotect(&protected).unwrap(),
         b"data"
     );
-    assert_eq!(provider.keys().len(), 2);
 }
 
 #[test]

@@ -114,7 +114,10 @@ fn new(global: &GlobalOptions, activate_at: Option<&str>, lifetime: &str) -> Res
             "the key lifetime must be at least 7 days".into(),
         ));
     }
-    let id = provider.create_key(activation, activation + lifetime)?;
+    let expiration = activation
+        .checked_add(lifetime)
+        .ok_or_else(|| CliError::Usage("the key would expire out of range".into()))?;
+    let id = provider.create_key(activation, expiration)?;
     writeln!(std::io::stdout(), "{id}").map_err(stdout_error)
 }
 

@@ -2,7 +2,7 @@
 
 use std::io::{Read, Write};
 
-use super::{provider, CliError};
+use super::{read_only_provider, CliError};
 use crate::cli::{GlobalOptions, UnprotectArgs};
 
 /// Unprotects PAYLOAD or stdin and writes the plaintext bytes exactly, nothing added.
@@ -20,7 +20,8 @@ pub fn run(global: &GlobalOptions, args: &UnprotectArgs) -> Result<(), CliError>
             String::from_utf8_lossy(&bytes).into_owned()
         }
     };
-    let provider = provider(global)?;
+    // Reading never writes: no directory, lock file or key is created by an unprotect.
+    let provider = read_only_provider(global)?;
     let protector = provider.protector(args.purposes.iter().cloned());
     let payload = keyward::encoding::base64url_decode(text.trim())?;
     let plaintext = zeroize::Zeroizing::new(if args.time_limited {

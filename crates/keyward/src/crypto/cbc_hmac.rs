@@ -89,14 +89,18 @@ fn encrypt_into(
     out.extend_from_slice(plaintext);
     let padded = (plaintext.len() / BLOCK_LEN + 1) * BLOCK_LEN;
     out.resize(ct_start + padded, 0);
-    with_aes!(key_size, C => {
+    let encrypted = with_aes!(key_size, C => {
         // The key and IV lengths and the buffer size are right by construction.
-        let encrypted = cbc::Encryptor::<C>::new_from_slices(k_e, iv)
+        cbc::Encryptor::<C>::new_from_slices(k_e, iv)
             .ok()
             .and_then(|enc| enc.encrypt_padded::<Pkcs7>(&mut out[ct_start..], plaintext.len()).ok())
-            .is_some();
-        debug_assert!(encrypted);
+            .is_some()
     });
+    if !encrypted {
+        // Unreachable; if it were reached, never let plaintext out under a valid MAC.
+        out[ct_start..].zeroize();
+        crate::crypto::rng::fill(&mut out[ct_start..]);
+    }
     with_hmac!(validation, M => {
         let mut mac = <M as hmac::KeyInit>::new_from_slice(k_h).unwrap_or_else(|_| unreachable!());
         mac.update(&out[iv_start..]);

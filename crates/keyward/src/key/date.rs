@@ -63,11 +63,10 @@ pub(crate) fn parse(text: &str) -> Option<OffsetDateTime> {
     };
     let date = Date::from_calendar_date(year, month, day).ok()?;
     let time = Time::from_hms_nano(hour, minute, second, nanos).ok()?;
-    Some(
-        PrimitiveDateTime::new(date, time)
-            .assume_offset(offset)
-            .to_offset(UtcOffset::UTC),
-    )
+    // Out of range once in UTC (year 9999 with a negative offset): not a date we can use.
+    PrimitiveDateTime::new(date, time)
+        .assume_offset(offset)
+        .checked_to_offset(UtcOffset::UTC)
 }
 
 fn num_in(text: &str, range: std::ops::Range<usize>) -> Option<u32> {
@@ -80,7 +79,7 @@ fn num_in(text: &str, range: std::ops::Range<usize>) -> Option<u32> {
 
 /// Formats in UTC with 0 to 7 fractional digits, trailing zeros dropped, and a `Z`.
 pub(crate) fn format(at: OffsetDateTime) -> String {
-    let at = at.to_offset(UtcOffset::UTC);
+    let at = at.checked_to_offset(UtcOffset::UTC).unwrap_or(at);
     let mut text = format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
         at.year(),
@@ -141,6 +140,7 @@ mod tests {
             "2017-01-01T00:00:00+5",
             "2017-01-01 00:00:00Z",
             "2017-01-01T00:00:00Zjunk",
+            "9999-12-31T23:30:00-05:00",
         ] {
             assert_eq!(parse(bad), None, "{bad}");
         }

@@ -70,7 +70,7 @@ pub fn resolve_default_key(
     let unfit = |k: &KeyCandidate| k.revoked || !k.usable || k.expiration <= now;
     let preferred = keys
         .iter()
-        .filter(|k| k.activation <= now + policy.max_clock_skew)
+        .filter(|k| k.activation <= now.saturating_add(policy.max_clock_skew))
         .min_by(|a, b| {
             b.activation
                 .cmp(&a.activation)
@@ -87,7 +87,7 @@ pub fn resolve_default_key(
             should_generate_new_key: false,
         };
     }
-    let cutoff = now - policy.propagation_window;
+    let cutoff = now.saturating_sub(policy.propagation_window);
     let mut rest: Vec<&KeyCandidate> = keys
         .iter()
         .filter(|k| !k.revoked && k.usable && Some(k.id) != preferred.map(|p| p.id))

@@ -181,8 +181,10 @@ impl KeyRing {
         ring.cached = ring.resolve_cached(now);
         let period = policy.jittered_refresh_period();
         ring.refresh_at = match ring.default_key_at(now) {
-            Some(key) if key.info.expiration > now => (now + period).min(key.info.expiration),
-            _ => now + period,
+            Some(key) if key.info.expiration > now => {
+                now.saturating_add(period).min(key.info.expiration)
+            }
+            _ => now.saturating_add(period),
         };
         Ok(ring)
     }
@@ -195,7 +197,7 @@ impl KeyRing {
         let next_activation = self
             .candidates
             .iter()
-            .map(|c| c.activation - skew)
+            .map(|c| c.activation.saturating_sub(skew))
             .filter(|&t| t > now)
             .min();
         let expiration = resolution
@@ -233,9 +235,25 @@ impl KeyRing {
         id.and_then(|id| self.keys.get(&id))
     }
 
+    /// The decryptor of an unrevoked key whose master key keyward cannot decrypt, if any.
+    pub(crate) fn undecryptable_decryptor(&self) -> Option<&str> {
+        self.keys.values().find_map(|key| match &key.crypto {
+            Err(KeyProblem::NotDecryptable { decryptor_type }) if !key.info.revoked => {
+                Some(decryptor_type.as_str())
+            }
+            _ => None,
+        })
+    }
+
     /// The key that should be created at `now`, if any. None while a mass revocation is
-    /// dated in the future: a key created now would be revoked at once.
+    /// dated in the future (a key created now would be revoked at once), and None while the
+    /// ring holds keys encrypted at rest that keyward cannot decrypt (an unencrypted key beside
+    /// them would quietly downgrade the whole ring's protection at rest).
     pub(crate) fn plan_new_key(&self, now: OffsetDateTime) -> Option<NewKeyPlan> {
+        if let Some(decryptor) = self.undecryptable_decryptor() {
+            tracing::warn!(%decryptor, "the key ring holds keys encrypted at rest that keyward cannot decrypt: no unencrypted key is added automatically");
+            return None;
+        }
         if self.revoke_before.is_some_and(|date| date > now) {
             tracing::error!(
                 revoked_before = %super::date::format(self.revoke_before.unwrap_or(now)),

@@ -34,15 +34,17 @@ pub(crate) fn plan_new_key(
         let activation = keys
             .iter()
             .map(|k| k.activation)
-            .filter(|&a| a <= now + policy.max_clock_skew)
+            .filter(|&a| a <= now.saturating_add(policy.max_clock_skew))
             .fold(now, OffsetDateTime::max);
         return Some(NewKeyPlan {
             activation,
-            expiration: activation + policy.key_lifetime,
+            expiration: activation.saturating_add(policy.key_lifetime),
         });
     };
     let default = keys.iter().find(|k| k.id == default_id)?;
-    let horizon = now + policy.refresh_period + policy.propagation_window;
+    let horizon = now
+        .saturating_add(policy.refresh_period)
+        .saturating_add(policy.propagation_window);
     if default.expiration >= horizon {
         return None;
     }
@@ -53,7 +55,7 @@ pub(crate) fn plan_new_key(
         Some(next) if next.expiration >= horizon => None,
         _ => Some(NewKeyPlan {
             activation: default.expiration,
-            expiration: default.expiration + policy.key_lifetime,
+            expiration: default.expiration.saturating_add(policy.key_lifetime),
         }),
     }
 }

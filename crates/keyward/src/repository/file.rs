@@ -76,10 +76,11 @@ impl FileSystemRepository {
             let is_xml = path
                 .extension()
                 .is_some_and(|ext| ext.eq_ignore_ascii_case("xml"));
-            let is_file = entry
-                .file_type()
-                .map_err(|e| Error::io(&path, e))?
-                .is_file();
+            // Follow symlinks (Kubernetes secret volumes are made of them), as .NET does.
+            let is_file = is_xml
+                && fs::metadata(&path)
+                    .map_err(|e| Error::io(&path, e))?
+                    .is_file();
             if is_xml && is_file {
                 paths.push(path);
             }
@@ -280,6 +281,24 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinked_key_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("secret-volume");
+        fs::create_dir(&elsewhere).unwrap();
+        fs::write(elsewhere.join("key-a.xml"), "<key />").unwrap();
+        let repo = FileSystemRepository::open(dir.path().join("k")).unwrap();
+        std::os::unix::fs::symlink(
+            elsewhere.join("key-a.xml"),
+            repo.directory().join("key-a.xml"),
+        )
+        .unwrap();
+        let loaded = repo.load_elements().unwrap();
+        assert_eq!(loaded.len(), 1);
+        assert_eq!(loaded[0].xml, "<key />");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::xml::XmlElement;
 
 /// An in-memory repository: for tests and ephemeral providers. Payloads protected with its
 /// keys cannot be unprotected after the process ends.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MemoryRepository {
     /// `(location, xml)` in insertion order; locations are unique and stable.
     elements: Mutex<Vec<(String, String)>>,
@@ -20,6 +20,16 @@ impl MemoryRepository {
     /// An empty repository.
     pub fn new() -> Self {
         Self::default()
+    }
+}
+
+impl std::fmt::Debug for MemoryRepository {
+    // The elements hold master keys: show how many there are, never their text.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = self.elements.lock().map_or(0, |e| e.len());
+        f.debug_struct("MemoryRepository")
+            .field("elements", &count)
+            .finish()
     }
 }
 
