@@ -3,9 +3,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::crypto::Label;
+use arc_swap::ArcSwapOption;
+
+use crate::crypto::{Derivation, KdfPrefix, Label};
 use crate::encoding::{base64url_decode, base64url_encode};
 use crate::error::{Error, Result};
+use crate::key::KeyId;
 use crate::key::RingKey;
 use crate::payload::{self, HEADER_LEN};
 use crate::provider::Shared;
@@ -45,6 +48,14 @@ pub struct Protector {
     purposes: Arc<[String]>,
     /// `u32be(count) || purposes`: the purpose part of the AAD, computed once.
     aad_tail: Arc<[u8]>,
+    /// The KDF prefix of the key this protector last protected with.
+    prefix_cache: Arc<ArcSwapOption<CachedPrefix>>,
+}
+
+/// A KDF prefix (key material: wiped on drop) and the key it belongs to.
+struct CachedPrefix {
+    key_id: KeyId,
+    prefix: KdfPrefix,
 }
 
 impl fmt::Debug for Protector {
@@ -62,6 +73,7 @@ impl Protector {
             shared,
             purposes: purposes.into(),
             aad_tail,
+            prefix_cache: Arc::new(ArcSwapOption::empty()),
         }
     }
 
@@ -127,7 +139,22 @@ impl Protector {
             key_id: &key.guid_bytes,
             purposes: &self.aad_tail,
         };
-        crypto.encrypt_body(label, plaintext, &mut out);
+        let cached = self.prefix_cache.load();
+        match cached.as_deref().filter(|c| c.key_id == key.info.id) {
+            Some(hit) => crypto.encrypt_body(Derivation::Prefix(&hit.prefix), plaintext, &mut out),
+            None => match crypto.prefix(label) {
+                // A new default key: compute its prefix once for this purpose chain.
+                Some(prefix) => {
+                    let entry = Arc::new(CachedPrefix {
+                        key_id: key.info.id,
+                        prefix,
+                    });
+                    crypto.encrypt_body(Derivation::Prefix(&entry.prefix), plaintext, &mut out);
+                    self.prefix_cache.store(Some(entry));
+                }
+                None => crypto.encrypt_body(Derivation::Label(&label.parts()), plaintext, &mut out),
+            },
+        }
         debug_assert_eq!(
             out.len(),
             len,
@@ -184,7 +211,14 @@ impl Protector {
             key_id: &key.guid_bytes,
             purposes: &self.aad_tail,
         };
-        let data = key.crypto()?.decrypt_body(label, body)?;
+        let crypto = key.crypto()?;
+        // The cached prefix serves payloads of the current default key; others (older keys)
+        // derive from the label, so unprotect never allocates beyond its output.
+        let cached = self.prefix_cache.load();
+        let data = match cached.as_deref().filter(|c| c.key_id == key_id) {
+            Some(hit) => crypto.decrypt_body(Derivation::Prefix(&hit.prefix), body)?,
+            None => crypto.decrypt_body(Derivation::Label(&label.parts()), body)?,
+        };
         let is_default = ring
             .default_key_at(self.shared.now())
             .is_some_and(|d| d.info.id == key_id);

@@ -7,7 +7,9 @@ use hmac::Mac;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::aes_dispatch::{with_aes, with_hmac};
-use super::{AesKeySize, KeyCrypto, ValidationAlgorithm, KEY_MODIFIER_LEN, MAX_SUBKEY_LEN};
+use super::{
+    AesKeySize, Derivation, KeyCrypto, ValidationAlgorithm, KEY_MODIFIER_LEN, MAX_SUBKEY_LEN,
+};
 use crate::error::{Error, MalformedReason, Result};
 
 const IV_LEN: usize = 16;
@@ -23,7 +25,7 @@ pub(super) fn encrypt(
     crypto: &KeyCrypto,
     key_size: AesKeySize,
     validation: ValidationAlgorithm,
-    label: &[&[u8]],
+    derivation: Derivation<'_>,
     plaintext: &[u8],
     out: &mut Vec<u8>,
 ) {
@@ -34,7 +36,7 @@ pub(super) fn encrypt(
         crypto,
         key_size,
         validation,
-        label,
+        derivation,
         key_modifier,
         iv,
         plaintext,
@@ -46,7 +48,7 @@ pub(super) fn encrypt_fixed(
     crypto: &KeyCrypto,
     key_size: AesKeySize,
     validation: ValidationAlgorithm,
-    label: &[&[u8]],
+    derivation: Derivation<'_>,
     key_modifier: &[u8],
     iv: &[u8],
     plaintext: &[u8],
@@ -56,7 +58,7 @@ pub(super) fn encrypt_fixed(
         crypto,
         key_size,
         validation,
-        label,
+        derivation,
         key_modifier,
         iv,
         plaintext,
@@ -70,7 +72,7 @@ fn encrypt_into(
     crypto: &KeyCrypto,
     key_size: AesKeySize,
     validation: ValidationAlgorithm,
-    label: &[&[u8]],
+    derivation: Derivation<'_>,
     key_modifier: &[u8],
     iv: &[u8],
     plaintext: &[u8],
@@ -79,7 +81,7 @@ fn encrypt_into(
     let key_len = key_size.bytes();
     let mut subkeys = Zeroizing::new([0u8; MAX_SUBKEY_LEN]);
     let subkeys = &mut subkeys[..key_len + validation.digest_len()];
-    crypto.derive(label, key_modifier, subkeys);
+    crypto.derive(derivation, key_modifier, subkeys);
     let (k_e, k_h) = subkeys.split_at(key_len);
 
     out.extend_from_slice(key_modifier);
@@ -113,7 +115,7 @@ pub(super) fn decrypt(
     crypto: &KeyCrypto,
     key_size: AesKeySize,
     validation: ValidationAlgorithm,
-    label: &[&[u8]],
+    derivation: Derivation<'_>,
     body: &[u8],
 ) -> Result<Vec<u8>> {
     let digest_len = validation.digest_len();
@@ -132,7 +134,7 @@ pub(super) fn decrypt(
     let key_len = key_size.bytes();
     let mut subkeys = Zeroizing::new([0u8; MAX_SUBKEY_LEN]);
     let subkeys = &mut subkeys[..key_len + digest_len];
-    crypto.derive(label, key_modifier, subkeys);
+    crypto.derive(derivation, key_modifier, subkeys);
     let (k_e, k_h) = subkeys.split_at(key_len);
 
     with_hmac!(validation, M => {

@@ -8,7 +8,6 @@
 
 use std::sync::OnceLock;
 
-use aes_gcm::aead::{AeadInOut, KeyInit as _};
 use cbc::cipher::{block_padding::Pkcs7, BlockModeEncrypt, KeyIvInit};
 use hmac::Mac;
 use zeroize::Zeroizing;
@@ -61,14 +60,11 @@ fn compute(algorithm: Algorithm) -> Vec<u8> {
             header.extend_from_slice(&be(12));
             header.extend_from_slice(&be(16));
             header.extend_from_slice(&be(16));
-            with_aes!(key_size, C => {
-                if let Ok(gcm) = aes_gcm::AesGcm::<C, aes_gcm::aead::consts::U12>::new_from_slice(k_e) {
-                    let nonce = Default::default();
-                    if let Ok(tag) = gcm.encrypt_inout_detached(&nonce, &[], (&mut [][..]).into()) {
-                        header.extend_from_slice(&tag);
-                    }
-                }
-            });
+            if let Some(tag) = super::gcm::key(key_size, k_e)
+                .and_then(|gcm| super::gcm::seal(&gcm, [0; 12], &mut []))
+            {
+                header.extend_from_slice(&tag);
+            }
         }
     }
     header

@@ -1,13 +1,15 @@
 //! AES-GCM: `keyModifier(16) || nonce(12) || ciphertext || tag(16)` with
 //! `K_E = KDF(masterKey, label = AAD, context = contextHeader || keyModifier)`.
 //! GCM's own associated data is empty: the AAD is bound through the KDF label only.
+//!
+//! Backend: aws-lc-rs, chosen by measurement (BENCHMARKS.md): with a fresh key per payload it
+//! seals 256 B in 0.27 µs against 0.38 µs for RustCrypto `aes-gcm` 0.11, and 4 KiB in 0.82 µs
+//! against 2.96 µs.
 
-use aes_gcm::aead::{consts::U12, AeadInOut, KeyInit};
-use aes_gcm::AesGcm;
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_192_GCM, AES_256_GCM};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::aes_dispatch::with_aes;
-use super::{AesKeySize, KeyCrypto, KEY_MODIFIER_LEN, MAX_SUBKEY_LEN};
+use super::{AesKeySize, Derivation, KeyCrypto, KEY_MODIFIER_LEN, MAX_SUBKEY_LEN};
 use crate::error::{Error, MalformedReason, Result};
 
 const NONCE_LEN: usize = 12;
@@ -17,23 +19,53 @@ pub(super) fn body_len(plaintext_len: usize) -> usize {
     KEY_MODIFIER_LEN + NONCE_LEN + plaintext_len + TAG_LEN
 }
 
+/// An AES-GCM key of the given size (`None` only if the length were wrong).
+pub(super) fn key(key_size: AesKeySize, key: &[u8]) -> Option<LessSafeKey> {
+    let algorithm = match key_size {
+        AesKeySize::Aes128 => &AES_128_GCM,
+        AesKeySize::Aes192 => &AES_192_GCM,
+        AesKeySize::Aes256 => &AES_256_GCM,
+    };
+    UnboundKey::new(algorithm, key).ok().map(LessSafeKey::new)
+}
+
+/// Seals `in_out` in place with an empty AAD and returns the tag.
+pub(super) fn seal(
+    key: &LessSafeKey,
+    nonce: [u8; NONCE_LEN],
+    in_out: &mut [u8],
+) -> Option<[u8; TAG_LEN]> {
+    let tag = key
+        .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), in_out)
+        .ok()?;
+    tag.as_ref().try_into().ok()
+}
+
 pub(super) fn encrypt(
     crypto: &KeyCrypto,
     key_size: AesKeySize,
-    label: &[&[u8]],
+    derivation: Derivation<'_>,
     plaintext: &[u8],
     out: &mut Vec<u8>,
 ) {
     let mut random = [0u8; KEY_MODIFIER_LEN + NONCE_LEN];
     super::rng::fill(&mut random);
     let (key_modifier, nonce) = random.split_at(KEY_MODIFIER_LEN);
-    encrypt_into(crypto, key_size, label, key_modifier, nonce, plaintext, out);
+    encrypt_into(
+        crypto,
+        key_size,
+        derivation,
+        key_modifier,
+        nonce,
+        plaintext,
+        out,
+    );
 }
 
 pub(super) fn encrypt_fixed(
     crypto: &KeyCrypto,
     key_size: AesKeySize,
-    label: &[&[u8]],
+    derivation: Derivation<'_>,
     key_modifier: &[u8],
     nonce: &[u8],
     plaintext: &[u8],
@@ -42,7 +74,7 @@ pub(super) fn encrypt_fixed(
     encrypt_into(
         crypto,
         key_size,
-        label,
+        derivation,
         key_modifier,
         nonce,
         plaintext,
@@ -54,7 +86,7 @@ pub(super) fn encrypt_fixed(
 fn encrypt_into(
     crypto: &KeyCrypto,
     key_size: AesKeySize,
-    label: &[&[u8]],
+    derivation: Derivation<'_>,
     key_modifier: &[u8],
     nonce: &[u8],
     plaintext: &[u8],
@@ -63,22 +95,18 @@ fn encrypt_into(
     let key_len = key_size.bytes();
     let mut subkey = Zeroizing::new([0u8; MAX_SUBKEY_LEN]);
     let k_e = &mut subkey[..key_len];
-    crypto.derive(label, key_modifier, k_e);
+    crypto.derive(derivation, key_modifier, k_e);
 
     out.extend_from_slice(key_modifier);
     out.extend_from_slice(nonce);
     let ct_start = out.len();
     out.extend_from_slice(plaintext);
-    let nonce = aes_gcm::Nonce::<U12>::try_from(nonce).unwrap_or_default();
-    let tag = with_aes!(key_size, C => {
-        AesGcm::<C, U12>::new_from_slice(k_e)
-            .ok()
-            .and_then(|gcm| gcm.encrypt_inout_detached(&nonce, &[], (&mut out[ct_start..]).into()).ok())
-    });
+    let nonce: [u8; NONCE_LEN] = nonce.try_into().unwrap_or_default();
+    let tag = key(key_size, k_e).and_then(|gcm| seal(&gcm, nonce, &mut out[ct_start..]));
     match tag {
         Some(tag) => out.extend_from_slice(&tag),
-        // Unreachable (right key length, plaintext under GCM's 64 GiB limit); never leave
-        // plaintext behind if it were reached.
+        // Unreachable (right key length, plaintext under GCM's limit); never leave plaintext
+        // behind if it were reached.
         None => {
             out[ct_start..].zeroize();
             out.extend_from_slice(&[0u8; TAG_LEN]);
@@ -89,7 +117,7 @@ fn encrypt_into(
 pub(super) fn decrypt(
     crypto: &KeyCrypto,
     key_size: AesKeySize,
-    label: &[&[u8]],
+    derivation: Derivation<'_>,
     body: &[u8],
 ) -> Result<Vec<u8>> {
     let header_len = KEY_MODIFIER_LEN + NONCE_LEN;
@@ -98,24 +126,28 @@ pub(super) fn decrypt(
         .checked_sub(header_len + TAG_LEN)
         .ok_or(Error::malformed(MalformedReason::Truncated))?;
     let key_modifier = &body[..KEY_MODIFIER_LEN];
-    let nonce = aes_gcm::Nonce::<U12>::try_from(&body[KEY_MODIFIER_LEN..header_len])
+    let nonce: [u8; NONCE_LEN] = body[KEY_MODIFIER_LEN..header_len]
+        .try_into()
         .map_err(|_| Error::malformed(MalformedReason::Truncated))?;
     let ciphertext = &body[header_len..header_len + ct_len];
-    let tag = aes_gcm::Tag::<aes_gcm::aead::consts::U16>::try_from(&body[header_len + ct_len..])
-        .map_err(|_| Error::malformed(MalformedReason::Truncated))?;
+    let tag = &body[header_len + ct_len..];
 
     let key_len = key_size.bytes();
     let mut subkey = Zeroizing::new([0u8; MAX_SUBKEY_LEN]);
     let k_e = &mut subkey[..key_len];
-    crypto.derive(label, key_modifier, k_e);
+    crypto.derive(derivation, key_modifier, k_e);
 
     let mut plaintext = ciphertext.to_vec();
-    let opened = with_aes!(key_size, C => {
-        AesGcm::<C, U12>::new_from_slice(k_e)
-            .ok()
-            .map(|gcm| gcm.decrypt_inout_detached(&nonce, &[], plaintext.as_mut_slice().into(), &tag).is_ok())
+    let opened = key(key_size, k_e).is_some_and(|gcm| {
+        gcm.open_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::empty(),
+            tag,
+            &mut plaintext,
+        )
+        .is_ok()
     });
-    if opened == Some(true) {
+    if opened {
         Ok(plaintext)
     } else {
         plaintext.zeroize();

@@ -53,6 +53,43 @@ impl Kdf {
     }
 }
 
+/// The PRF state after `u32be(1) || label || 0x00 || context head`, kept per key and purpose
+/// chain: a derivation of at most one block then only absorbs the key modifier and the
+/// length. Wiped on drop (`hmac`'s zeroize feature).
+#[derive(Clone)]
+pub(crate) struct KdfPrefix(Hmac<Sha512>);
+
+impl Kdf {
+    /// The state for one-block derivations with this label and context head.
+    pub(crate) fn prefix(&self, label: &[&[u8]], context_head: &[u8]) -> KdfPrefix {
+        let mut prf = self.prf.clone();
+        prf.update(&1u32.to_be_bytes());
+        for part in label {
+            prf.update(part);
+        }
+        prf.update(&[0]);
+        prf.update(context_head);
+        KdfPrefix(prf)
+    }
+}
+
+impl KdfPrefix {
+    /// Fills `out` (at most one 64-byte block) from the prefix and the rest of the context.
+    pub(crate) fn derive(&self, context_tail: &[u8], out: &mut [u8]) {
+        debug_assert!(out.len() <= BLOCK_LEN);
+        let bits = u32::try_from(out.len() * 8)
+            .unwrap_or(u32::MAX)
+            .to_be_bytes();
+        let mut prf = self.0.clone();
+        prf.update(context_tail);
+        prf.update(&bits);
+        let mut block = prf.finalize().into_bytes();
+        let len = out.len().min(BLOCK_LEN);
+        out[..len].copy_from_slice(&block[..len]);
+        block.as_mut_slice().zeroize();
+    }
+}
+
 /// Derives `len` bytes in one call (for vectors and context headers).
 #[cfg(test)]
 pub(crate) fn derive_vec(kdk: &[u8], label: &[u8], context: &[u8], len: usize) -> Vec<u8> {
@@ -75,6 +112,17 @@ mod tests {
             &mut pieces,
         );
         assert_eq!(whole, pieces);
+        // The prefix path gives the same bytes for one-block derivations.
+        let prefix = Kdf::new(b"kdk").prefix(&[b"label"], b"contextHeader");
+        for len in [16, 32, 63, 64] {
+            let mut out = vec![0u8; len];
+            prefix.derive(b"context", &mut out);
+            assert_eq!(
+                out,
+                derive_vec(b"kdk", b"label", b"contextHeadercontext", len),
+                "{len}"
+            );
+        }
         // A different length changes every byte (L is part of every block's input).
         assert_ne!(
             &derive_vec(b"kdk", b"label", b"c", 64)[..32],

@@ -14,10 +14,21 @@ pub(crate) mod rng;
 
 pub use algorithm::{AesKeySize, Algorithm, ValidationAlgorithm};
 pub(crate) use context_header::context_header;
+pub(crate) use kdf::KdfPrefix;
 
 use crate::error::Result;
 use crate::secret::Secret;
 use kdf::Kdf;
+
+/// How a payload's subkeys are derived: from the label in pieces, or from a prefix state
+/// already holding label and context header (see [`KeyCrypto::prefix`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Derivation<'a> {
+    /// The whole label, in pieces.
+    Label(&'a [&'a [u8]]),
+    /// A prefix computed for this key and purpose chain.
+    Prefix(&'a KdfPrefix),
+}
 
 /// The KDF label of one payload: the additional authenticated data
 /// `magic || key id || u32be(count) || purposes`, given in pieces.
@@ -30,7 +41,8 @@ pub(crate) struct Label<'a> {
 }
 
 impl Label<'_> {
-    fn parts(&self) -> [&[u8]; 3] {
+    /// The label's pieces, in order.
+    pub(crate) fn parts(&self) -> [&[u8]; 3] {
         [&crate::payload::MAGIC, self.key_id, self.purposes]
     }
 }
@@ -62,36 +74,54 @@ impl KeyCrypto {
         }
     }
 
+    /// The KDF prefix for this key and a purpose chain, when the algorithm derives at most
+    /// one block (every algorithm but CBC with HMACSHA512).
+    pub(crate) fn prefix(&self, label: Label<'_>) -> Option<KdfPrefix> {
+        (self.algorithm.subkey_len() <= 64)
+            .then(|| self.kdf.prefix(&label.parts(), self.context_header))
+    }
+
     /// Appends the encrypted body (`keyModifier || IV || ciphertext || MAC`, or
     /// `keyModifier || nonce || ciphertext || tag`) to `out`. `out` must have room for
     /// [`KeyCrypto::body_len`] more bytes, so it never reallocates.
-    pub(crate) fn encrypt_body(&self, label: Label<'_>, plaintext: &[u8], out: &mut Vec<u8>) {
+    pub(crate) fn encrypt_body(
+        &self,
+        derivation: Derivation<'_>,
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) {
         match self.algorithm {
             Algorithm::Cbc {
                 key_size,
                 validation,
-            } => cbc_hmac::encrypt(self, key_size, validation, &label.parts(), plaintext, out),
+            } => cbc_hmac::encrypt(self, key_size, validation, derivation, plaintext, out),
             Algorithm::Gcm { key_size } => {
-                gcm::encrypt(self, key_size, &label.parts(), plaintext, out);
+                gcm::encrypt(self, key_size, derivation, plaintext, out);
             }
         }
     }
 
     /// Authenticates and decrypts a body.
-    pub(crate) fn decrypt_body(&self, label: Label<'_>, body: &[u8]) -> Result<Vec<u8>> {
+    pub(crate) fn decrypt_body(&self, derivation: Derivation<'_>, body: &[u8]) -> Result<Vec<u8>> {
         match self.algorithm {
             Algorithm::Cbc {
                 key_size,
                 validation,
-            } => cbc_hmac::decrypt(self, key_size, validation, &label.parts(), body),
-            Algorithm::Gcm { key_size } => gcm::decrypt(self, key_size, &label.parts(), body),
+            } => cbc_hmac::decrypt(self, key_size, validation, derivation, body),
+            Algorithm::Gcm { key_size } => gcm::decrypt(self, key_size, derivation, body),
         }
     }
 
-    /// Derives the per-payload subkeys into `out` from the label and the key modifier.
-    fn derive(&self, label: &[&[u8]], key_modifier: &[u8], out: &mut [u8]) {
-        self.kdf
-            .derive(label, &[self.context_header, key_modifier], out);
+    /// Derives the per-payload subkeys into `out` from the label (or prefix) and the key
+    /// modifier.
+    fn derive(&self, derivation: Derivation<'_>, key_modifier: &[u8], out: &mut [u8]) {
+        match derivation {
+            Derivation::Label(label) => {
+                self.kdf
+                    .derive(label, &[self.context_header, key_modifier], out);
+            }
+            Derivation::Prefix(prefix) => prefix.derive(key_modifier, out),
+        }
     }
 }
 
@@ -126,7 +156,7 @@ pub mod testing {
                 &crypto,
                 key_size,
                 validation,
-                &[aad],
+                Derivation::Label(&[aad]),
                 key_modifier,
                 iv_or_nonce,
                 plaintext,
@@ -134,7 +164,7 @@ pub mod testing {
             Algorithm::Gcm { key_size } => gcm::encrypt_fixed(
                 &crypto,
                 key_size,
-                &[aad],
+                Derivation::Label(&[aad]),
                 key_modifier,
                 iv_or_nonce,
                 plaintext,
@@ -149,8 +179,16 @@ pub mod testing {
             Algorithm::Cbc {
                 key_size,
                 validation,
-            } => cbc_hmac::decrypt(&crypto, key_size, validation, &[aad], body),
-            Algorithm::Gcm { key_size } => gcm::decrypt(&crypto, key_size, &[aad], body),
+            } => cbc_hmac::decrypt(
+                &crypto,
+                key_size,
+                validation,
+                Derivation::Label(&[aad]),
+                body,
+            ),
+            Algorithm::Gcm { key_size } => {
+                gcm::decrypt(&crypto, key_size, Derivation::Label(&[aad]), body)
+            }
         }
     }
 
