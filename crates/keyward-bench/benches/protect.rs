@@ -10,9 +10,10 @@
 
 use std::hint::black_box;
 
-use aes_gcm::aead::{consts::U12, AeadInOut, KeyInit};
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use cbc::cipher::{block_padding::Pkcs7, BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use keyward::{Algorithm, MemoryRepository, Protector, Provider};
 use keyward_bench::{repository_with_keys, SIZES};
@@ -95,6 +96,7 @@ impl Floor {
         out
     }
 
+    /// GCM on aws-lc-rs, the backend keyward uses for GCM.
     fn protect_gcm(&self, plaintext: &[u8]) -> Vec<u8> {
         let mut random = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut random);
@@ -102,12 +104,12 @@ impl Floor {
         let mut out = Vec::with_capacity(28 + plaintext.len() + 16);
         out.extend_from_slice(&random[..28]);
         out.extend_from_slice(plaintext);
-        let gcm = aes_gcm::AesGcm::<aes::Aes256, U12>::new_from_slice(&keys[..32]).unwrap();
-        let nonce = aes_gcm::Nonce::<U12>::try_from(&random[16..28]).unwrap();
-        let tag = gcm
-            .encrypt_inout_detached(&nonce, &[], (&mut out[28..]).into())
+        let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &keys[..32]).unwrap());
+        let nonce = Nonce::try_assume_unique_for_key(&random[16..28]).unwrap();
+        let tag = key
+            .seal_in_place_separate_tag(nonce, Aad::empty(), &mut out[28..])
             .unwrap();
-        out.extend_from_slice(&tag);
+        out.extend_from_slice(tag.as_ref());
         out
     }
 
@@ -115,10 +117,9 @@ impl Floor {
         let keys = self.subkeys(&body[..16]);
         let (sealed, tag) = body.split_at(body.len() - 16);
         let mut out = sealed[28..].to_vec();
-        let gcm = aes_gcm::AesGcm::<aes::Aes256, U12>::new_from_slice(&keys[..32]).unwrap();
-        let nonce = aes_gcm::Nonce::<U12>::try_from(&sealed[16..28]).unwrap();
-        let tag = aes_gcm::Tag::<aes_gcm::aead::consts::U16>::try_from(tag).unwrap();
-        gcm.decrypt_inout_detached(&nonce, &[], out.as_mut_slice().into(), &tag)
+        let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &keys[..32]).unwrap());
+        let nonce = Nonce::try_assume_unique_for_key(&sealed[16..28]).unwrap();
+        key.open_in_place_separate_tag(nonce, Aad::empty(), tag, &mut out)
             .unwrap();
         out
     }

@@ -1,0 +1,29 @@
+//! A fixed workload for profilers: `valgrind --tool=callgrind target/release/examples/profile
+//! cbc 20000` protects and unprotects 256 B that many times.
+
+#![allow(clippy::unwrap_used)] // A profiling workload: a failure stops it with its cause.
+
+use keyward::{Algorithm, MemoryRepository, Provider};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let algorithm = match args.next().as_deref() {
+        Some("gcm") => Algorithm::AES_256_GCM,
+        _ => Algorithm::AES_256_CBC_HMACSHA256,
+    };
+    let rounds: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(20_000);
+    let provider = Provider::builder()
+        .application_name("bench")
+        .repository(MemoryRepository::new())
+        .algorithm(algorithm)
+        .build()
+        .unwrap();
+    let protector = provider.protector(["Orders", "v1"]);
+    let data = vec![0x61; 256];
+    let mut total = 0usize;
+    for _ in 0..rounds {
+        let payload = protector.protect(&data).unwrap();
+        total += protector.unprotect(&payload).unwrap().len();
+    }
+    assert_eq!(total, rounds * 256);
+}
