@@ -20,6 +20,16 @@ fn directory_with(file: &str) -> tempfile::TempDir {
     dir
 }
 
+/// The vector's whole purpose chain (application name first).
+fn purpose_chain(v: &serde_json::Value) -> Vec<String> {
+    v["inputs"]["purposes_full_chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_owned())
+        .collect()
+}
+
 fn bitwarden_vector() -> serde_json::Value {
     vectors_of("end_to_end_unprotect")
         .into_iter()
@@ -31,12 +41,7 @@ fn bitwarden_vector() -> serde_json::Value {
 fn unencrypted_sample_unprotects_the_real_dotnet_payload() {
     let v = bitwarden_vector();
     let dir = directory_with("unencrypted.xml");
-    let chain: Vec<String> = v["inputs"]["purposes_full_chain"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap().to_owned())
-        .collect();
+    let chain = purpose_chain(&v);
     // SetApplicationName("Bitwarden") is the first purpose of the chain.
     // Read-only: a node that only reads never writes (otherwise it would create a key, since
     // the sample key has expired).
@@ -87,12 +92,7 @@ fn certificate_encrypted_key_is_reported_by_id_and_decryptor() {
             .trim_start_matches("keys/")
             .to_owned();
         let dir = directory_with(&file);
-        let chain: Vec<String> = v["inputs"]["purposes_full_chain"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p.as_str().unwrap().to_owned())
-            .collect();
+        let chain = purpose_chain(&v);
         let provider = Provider::builder()
             .no_application_discriminator()
             .key_directory(dir.path())

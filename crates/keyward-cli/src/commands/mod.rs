@@ -28,6 +28,18 @@ pub enum CliError {
     Usage(String),
 }
 
+/// Every byte of stdin.
+pub fn read_stdin() -> Result<Vec<u8>, CliError> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|source| {
+        CliError::Io {
+            context: "reading stdin",
+            source,
+        }
+    })?;
+    Ok(bytes)
+}
+
 /// Builds the provider from the global options.
 pub fn provider(global: &GlobalOptions) -> Result<Provider, CliError> {
     provider_with(global, false)

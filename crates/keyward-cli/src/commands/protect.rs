@@ -1,8 +1,8 @@
 //! `keyward protect`.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
-use super::{provider, CliError};
+use super::{provider, read_stdin, CliError};
 use crate::cli::{GlobalOptions, ProtectArgs};
 use crate::timespec::{parse_duration, parse_time};
 
@@ -12,16 +12,7 @@ pub fn run(global: &GlobalOptions, args: &ProtectArgs) -> Result<(), CliError> {
     let protector = provider.protector(args.purposes.iter().cloned());
     let plaintext = match &args.text {
         Some(text) => text.clone().into_bytes(),
-        None => {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .map_err(|source| CliError::Io {
-                    context: "reading stdin",
-                    source,
-                })?;
-            bytes
-        }
+        None => read_stdin()?,
     };
     let now = provider.now();
     let expiration = match (&args.expires_in, &args.expires_at) {

@@ -1,24 +1,15 @@
 //! `keyward unprotect`.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
-use super::{read_only_provider, CliError};
+use super::{read_only_provider, read_stdin, CliError};
 use crate::cli::{GlobalOptions, UnprotectArgs};
 
 /// Unprotects PAYLOAD or stdin and writes the plaintext bytes exactly, nothing added.
 pub fn run(global: &GlobalOptions, args: &UnprotectArgs) -> Result<(), CliError> {
     let text = match &args.payload {
         Some(payload) => payload.clone(),
-        None => {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .map_err(|source| CliError::Io {
-                    context: "reading stdin",
-                    source,
-                })?;
-            String::from_utf8_lossy(&bytes).into_owned()
-        }
+        None => String::from_utf8_lossy(&read_stdin()?).into_owned(),
     };
     // Reading never writes: no directory, lock file or key is created by an unprotect.
     let provider = read_only_provider(global)?;
