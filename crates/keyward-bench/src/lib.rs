@@ -10,6 +10,18 @@ pub const SIZES: [usize; 4] = [32, 256, 4096, 65_536];
 
 /// A memory repository holding `count` unencrypted AES-256-CBC keys written as .NET writes
 /// them, all created and activated in the past, expiring far in the future.
+///
+/// ```
+/// let provider = keyward::Provider::builder()
+///     .application_name("bench")
+///     .repository(keyward_bench::repository_with_keys(3))
+///     .read_only(true)
+///     .build()
+///     .unwrap();
+/// assert_eq!(provider.keys().len(), 3);
+/// let protector = provider.protector(["p"]);
+/// assert_eq!(protector.unprotect(&protector.protect(b"x").unwrap()).unwrap(), b"x");
+/// ```
 pub fn repository_with_keys(count: usize) -> MemoryRepository {
     let repository = MemoryRepository::new();
     for i in 0..count {
