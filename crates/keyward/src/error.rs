@@ -107,6 +107,15 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A key store (Redis, PostgreSQL, …) failed or could not be reached.
+    #[error("key repository {store}: {reason}")]
+    Repository {
+        /// The store, without credentials.
+        store: String,
+        /// What went wrong.
+        reason: String,
+    },
+
     /// The key's master key is encrypted at rest in a way keyward cannot decrypt.
     #[error(
         "the master key of key {{{key_id}}} is encrypted at rest with {decryptor_type}, which keyward cannot decrypt"

@@ -58,7 +58,7 @@ pub use protector::{Protector, Unprotected};
 pub use provider::{Deletion, Provider, ProviderBuilder, DEFAULT_KEY_LIFETIME, MIN_KEY_LIFETIME};
 pub use purpose::additional_authenticated_data;
 pub use repository::{
-    FileSystemRepository, GenerationLock, KeyRepository, MemoryRepository,
+    ChangeCallback, FileSystemRepository, GenerationLock, KeyRepository, MemoryRepository,
     ReadOnlyFileSystemRepository, StoredElement,
 };
 pub use secret::Secret;

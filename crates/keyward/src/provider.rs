@@ -39,6 +39,8 @@ pub(crate) struct Shared {
     /// When an attempt to get a default key last failed (provider clock): protects the
     /// repository from one read per `protect` while no key can be had.
     last_failed_ensure: Mutex<Option<OffsetDateTime>>,
+    /// Keys deleted on purpose: not kept from memory when they vanish from the store.
+    deleted: Mutex<HashSet<KeyId>>,
     pub(crate) refresher: Refresher,
 }
 
@@ -132,13 +134,22 @@ impl Shared {
                 }
             }
         }
-        let missing: Vec<String> = old
-            .keys()
-            .filter(|k| !ring.contains(&k.info.id))
-            .map(|k| k.info.id.to_string())
+        let deleted = self
+            .deleted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let missing: Vec<&crate::key::RingKey> = old
+            .keys_held()
+            .filter(|k| !ring.contains(&k.info.id) && !deleted.contains(&k.info.id))
             .collect();
+        let mut ring = ring;
         if !missing.is_empty() {
-            tracing::error!(missing = %missing.join(", "), "the key ring shrank: keys this node held are gone from the repository (keyward writes and deletes nothing because of it)");
+            let ids: Vec<String> = missing.iter().map(|k| k.info.id.to_string()).collect();
+            // A store emptied by accident (Redis restarted without persistence) must not make
+            // this node's payloads unreadable: keep unprotecting with the keys it holds.
+            tracing::error!(missing = %ids.join(", "), "the key ring shrank: keys this node held are gone from the repository; still unprotecting with them from memory, writing and deleting nothing because of it");
+            ring.retain_from_memory(missing.into_iter().cloned());
         }
         tracing::debug!(keys = ring.keys().count(), location = %ring.location(), "key ring refreshed");
         let ring = Arc::new(ring);
@@ -471,6 +482,11 @@ impl Provider {
             }
         }
         if !dry_run && !keys.is_empty() {
+            self.shared
+                .deleted
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend(doomed.iter().copied());
             let all: Vec<String> = key_locations.iter().chain(&revocations).cloned().collect();
             self.shared.repository.delete_elements(&all)?;
             for key in &keys {
@@ -661,10 +677,22 @@ impl ProviderBuilder {
             refresh_lock: Mutex::new(()),
             loaded: std::sync::atomic::AtomicBool::new(false),
             last_failed_ensure: Mutex::new(None),
+            deleted: Mutex::new(HashSet::new()),
             refresher: Refresher::new(),
         });
         shared.refresh()?;
         shared.refresher.start(Arc::downgrade(&shared));
+        let weak = Arc::downgrade(&shared);
+        let on_change: crate::repository::ChangeCallback = Arc::new(move || match weak.upgrade() {
+            Some(shared) => {
+                shared.refresher.request_after_change();
+                true
+            }
+            None => false,
+        });
+        if shared.repository.watch(on_change)? {
+            tracing::debug!(location = %shared.location(), "watching the key repository for changes");
+        }
         Ok(Provider {
             shared,
             root_purposes,

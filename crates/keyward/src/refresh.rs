@@ -87,6 +87,14 @@ impl Refresher {
         }
     }
 
+    /// The store changed (a pushed notification): refresh soon, even if a refresh is running
+    /// now (it may have read the store before the change).
+    pub(crate) fn request_after_change(&self) {
+        let mut state = self.signals.lock();
+        state.requested = true;
+        self.signals.wake.notify_one();
+    }
+
     /// For an unknown key id: asks for a refresh (at most once per `interval`) and waits for
     /// it up to `wait`. Returns whether a refresh finished that may hold the key.
     pub(crate) fn refresh_for_unknown_key(

@@ -448,3 +448,23 @@ fn a_future_dated_mass_revocation_from_elsewhere_does_not_spawn_keys() {
     assert_eq!(node.protector(["p"]).unprotect(&payload).unwrap(), b"x");
     assert_eq!(key_files(dir.path()).len(), 2);
 }
+
+#[test]
+fn a_ring_that_shrinks_keeps_unprotecting_from_memory_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(START);
+    let node = provider(dir.path(), Arc::new(clock.clone()));
+    let payload = node.protector(["p"]).protect(b"kept").unwrap();
+    let files = key_files(dir.path());
+    // The store loses every key (a Redis restarted without persistence, a wiped volume)…
+    for file in &files {
+        std::fs::remove_file(file).unwrap();
+    }
+    clock.advance(Duration::hours(1));
+    node.refresh().unwrap();
+    // …the payloads this node can read stay readable,
+    assert_eq!(node.protector(["p"]).unprotect(&payload).unwrap(), b"kept");
+    // and a new key appears only because the ring has no default key (as .NET would), never
+    // by rewriting or deleting anything of the lost keys.
+    assert!(node.keys().iter().all(|k| k.id != key_of(&payload)));
+}

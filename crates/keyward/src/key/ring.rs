@@ -21,6 +21,7 @@ enum KeyProblem {
 }
 
 /// One key of the ring: its metadata and, when usable, its prepared crypto.
+#[derive(Clone)]
 pub(crate) struct RingKey {
     pub(crate) info: KeyInfo,
     pub(crate) guid_bytes: [u8; 16],
@@ -272,6 +273,19 @@ impl KeyRing {
     /// Every key, oldest first.
     pub(crate) fn keys(&self) -> impl Iterator<Item = &RingKey> {
         self.candidates.iter().filter_map(|c| self.keys.get(&c.id))
+    }
+
+    /// Every key the ring can unprotect with: its own and those kept from memory.
+    pub(crate) fn keys_held(&self) -> impl Iterator<Item = &RingKey> {
+        self.keys.values()
+    }
+
+    /// Keeps keys that vanished from the store usable for unprotect (not for protect: they
+    /// take no part in default-key resolution, and are not listed).
+    pub(crate) fn retain_from_memory(&mut self, keys: impl Iterator<Item = RingKey>) {
+        for key in keys {
+            self.keys.entry(key.info.id).or_insert(key);
+        }
     }
 
     /// Whether the ring holds this key id.

@@ -55,6 +55,9 @@ impl fmt::Debug for GenerationLock {
     }
 }
 
+/// Called when a repository learns that its store changed; returns whether to keep watching.
+pub type ChangeCallback = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// Where a key ring is kept.
 pub trait KeyRepository: Send + Sync + fmt::Debug {
     /// Reads every stored element. A failure is an error, never an empty ring.
@@ -79,6 +82,17 @@ pub trait KeyRepository: Send + Sync + fmt::Debug {
 
     /// Where the ring lives, for messages (`directory /srv/keys`).
     fn location(&self) -> String;
+
+    /// Calls `on_change` (on a thread of the repository's) whenever another writer changes the
+    /// store, until `on_change` returns `false`. Stores without notifications return
+    /// `Ok(false)` (the default): periodic refresh covers them.
+    ///
+    /// # Errors
+    /// When the subscription cannot be started.
+    fn watch(&self, on_change: ChangeCallback) -> Result<bool> {
+        let _ = on_change;
+        Ok(false)
+    }
 
     /// Deletes the elements at these locations (as [`StoredElement::location`] gave them).
     /// Only explicit deletions call this; keyward never deletes implicitly.
