@@ -94,9 +94,11 @@ impl Shared {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let mut ring = self.load_ring()?;
+        self.keep_vanished_keys(&mut ring);
         if self.may_create_keys() && ring.plan_new_key(self.now()).is_some() {
             let _lock = self.repository.lock_for_generation()?;
             ring = self.load_ring()?;
+            self.keep_vanished_keys(&mut ring);
             let now = date::to_ticks_precision(self.now());
             if let Some(plan) = ring.plan_new_key(now) {
                 let id =
@@ -109,9 +111,36 @@ impl Shared {
                     "key created"
                 );
                 ring = self.load_ring()?;
+                self.keep_vanished_keys(&mut ring);
             }
         }
         Ok(self.install(ring))
+    }
+
+    /// Carries over keys this node holds that the freshly read ring lacks (the store lost
+    /// them): see `KeyRing::retain_from_memory`. Deliberately deleted keys are not kept.
+    fn keep_vanished_keys(&self, ring: &mut KeyRing) {
+        if !self.loaded.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
+        let old = self.ring.load_full();
+        let deleted = self
+            .deleted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let missing: Vec<&crate::key::RingKey> = old
+            .keys_held()
+            .filter(|k| !ring.contains(&k.info.id) && !deleted.contains(&k.info.id))
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        let ids: Vec<String> = missing.iter().map(|k| k.info.id.to_string()).collect();
+        // A store emptied by accident (Redis restarted without persistence) must not make this
+        // node's payloads unreadable, nor make it write: keep using the keys it holds.
+        tracing::error!(missing = %ids.join(", "), "the key ring shrank: keys this node held are gone from the repository; still using them from memory, writing and deleting nothing because of it");
+        ring.retain_from_memory(self.now(), missing.into_iter().cloned());
     }
 
     fn install(&self, ring: KeyRing) -> Arc<KeyRing> {
@@ -133,23 +162,6 @@ impl Shared {
                     tracing::warn!(location = %ring.location(), "the key ring has no default key")
                 }
             }
-        }
-        let deleted = self
-            .deleted
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let missing: Vec<&crate::key::RingKey> = old
-            .keys_held()
-            .filter(|k| !ring.contains(&k.info.id) && !deleted.contains(&k.info.id))
-            .collect();
-        let mut ring = ring;
-        if !missing.is_empty() {
-            let ids: Vec<String> = missing.iter().map(|k| k.info.id.to_string()).collect();
-            // A store emptied by accident (Redis restarted without persistence) must not make
-            // this node's payloads unreadable: keep unprotecting with the keys it holds.
-            tracing::error!(missing = %ids.join(", "), "the key ring shrank: keys this node held are gone from the repository; still unprotecting with them from memory, writing and deleting nothing because of it");
-            ring.retain_from_memory(missing.into_iter().cloned());
         }
         tracing::debug!(keys = ring.keys().count(), location = %ring.location(), "key ring refreshed");
         let ring = Arc::new(ring);

@@ -280,12 +280,30 @@ impl KeyRing {
         self.keys.values()
     }
 
-    /// Keeps keys that vanished from the store usable for unprotect (not for protect: they
-    /// take no part in default-key resolution, and are not listed).
-    pub(crate) fn retain_from_memory(&mut self, keys: impl Iterator<Item = RingKey>) {
+    /// Keeps keys that vanished from the store (this node still holds them): they keep
+    /// unprotecting and take part in default-key resolution as before, so losing the store's
+    /// contents neither breaks payloads nor makes this node create a key.
+    pub(crate) fn retain_from_memory(
+        &mut self,
+        now: OffsetDateTime,
+        keys: impl Iterator<Item = RingKey>,
+    ) {
         for key in keys {
-            self.keys.entry(key.info.id).or_insert(key);
+            if self.keys.contains_key(&key.info.id) {
+                continue;
+            }
+            self.candidates.push(KeyCandidate {
+                id: key.info.id,
+                creation: key.info.creation,
+                activation: key.info.activation,
+                expiration: key.info.expiration,
+                revoked: key.info.revoked,
+                usable: key.crypto.is_ok(),
+            });
+            self.keys.insert(key.info.id, key);
         }
+        self.candidates.sort_by_key(|c| (c.creation, c.id));
+        self.cached = self.resolve_cached(now);
     }
 
     /// Whether the ring holds this key id.
