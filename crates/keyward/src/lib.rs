@@ -59,7 +59,7 @@ pub use provider::{Deletion, Provider, ProviderBuilder, DEFAULT_KEY_LIFETIME, MI
 pub use purpose::additional_authenticated_data;
 pub use repository::{
     ChangeCallback, FileSystemRepository, GenerationLock, KeyRepository, MemoryRepository,
-    ReadOnlyFileSystemRepository, StoredElement,
+    Notification, ReadOnlyFileSystemRepository, StoredElement,
 };
 pub use secret::Secret;
 pub use time;

@@ -695,13 +695,16 @@ impl ProviderBuilder {
         shared.refresh()?;
         shared.refresher.start(Arc::downgrade(&shared));
         let weak = Arc::downgrade(&shared);
-        let on_change: crate::repository::ChangeCallback = Arc::new(move || match weak.upgrade() {
-            Some(shared) => {
-                shared.refresher.request_after_change();
-                true
-            }
-            None => false,
-        });
+        let on_change: crate::repository::ChangeCallback =
+            Arc::new(move |notification| match weak.upgrade() {
+                Some(shared) => {
+                    if notification == crate::repository::Notification::Changed {
+                        shared.refresher.request_after_change();
+                    }
+                    true
+                }
+                None => false,
+            });
         if shared.repository.watch(on_change)? {
             tracing::debug!(location = %shared.location(), "watching the key repository for changes");
         }

@@ -55,8 +55,17 @@ impl fmt::Debug for GenerationLock {
     }
 }
 
-/// Called when a repository learns that its store changed; returns whether to keep watching.
-pub type ChangeCallback = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
+/// What a watching repository reports to its provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notification {
+    /// Another writer changed the store: refresh.
+    Changed,
+    /// Nothing happened; asked now and then so the watcher learns when to stop.
+    StillListening,
+}
+
+/// Called by a watching repository; returns whether anybody still listens (stop when not).
+pub type ChangeCallback = std::sync::Arc<dyn Fn(Notification) -> bool + Send + Sync>;
 
 /// Where a key ring is kept.
 pub trait KeyRepository: Send + Sync + fmt::Debug {
@@ -83,8 +92,9 @@ pub trait KeyRepository: Send + Sync + fmt::Debug {
     /// Where the ring lives, for messages (`directory /srv/keys`).
     fn location(&self) -> String;
 
-    /// Calls `on_change` (on a thread of the repository's) whenever another writer changes the
-    /// store, until `on_change` returns `false`. Stores without notifications return
+    /// Calls `on_change` (on a thread of the repository's) with [`Notification::Changed`]
+    /// whenever a writer changes the store, and with [`Notification::StillListening`] every
+    /// second or so, until it returns `false`. Stores without notifications return
     /// `Ok(false)` (the default): periodic refresh covers them.
     ///
     /// # Errors

@@ -1,0 +1,208 @@
+//! One conformance suite, generic over [`KeyRepository`], run against every repository: the
+//! file system and memory here, Redis and PostgreSQL in their crates, over real servers.
+
+#![allow(clippy::unwrap_used, clippy::panic)] // A test suite: a panic is a failure with its cause.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use keyward::{KeyRepository, Result, XmlElement};
+
+/// What the suite may assume of a repository.
+#[derive(Debug, Clone, Copy)]
+pub struct Capabilities {
+    /// Elements come back in the order they were stored (lists and tables do; a directory
+    /// lists files by name).
+    pub ordered: bool,
+    /// The repository supports `delete_elements`.
+    pub deletes: bool,
+}
+
+/// Runs every check on fresh repositories from `make` (each call must give an empty store).
+pub fn run_all<R: KeyRepository + 'static>(make: impl Fn() -> R, capabilities: Capabilities) {
+    store_and_list(&make(), capabilities);
+    unicode_and_markup_survive(&make());
+    one_mebibyte_document(&make());
+    if capabilities.deletes {
+        delete_by_location(&make());
+    }
+    concurrent_writers(Arc::new(make()));
+    generation_lock_is_exclusive(Arc::new(make()));
+}
+
+/// An element `<item n="…"><text>…</text></item>`.
+fn item(n: usize, text: &str) -> XmlElement {
+    XmlElement::new("item")
+        .attr("n", n.to_string())
+        .child(XmlElement::new("text").text(text))
+}
+
+/// `(n, text)` of each stored element, in load order.
+fn items(repository: &impl KeyRepository) -> Vec<(usize, String)> {
+    repository
+        .load_elements()
+        .unwrap()
+        .iter()
+        .map(|stored| {
+            let text = stored.xml.trim_start_matches('\u{feff}');
+            let doc = roxmltree::Document::parse(text)
+                .unwrap_or_else(|e| panic!("{}: not XML: {e}", stored.location));
+            let root = doc.root_element();
+            assert_eq!(root.tag_name().name(), "item", "{}", stored.location);
+            let n = root.attribute("n").unwrap().parse().unwrap();
+            let text = root
+                .children()
+                .find(|c| c.has_tag_name("text"))
+                .and_then(|t| t.text())
+                .unwrap_or("")
+                .to_owned();
+            (n, text)
+        })
+        .collect()
+}
+
+/// Stored elements come back, once each (in order where the store keeps order), and
+/// locations are unique.
+pub fn store_and_list(repository: &impl KeyRepository, capabilities: Capabilities) {
+    assert!(
+        repository.load_elements().unwrap().is_empty(),
+        "starts empty"
+    );
+    for n in 0..5 {
+        repository
+            .store_element(&item(n, &format!("v{n}")), &format!("item-{n}"))
+            .unwrap();
+    }
+    let mut got = items(repository);
+    let expected: Vec<(usize, String)> = (0..5).map(|n| (n, format!("v{n}"))).collect();
+    if !capabilities.ordered {
+        got.sort();
+    }
+    assert_eq!(got, expected);
+    let locations: HashSet<String> = repository
+        .load_elements()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.location)
+        .collect();
+    assert_eq!(locations.len(), 5, "locations are unique");
+    assert_eq!(items(repository), items(repository), "loading is stable");
+}
+
+/// Non-ASCII text and XML markup characters round trip.
+pub fn unicode_and_markup_survive(repository: &impl KeyRepository) {
+    let text = "Grüße, 鍵, 🔑 & <tags> \"quoted\" 'single'";
+    repository
+        .store_element(&item(1, text), "item-unicode")
+        .unwrap();
+    assert_eq!(items(repository), vec![(1, text.to_owned())]);
+}
+
+/// A 1 MiB document is stored and read whole.
+pub fn one_mebibyte_document(repository: &impl KeyRepository) {
+    let text: String = (0..1024 * 1024)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    repository
+        .store_element(&item(7, &text), "item-big")
+        .unwrap();
+    let got = items(repository);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].1.len(), text.len());
+    assert!(got[0].1 == text);
+}
+
+/// Deleting by location removes exactly those elements.
+pub fn delete_by_location(repository: &impl KeyRepository) {
+    for n in 0..3 {
+        repository
+            .store_element(&item(n, "x"), &format!("item-{n}"))
+            .unwrap();
+    }
+    let stored = repository.load_elements().unwrap();
+    let middle = stored
+        .iter()
+        .find(|e| e.xml.contains("n=\"1\""))
+        .unwrap()
+        .location
+        .clone();
+    repository.delete_elements(&[middle]).unwrap();
+    let mut left: Vec<usize> = items(repository).into_iter().map(|(n, _)| n).collect();
+    left.sort_unstable();
+    assert_eq!(left, [0, 2]);
+}
+
+/// Writers on several threads lose nothing.
+pub fn concurrent_writers<R: KeyRepository + 'static>(repository: Arc<R>) {
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let repository = Arc::clone(&repository);
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let n = t * 100 + i;
+                    repository
+                        .store_element(&item(n, "c"), &format!("item-{n}"))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let got: HashSet<usize> = items(&*repository).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(got.len(), 100);
+}
+
+/// The generation lock admits one holder at a time, under contention.
+pub fn generation_lock_is_exclusive<R: KeyRepository + 'static>(repository: Arc<R>) {
+    let inside = Arc::new(AtomicUsize::new(0));
+    let entered = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (repository, inside, entered) = (
+                Arc::clone(&repository),
+                Arc::clone(&inside),
+                Arc::clone(&entered),
+            );
+            std::thread::spawn(move || -> Result<()> {
+                for _ in 0..5 {
+                    let _lock = repository.lock_for_generation()?;
+                    assert_eq!(
+                        inside.fetch_add(1, Ordering::SeqCst),
+                        0,
+                        "two holders at once"
+                    );
+                    std::thread::sleep(Duration::from_millis(5));
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                    entered.fetch_add(1, Ordering::SeqCst);
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap().unwrap();
+    }
+    assert_eq!(entered.load(Ordering::SeqCst), 20);
+}
+
+/// A service URL from the environment or its local default. Returns `None` (skip) when the
+/// service is unreachable outside CI; in CI (`CI` set) an unreachable service is a failure.
+pub fn reachable<T>(what: &str, connected: Result<T>) -> Option<T> {
+    match connected {
+        Ok(value) => Some(value),
+        Err(error) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipping: {what} is not reachable ({error}); CI makes this a failure");
+            None
+        }
+        Err(error) => panic!("{what} is not reachable in CI: {error}"),
+    }
+}
+
+/// A name unique to this test run (for lists and tables).
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}-{}", keyward::KeyId::random().as_uuid().simple())
+}
