@@ -1,0 +1,421 @@
+//! # keyward-postgres
+//!
+//! A [`KeyRepository`] on the table EF Core's `PersistKeysToDbContext` uses:
+//! `"DataProtectionKeys"("Id" serial primary key, "FriendlyName" text, "Xml" text)`, one row per
+//! key or revocation holding a single-line XML document, so a .NET app and keyward pointed at
+//! the same table share one key ring.
+//!
+//! Beyond what .NET does, keyward takes a PostgreSQL advisory lock while it decides to create
+//! a key (one creator per rotation), and sends `NOTIFY` after every write so other nodes
+//! refresh within a second.
+//!
+//! The client is the synchronous `postgres` crate: keyward calls repositories from its own
+//! refresh thread and from `Provider::build`; do not build a provider from inside a tokio
+//! runtime's worker thread (use `spawn_blocking`).
+//!
+//! ```no_run
+//! let repository = keyward_postgres::PostgresRepository::open(
+//!     "postgres://app@127.0.0.1:5432/shop?table=DataProtectionKeys&schema=public",
+//! )?;
+//! let provider = keyward::Provider::builder()
+//!     .application_name("shop")
+//!     .repository(repository)
+//!     .build()?;
+//! # Ok::<(), keyward::Error>(())
+//! ```
+
+#![forbid(unsafe_code)]
+
+use std::fmt;
+use std::sync::{Mutex, PoisonError};
+use std::thread;
+use std::time::Duration;
+
+use keyward::{
+    ChangeCallback, Error, GenerationLock, KeyRepository, Notification, Result, StoredElement,
+    XmlElement,
+};
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::{Client, Config, NoTls};
+
+/// EF Core's default table name.
+pub const DEFAULT_TABLE: &str = "DataProtectionKeys";
+
+/// The channel writes are announced on (the payload names the table).
+const CHANNEL: &str = "keyward_key_ring_changed";
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Keys in a PostgreSQL table.
+pub struct PostgresRepository {
+    config: Config,
+    client: Mutex<Option<Client>>,
+    schema: String,
+    table: String,
+    /// The connection target without credentials, for messages.
+    display: String,
+}
+
+impl fmt::Debug for PostgresRepository {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresRepository")
+            .field("store", &self.display)
+            .field("table", &self.qualified())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How to open a [`PostgresRepository`].
+#[derive(Debug, Clone)]
+pub struct PostgresOptions {
+    /// The schema (default `public`).
+    pub schema: String,
+    /// The table (default `DataProtectionKeys`).
+    pub table: String,
+    /// Create the table if it is missing (default on).
+    pub create_table: bool,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self {
+            schema: "public".into(),
+            table: DEFAULT_TABLE.into(),
+            create_table: true,
+        }
+    }
+}
+
+impl PostgresRepository {
+    /// Connects to `postgres://user[:pass]@host:port/db[?table=NAME&schema=NAME]`, creates the
+    /// table if missing, and checks it can be read — so a wrong URL fails here, naming the store.
+    ///
+    /// # Errors
+    /// [`Error::Repository`] naming the store (without credentials).
+    pub fn open(url: &str) -> Result<Self> {
+        let (base, schema, table) = split_parameters(url);
+        let defaults = PostgresOptions::default();
+        Self::open_with(
+            &base,
+            PostgresOptions {
+                schema: schema.unwrap_or(defaults.schema),
+                table: table.unwrap_or(defaults.table),
+                create_table: true,
+            },
+        )
+    }
+
+    /// Connects with explicit options.
+    ///
+    /// # Errors
+    /// [`Error::Repository`] naming the store.
+    pub fn open_with(url: &str, options: PostgresOptions) -> Result<Self> {
+        let display = redact(url);
+        let mut config: Config = url.parse().map_err(|e| Error::Repository {
+            store: display.clone(),
+            reason: format!("invalid PostgreSQL URL: {e}"),
+        })?;
+        config.connect_timeout(CONNECT_TIMEOUT);
+        let repository = Self {
+            config,
+            client: Mutex::new(None),
+            schema: options.schema,
+            table: options.table,
+            display,
+        };
+        if options.create_table {
+            let statement = format!(
+                "CREATE TABLE IF NOT EXISTS {} (\"Id\" serial PRIMARY KEY, \"FriendlyName\" text, \"Xml\" text)",
+                repository.qualified()
+            );
+            repository.with_client(|c| c.batch_execute(&statement))?;
+        }
+        let probe = format!("SELECT count(*) FROM {}", repository.qualified());
+        repository.with_client(|c| c.query_one(&probe, &[]).map(drop))?;
+        Ok(repository)
+    }
+
+    /// `"schema"."table"`, quoted.
+    fn qualified(&self) -> String {
+        format!("{}.{}", quote(&self.schema), quote(&self.table))
+    }
+
+    fn notify_payload(&self) -> String {
+        format!("{}.{}", self.schema, self.table)
+    }
+
+    fn error(&self, e: &postgres::Error) -> Error {
+        Error::Repository {
+            store: self.location(),
+            reason: e.to_string(),
+        }
+    }
+
+    /// Runs `f` on the shared connection, reconnecting once if it broke.
+    fn with_client<T>(
+        &self,
+        f: impl Fn(&mut Client) -> std::result::Result<T, postgres::Error>,
+    ) -> Result<T> {
+        let mut slot = self.client.lock().unwrap_or_else(PoisonError::into_inner);
+        for attempt in 0..2 {
+            if slot.as_ref().is_none_or(Client::is_closed) {
+                *slot = Some(self.config.connect(NoTls).map_err(|e| self.error(&e))?);
+            }
+            let Some(client) = slot.as_mut() else {
+                continue;
+            };
+            match f(client) {
+                Ok(value) => return Ok(value),
+                Err(e) if attempt == 0 && client.is_closed() => {
+                    *slot = None;
+                    tracing::debug!(error = %e, "reconnecting to PostgreSQL");
+                }
+                Err(e) => {
+                    if client.is_closed() {
+                        *slot = None;
+                    }
+                    return Err(self.error(&e));
+                }
+            }
+        }
+        Err(Error::Repository {
+            store: self.location(),
+            reason: "the connection could not be re-established".into(),
+        })
+    }
+
+    fn notify(&self) {
+        let payload = self.notify_payload();
+        if let Err(error) = self.with_client(|c| {
+            c.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])
+                .map(drop)
+        }) {
+            tracing::warn!(%error, "could not announce the key ring change");
+        }
+    }
+
+    /// The advisory-lock key of this table: the same on every node.
+    fn lock_id(&self) -> i64 {
+        // FNV-1a, 64-bit, over a fixed prefix and the table's name.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in format!("keyward-generation:{}", self.notify_payload()).bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        i64::from_ne_bytes(hash.to_ne_bytes())
+    }
+}
+
+impl KeyRepository for PostgresRepository {
+    fn load_elements(&self) -> Result<Vec<StoredElement>> {
+        let query = format!(
+            "SELECT \"Id\", \"Xml\" FROM {} ORDER BY \"Id\"",
+            self.qualified()
+        );
+        let rows = self.with_client(|c| c.query(&query, &[]))?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                let id: i32 = row.get(0);
+                let xml: Option<String> = row.get(1);
+                // EF Core skips rows without XML; so does keyward.
+                xml.filter(|x| !x.trim().is_empty())
+                    .map(|xml| StoredElement {
+                        location: format!("{} row {id}", self.location()),
+                        xml,
+                    })
+            })
+            .collect())
+    }
+
+    fn store_element(&self, element: &XmlElement, friendly_name: &str) -> Result<()> {
+        let statement = format!(
+            "INSERT INTO {} (\"FriendlyName\", \"Xml\") VALUES ($1, $2)",
+            self.qualified()
+        );
+        let xml = element.to_compact();
+        self.with_client(|c| c.execute(&statement, &[&friendly_name, &xml]).map(drop))?;
+        self.notify();
+        Ok(())
+    }
+
+    fn lock_for_generation(&self) -> Result<GenerationLock> {
+        // A session-level advisory lock on a connection of its own, released by closing it.
+        let mut client = self.config.connect(NoTls).map_err(|e| self.error(&e))?;
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&self.lock_id()])
+            .map_err(|e| self.error(&e))?;
+        Ok(GenerationLock::new(LockGuard(Some(client))))
+    }
+
+    fn location(&self) -> String {
+        format!(
+            "postgres {} table {}.{}",
+            self.display, self.schema, self.table
+        )
+    }
+
+    fn watch(&self, on_change: ChangeCallback) -> Result<bool> {
+        let config = self.config.clone();
+        let payload = self.notify_payload();
+        let store = self.location();
+        thread::Builder::new()
+            .name("keyward-postgres-watch".into())
+            .spawn(move || watch_loop(&config, &payload, &store, &on_change))
+            .map_err(|e| Error::Repository {
+                store: self.location(),
+                reason: format!("could not start the change listener: {e}"),
+            })?;
+        Ok(true)
+    }
+
+    fn delete_elements(&self, locations: &[String]) -> Result<()> {
+        let prefix = format!("{} row ", self.location());
+        let mut ids = Vec::with_capacity(locations.len());
+        for location in locations {
+            let id = location
+                .strip_prefix(&prefix)
+                .and_then(|id| id.parse::<i32>().ok())
+                .ok_or_else(|| Error::Repository {
+                    store: self.location(),
+                    reason: format!("{location} is not a row of this table"),
+                })?;
+            ids.push(id);
+        }
+        let statement = format!("DELETE FROM {} WHERE \"Id\" = ANY($1)", self.qualified());
+        self.with_client(|c| c.execute(&statement, &[&ids]).map(drop))?;
+        self.notify();
+        Ok(())
+    }
+}
+
+/// Holds the advisory lock's connection; dropping it unlocks and closes, never panicking.
+struct LockGuard(Option<Client>);
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        if let Some(mut client) = self.0.take() {
+            // Closing the session releases the lock even if the unlock fails.
+            let _ = client.batch_execute("SELECT pg_advisory_unlock_all()");
+            let _ = client.close();
+        }
+    }
+}
+
+fn watch_loop(config: &Config, payload: &str, store: &str, on_change: &ChangeCallback) {
+    let mut failures = 0u32;
+    loop {
+        let listened = (|| -> std::result::Result<bool, postgres::Error> {
+            let mut client = config.connect(NoTls)?;
+            client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+            failures = 0;
+            // Changes made while we were not listening are picked up by this refresh.
+            if !on_change(Notification::Changed) {
+                return Ok(false);
+            }
+            loop {
+                let mut changed = false;
+                {
+                    let mut notifications = client.notifications();
+                    let mut batch = notifications.timeout_iter(Duration::from_secs(1));
+                    while let Some(notification) = batch.next()? {
+                        changed |= notification.payload() == payload;
+                    }
+                }
+                let event = if changed {
+                    Notification::Changed
+                } else {
+                    Notification::StillListening
+                };
+                if !on_change(event) {
+                    return Ok(false);
+                }
+                if client.is_closed() {
+                    return Ok(true);
+                }
+            }
+        })();
+        match listened {
+            Ok(false) => return,
+            Ok(true) => {}
+            Err(error) => {
+                if !on_change(Notification::StillListening) {
+                    return;
+                }
+                failures = failures.saturating_add(1);
+                if failures == 1 {
+                    tracing::warn!(%error, %store, "lost the key ring change subscription; retrying");
+                }
+                thread::sleep(Duration::from_millis(250 * u64::from(failures.min(20))));
+            }
+        }
+    }
+}
+
+/// A quoted SQL identifier.
+fn quote(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
+}
+
+/// `url` without `table=` and `schema=`, and those values.
+fn split_parameters(url: &str) -> (String, Option<String>, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), None, None);
+    };
+    let (mut schema, mut table) = (None, None);
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|pair| match pair.split_once('=') {
+            Some(("table", value)) => {
+                table = Some(value.to_owned());
+                false
+            }
+            Some(("schema", value)) => {
+                schema = Some(value.to_owned());
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    let base = if rest.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    (base, schema, table)
+}
+
+/// The URL with any password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) if rest[..at].contains(':') => {
+            let user = rest[..at].split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{}", &rest[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_quoting_and_redaction() {
+        assert_eq!(
+            split_parameters("postgres://u@h:5432/db?table=T&schema=S&sslmode=disable"),
+            (
+                "postgres://u@h:5432/db?sslmode=disable".to_owned(),
+                Some("S".to_owned()),
+                Some("T".to_owned())
+            )
+        );
+        assert_eq!(quote("a\"b"), "\"a\"\"b\"");
+        assert_eq!(redact("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

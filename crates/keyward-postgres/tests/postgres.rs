@@ -1,0 +1,138 @@
+//! The PostgreSQL repository against a real server (`KEYWARD_TEST_POSTGRES_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/test`). Each test uses its own table. In CI a missing
+//! server fails.
+
+#![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+
+use keyward::{KeyRepository, Provider};
+use keyward_conformance::{reachable, run_all, unique_name, Capabilities};
+use keyward_postgres::{PostgresOptions, PostgresRepository};
+
+fn url() -> String {
+    std::env::var("KEYWARD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn repository(table: &str) -> Option<PostgresRepository> {
+    reachable(
+        "PostgreSQL",
+        PostgresRepository::open_with(
+            &url(),
+            PostgresOptions {
+                table: table.to_owned(),
+                ..PostgresOptions::default()
+            },
+        ),
+    )
+}
+
+#[test]
+fn postgres_repository_conforms() {
+    if repository(&unique_name("probe")).is_none() {
+        return;
+    }
+    run_all(
+        || repository(&unique_name("keyward_test")).unwrap(),
+        Capabilities {
+            ordered: true,
+            deletes: true,
+        },
+    );
+}
+
+#[test]
+fn rows_have_the_ef_core_shape_and_single_line_xml() {
+    let table = unique_name("keyward_test");
+    let Some(repo) = repository(&table) else {
+        return;
+    };
+    let provider = Provider::builder()
+        .application_name("a")
+        .repository(repo)
+        .build()
+        .unwrap();
+    let payload = provider.protector(["p"]).protect(b"x").unwrap();
+    let mut client = postgres::Client::connect(&url(), postgres::NoTls).unwrap();
+    let columns: Vec<(String, String)> = client
+        .query(
+            "SELECT column_name::text, data_type::text FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position",
+            &[&table],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            ("Id".into(), "integer".into()),
+            ("FriendlyName".into(), "text".into()),
+            ("Xml".into(), "text".into())
+        ]
+    );
+    let rows = client
+        .query(
+            &format!("SELECT \"FriendlyName\", \"Xml\" FROM \"{table}\""),
+            &[],
+        )
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let (name, xml): (String, String) = (rows[0].get(0), rows[0].get(1));
+    assert!(name.starts_with("key-"), "{name}");
+    assert!(
+        xml.starts_with("<key id=\"") && !xml.contains('\n'),
+        "{xml}"
+    );
+    let other = Provider::builder()
+        .application_name("a")
+        .repository(repository(&table).unwrap())
+        .build()
+        .unwrap();
+    assert_eq!(other.protector(["p"]).unprotect(&payload).unwrap(), b"x");
+    assert_eq!(
+        repository(&table).unwrap().load_elements().unwrap().len(),
+        1
+    );
+}
+
+#[test]
+fn an_unreachable_store_is_named_at_open() {
+    let err = PostgresRepository::open("postgres://u:hunter2@127.0.0.1:1/db").unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("127.0.0.1:1") && !message.contains("hunter2"),
+        "{message}"
+    );
+}
+
+#[test]
+fn pushed_refresh_reaches_another_node_quickly() {
+    let table = unique_name("keyward_test");
+    let Some(a) = repository(&table) else { return };
+    let a = Provider::builder()
+        .application_name("a")
+        .repository(a)
+        .build()
+        .unwrap();
+    let b = Provider::builder()
+        .application_name("a")
+        .repository(repository(&table).unwrap())
+        .build()
+        .unwrap();
+    let payload = a.protector(["p"]).protect(b"x").unwrap();
+    assert_eq!(b.protector(["p"]).unprotect(&payload).unwrap(), b"x");
+    let key = keyward::payload::parse(&payload).unwrap().0;
+    let started = std::time::Instant::now();
+    a.revoke_key(key, "test").unwrap();
+    while b.protector(["p"]).unprotect(&payload).is_ok() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "revocation did not reach node b"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    eprintln!(
+        "revocation reached the other node in {:?}",
+        started.elapsed()
+    );
+}
