@@ -28,6 +28,11 @@ pub struct GlobalOptions {
     )]
     pub keys_dir: PathBuf,
 
+    /// The key repository: file:DIR (or a plain path), redis://[user:pass@]host:port/db?key=NAME,
+    /// or postgres://user@host:port/db?table=NAME&schema=NAME. Wins over --keys-dir.
+    #[arg(long, global = true, env = "KEYWARD_REPOSITORY", value_name = "URI")]
+    pub repository: Option<String>,
+
     /// The application name: the .NET app's SetApplicationName value (the first purpose).
     #[arg(
         long,
@@ -145,6 +150,18 @@ pub enum KeysCommand {
         /// Why (recorded in the revocation element).
         #[arg(long, value_name = "TEXT")]
         reason: String,
+    },
+    /// Copy every key and revocation from one repository to another (idempotent).
+    Migrate {
+        /// The source repository URI.
+        #[arg(long, value_name = "URI")]
+        from: String,
+        /// The target repository URI.
+        #[arg(long, value_name = "URI")]
+        to: String,
+        /// Only list what would be copied.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Delete keys (their payloads can never be unprotected again).
     Delete {

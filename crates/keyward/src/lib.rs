@@ -66,7 +66,7 @@ pub use time;
 pub use time_limited::{
     from_ticks, max_expiration, to_ticks, TimeLimitedProtector, TIME_LIMITED_PURPOSE,
 };
-pub use xml::{XmlElement, XmlNode};
+pub use xml::{parse_element, XmlElement, XmlNode};
 
 /// Low-level pieces exposed for known-answer tests and interoperability checks. Not part of
 /// the stable API.

@@ -113,6 +113,32 @@ impl XmlElement {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The children, in order.
+    pub fn children(&self) -> &[XmlNode] {
+        &self.children
+    }
+
+    /// The first child element with this (written) name.
+    pub fn child_element(&self, name: &str) -> Option<&XmlElement> {
+        self.children.iter().find_map(|c| match c {
+            XmlNode::Element(e) if e.name == name => Some(e),
+            _ => None,
+        })
+    }
+
+    /// The element's own text (its text children, concatenated and trimmed).
+    pub fn text_content(&self) -> String {
+        let text: String = self
+            .children
+            .iter()
+            .filter_map(|c| match c {
+                XmlNode::Text(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        text.trim().to_owned()
+    }
+
     /// The element on one line, with no XML declaration.
     pub fn to_compact(&self) -> String {
         let mut out = String::new();
@@ -206,6 +232,76 @@ fn escape(text: &str, attribute: bool) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// Parses a stored document (a file with declaration and BOM, or a single-line element) into
+/// an [`XmlElement`], dropping whitespace-only text between elements; DTDs are refused. Used
+/// to move elements between repositories (`keyward keys migrate`).
+///
+/// ```
+/// let element = keyward::parse_element("\u{feff}<?xml version=\"1.0\"?>\n<key id=\"x\">\n  <a>1</a>\n</key>\n").unwrap();
+/// assert_eq!(element.to_compact(), r#"<key id="x"><a>1</a></key>"#);
+/// ```
+///
+/// # Errors
+/// [`crate::Error::KeyXml`] when the text is not a well-formed document.
+pub fn parse_element(text: &str) -> crate::Result<XmlElement> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        ..roxmltree::ParsingOptions::default()
+    };
+    let doc = roxmltree::Document::parse_with_options(text, options).map_err(|e| {
+        crate::Error::KeyXml {
+            location: "element".into(),
+            reason: e.to_string(),
+        }
+    })?;
+    Ok(convert(doc.root_element()))
+}
+
+fn convert(node: roxmltree::Node<'_, '_>) -> XmlElement {
+    let qualified = |name: &str, namespace: Option<&str>| match namespace
+        .and_then(|ns| node.lookup_prefix(ns))
+        .filter(|p| !p.is_empty())
+    {
+        Some(prefix) => format!("{prefix}:{name}"),
+        None => name.to_owned(),
+    };
+    let mut element = XmlElement::new(qualified(
+        node.tag_name().name(),
+        node.tag_name().namespace(),
+    ));
+    // Attributes, then the namespace declarations made on this element (.NET's order).
+    for attribute in node.attributes() {
+        element = element.attr(
+            qualified(attribute.name(), attribute.namespace()),
+            attribute.value(),
+        );
+    }
+    let parent_namespaces: Vec<(Option<&str>, &str)> = node
+        .parent_element()
+        .map(|p| p.namespaces().map(|n| (n.name(), n.uri())).collect())
+        .unwrap_or_default();
+    for ns in node.namespaces() {
+        if parent_namespaces.contains(&(ns.name(), ns.uri())) {
+            continue;
+        }
+        match ns.name() {
+            Some(prefix) => element = element.attr(format!("xmlns:{prefix}"), ns.uri()),
+            None => element = element.attr("xmlns", ns.uri()),
+        }
+    }
+    for child in node.children() {
+        if child.is_element() {
+            element = element.child(convert(child));
+        } else if child.is_comment() {
+            element = element.comment(child.text().unwrap_or(""));
+        } else if let Some(text) = child.text().filter(|t| !t.trim().is_empty()) {
+            element = element.text(text);
+        }
+    }
+    element
 }
 
 #[cfg(test)]

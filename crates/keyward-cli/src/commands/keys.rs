@@ -4,10 +4,10 @@ use std::io::Write;
 
 use keyward::time::format_description::well_known::Rfc3339;
 use keyward::time::OffsetDateTime;
-use keyward::KeyInfo;
+use keyward::{KeyInfo, KeyRepository};
 use serde::Serialize;
 
-use super::{provider, read_only_provider, CliError};
+use super::{open_repository, provider, read_only_provider, CliError};
 use crate::cli::{GlobalOptions, KeysCommand};
 use crate::timespec::{parse_duration, parse_time};
 
@@ -55,6 +55,7 @@ pub fn run(global: &GlobalOptions, command: &KeysCommand) -> Result<(), CliError
             before,
             reason,
         } => revoke(global, id.as_deref(), *all, before.as_deref(), reason),
+        KeysCommand::Migrate { from, to, dry_run } => migrate(from, to, *dry_run),
         KeysCommand::Delete {
             id,
             expired_before,
@@ -241,4 +242,107 @@ fn write_table(
         writeln!(out)?;
     }
     Ok(())
+}
+
+/// What makes two stored elements the same key or revocation, whatever their formatting.
+fn identity(element: &keyward::XmlElement) -> String {
+    match element.name() {
+        "key" => format!(
+            "key:{}",
+            element.attribute("id").unwrap_or("").to_ascii_lowercase()
+        ),
+        "revocation" => {
+            let target = element
+                .child_element("key")
+                .and_then(|k| k.attribute("id"))
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            let date = element
+                .child_element("revocationDate")
+                .map(keyward::XmlElement::text_content)
+                .unwrap_or_default();
+            format!("revocation:{target}:{date}")
+        }
+        _ => element.to_compact(),
+    }
+}
+
+/// The friendly name .NET would give the element (`key-{id}`, `revocation-…`).
+fn friendly_name(element: &keyward::XmlElement) -> String {
+    let compact = |text: &str| {
+        text.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+    };
+    match element.name() {
+        "key" => format!(
+            "key-{}",
+            element
+                .attribute("id")
+                .unwrap_or("unknown")
+                .to_ascii_lowercase()
+        ),
+        "revocation" => match element.child_element("key").and_then(|k| k.attribute("id")) {
+            Some("*") | None => format!(
+                "revocation-{}",
+                compact(
+                    &element
+                        .child_element("revocationDate")
+                        .map(keyward::XmlElement::text_content)
+                        .unwrap_or_default()
+                )
+            ),
+            Some(id) => format!("revocation-{}", id.to_ascii_lowercase()),
+        },
+        other => compact(other),
+    }
+}
+
+fn migrate(from: &str, to: &str, dry_run: bool) -> Result<(), CliError> {
+    use std::io::IsTerminal;
+    let source = open_repository(from, true)?;
+    let target = open_repository(to, dry_run)?;
+    let existing: std::collections::HashSet<String> = target
+        .load_elements()?
+        .iter()
+        .filter_map(|stored| keyward::parse_element(&stored.xml).ok())
+        .map(|element| identity(&element))
+        .collect();
+    let mut pending = Vec::new();
+    for stored in source.load_elements()? {
+        let element = keyward::parse_element(&stored.xml)
+            .map_err(|e| CliError::Usage(format!("{}: {e}", stored.location)))?;
+        let id = identity(&element);
+        if !existing.contains(&id) && !pending.iter().any(|(other, _)| *other == id) {
+            pending.push((id, element));
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let progress = std::io::stderr().is_terminal();
+    let total = pending.len();
+    for (done, (id, element)) in pending.iter().enumerate() {
+        if dry_run {
+            writeln!(out, "would copy {id}").map_err(stdout_error)?;
+            continue;
+        }
+        target.store_element(element, &friendly_name(element))?;
+        if progress {
+            eprint!(
+                "\rcopying [{:<30}] {}/{total}",
+                "#".repeat(30 * (done + 1) / total.max(1)),
+                done + 1
+            );
+        }
+    }
+    if progress && !dry_run && total > 0 {
+        eprintln!();
+    }
+    let verb = if dry_run { "would copy" } else { "copied" };
+    writeln!(
+        out,
+        "{verb} {total} element(s) from {} to {}",
+        source.location(),
+        target.location()
+    )
+    .map_err(stdout_error)
 }

@@ -5,7 +5,7 @@ pub mod machine_key;
 pub mod protect;
 pub mod unprotect;
 
-use keyward::{Algorithm, Provider};
+use keyward::{Algorithm, KeyRepository, Provider};
 
 use crate::cli::{AlgorithmArg, GlobalOptions};
 
@@ -50,15 +50,54 @@ pub fn read_only_provider(global: &GlobalOptions) -> Result<Provider, CliError> 
     provider_with(global, true)
 }
 
-fn provider_with(global: &GlobalOptions, read_only: bool) -> Result<Provider, CliError> {
-    if read_only && !global.keys_dir.is_dir() {
+/// Opens a repository from a URI: `file:DIR` or a plain path, `redis://…`, `postgres://…`.
+pub fn open_repository(uri: &str, read_only: bool) -> Result<Box<dyn KeyRepository>, CliError> {
+    let lower = uri.to_ascii_lowercase();
+    if lower.starts_with("redis://") || lower.starts_with("rediss://") {
+        return Ok(Box::new(keyward_redis::RedisRepository::open(uri)?));
+    }
+    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        return Ok(Box::new(keyward_postgres::PostgresRepository::open(uri)?));
+    }
+    if lower.contains("://") {
         return Err(CliError::Usage(format!(
-            "no key directory at {}",
-            global.keys_dir.display()
+            "unsupported repository {}: use file:DIR, redis://… or postgres://…",
+            keyward_redis::redact(uri)
         )));
     }
+    open_directory(
+        std::path::PathBuf::from(uri.strip_prefix("file:").unwrap_or(uri)),
+        read_only,
+    )
+}
+
+/// Opens a key directory (read-only: it must exist, and is never written).
+pub fn open_directory(
+    directory: std::path::PathBuf,
+    read_only: bool,
+) -> Result<Box<dyn KeyRepository>, CliError> {
+    if read_only {
+        if !directory.is_dir() {
+            return Err(CliError::Usage(format!(
+                "no key directory at {}",
+                directory.display()
+            )));
+        }
+        Ok(Box::new(keyward::FileSystemRepository::open_read_only(
+            directory,
+        )?))
+    } else {
+        Ok(Box::new(keyward::FileSystemRepository::open(directory)?))
+    }
+}
+
+fn provider_with(global: &GlobalOptions, read_only: bool) -> Result<Provider, CliError> {
+    let repository = match &global.repository {
+        Some(uri) => open_repository(uri, read_only)?,
+        None => open_directory(global.keys_dir.clone(), read_only)?,
+    };
     let mut builder = Provider::builder()
-        .key_directory(&global.keys_dir)
+        .repository(repository)
         .read_only(read_only)
         .algorithm(match global.algorithm {
             AlgorithmArg::Cbc => Algorithm::AES_256_CBC_HMACSHA256,

@@ -428,6 +428,35 @@ mod tests {
     }
 
     #[test]
+    fn documents_parse_back_to_the_same_element() {
+        let now = date::to_ticks_precision(OffsetDateTime::now_utc());
+        for algorithm in [Algorithm::AES_256_CBC_HMACSHA256, Algorithm::AES_256_GCM] {
+            let key = key_element(
+                KeyId::random(),
+                now,
+                now,
+                now,
+                algorithm,
+                &Secret::random(64),
+            );
+            let parsed =
+                crate::xml::parse_element(&format!("\u{feff}{}", key.to_document())).unwrap();
+            assert_eq!(parsed.to_compact(), key.to_compact());
+        }
+        let revocation = mass_revocation_element(now, "r");
+        assert_eq!(
+            crate::xml::parse_element(&revocation.to_document()).unwrap(),
+            revocation
+        );
+        // A namespace declared on an ancestor is not repeated on the child.
+        let nested = r#"<a xmlns="urn:x" xmlns:p="urn:p"><b p:c="1"><d xmlns="" /></b></a>"#;
+        assert_eq!(
+            crate::xml::parse_element(nested).unwrap().to_compact(),
+            r#"<a xmlns="urn:x" xmlns:p="urn:p"><b p:c="1"><d xmlns="" /></b></a>"#
+        );
+    }
+
+    #[test]
     fn revocations_read_back() {
         let id = KeyId::random();
         let date = time::macros::datetime!(2015-03-20 22:45:30.261674 UTC);

@@ -117,3 +117,26 @@ pub trait KeyRepository: Send + Sync + fmt::Debug {
         )))
     }
 }
+
+/// A boxed repository is a repository (so a choice made at run time can be passed to the
+/// builder).
+impl<R: KeyRepository + ?Sized> KeyRepository for Box<R> {
+    fn load_elements(&self) -> Result<Vec<StoredElement>> {
+        (**self).load_elements()
+    }
+    fn store_element(&self, element: &XmlElement, friendly_name: &str) -> Result<()> {
+        (**self).store_element(element, friendly_name)
+    }
+    fn lock_for_generation(&self) -> Result<GenerationLock> {
+        (**self).lock_for_generation()
+    }
+    fn location(&self) -> String {
+        (**self).location()
+    }
+    fn watch(&self, on_change: ChangeCallback) -> Result<bool> {
+        (**self).watch(on_change)
+    }
+    fn delete_elements(&self, locations: &[String]) -> Result<()> {
+        (**self).delete_elements(locations)
+    }
+}
