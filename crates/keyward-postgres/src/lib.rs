@@ -317,7 +317,8 @@ fn watch_loop(config: &Config, payload: &str, store: &str, on_change: &ChangeCal
                 let mut changed = false;
                 {
                     let mut notifications = client.notifications();
-                    let mut batch = notifications.timeout_iter(Duration::from_secs(1));
+                    // Short windows: a notification that arrives between windows waits at most this long.
+                    let mut batch = notifications.timeout_iter(Duration::from_millis(100));
                     while let Some(notification) = batch.next()? {
                         changed |= notification.payload() == payload;
                     }
