@@ -13,7 +13,10 @@ use keyward::{Error, KeyRepository, ManualClock, Provider};
 
 fn main() {
     if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG") {
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
     }
     let args: Vec<String> = std::env::args().collect();
     let (Some(uri), Some(start)) = (args.get(1), args.get(2)) else {
@@ -48,7 +51,13 @@ fn main() {
     let protector = provider.protector(["farm test"]);
     let mut out = std::io::stdout().lock();
     let default = provider.default_key_at(provider.now());
-    reply(&mut out, &format!("ready {}", default.map(|k| k.to_string()).unwrap_or_default()));
+    reply(
+        &mut out,
+        &format!(
+            "ready {}",
+            default.map(|k| k.to_string()).unwrap_or_default()
+        ),
+    );
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { break };
         let (command, argument) = line.split_once(' ').unwrap_or((line.as_str(), ""));
@@ -60,7 +69,9 @@ fn main() {
                 }
                 Err(e) => format!("err bad time: {e}"),
             },
-            "REFRESH" => provider.refresh().map_or_else(|e| format!("err {e}"), |()| "ok".into()),
+            "REFRESH" => provider
+                .refresh()
+                .map_or_else(|e| format!("err {e}"), |()| "ok".into()),
             "PROTECT" => protector
                 .protect_str(argument)
                 .map_or_else(|e| format!("err {e}"), |p| format!("payload {p}")),
@@ -70,7 +81,9 @@ fn main() {
                 Err(e) => format!("err {e}"),
             },
             "REVOKE" => match argument.parse() {
-                Ok(id) => provider.revoke_key(id, "farm test").map_or_else(|e| format!("err {e}"), |()| "ok".into()),
+                Ok(id) => provider
+                    .revoke_key(id, "farm test")
+                    .map_or_else(|e| format!("err {e}"), |()| "ok".into()),
                 Err(e) => format!("err {e}"),
             },
             "DEFAULT" => provider

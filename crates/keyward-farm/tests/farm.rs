@@ -15,7 +15,8 @@ use keyward::KeyRepository;
 
 const NODES: usize = 8;
 /// 2026-01-01T00:00:00Z.
-const START: OffsetDateTime = OffsetDateTime::UNIX_EPOCH.saturating_add(time::Duration::days(20_454));
+const START: OffsetDateTime =
+    OffsetDateTime::UNIX_EPOCH.saturating_add(time::Duration::days(20_454));
 
 struct Node {
     child: Child,
@@ -34,7 +35,11 @@ impl Node {
             .unwrap();
         let input = child.stdin.take().unwrap();
         let output = BufReader::new(child.stdout.take().unwrap());
-        Self { child, input, output }
+        Self {
+            child,
+            input,
+            output,
+        }
     }
 
     fn read(&mut self) -> String {
@@ -75,15 +80,29 @@ fn run_farm(uri: &str, repository: &dyn KeyRepository) {
     // 8 processes start at the same instant on an empty store.
     let mut nodes: Vec<Node> = (0..NODES).map(|_| Node::spawn(uri)).collect();
     let defaults: Vec<String> = nodes.iter_mut().map(Node::read).collect();
-    assert_eq!(key_count(repository), 1, "exactly one key after a cold start of {NODES} nodes");
-    assert!(defaults.iter().all(|d| d == &defaults[0] && d.starts_with("ready ")), "{defaults:?}");
+    assert_eq!(
+        key_count(repository),
+        1,
+        "exactly one key after a cold start of {NODES} nodes"
+    );
+    assert!(
+        defaults
+            .iter()
+            .all(|d| d == &defaults[0] && d.starts_with("ready ")),
+        "{defaults:?}"
+    );
 
     // A shared fast clock: one simulated day per step, 6 rotations of 90 days.
-    let days: i64 = std::env::var("FARM_DAYS").ok().and_then(|d| d.parse().ok()).unwrap_or(6 * 90 + 10);
+    let days: i64 = std::env::var("FARM_DAYS")
+        .ok()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(6 * 90 + 10);
     let mut crossed = 0usize;
     let mut failures = 0usize;
     for day in 1..=days {
-        let at = (START + time::Duration::days(day)).format(&Rfc3339).unwrap();
+        let at = (START + time::Duration::days(day))
+            .format(&Rfc3339)
+            .unwrap();
         for node in &mut nodes {
             node.send(&format!("TIME {at}"));
         }
@@ -100,7 +119,10 @@ fn run_farm(uri: &str, repository: &dyn KeyRepository) {
         let payloads: Vec<String> = (0..NODES)
             .map(|i| {
                 let reply = nodes[i].ask(&format!("PROTECT node {i} day {day}"));
-                reply.strip_prefix("payload ").unwrap_or_else(|| panic!("{reply}")).to_owned()
+                reply
+                    .strip_prefix("payload ")
+                    .unwrap_or_else(|| panic!("{reply}"))
+                    .to_owned()
             })
             .collect();
         for (i, payload) in payloads.iter().enumerate() {
@@ -129,7 +151,9 @@ fn run_farm(uri: &str, repository: &dyn KeyRepository) {
     // A revocation on node 0 reaches every node within a second (pushed refresh).
     let payload = nodes[0].ask("PROTECT revoke me");
     let payload = payload.strip_prefix("payload ").unwrap().to_owned();
-    let key = keyward::payload::parse(&keyward::encoding::base64url_decode(&payload).unwrap()).unwrap().0;
+    let key = keyward::payload::parse(&keyward::encoding::base64url_decode(&payload).unwrap())
+        .unwrap()
+        .0;
     let started = Instant::now();
     assert_eq!(nodes[0].ask(&format!("REVOKE {key}")), "ok");
     let mut slowest = Duration::ZERO;
@@ -140,7 +164,10 @@ fn run_farm(uri: &str, repository: &dyn KeyRepository) {
                 slowest = slowest.max(started.elapsed());
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(1), "revocation not seen within 1 s: {reply}");
+            assert!(
+                started.elapsed() < Duration::from_secs(1),
+                "revocation not seen within 1 s: {reply}"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
     }
@@ -151,7 +178,10 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}_{}", keyward::KeyId::random().as_uuid().simple())
 }
 
-fn available(what: &str, connected: keyward::Result<impl KeyRepository>) -> Option<impl KeyRepository> {
+fn available(
+    what: &str,
+    connected: keyward::Result<impl KeyRepository>,
+) -> Option<impl KeyRepository> {
     match connected {
         Ok(r) => Some(r),
         Err(e) if std::env::var_os("CI").is_none() => {
@@ -164,9 +194,12 @@ fn available(what: &str, connected: keyward::Result<impl KeyRepository>) -> Opti
 
 #[test]
 fn redis_farm() {
-    let base = std::env::var("KEYWARD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let base =
+        std::env::var("KEYWARD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let uri = format!("{base}?key={}", unique("keyward-farm"));
-    let Some(repository) = available("Redis", keyward_redis::RedisRepository::open(&uri)) else { return };
+    let Some(repository) = available("Redis", keyward_redis::RedisRepository::open(&uri)) else {
+        return;
+    };
     run_farm(&uri, &repository);
 }
 
@@ -175,6 +208,11 @@ fn postgres_farm() {
     let base = std::env::var("KEYWARD_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let uri = format!("{base}?table={}", unique("keyward_farm"));
-    let Some(repository) = available("PostgreSQL", keyward_postgres::PostgresRepository::open(&uri)) else { return };
+    let Some(repository) = available(
+        "PostgreSQL",
+        keyward_postgres::PostgresRepository::open(&uri),
+    ) else {
+        return;
+    };
     run_farm(&uri, &repository);
 }
