@@ -87,20 +87,30 @@ impl Default for PostgresOptions {
 }
 
 impl PostgresRepository {
-    /// Connects to `postgres://user[:pass]@host:port/db[?table=NAME&schema=NAME]`, creates the
-    /// table if missing, and checks it can be read — so a wrong URL fails here, naming the store.
+    /// Connects to `postgres://user[:pass]@host:port/db[?table=NAME&schema=NAME&create_table=false]`,
+    /// creates the table if missing (unless `create_table=false`), and checks it can be read —
+    /// so a wrong URL fails here, naming the store.
     ///
     /// # Errors
     /// [`Error::Repository`] naming the store (without credentials).
     pub fn open(url: &str) -> Result<Self> {
-        let (base, schema, table) = split_parameters(url);
+        let (base, parameters) = split_parameters(url);
         let defaults = PostgresOptions::default();
+        let create_table = match parameters.create_table.as_deref() {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                return Err(Error::Configuration(format!(
+                    "create_table must be true or false, not {other:?}"
+                )))
+            }
+        };
         Self::open_with(
             &base,
             PostgresOptions {
-                schema: schema.unwrap_or(defaults.schema),
-                table: table.unwrap_or(defaults.table),
-                create_table: true,
+                schema: parameters.schema.unwrap_or(defaults.schema),
+                table: parameters.table.unwrap_or(defaults.table),
+                create_table,
             },
         )
     }
@@ -358,24 +368,36 @@ fn quote(identifier: &str) -> String {
     format!("\"{}\"", identifier.replace('"', "\"\""))
 }
 
-/// `url` without `table=` and `schema=`, and those values.
-fn split_parameters(url: &str) -> (String, Option<String>, Option<String>) {
+/// keyward's own URL parameters (not passed to PostgreSQL).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Parameters {
+    schema: Option<String>,
+    table: Option<String>,
+    create_table: Option<String>,
+}
+
+/// `url` without keyward's parameters, and those parameters.
+fn split_parameters(url: &str) -> (String, Parameters) {
+    let mut parameters = Parameters::default();
     let Some((base, query)) = url.split_once('?') else {
-        return (url.to_owned(), None, None);
+        return (url.to_owned(), parameters);
     };
-    let (mut schema, mut table) = (None, None);
     let rest: Vec<&str> = query
         .split('&')
-        .filter(|pair| match pair.split_once('=') {
-            Some(("table", value)) => {
-                table = Some(value.to_owned());
-                false
+        .filter(|pair| {
+            let slot = match pair.split_once('=') {
+                Some(("table", value)) => Some((&mut parameters.table, value)),
+                Some(("schema", value)) => Some((&mut parameters.schema, value)),
+                Some(("create_table", value)) => Some((&mut parameters.create_table, value)),
+                _ => None,
+            };
+            match slot {
+                Some((slot, value)) => {
+                    *slot = Some(value.to_owned());
+                    false
+                }
+                None => true,
             }
-            Some(("schema", value)) => {
-                schema = Some(value.to_owned());
-                false
-            }
-            _ => true,
         })
         .collect();
     let base = if rest.is_empty() {
@@ -383,7 +405,7 @@ fn split_parameters(url: &str) -> (String, Option<String>, Option<String>) {
     } else {
         format!("{base}?{}", rest.join("&"))
     };
-    (base, schema, table)
+    (base, parameters)
 }
 
 /// The URL with any password replaced by `***`.
@@ -407,13 +429,17 @@ mod tests {
 
     #[test]
     fn parameters_quoting_and_redaction() {
+        let (base, parameters) = split_parameters(
+            "postgres://u@h:5432/db?table=T&schema=S&sslmode=disable&create_table=false",
+        );
+        assert_eq!(base, "postgres://u@h:5432/db?sslmode=disable");
         assert_eq!(
-            split_parameters("postgres://u@h:5432/db?table=T&schema=S&sslmode=disable"),
-            (
-                "postgres://u@h:5432/db?sslmode=disable".to_owned(),
-                Some("S".to_owned()),
-                Some("T".to_owned())
-            )
+            parameters,
+            Parameters {
+                schema: Some("S".into()),
+                table: Some("T".into()),
+                create_table: Some("false".into())
+            }
         );
         assert_eq!(quote("a\"b"), "\"a\"\"b\"");
         assert_eq!(redact("postgres://u:pw@h/db"), "postgres://u:***@h/db");

@@ -136,3 +136,18 @@ fn pushed_refresh_reaches_another_node_quickly() {
         started.elapsed()
     );
 }
+
+#[test]
+fn table_creation_can_be_turned_off() {
+    let table = unique_name("keyward_test_absent");
+    let base = url();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let Some(_) = repository(&unique_name("probe")) else {
+        return;
+    };
+    let err = PostgresRepository::open(&format!(
+        "{base}{separator}table={table}&create_table=false"
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains(&table), "{err}");
+}

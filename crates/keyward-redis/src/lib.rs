@@ -66,8 +66,9 @@ impl fmt::Debug for RedisRepository {
 }
 
 impl RedisRepository {
-    /// Connects to `redis://[user:pass@]host:port/db[?key=NAME]` (`rediss://` is not
-    /// supported by this build) and checks the store answers, so a wrong URL fails here,
+    /// Connects to `redis://[user:pass@]host:port/db[?key=NAME]` (or `rediss://` for TLS,
+    /// verified against the system's root certificates; `#insecure` at the end skips
+    /// verification, for tests only) and checks the store answers, so a wrong URL fails here,
     /// naming the store.
     ///
     /// # Errors
@@ -83,6 +84,10 @@ impl RedisRepository {
     /// [`Error::Repository`] naming the store.
     pub fn open_with_key(url: &str, key: &str) -> Result<Self> {
         let display = redact(url);
+        if url.starts_with("rediss://") {
+            // TLS through rustls on aws-lc-rs; a provider installed by the application wins.
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        }
         let client = redis::Client::open(url).map_err(|e| Error::Repository {
             store: display.clone(),
             reason: format!("invalid Redis URL: {e}"),
@@ -338,8 +343,13 @@ fn watch_loop(client: &redis::Client, channel: &str, store: &str, on_change: &Ch
 
 /// `url` without a `key=` query parameter, and that parameter.
 fn split_key_parameter(url: &str) -> (String, Option<String>) {
+    // A fragment (`#insecure`) stays at the end of the URL.
+    let (url, fragment) = match url.split_once('#') {
+        Some((url, fragment)) => (url, format!("#{fragment}")),
+        None => (url, String::new()),
+    };
     let Some((base, query)) = url.split_once('?') else {
-        return (url.to_owned(), None);
+        return (format!("{url}{fragment}"), None);
     };
     let mut key = None;
     let rest: Vec<&str> = query
@@ -353,9 +363,9 @@ fn split_key_parameter(url: &str) -> (String, Option<String>) {
         })
         .collect();
     let base = if rest.is_empty() {
-        base.to_owned()
+        format!("{base}{fragment}")
     } else {
-        format!("{base}?{}", rest.join("&"))
+        format!("{base}?{}{fragment}", rest.join("&"))
     };
     (base, key)
 }

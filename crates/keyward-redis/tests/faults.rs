@@ -142,3 +142,97 @@ fn the_store_goes_away_and_comes_back_empty() {
         "only the first key, before the faults: {text}"
     );
 }
+
+#[test]
+fn tls_through_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "openssl is required in CI"
+        );
+        eprintln!("skipping: no openssl to make a test certificate");
+        return;
+    }
+    let port = spare_port();
+    let spawned = Command::new("redis-server")
+        .args([
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--tls-port",
+            &port.to_string(),
+            "--tls-auth-clients",
+            "no",
+            "--save",
+            "",
+        ])
+        .arg("--tls-cert-file")
+        .arg(&cert)
+        .arg("--tls-key-file")
+        .arg(&key)
+        .arg("--tls-ca-cert-file")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(child) = spawned else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "redis-server is required in CI"
+        );
+        return;
+    };
+    let _server = Server { child, port };
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "redis-server (TLS) did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A self-signed test certificate: verification off via the URL, for this test only.
+    let url = format!("rediss://127.0.0.1:{port}/0?key=keyward-tls#insecure");
+    let node = Provider::builder()
+        .application_name("tls")
+        .repository(RedisRepository::open(&url).unwrap())
+        .build()
+        .unwrap();
+    let payload = node.protector(["p"]).protect(b"over tls").unwrap();
+    assert_eq!(
+        node.protector(["p"]).unprotect(&payload).unwrap(),
+        b"over tls"
+    );
+    assert_eq!(
+        RedisRepository::open(&url)
+            .unwrap()
+            .load_elements()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Plain TCP to the TLS port fails at open, naming the store.
+    assert!(RedisRepository::open(&format!("redis://127.0.0.1:{port}/0")).is_err());
+}
