@@ -206,3 +206,31 @@ pub fn reachable<T>(what: &str, connected: Result<T>) -> Option<T> {
 pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}", keyward::KeyId::random().as_uuid().simple())
 }
+
+/// Two providers over one store (`a` and `b` open the same list or table): a revocation on
+/// the first reaches the second through the store's notifications, well within a second.
+pub fn pushed_refresh_reaches_another_node<R: KeyRepository + 'static>(a: R, b: R) -> Duration {
+    let a = keyward::Provider::builder()
+        .application_name("a")
+        .repository(a)
+        .build()
+        .unwrap();
+    let b = keyward::Provider::builder()
+        .application_name("a")
+        .repository(b)
+        .build()
+        .unwrap();
+    let payload = a.protector(["p"]).protect(b"x").unwrap();
+    assert_eq!(b.protector(["p"]).unprotect(&payload).unwrap(), b"x");
+    let key = keyward::payload::parse(&payload).unwrap().0;
+    let started = std::time::Instant::now();
+    a.revoke_key(key, "test").unwrap();
+    while b.protector(["p"]).unprotect(&payload).is_ok() {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "revocation did not reach node b within 1 s"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    started.elapsed()
+}

@@ -28,7 +28,6 @@
 
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
-use std::thread;
 use std::time::Duration;
 
 use keyward::{
@@ -268,14 +267,12 @@ impl KeyRepository for PostgresRepository {
     fn watch(&self, on_change: ChangeCallback) -> Result<bool> {
         let config = self.config.clone();
         let payload = self.notify_payload();
-        let store = self.location();
-        thread::Builder::new()
-            .name("keyward-postgres-watch".into())
-            .spawn(move || watch_loop(&config, &payload, &store, &on_change))
-            .map_err(|e| Error::Repository {
-                store: self.location(),
-                reason: format!("could not start the change listener: {e}"),
-            })?;
+        keyward::spawn_watcher(
+            "keyward-postgres-watch",
+            self.location(),
+            on_change,
+            move |on_change| listen(&config, &payload, on_change),
+        )?;
         Ok(true)
     }
 
@@ -312,53 +309,38 @@ impl Drop for LockGuard {
     }
 }
 
-fn watch_loop(config: &Config, payload: &str, store: &str, on_change: &ChangeCallback) {
-    let mut failures = 0u32;
+/// One `LISTEN` session: reports changes until nobody listens (`Ok(false)`) or it breaks.
+fn listen(
+    config: &Config,
+    payload: &str,
+    on_change: &ChangeCallback,
+) -> std::result::Result<bool, postgres::Error> {
+    let mut client = config.connect(NoTls)?;
+    client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+    // Changes made while we were not listening are picked up by this refresh.
+    if !on_change(Notification::Changed) {
+        return Ok(false);
+    }
     loop {
-        let listened = (|| -> std::result::Result<bool, postgres::Error> {
-            let mut client = config.connect(NoTls)?;
-            client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
-            failures = 0;
-            // Changes made while we were not listening are picked up by this refresh.
-            if !on_change(Notification::Changed) {
-                return Ok(false);
+        let mut changed = false;
+        {
+            let mut notifications = client.notifications();
+            // Short windows: a notification that arrives between windows waits at most this long.
+            let mut batch = notifications.timeout_iter(Duration::from_millis(100));
+            while let Some(notification) = batch.next()? {
+                changed |= notification.payload() == payload;
             }
-            loop {
-                let mut changed = false;
-                {
-                    let mut notifications = client.notifications();
-                    // Short windows: a notification that arrives between windows waits at most this long.
-                    let mut batch = notifications.timeout_iter(Duration::from_millis(100));
-                    while let Some(notification) = batch.next()? {
-                        changed |= notification.payload() == payload;
-                    }
-                }
-                let event = if changed {
-                    Notification::Changed
-                } else {
-                    Notification::StillListening
-                };
-                if !on_change(event) {
-                    return Ok(false);
-                }
-                if client.is_closed() {
-                    return Ok(true);
-                }
-            }
-        })();
-        match listened {
-            Ok(false) => return,
-            Ok(true) => {}
-            Err(error) => {
-                if !on_change(Notification::StillListening) {
-                    return;
-                }
-                failures = failures.saturating_add(1);
-                if failures == 1 {
-                    tracing::warn!(%error, %store, "lost the key ring change subscription; retrying");
-                }
-                thread::sleep(Duration::from_millis(250 * u64::from(failures.min(20))));
-            }
+        }
+        let event = if changed {
+            Notification::Changed
+        } else {
+            Notification::StillListening
+        };
+        if !on_change(event) {
+            return Ok(false);
+        }
+        if client.is_closed() {
+            return Ok(true);
         }
     }
 }

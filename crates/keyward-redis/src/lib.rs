@@ -234,14 +234,12 @@ impl KeyRepository for RedisRepository {
     fn watch(&self, on_change: ChangeCallback) -> Result<bool> {
         let client = self.client.clone();
         let channel = self.channel();
-        let store = self.location();
-        thread::Builder::new()
-            .name("keyward-redis-watch".into())
-            .spawn(move || watch_loop(&client, &channel, &store, &on_change))
-            .map_err(|e| Error::Repository {
-                store: self.location(),
-                reason: format!("could not start the change listener: {e}"),
-            })?;
+        keyward::spawn_watcher(
+            "keyward-redis-watch",
+            self.location(),
+            on_change,
+            move |on_change| listen(&client, &channel, on_change),
+        )?;
         Ok(true)
     }
 
@@ -298,45 +296,28 @@ impl Drop for LockGuard {
     }
 }
 
-fn watch_loop(client: &redis::Client, channel: &str, store: &str, on_change: &ChangeCallback) {
-    let mut failures = 0u32;
+/// One subscription: reports changes until nobody listens (`Ok(false)`) or it breaks.
+fn listen(
+    client: &redis::Client,
+    channel: &str,
+    on_change: &ChangeCallback,
+) -> redis::RedisResult<bool> {
+    let mut connection = client.get_connection_with_timeout(IO_TIMEOUT)?;
+    connection.set_read_timeout(Some(Duration::from_secs(1)))?;
+    let mut pubsub = connection.as_pubsub();
+    pubsub.subscribe(channel)?;
+    // Changes made while we were not subscribed are picked up by this refresh.
+    if !on_change(Notification::Changed) {
+        return Ok(false);
+    }
     loop {
-        let subscribed =
-            client
-                .get_connection_with_timeout(IO_TIMEOUT)
-                .and_then(|mut connection| {
-                    connection.set_read_timeout(Some(Duration::from_secs(1)))?;
-                    let mut pubsub = connection.as_pubsub();
-                    pubsub.subscribe(channel)?;
-                    failures = 0;
-                    // Changes made while we were not subscribed are picked up by this refresh.
-                    if !on_change(Notification::Changed) {
-                        return Ok(false);
-                    }
-                    loop {
-                        let notification = match pubsub.get_message() {
-                            Ok(_) => Notification::Changed,
-                            Err(e) if e.is_timeout() => Notification::StillListening,
-                            Err(e) => return Err(e),
-                        };
-                        if !on_change(notification) {
-                            return Ok(false);
-                        }
-                    }
-                });
-        match subscribed {
-            Ok(false) => return,
-            Ok(true) => {}
-            Err(error) => {
-                if !on_change(Notification::StillListening) {
-                    return;
-                }
-                failures = failures.saturating_add(1);
-                if failures == 1 {
-                    tracing::warn!(%error, %store, "lost the key ring change subscription; retrying");
-                }
-                thread::sleep(Duration::from_millis(250 * u64::from(failures.min(20))));
-            }
+        let notification = match pubsub.get_message() {
+            Ok(_) => Notification::Changed,
+            Err(e) if e.is_timeout() => Notification::StillListening,
+            Err(e) => return Err(e),
+        };
+        if !on_change(notification) {
+            return Ok(false);
         }
     }
 }

@@ -58,8 +58,8 @@ pub use protector::{Protector, Unprotected};
 pub use provider::{Deletion, Provider, ProviderBuilder, DEFAULT_KEY_LIFETIME, MIN_KEY_LIFETIME};
 pub use purpose::additional_authenticated_data;
 pub use repository::{
-    ChangeCallback, FileSystemRepository, GenerationLock, KeyRepository, MemoryRepository,
-    Notification, ReadOnlyFileSystemRepository, StoredElement,
+    spawn_watcher, ChangeCallback, FileSystemRepository, GenerationLock, KeyRepository,
+    MemoryRepository, Notification, ReadOnlyFileSystemRepository, StoredElement,
 };
 pub use secret::Secret;
 pub use time;

@@ -29,6 +29,18 @@ pub(crate) struct RingKey {
 }
 
 impl RingKey {
+    /// What the default-key policy needs of this key.
+    fn candidate(&self) -> KeyCandidate {
+        KeyCandidate {
+            id: self.info.id,
+            creation: self.info.creation,
+            activation: self.info.activation,
+            expiration: self.info.expiration,
+            revoked: self.info.revoked,
+            usable: self.crypto.is_ok(),
+        }
+    }
+
     /// The key's crypto, or why there is none.
     pub(crate) fn crypto(&self) -> Result<&KeyCrypto> {
         match &self.crypto {
@@ -153,17 +165,7 @@ impl KeyRing {
         for id in revoked_ids.iter().filter(|id| !keys.contains_key(id)) {
             tracing::debug!(key_id = %id, "a revocation names a key that is not in the ring");
         }
-        let mut candidates: Vec<KeyCandidate> = keys
-            .values()
-            .map(|key: &RingKey| KeyCandidate {
-                id: key.info.id,
-                creation: key.info.creation,
-                activation: key.info.activation,
-                expiration: key.info.expiration,
-                revoked: key.info.revoked,
-                usable: key.crypto.is_ok(),
-            })
-            .collect();
+        let mut candidates: Vec<KeyCandidate> = keys.values().map(RingKey::candidate).collect();
         candidates.sort_by_key(|c| (c.creation, c.id));
         let mut ring = Self {
             keys,
@@ -292,14 +294,7 @@ impl KeyRing {
             if self.keys.contains_key(&key.info.id) {
                 continue;
             }
-            self.candidates.push(KeyCandidate {
-                id: key.info.id,
-                creation: key.info.creation,
-                activation: key.info.activation,
-                expiration: key.info.expiration,
-                revoked: key.info.revoked,
-                usable: key.crypto.is_ok(),
-            });
+            self.candidates.push(key.candidate());
             self.keys.insert(key.info.id, key);
         }
         self.candidates.sort_by_key(|c| (c.creation, c.id));

@@ -67,6 +67,51 @@ pub enum Notification {
 /// Called by a watching repository; returns whether anybody still listens (stop when not).
 pub type ChangeCallback = std::sync::Arc<dyn Fn(Notification) -> bool + Send + Sync>;
 
+/// Runs a store's change listener on a thread of its own, reconnecting with backoff.
+///
+/// `listen` subscribes, reports every event to the callback it is given, and returns
+/// `Ok(false)` once the callback says nobody listens any more (`Ok(true)` to subscribe again,
+/// `Err` when the subscription broke). Used by the Redis and PostgreSQL repositories.
+///
+/// # Errors
+/// [`crate::Error::Repository`] when the thread cannot be started.
+pub fn spawn_watcher<E: std::fmt::Display>(
+    thread_name: &str,
+    store: String,
+    on_change: ChangeCallback,
+    mut listen: impl FnMut(&ChangeCallback) -> std::result::Result<bool, E> + Send + 'static,
+) -> Result<()> {
+    let location = store.clone();
+    std::thread::Builder::new()
+        .name(thread_name.to_owned())
+        .spawn(move || {
+            let mut failures = 0u32;
+            loop {
+                match listen(&on_change) {
+                    Ok(false) => return,
+                    Ok(true) => failures = 0,
+                    Err(error) => {
+                        if !on_change(Notification::StillListening) {
+                            return;
+                        }
+                        failures = failures.saturating_add(1);
+                        if failures == 1 {
+                            tracing::warn!(%error, %store, "lost the key ring change subscription; retrying");
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(
+                            250 * u64::from(failures.min(20)),
+                        ));
+                    }
+                }
+            }
+        })
+        .map(drop)
+        .map_err(|e| crate::Error::Repository {
+            store: location,
+            reason: format!("could not start the change listener: {e}"),
+        })
+}
+
 /// Where a key ring is kept.
 pub trait KeyRepository: Send + Sync + fmt::Debug {
     /// Reads every stored element. A failure is an error, never an empty ring.
