@@ -46,6 +46,19 @@ pub struct GlobalOptions {
     #[arg(long, global = true)]
     pub no_application_name: bool,
 
+    /// A key-encryption key file (base64 of 32 bytes); repeat to add more: the first encrypts
+    /// new keys, all decrypt. KEYWARD_KEK may also hold one (base64), used after the files.
+    #[arg(long = "kek-file", global = true, value_name = "FILE")]
+    pub kek_files: Vec<std::path::PathBuf>,
+
+    /// A file holding a passphrase that encrypts (and decrypts) master keys at rest.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub passphrase_file: Option<std::path::PathBuf>,
+
+    /// Refuse to store any key unencrypted.
+    #[arg(long, global = true)]
+    pub require_encryption: bool,
+
     /// The algorithm of keys keyward creates (a payload always uses its own key's).
     #[arg(long, global = true, env = "KEYWARD_ALGORITHM", value_enum, default_value_t = AlgorithmArg::Cbc)]
     pub algorithm: AlgorithmArg,
@@ -160,6 +173,13 @@ pub enum KeysCommand {
         #[arg(long, value_name = "URI")]
         to: String,
         /// Only list what would be copied.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Re-encrypt every key with the current encryptor (--kek-file or --passphrase-file),
+    /// one key at a time, atomically.
+    Rewrap {
+        /// Only list what would be re-encrypted.
         #[arg(long)]
         dry_run: bool,
     },

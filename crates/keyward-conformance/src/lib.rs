@@ -28,6 +28,7 @@ pub fn run_all<R: KeyRepository + 'static>(make: impl Fn() -> R, capabilities: C
     if capabilities.deletes {
         delete_by_location(&make());
     }
+    replace_in_place(&make());
     concurrent_writers(Arc::new(make()));
     generation_lock_is_exclusive(Arc::new(make()));
 }
@@ -132,6 +133,35 @@ pub fn delete_by_location(repository: &impl KeyRepository) {
     let mut left: Vec<usize> = items(repository).into_iter().map(|(n, _)| n).collect();
     left.sort_unstable();
     assert_eq!(left, [0, 2]);
+}
+
+/// Replacing swaps one element's text and refuses when the element changed meanwhile.
+pub fn replace_in_place(repository: &impl KeyRepository) {
+    for n in 0..3 {
+        repository
+            .store_element(&item(n, "old"), &format!("item-{n}"))
+            .unwrap();
+    }
+    let stored = repository.load_elements().unwrap();
+    let target = stored
+        .iter()
+        .find(|e| e.xml.contains("n=\"1\""))
+        .unwrap()
+        .clone();
+    repository
+        .replace_element(&target, &item(1, "new"))
+        .unwrap();
+    let mut got = items(repository);
+    got.sort();
+    assert_eq!(
+        got,
+        [(0, "old".into()), (1, "new".into()), (2, "old".into())]
+    );
+    // The stale view no longer matches: refused, nothing changed.
+    assert!(repository
+        .replace_element(&target, &item(1, "stale"))
+        .is_err());
+    assert!(items(repository).contains(&(1, "new".into())));
 }
 
 /// Writers on several threads lose nothing.

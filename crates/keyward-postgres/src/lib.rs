@@ -276,6 +276,34 @@ impl KeyRepository for PostgresRepository {
         Ok(true)
     }
 
+    fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> Result<()> {
+        let id = old
+            .location
+            .strip_prefix(&format!("{} row ", self.location()))
+            .and_then(|id| id.parse::<i32>().ok())
+            .ok_or_else(|| Error::Repository {
+                store: self.location(),
+                reason: format!("{} is not a row of this table", old.location),
+            })?;
+        let statement = format!(
+            "UPDATE {} SET \"Xml\" = $1 WHERE \"Id\" = $2 AND \"Xml\" = $3",
+            self.qualified()
+        );
+        let new = new.to_compact();
+        let updated = self.with_client(|c| c.execute(&statement, &[&new, &id, &old.xml]))?;
+        if updated != 1 {
+            return Err(Error::Repository {
+                store: self.location(),
+                reason: format!(
+                    "{} changed since it was read; nothing replaced",
+                    old.location
+                ),
+            });
+        }
+        self.notify();
+        Ok(())
+    }
+
     fn delete_elements(&self, locations: &[String]) -> Result<()> {
         let prefix = format!("{} row ", self.location());
         let mut ids = Vec::with_capacity(locations.len());

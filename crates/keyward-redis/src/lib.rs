@@ -47,6 +47,9 @@ const IO_TIMEOUT: Duration = Duration::from_secs(5);
 const RELEASE_SCRIPT: &str =
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
+/// Replaces a list element only if it still holds the expected text (atomic on the server).
+const REPLACE_SCRIPT: &str = "if redis.call('lindex', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('lset', KEYS[1], ARGV[1], ARGV[3]) return 1 else return 0 end";
+
 /// Keys in a Redis list.
 pub struct RedisRepository {
     client: redis::Client,
@@ -241,6 +244,38 @@ impl KeyRepository for RedisRepository {
             move |on_change| listen(&client, &channel, on_change),
         )?;
         Ok(true)
+    }
+
+    fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> Result<()> {
+        let index = old
+            .location
+            .strip_prefix(&format!("{}[", self.location()))
+            .and_then(|rest| rest.strip_suffix(']'))
+            .and_then(|i| i.parse::<i64>().ok())
+            .ok_or_else(|| Error::Repository {
+                store: self.location(),
+                reason: format!("{} is not an element of this list", old.location),
+            })?;
+        let new = new.to_compact();
+        let replaced: i64 = self.with_connection(|c| {
+            redis::Script::new(REPLACE_SCRIPT)
+                .key(&self.key)
+                .arg(index)
+                .arg(&old.xml)
+                .arg(&new)
+                .invoke(c)
+        })?;
+        if replaced != 1 {
+            return Err(Error::Repository {
+                store: self.location(),
+                reason: format!(
+                    "{} changed since it was read; nothing replaced",
+                    old.location
+                ),
+            });
+        }
+        self.publish_change();
+        Ok(())
     }
 
     fn delete_elements(&self, locations: &[String]) -> Result<()> {

@@ -127,6 +127,24 @@ pub enum Error {
         decryptor_type: String,
     },
 
+    /// The key's master key is encrypted at rest, a decryptor for it is configured, and it
+    /// could not decrypt it (wrong key-encryption key, passphrase or certificate; tampering).
+    #[error(
+        "the master key of key {{{key_id}}} could not be decrypted with {decryptor_type}: {reason}"
+    )]
+    KeyDecryptionFailed {
+        /// The key.
+        key_id: KeyId,
+        /// The `decryptorType` named in the key XML.
+        decryptor_type: String,
+        /// Why (never secret material).
+        reason: String,
+    },
+
+    /// Writing a key unencrypted was refused (`require_encryption_at_rest`).
+    #[error("refusing to store key {{{0}}} unencrypted: encryption at rest is required and no XML encryptor is configured")]
+    EncryptionRequired(KeyId),
+
     /// The key's descriptor names an algorithm keyward does not implement.
     #[error("the key {{{key_id}}} uses an unsupported algorithm: {detail}")]
     UnsupportedAlgorithm {

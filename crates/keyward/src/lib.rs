@@ -28,6 +28,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod at_rest;
 mod clock;
 mod crypto;
 pub mod encoding;
@@ -55,7 +56,9 @@ pub use key::{
 };
 pub use policy::KeyManagementPolicy;
 pub use protector::{Protector, Unprotected};
-pub use provider::{Deletion, Provider, ProviderBuilder, DEFAULT_KEY_LIFETIME, MIN_KEY_LIFETIME};
+pub use provider::{
+    Deletion, Provider, ProviderBuilder, Rewrap, DEFAULT_KEY_LIFETIME, MIN_KEY_LIFETIME,
+};
 pub use purpose::additional_authenticated_data;
 pub use repository::{
     spawn_watcher, ChangeCallback, FileSystemRepository, GenerationLock, KeyRepository,

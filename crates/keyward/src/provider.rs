@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, Once, PoisonError};
 use arc_swap::ArcSwap;
 use time::{Duration, OffsetDateTime};
 
+use crate::at_rest::{AtRest, EscrowSink, XmlDecryptor, XmlEncryptor};
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::Algorithm;
 use crate::error::{Error, Result};
@@ -32,6 +33,8 @@ pub(crate) struct Shared {
     policy: KeyManagementPolicy,
     /// The current snapshot: readers never lock; a refresh swaps in a new `Arc`.
     ring: ArcSwap<KeyRing>,
+    /// Encryption of master keys at rest, and the cache of decrypted ones.
+    at_rest: AtRest,
     /// Serializes refreshes so an older read never replaces a newer one.
     refresh_lock: Mutex<()>,
     /// Whether a real ring has been installed (the first install replaces an empty placeholder).
@@ -78,6 +81,7 @@ impl Shared {
             self.repository.location(),
             self.clock.now(),
             self.policy,
+            &self.at_rest,
         )
     }
 
@@ -230,13 +234,16 @@ impl Shared {
         self.check_writable()?;
         let id = KeyId::random();
         let master_key = Secret::random(64);
-        let element = xml::key_element(
+        let secret_element = self
+            .at_rest
+            .protect_master_key(id, xml::master_key_element(&master_key))?;
+        let element = xml::key_element_with(
             id,
             creation,
             activation,
             expiration,
             self.algorithm,
-            &master_key,
+            secret_element,
         );
         self.repository
             .store_element(&element, &format!("key-{id}"))?;
@@ -252,6 +259,17 @@ pub struct Deletion {
     /// The stored revocation elements that only concerned deleted or missing keys.
     pub revocations: Vec<String>,
     /// Whether this was a dry run (nothing was deleted).
+    pub dry_run: bool,
+}
+
+/// What [`Provider::rewrap_keys`] did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rewrap {
+    /// Keys re-encrypted with the current encryptor.
+    pub rewrapped: Vec<KeyId>,
+    /// Keys already encrypted as the current encryptor would.
+    pub unchanged: Vec<KeyId>,
+    /// Whether this was a dry run.
     pub dry_run: bool,
 }
 
@@ -517,6 +535,90 @@ impl Provider {
         })
     }
 
+    /// Re-encrypts every key with the current XML encryptor: each key is decrypted with any
+    /// configured decryptor (or read in the clear) and replaced atomically, one at a time, so
+    /// an interrupted rewrap loses nothing and a rerun finishes the job. `progress` is called
+    /// with (done, total) after each key.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] without an encryptor; [`Error::KeyDecryptionFailed`] naming a
+    /// key no configured decryptor opens; repository errors. Keys done before an error stay
+    /// done.
+    pub fn rewrap_keys(
+        &self,
+        dry_run: bool,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<Rewrap> {
+        self.shared.check_writable()?;
+        let at_rest = &self.shared.at_rest;
+        let encryptor = at_rest.encryptor.clone().ok_or_else(|| {
+            Error::Configuration(
+                "rewrapping needs an XML encryptor (a KEK, passphrase or certificate)".into(),
+            )
+        })?;
+        let _lock = self.shared.repository.lock_for_generation()?;
+        let stored = self.shared.repository.load_elements()?;
+        let mut report = Rewrap {
+            dry_run,
+            ..Rewrap::default()
+        };
+        let keys: Vec<(crate::repository::StoredElement, crate::xml::XmlElement)> = stored
+            .into_iter()
+            .filter_map(|s| {
+                let element = crate::xml::parse_element(&s.xml).ok()?;
+                (element.name() == "key").then_some((s, element))
+            })
+            .collect();
+        let total = keys.len();
+        for (done, (stored, mut element)) in keys.into_iter().enumerate() {
+            let id: KeyId = element
+                .attribute("id")
+                .and_then(|id| id.parse().ok())
+                .ok_or_else(|| Error::KeyXml {
+                    location: stored.location.clone(),
+                    reason: "a key without a valid id".into(),
+                })?;
+            let Some(crate::xml::XmlNode::Element(secret)) =
+                crate::at_rest::secret_slot(&mut element).map(|s| s.clone())
+            else {
+                return Err(Error::KeyXml {
+                    location: stored.location.clone(),
+                    reason: "no <masterKey> or <encryptedSecret> in the descriptor".into(),
+                });
+            };
+            let master = at_rest
+                .master_key_of(&secret, encryptor.as_ref())
+                .map_err(|reason| Error::KeyDecryptionFailed {
+                    key_id: id,
+                    decryptor_type: secret
+                        .attribute("decryptorType")
+                        .unwrap_or("(none)")
+                        .to_owned(),
+                    reason,
+                })?;
+            let Some(master) = master else {
+                report.unchanged.push(id);
+                progress(done + 1, total);
+                continue;
+            };
+            if !dry_run {
+                let sealed = crate::at_rest::encrypted_secret(encryptor.encrypt(&master)?);
+                if let Some(slot) = crate::at_rest::secret_slot(&mut element) {
+                    *slot = crate::xml::XmlNode::Element(sealed);
+                }
+                self.shared.repository.replace_element(&stored, &element)?;
+                tracing::info!(key_id = %id, "key re-encrypted at rest");
+            }
+            report.rewrapped.push(id);
+            progress(done + 1, total);
+        }
+        drop(_lock);
+        if !dry_run {
+            self.shared.refresh()?;
+        }
+        Ok(report)
+    }
+
     /// Where the key ring lives.
     pub fn location(&self) -> String {
         self.shared.repository.location()
@@ -529,7 +631,7 @@ impl Provider {
 }
 
 /// Configures a [`Provider`].
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ProviderBuilder {
     application_name: Option<String>,
     no_application_discriminator: bool,
@@ -538,6 +640,25 @@ pub struct ProviderBuilder {
     algorithm: Algorithm,
     clock: Option<Arc<dyn Clock>>,
     policy: KeyManagementPolicy,
+    encryptor: Option<Arc<dyn XmlEncryptor>>,
+    decryptors: Vec<Arc<dyn XmlDecryptor>>,
+    require_encryption: bool,
+    escrow: Option<EscrowSink>,
+}
+
+impl std::fmt::Debug for ProviderBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderBuilder")
+            .field("application_name", &self.application_name)
+            .field("key_directory", &self.key_directory)
+            .field("repository", &self.repository)
+            .field("algorithm", &self.algorithm)
+            .field("policy", &self.policy)
+            .field("encryptor", &self.encryptor)
+            .field("decryptors", &self.decryptors)
+            .field("require_encryption", &self.require_encryption)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ProviderBuilder {
@@ -630,6 +751,52 @@ impl ProviderBuilder {
         self
     }
 
+    /// Encrypts new master keys at rest with `encryptor` (which is also used by
+    /// [`Provider::rewrap_keys`]).
+    #[must_use]
+    pub fn xml_encryptor(mut self, encryptor: Arc<dyn XmlEncryptor>) -> Self {
+        self.encryptor = Some(encryptor);
+        self
+    }
+
+    /// Adds a decryptor for master keys encrypted at rest (chosen by each key's
+    /// `decryptorType`).
+    #[must_use]
+    pub fn xml_decryptor(mut self, decryptor: Arc<dyn XmlDecryptor>) -> Self {
+        self.decryptors.push(decryptor);
+        self
+    }
+
+    /// Encrypts with the first KEK and decrypts with any of them.
+    #[must_use]
+    pub fn key_encryption_keys(self, keks: crate::at_rest::KekRing) -> Self {
+        let keks = Arc::new(keks);
+        self.xml_encryptor(keks.clone()).xml_decryptor(keks)
+    }
+
+    /// Encrypts and decrypts master keys with a passphrase (Argon2id-derived KEKs).
+    #[must_use]
+    pub fn passphrase(self, passphrase: crate::at_rest::PassphraseEncryptor) -> Self {
+        let passphrase = Arc::new(passphrase);
+        self.xml_encryptor(passphrase.clone())
+            .xml_decryptor(passphrase)
+    }
+
+    /// Refuses to store a master key unencrypted (default: store it, with a warning once
+    /// per process, as .NET does without an XML encryptor).
+    #[must_use]
+    pub fn require_encryption_at_rest(mut self) -> Self {
+        self.require_encryption = true;
+        self
+    }
+
+    /// Calls `escrow` with every new key's `<masterKey>` element before it is encrypted.
+    #[must_use]
+    pub fn key_escrow(mut self, escrow: EscrowSink) -> Self {
+        self.escrow = Some(escrow);
+        self
+    }
+
     /// A read-only provider never writes to the repository (default off).
     #[must_use]
     pub fn read_only(mut self, read_only: bool) -> Self {
@@ -679,12 +846,26 @@ impl ProviderBuilder {
             }
         };
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let empty = KeyRing::from_elements(&[], repository.location(), clock.now(), self.policy)?;
+        let at_rest = AtRest {
+            encryptor: self.encryptor,
+            decryptors: self.decryptors,
+            require_encryption: self.require_encryption,
+            escrow: self.escrow,
+            ..AtRest::default()
+        };
+        let empty = KeyRing::from_elements(
+            &[],
+            repository.location(),
+            clock.now(),
+            self.policy,
+            &at_rest,
+        )?;
         let shared = Arc::new(Shared {
             repository,
             clock,
             algorithm: self.algorithm,
             policy: self.policy,
+            at_rest,
             ring: ArcSwap::from_pointee(empty),
             refresh_lock: Mutex::new(()),
             loaded: std::sync::atomic::AtomicBool::new(false),

@@ -118,6 +118,11 @@ impl XmlElement {
         &self.children
     }
 
+    /// The children, to change them.
+    pub fn children_mut(&mut self) -> &mut Vec<XmlNode> {
+        &mut self.children
+    }
+
     /// The first child element with this (written) name.
     pub fn child_element(&self, name: &str) -> Option<&XmlElement> {
         self.children.iter().find_map(|c| match c {

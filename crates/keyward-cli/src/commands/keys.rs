@@ -56,6 +56,7 @@ pub fn run(global: &GlobalOptions, command: &KeysCommand) -> Result<(), CliError
             reason,
         } => revoke(global, id.as_deref(), *all, before.as_deref(), reason),
         KeysCommand::Migrate { from, to, dry_run } => migrate(from, to, *dry_run),
+        KeysCommand::Rewrap { dry_run } => rewrap(global, *dry_run),
         KeysCommand::Delete {
             id,
             expired_before,
@@ -343,6 +344,39 @@ fn migrate(from: &str, to: &str, dry_run: bool) -> Result<(), CliError> {
         "{verb} {total} element(s) from {} to {}",
         source.location(),
         target.location()
+    )
+    .map_err(stdout_error)
+}
+
+fn rewrap(global: &GlobalOptions, dry_run: bool) -> Result<(), CliError> {
+    use std::io::IsTerminal;
+    let provider = provider(global)?;
+    let terminal = std::io::stderr().is_terminal();
+    let report = provider.rewrap_keys(dry_run, |done, total| {
+        if terminal {
+            eprint!(
+                "\rrewrapping [{:<30}] {done}/{total}",
+                "#".repeat(30 * done / total.max(1))
+            );
+        }
+    })?;
+    if terminal {
+        eprintln!();
+    }
+    let verb = if dry_run {
+        "would re-encrypt"
+    } else {
+        "re-encrypted"
+    };
+    let mut out = std::io::stdout().lock();
+    for id in &report.rewrapped {
+        writeln!(out, "{verb} {id}").map_err(stdout_error)?;
+    }
+    writeln!(
+        out,
+        "{verb} {} key(s); {} already current",
+        report.rewrapped.len(),
+        report.unchanged.len()
     )
     .map_err(stdout_error)
 }

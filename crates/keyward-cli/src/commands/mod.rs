@@ -28,6 +28,50 @@ pub enum CliError {
     Usage(String),
 }
 
+/// Key-encryption keys, passphrase and `--require-encryption` from the global options. KEKs
+/// come from files or the environment, never from an argument's value.
+fn at_rest(
+    mut builder: keyward::ProviderBuilder,
+    global: &GlobalOptions,
+) -> Result<keyward::ProviderBuilder, CliError> {
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path)
+            .map(zeroize::Zeroizing::new)
+            .map_err(|source| CliError::Usage(format!("cannot read {}: {source}", path.display())))
+    };
+    let mut keks = Vec::new();
+    for path in &global.kek_files {
+        keks.push(
+            keyward::at_rest::Kek::from_base64(&read(path)?)
+                .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?,
+        );
+    }
+    if let Ok(value) = std::env::var("KEYWARD_KEK") {
+        let value = zeroize::Zeroizing::new(value);
+        keks.push(
+            keyward::at_rest::Kek::from_base64(&value)
+                .map_err(|e| CliError::Usage(format!("KEYWARD_KEK: {e}")))?,
+        );
+    }
+    if let Some(path) = &global.passphrase_file {
+        let passphrase = keyward::at_rest::PassphraseEncryptor::new(&read(path)?)?;
+        builder = builder.passphrase(passphrase);
+    }
+    if !keks.is_empty() {
+        if global.passphrase_file.is_some() {
+            // Both decrypt; the KEKs encrypt.
+            let ring = std::sync::Arc::new(keyward::at_rest::KekRing::new(keks)?);
+            builder = builder.xml_encryptor(ring.clone()).xml_decryptor(ring);
+        } else {
+            builder = builder.key_encryption_keys(keyward::at_rest::KekRing::new(keks)?);
+        }
+    }
+    if global.require_encryption {
+        builder = builder.require_encryption_at_rest();
+    }
+    Ok(builder)
+}
+
 /// Every byte of stdin.
 pub fn read_stdin() -> Result<Vec<u8>, CliError> {
     let mut bytes = Vec::new();
@@ -96,7 +140,7 @@ fn provider_with(global: &GlobalOptions, read_only: bool) -> Result<Provider, Cl
         Some(uri) => open_repository(uri, read_only)?,
         None => open_directory(global.keys_dir.clone(), read_only)?,
     };
-    let mut builder = Provider::builder()
+    let mut builder = at_rest(Provider::builder(), global)?
         .repository(repository)
         .read_only(read_only)
         .algorithm(match global.algorithm {

@@ -36,8 +36,7 @@ pub(crate) enum KeyMaterial {
     /// The master key is inside an `<encryptedSecret>`.
     Encrypted {
         decryptor_type: String,
-        /// The `<encryptedSecret>` element's text, for a decryptor.
-        #[allow(dead_code)]
+        /// The text of the element inside `<encryptedSecret>`, for a decryptor.
         encrypted_xml: String,
     },
     /// The descriptor cannot be used (unknown algorithm, missing or bad master key).

@@ -16,8 +16,16 @@ use crate::repository::StoredElement;
 /// Why a key in the ring cannot be used.
 #[derive(Debug, Clone)]
 enum KeyProblem {
-    NotDecryptable { decryptor_type: String },
-    Unsupported { detail: String },
+    NotDecryptable {
+        decryptor_type: String,
+    },
+    DecryptionFailed {
+        decryptor_type: String,
+        reason: String,
+    },
+    Unsupported {
+        detail: String,
+    },
 }
 
 /// One key of the ring: its metadata and, when usable, its prepared crypto.
@@ -48,6 +56,14 @@ impl RingKey {
             Err(KeyProblem::NotDecryptable { decryptor_type }) => Err(Error::KeyNotDecryptable {
                 key_id: self.info.id,
                 decryptor_type: decryptor_type.clone(),
+            }),
+            Err(KeyProblem::DecryptionFailed {
+                decryptor_type,
+                reason,
+            }) => Err(Error::KeyDecryptionFailed {
+                key_id: self.info.id,
+                decryptor_type: decryptor_type.clone(),
+                reason: reason.clone(),
             }),
             Err(KeyProblem::Unsupported { detail }) => Err(Error::UnsupportedAlgorithm {
                 key_id: self.info.id,
@@ -112,6 +128,7 @@ impl KeyRing {
         location: String,
         now: OffsetDateTime,
         policy: KeyManagementPolicy,
+        at_rest: &crate::at_rest::AtRest,
     ) -> Result<Self> {
         let mut records = Vec::new();
         let mut sources = Vec::with_capacity(elements.len());
@@ -154,7 +171,7 @@ impl KeyRing {
             let id = record.id;
             let revoked =
                 revoked_ids.contains(&id) || revoke_before.is_some_and(|d| record.creation < d);
-            let key = ring_key(record, revoked);
+            let key = ring_key(record, revoked, at_rest);
             if keys.insert(id, key).is_some() {
                 return Err(Error::KeyXml {
                     location,
@@ -322,10 +339,26 @@ impl KeyRing {
     }
 }
 
-fn ring_key(record: super::KeyRecord, revoked: bool) -> RingKey {
+fn ring_key(record: super::KeyRecord, revoked: bool, at_rest: &crate::at_rest::AtRest) -> RingKey {
     let crypto = match (&record.material, record.algorithm) {
         (KeyMaterial::Plain(secret), Some(algorithm)) => Ok(KeyCrypto::new(algorithm, secret)),
-        (KeyMaterial::Encrypted { decryptor_type, .. }, _) => Err(KeyProblem::NotDecryptable {
+        (
+            KeyMaterial::Encrypted {
+                decryptor_type,
+                encrypted_xml,
+            },
+            Some(algorithm),
+        ) => match at_rest.decrypt(record.id, decryptor_type, encrypted_xml) {
+            Some(Ok(secret)) => Ok(KeyCrypto::new(algorithm, &secret)),
+            Some(Err(reason)) => Err(KeyProblem::DecryptionFailed {
+                decryptor_type: decryptor_type.clone(),
+                reason,
+            }),
+            None => Err(KeyProblem::NotDecryptable {
+                decryptor_type: decryptor_type.clone(),
+            }),
+        },
+        (KeyMaterial::Encrypted { decryptor_type, .. }, None) => Err(KeyProblem::NotDecryptable {
             decryptor_type: decryptor_type.clone(),
         }),
         (KeyMaterial::Unsupported { detail }, _) => Err(KeyProblem::Unsupported {
@@ -338,6 +371,12 @@ fn ring_key(record: super::KeyRecord, revoked: bool) -> RingKey {
     let unusable_reason = crypto.as_ref().err().map(|problem| match problem {
         KeyProblem::NotDecryptable { decryptor_type } => {
             format!("master key encrypted at rest with {decryptor_type}")
+        }
+        KeyProblem::DecryptionFailed {
+            decryptor_type,
+            reason,
+        } => {
+            format!("master key could not be decrypted with {decryptor_type}: {reason}")
         }
         KeyProblem::Unsupported { detail } => detail.clone(),
     });

@@ -282,9 +282,15 @@ fn parse_master_key(inner: Node<'_, '_>) -> KeyMaterial {
             .unwrap_or("(no decryptorType)")
             .to_owned();
         let document = inner.document().input_text();
+        // The decryptor gets the element inside <encryptedSecret>.
+        let encrypted_xml = encrypted
+            .children()
+            .find(Node::is_element)
+            .map(|c| document[c.range()].to_owned())
+            .unwrap_or_default();
         return KeyMaterial::Encrypted {
             decryptor_type,
-            encrypted_xml: document[encrypted.range()].to_owned(),
+            encrypted_xml,
         };
     }
     let Some(master_key) = child(inner, "masterKey") else {
@@ -292,13 +298,31 @@ fn parse_master_key(inner: Node<'_, '_>) -> KeyMaterial {
             detail: "the descriptor has no <masterKey>".into(),
         };
     };
-    let value = zeroize::Zeroizing::new(string_value(master_key));
-    match base64_standard_decode(&value) {
-        Some(bytes) if !bytes.is_empty() => KeyMaterial::Plain(Secret::new(bytes)),
-        _ => KeyMaterial::Unsupported {
+    match master_key_value(master_key) {
+        Some(secret) => KeyMaterial::Plain(secret),
+        None => KeyMaterial::Unsupported {
             detail: "the <masterKey> value is not base64".into(),
         },
     }
+}
+
+/// The secret of a `<masterKey>` element: all its text, trimmed, base64.
+fn master_key_value(master_key: Node<'_, '_>) -> Option<Secret> {
+    let value = zeroize::Zeroizing::new(string_value(master_key));
+    base64_standard_decode(&value)
+        .filter(|bytes| !bytes.is_empty())
+        .map(Secret::new)
+}
+
+/// The secret of a decrypted `<masterKey>` element given as XML text.
+pub(crate) fn master_key_from_xml(text: &str) -> Option<Secret> {
+    let options = ParsingOptions {
+        allow_dtd: false,
+        ..ParsingOptions::default()
+    };
+    let doc = Document::parse_with_options(text, options).ok()?;
+    let root = doc.root_element();
+    (root.tag_name().name() == "masterKey").then(|| master_key_value(root))?
 }
 
 fn parse_revocation(node: Node<'_, '_>) -> std::result::Result<RingElement, String> {
@@ -326,6 +350,35 @@ pub(crate) fn key_element(
     algorithm: Algorithm,
     master_key: &Secret,
 ) -> XmlElement {
+    key_element_with(
+        id,
+        creation,
+        activation,
+        expiration,
+        algorithm,
+        master_key_element(master_key),
+    )
+}
+
+/// The `<masterKey>` element .NET writes with no XML encryptor (marked `requiresEncryption`).
+pub(crate) fn master_key_element(master_key: &Secret) -> XmlElement {
+    XmlElement::new("masterKey")
+        .attr("p4:requiresEncryption", "true")
+        .attr("xmlns:p4", DATA_PROTECTION_NAMESPACE)
+        .comment(" Warning: the key below is in an unencrypted form. ")
+        .child(XmlElement::new("value").text(base64_standard_encode(master_key.expose())))
+}
+
+/// A `<key>` element whose descriptor holds `secret_element` (`<masterKey>` or
+/// `<encryptedSecret>`).
+pub(crate) fn key_element_with(
+    id: KeyId,
+    creation: OffsetDateTime,
+    activation: OffsetDateTime,
+    expiration: OffsetDateTime,
+    algorithm: Algorithm,
+    secret_element: XmlElement,
+) -> XmlElement {
     let mut descriptor = XmlElement::new("descriptor")
         .child(XmlElement::new("encryption").attr("algorithm", algorithm.encryption_xml_name()));
     descriptor = match algorithm.validation() {
@@ -336,11 +389,6 @@ pub(crate) fn key_element(
             " AES-GCM includes a 128-bit authentication tag, no extra validation algorithm required. ",
         ),
     };
-    let master = XmlElement::new("masterKey")
-        .attr("p4:requiresEncryption", "true")
-        .attr("xmlns:p4", DATA_PROTECTION_NAMESPACE)
-        .comment(" Warning: the key below is in an unencrypted form. ")
-        .child(XmlElement::new("value").text(base64_standard_encode(master_key.expose())));
     XmlElement::new("key")
         .attr("id", id.to_string())
         .attr("version", "1")
@@ -350,7 +398,7 @@ pub(crate) fn key_element(
         .child(
             XmlElement::new("descriptor")
                 .attr("deserializerType", DEFAULT_DESERIALIZER_TYPE)
-                .child(descriptor.child(master)),
+                .child(descriptor.child(secret_element)),
         )
 }
 

@@ -109,6 +109,12 @@ impl FileSystemRepository {
             crate::KeyId::random().to_string()
         };
         let target = self.directory.join(format!("{name}.xml"));
+        self.write_file(element, &target)
+    }
+
+    /// Writes `element` as the document at `target` (temporary file, fsync, rename, directory
+    /// fsync): readers see the old file or the new one.
+    fn write_file(&self, element: &XmlElement, target: &Path) -> Result<()> {
         let temp = self
             .directory
             .join(format!(".{}.tmp", crate::KeyId::random()));
@@ -122,7 +128,7 @@ impl FileSystemRepository {
             file.write_all(contents.as_bytes())?;
             file.sync_all()?;
             drop(file);
-            fs::rename(&temp, &target)?;
+            fs::rename(&temp, target)?;
             // Make the rename itself durable.
             File::open(&self.directory)?.sync_all()
         })();
@@ -153,6 +159,27 @@ impl KeyRepository for FileSystemRepository {
 
     fn location(&self) -> String {
         format!("directory {}", self.directory.display())
+    }
+
+    fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> Result<()> {
+        let path = PathBuf::from(&old.location);
+        if path.parent() != Some(self.directory.as_path()) {
+            return Err(Error::io(
+                path,
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a file of the key directory",
+                ),
+            ));
+        }
+        let current = read_limited(&path).map_err(|e| Error::io(&path, e))?;
+        if current != old.xml {
+            return Err(Error::io(
+                path,
+                io::Error::other("the file changed since it was read; nothing replaced"),
+            ));
+        }
+        self.write_file(new, &path)
     }
 
     fn delete_elements(&self, locations: &[String]) -> Result<()> {

@@ -81,6 +81,23 @@ impl KeyRepository for MemoryRepository {
         "memory (keys die with the process)".into()
     }
 
+    fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> Result<()> {
+        let mut elements = self.elements.lock().unwrap_or_else(PoisonError::into_inner);
+        match elements
+            .iter_mut()
+            .find(|(location, xml)| *location == old.location && *xml == old.xml)
+        {
+            Some(entry) => {
+                entry.1 = new.to_compact();
+                Ok(())
+            }
+            None => Err(crate::Error::Configuration(format!(
+                "{} changed or vanished; nothing replaced",
+                old.location
+            ))),
+        }
+    }
+
     fn delete_elements(&self, locations: &[String]) -> Result<()> {
         self.elements
             .lock()

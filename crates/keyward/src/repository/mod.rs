@@ -149,6 +149,20 @@ pub trait KeyRepository: Send + Sync + fmt::Debug {
         Ok(false)
     }
 
+    /// Replaces the stored element `old` (by its location, and only if its text is still
+    /// `old.xml`) with `new`, atomically: a reader sees the old element or the new one.
+    ///
+    /// # Errors
+    /// When the element changed or vanished meanwhile, the store fails, or the repository
+    /// cannot replace (the default).
+    fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> Result<()> {
+        let _ = (old, new);
+        Err(crate::Error::Configuration(format!(
+            "the repository at {} does not support replacing elements",
+            self.location()
+        )))
+    }
+
     /// Deletes the elements at these locations (as [`StoredElement::location`] gave them).
     /// Only explicit deletions call this; keyward never deletes implicitly.
     ///
@@ -183,5 +197,8 @@ impl<R: KeyRepository + ?Sized> KeyRepository for Box<R> {
     }
     fn delete_elements(&self, locations: &[String]) -> Result<()> {
         (**self).delete_elements(locations)
+    }
+    fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> Result<()> {
+        (**self).replace_element(old, new)
     }
 }

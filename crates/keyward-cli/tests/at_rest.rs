@@ -1,0 +1,222 @@
+//! `--kek-file`, `--passphrase-file`, `--require-encryption` and `keys rewrap`, including a
+//! rewrap killed at a random point.
+
+#![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+fn kek_file(dir: &Path, name: &str) -> String {
+    let path = dir.join(name);
+    let kek = keyward::at_rest::Kek::generate();
+    std::fs::write(&path, kek.to_base64().as_bytes()).unwrap();
+    path.display().to_string()
+}
+
+fn kek_ids(keys: &Path) -> Vec<String> {
+    std::fs::read_dir(keys)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("key-"))
+        .map(|p| {
+            let text = std::fs::read_to_string(p).unwrap();
+            text.split("kekId=\"")
+                .nth(1)
+                .map_or("plain".to_owned(), |r| {
+                    r.split('"').next().unwrap().to_owned()
+                })
+        })
+        .collect()
+}
+
+#[test]
+fn kek_files_encrypt_and_required_encryption_refuses_plaintext() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let line = failure_line(&keyward(
+        &keys,
+        "a",
+        &["--require-encryption", "protect", "x"],
+        None,
+    ));
+    assert!(line.contains("unencrypted"), "{line}");
+    let kek = kek_file(dir.path(), "kek");
+    let payload = ok(&keyward(
+        &keys,
+        "a",
+        &["--kek-file", &kek, "protect", "--purpose", "p", "x"],
+        None,
+    ));
+    assert_eq!(kek_ids(&keys).len(), 1);
+    assert_ne!(kek_ids(&keys)[0], "plain");
+    assert_eq!(
+        ok(&keyward(
+            &keys,
+            "a",
+            &[
+                "--kek-file",
+                &kek,
+                "unprotect",
+                "--purpose",
+                "p",
+                payload.trim()
+            ],
+            None
+        )),
+        "x"
+    );
+    let line = failure_line(&keyward(
+        &keys,
+        "a",
+        &["unprotect", "--purpose", "p", payload.trim()],
+        None,
+    ));
+    assert!(line.contains("KekXmlDecryptor"), "{line}");
+    let passphrase = dir.path().join("passphrase");
+    std::fs::write(&passphrase, "correct horse battery staple\n").unwrap();
+    let other = dir.path().join("other");
+    let payload = ok(&keyward(
+        &other,
+        "a",
+        &[
+            "--passphrase-file",
+            passphrase.to_str().unwrap(),
+            "protect",
+            "y",
+        ],
+        None,
+    ));
+    assert_eq!(
+        ok(&keyward(
+            &other,
+            "a",
+            &[
+                "--passphrase-file",
+                passphrase.to_str().unwrap(),
+                "unprotect",
+                payload.trim()
+            ],
+            None
+        )),
+        "y"
+    );
+}
+
+#[test]
+fn a_rewrap_killed_at_any_point_loses_nothing_and_a_rerun_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let (a, b) = (kek_file(dir.path(), "a"), kek_file(dir.path(), "b"));
+    let payload = ok(&keyward(
+        &keys,
+        "app",
+        &["--kek-file", &a, "protect", "--purpose", "p", "survives"],
+        None,
+    ));
+    for day in 1..40 {
+        ok(&keyward(
+            &keys,
+            "app",
+            &[
+                "--kek-file",
+                &a,
+                "keys",
+                "new",
+                "--activate-at",
+                &format!("+{day}d"),
+            ],
+            None,
+        ));
+    }
+    let id_a = kek_ids(&keys)[0].clone();
+    let mut interrupted_mid_way = 0;
+    for (round, delay_ms) in (1u64..=25).map(|i| i * 8).enumerate() {
+        // Rotate: B encrypts, A still decrypts. Kill the rewrap part way through.
+        let (first, second) = if round % 2 == 0 { (&b, &a) } else { (&a, &b) };
+        let mut child = Command::new(BIN)
+            .arg("--keys-dir")
+            .arg(&keys)
+            .args([
+                "--application-name",
+                "app",
+                "--kek-file",
+                first,
+                "--kek-file",
+                second,
+                "keys",
+                "rewrap",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let ids = kek_ids(&keys);
+        let moved = ids.iter().filter(|id| **id == ids[0]).count();
+        eprintln!("round {round}: killed after {delay_ms} ms with {moved}/40 keys under one KEK");
+        if moved != 40 {
+            interrupted_mid_way += 1;
+        }
+        assert_eq!(ids.len(), 40, "round {round}: no key lost");
+        assert!(
+            ids.iter().all(|id| id != "plain"),
+            "round {round}: nothing written in the clear"
+        );
+        // Every key still opens with the old or the new KEK.
+        let table = ok(&keyward(
+            &keys,
+            "app",
+            &["--kek-file", first, "--kek-file", second, "keys", "list"],
+            None,
+        ));
+        assert!(!table.contains("unusable"), "round {round}: {table}");
+        // A rerun finishes the job.
+        let done = ok(&keyward(
+            &keys,
+            "app",
+            &["--kek-file", first, "--kek-file", second, "keys", "rewrap"],
+            None,
+        ));
+        assert!(done.contains("already current"), "{done}");
+        let ids = kek_ids(&keys);
+        assert!(
+            ids.windows(2).all(|w| w[0] == w[1]),
+            "round {round}: all under one KEK after the rerun"
+        );
+        assert_ne!(
+            ids[0],
+            if round % 2 == 0 {
+                id_a.clone()
+            } else {
+                String::new()
+            }
+        );
+        assert_eq!(
+            ok(&keyward(
+                &keys,
+                "app",
+                &[
+                    "--kek-file",
+                    first,
+                    "unprotect",
+                    "--purpose",
+                    "p",
+                    payload.trim()
+                ],
+                None
+            )),
+            "survives"
+        );
+    }
+    assert!(
+        interrupted_mid_way > 0,
+        "no round was interrupted mid-way: the test proved nothing"
+    );
+}

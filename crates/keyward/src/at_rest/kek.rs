@@ -1,0 +1,181 @@
+//! Key-encryption keys: AES-256-GCM wrapping of `<masterKey>`, the KEK's id in the element.
+
+use std::fmt;
+
+use super::{nonce_and_value, parse, seal, EncryptedElement, XmlDecryptor, XmlEncryptor};
+use crate::encoding::{base64_standard_decode, base64_standard_encode};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::xml::XmlElement;
+
+/// The `decryptorType` of KEK-wrapped master keys (keyward's own; .NET cannot read them).
+pub const KEK_DECRYPTOR_TYPE: &str = "Keyward.XmlEncryption.KekXmlDecryptor, Keyward";
+
+/// A 32-byte key-encryption key and its id (derived from the key, so every node agrees).
+pub struct Kek {
+    id: String,
+    key: Secret,
+}
+
+impl fmt::Debug for Kek {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Kek({})", self.id)
+    }
+}
+
+impl Kek {
+    /// A KEK from 32 bytes.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] unless the key is 32 bytes.
+    pub fn new(key: Secret) -> Result<Self> {
+        if key.len() != 32 {
+            return Err(Error::Configuration(format!(
+                "a key-encryption key is 32 bytes, not {}",
+                key.len()
+            )));
+        }
+        let id = kek_id(key.expose());
+        Ok(Self { id, key })
+    }
+
+    /// A KEK from base64 text (a file's or an environment variable's content).
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] for text that is not base64 of 32 bytes.
+    pub fn from_base64(text: &str) -> Result<Self> {
+        let bytes = zeroize::Zeroizing::new(text.trim().to_owned());
+        let key = base64_standard_decode(&bytes)
+            .or_else(|| crate::encoding::base64url_decode(&bytes).ok())
+            .ok_or_else(|| Error::Configuration("the key-encryption key is not base64".into()))?;
+        Self::new(Secret::new(key))
+    }
+
+    /// A fresh random KEK.
+    pub fn generate() -> Self {
+        let key = Secret::random(32);
+        Self {
+            id: kek_id(key.expose()),
+            key,
+        }
+    }
+
+    /// The KEK's id (16 hex digits of a SHA-256 of the key, domain-separated).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The key as base64 (to write a KEK file once).
+    pub fn to_base64(&self) -> zeroize::Zeroizing<String> {
+        zeroize::Zeroizing::new(base64_standard_encode(self.key.expose()))
+    }
+}
+
+fn kek_id(key: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::new()
+        .chain_update(b"keyward key-encryption key id\0")
+        .chain_update(key)
+        .finalize();
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// KEKs: the first encrypts, every one decrypts (so KEKs can rotate).
+///
+/// ```
+/// use keyward::at_rest::{Kek, KekRing, XmlDecryptor, XmlEncryptor};
+/// let (old, new) = (Kek::generate(), Kek::generate());
+/// let (old_b64, new_b64) = (old.to_base64(), new.to_base64());
+/// let master = keyward::XmlElement::new("masterKey").child(keyward::XmlElement::new("value").text("c2VjcmV0"));
+/// let sealed = KekRing::new(vec![old]).unwrap().encrypt(&master).unwrap();
+/// let text = sealed.element.to_compact();
+/// // After rotation the new KEK encrypts and the old one still decrypts.
+/// let rotated = KekRing::new(vec![
+///     Kek::from_base64(&new_b64).unwrap(),
+///     Kek::from_base64(&old_b64).unwrap(),
+/// ]).unwrap();
+/// assert_eq!(*rotated.decrypt(&text).unwrap(), master.to_compact());
+/// assert!(!rotated.is_current(&sealed.decryptor_type, &text));
+/// ```
+#[derive(Debug)]
+pub struct KekRing {
+    keks: Vec<Kek>,
+}
+
+impl KekRing {
+    /// A ring of KEKs; the first encrypts.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] for an empty list.
+    pub fn new(keks: Vec<Kek>) -> Result<Self> {
+        if keks.is_empty() {
+            return Err(Error::Configuration(
+                "a KEK ring needs at least one KEK".into(),
+            ));
+        }
+        Ok(Self { keks })
+    }
+}
+
+impl XmlEncryptor for KekRing {
+    fn encrypt(&self, master_key: &XmlElement) -> Result<EncryptedElement> {
+        let kek = &self.keks[0];
+        let plaintext = zeroize::Zeroizing::new(master_key.to_compact());
+        let (nonce, sealed) = seal::seal(
+            kek.key.expose(),
+            aad(&kek.id).as_bytes(),
+            plaintext.as_bytes(),
+        )
+        .ok_or_else(|| Error::Configuration("AES-256-GCM sealing failed".into()))?;
+        Ok(EncryptedElement {
+            decryptor_type: KEK_DECRYPTOR_TYPE.into(),
+            element: XmlElement::new("encryptedKey")
+                .attr("kekId", kek.id.clone())
+                .attr("algorithm", "AES-256-GCM")
+                .comment(" This key is encrypted with a keyward key-encryption key. ")
+                .child(XmlElement::new("nonce").text(base64_standard_encode(&nonce)))
+                .child(XmlElement::new("value").text(base64_standard_encode(&sealed))),
+        })
+    }
+
+    fn is_current(&self, decryptor_type: &str, encrypted: &str) -> bool {
+        super::type_name_of(decryptor_type) == super::type_name_of(KEK_DECRYPTOR_TYPE)
+            && parse(encrypted).is_some_and(|doc| {
+                doc.root_element().attribute("kekId") == Some(self.keks[0].id.as_str())
+            })
+    }
+}
+
+fn aad(kek_id: &str) -> String {
+    format!("{}|{kek_id}", super::type_name_of(KEK_DECRYPTOR_TYPE))
+}
+
+impl XmlDecryptor for KekRing {
+    fn type_name(&self) -> &str {
+        super::type_name_of(KEK_DECRYPTOR_TYPE)
+    }
+
+    fn decrypt(&self, encrypted: &str) -> Result<zeroize::Zeroizing<String>> {
+        let fail = |reason: String| Error::Configuration(reason);
+        let doc =
+            parse(encrypted).ok_or_else(|| fail("the KEK-encrypted element is not XML".into()))?;
+        let root = doc.root_element();
+        let kek_id = root.attribute("kekId").unwrap_or("");
+        let kek = self.keks.iter().find(|k| k.id == kek_id).ok_or_else(|| {
+            fail(format!(
+                "no configured key-encryption key has the id {kek_id:?}"
+            ))
+        })?;
+        let (nonce, sealed) = nonce_and_value(root)
+            .ok_or_else(|| fail("the KEK-encrypted element lacks <nonce> or <value>".into()))?;
+        let plaintext = seal::open(kek.key.expose(), aad(kek_id).as_bytes(), &nonce, &sealed)
+            .ok_or_else(|| {
+                fail(format!(
+                    "the key-encryption key {kek_id} does not open this element (tampered?)"
+                ))
+            })?;
+        let text = String::from_utf8(plaintext.to_vec())
+            .map_err(|_| fail("the decrypted element is not UTF-8".into()))?;
+        Ok(zeroize::Zeroizing::new(text))
+    }
+}

@@ -1,0 +1,279 @@
+//! Master keys encrypted at rest: .NET's element shape, where `<masterKey>` is replaced by
+//! `<encryptedSecret decryptorType="…">{encrypted element}</encryptedSecret>`, and keyward's
+//! encryptors: key-encryption keys ([`KekRing`]) and passphrases ([`PassphraseEncryptor`]).
+//!
+//! The element formats are documented in `docs/at-rest.md`.
+
+mod kek;
+mod passphrase;
+
+use std::fmt::Debug;
+
+pub use kek::{Kek, KekRing, KEK_DECRYPTOR_TYPE};
+pub use passphrase::{PassphraseEncryptor, PASSPHRASE_DECRYPTOR_TYPE};
+
+use crate::error::Result;
+use crate::xml::XmlElement;
+
+/// An encrypted `<masterKey>`: the element to place inside `<encryptedSecret>` and the
+/// `decryptorType` that reads it back.
+#[derive(Debug, Clone)]
+pub struct EncryptedElement {
+    /// Written as `decryptorType`; readers pick their decryptor by the type name before the
+    /// first comma.
+    pub decryptor_type: String,
+    /// The encrypted element.
+    pub element: XmlElement,
+}
+
+/// Encrypts a key's `<masterKey>` element before it is stored.
+pub trait XmlEncryptor: Send + Sync + Debug {
+    /// Encrypts the element (its compact text is the secret).
+    ///
+    /// # Errors
+    /// When encryption fails.
+    fn encrypt(&self, master_key: &XmlElement) -> Result<EncryptedElement>;
+
+    /// Whether an element already encrypted (`decryptor_type`, `encrypted` as XML text) is
+    /// encrypted the way this encryptor would (so `keys rewrap` can skip it).
+    fn is_current(&self, decryptor_type: &str, encrypted: &str) -> bool;
+}
+
+/// Decrypts the element inside `<encryptedSecret>` back to the `<masterKey>` element.
+pub trait XmlDecryptor: Send + Sync + Debug {
+    /// The full type name this decryptor answers to (compared with the `decryptorType`
+    /// attribute up to its first comma).
+    fn type_name(&self) -> &str;
+
+    /// Decrypts `encrypted` (the XML text of the element inside `<encryptedSecret>`) and
+    /// returns the `<masterKey>` element's XML text.
+    ///
+    /// # Errors
+    /// When the element is malformed or this decryptor's keys cannot open it; the message
+    /// never contains secret material.
+    fn decrypt(&self, encrypted: &str) -> Result<zeroize::Zeroizing<String>>;
+}
+
+/// The type name of a `decryptorType` value: the part before the first comma, trimmed.
+pub(crate) fn type_name_of(decryptor_type: &str) -> &str {
+    decryptor_type.split(',').next().unwrap_or("").trim()
+}
+
+/// The `<encryptedSecret>` wrapper .NET writes around an encrypted element.
+pub(crate) fn encrypted_secret(encrypted: EncryptedElement) -> XmlElement {
+    let mut inner = encrypted.element;
+    if inner.attribute("xmlns").is_none() {
+        // The wrapper's default namespace must not leak onto the encrypted element.
+        inner = inner.attr("xmlns", "");
+    }
+    XmlElement::new("encryptedSecret")
+        .attr("decryptorType", encrypted.decryptor_type)
+        .attr("xmlns", crate::key::xml::DATA_PROTECTION_NAMESPACE)
+        .child(inner)
+}
+
+/// AES-256-GCM helpers shared by the KEK and passphrase encryptors: `nonce || ct || tag`,
+/// the decryptor type as associated data.
+mod seal {
+    use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
+    use zeroize::Zeroizing;
+
+    pub(super) const NONCE_LEN: usize = 12;
+
+    fn key(kek: &[u8]) -> Option<LessSafeKey> {
+        UnboundKey::new(&AES_256_GCM, kek)
+            .ok()
+            .map(LessSafeKey::new)
+    }
+
+    pub(super) fn seal(
+        kek: &[u8],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Option<([u8; NONCE_LEN], Vec<u8>)> {
+        let mut nonce = [0u8; NONCE_LEN];
+        crate::crypto::rng::fill(&mut nonce);
+        let mut sealed = plaintext.to_vec();
+        key(kek)?
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad),
+                &mut sealed,
+            )
+            .ok()?;
+        Some((nonce, sealed))
+    }
+
+    pub(super) fn open(
+        kek: &[u8],
+        aad: &[u8],
+        nonce: &[u8],
+        sealed: &[u8],
+    ) -> Option<Zeroizing<Vec<u8>>> {
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut buffer = Zeroizing::new(sealed.to_vec());
+        let len = key(kek)?
+            .open_in_place(nonce, Aad::from(aad), &mut buffer)
+            .ok()?
+            .len();
+        buffer.truncate(len);
+        Some(buffer)
+    }
+}
+
+/// Reads `<nonce>` and `<value>` (base64) of an encrypted element.
+fn nonce_and_value(node: roxmltree::Node<'_, '_>) -> Option<(Vec<u8>, Vec<u8>)> {
+    let text = |name: &str| {
+        node.children()
+            .find(|c| c.has_tag_name(name))
+            .and_then(|c| c.text())
+            .map(str::trim)
+            .and_then(crate::encoding::base64_standard_decode)
+    };
+    Some((text("nonce")?, text("value")?))
+}
+
+/// Parses the encrypted element's text (DTDs refused).
+fn parse(encrypted: &str) -> Option<roxmltree::Document<'_>> {
+    roxmltree::Document::parse_with_options(
+        encrypted,
+        roxmltree::ParsingOptions {
+            allow_dtd: false,
+            ..roxmltree::ParsingOptions::default()
+        },
+    )
+    .ok()
+}
+
+/// Where a `<key>` element keeps its secret: the `<masterKey>` or `<encryptedSecret>`
+/// element inside `descriptor/descriptor`.
+pub(crate) fn secret_slot(key: &mut XmlElement) -> Option<&mut crate::xml::XmlNode> {
+    let outer = key.children_mut().iter_mut().find_map(|c| match c {
+        crate::xml::XmlNode::Element(e) if e.name() == "descriptor" => Some(e),
+        _ => None,
+    })?;
+    let inner = outer.children_mut().iter_mut().find_map(|c| match c {
+        crate::xml::XmlNode::Element(e) => Some(e),
+        _ => None,
+    })?;
+    inner.children_mut().iter_mut().find(|c| {
+        matches!(c, crate::xml::XmlNode::Element(e) if e.name() == "masterKey" || e.name().ends_with("encryptedSecret"))
+    })
+}
+
+/// A sink called with every new key's `<masterKey>` element before it is encrypted (for
+/// example to seal a copy to an offline escrow KEK or certificate).
+pub type EscrowSink = std::sync::Arc<dyn Fn(crate::KeyId, &XmlElement) + Send + Sync>;
+
+/// A provider's at-rest configuration and its cache of decrypted master keys.
+#[derive(Default)]
+pub(crate) struct AtRest {
+    pub(crate) encryptor: Option<std::sync::Arc<dyn XmlEncryptor>>,
+    pub(crate) decryptors: Vec<std::sync::Arc<dyn XmlDecryptor>>,
+    pub(crate) require_encryption: bool,
+    pub(crate) escrow: Option<EscrowSink>,
+    /// Master keys already decrypted, by key id: a refresh never decrypts a key twice.
+    pub(crate) cache: std::sync::Mutex<std::collections::HashMap<crate::KeyId, crate::Secret>>,
+}
+
+impl Debug for AtRest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AtRest")
+            .field("encryptor", &self.encryptor)
+            .field("decryptors", &self.decryptors)
+            .field("require_encryption", &self.require_encryption)
+            .field("escrow", &self.escrow.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+static PLAINTEXT_WARNING: std::sync::Once = std::sync::Once::new();
+
+impl AtRest {
+    /// Decrypts a master key with the decryptor its `decryptorType` names: `None` when no
+    /// such decryptor is configured, `Some(Err(reason))` when it fails.
+    pub(crate) fn decrypt(
+        &self,
+        key_id: crate::KeyId,
+        decryptor_type: &str,
+        encrypted: &str,
+    ) -> Option<std::result::Result<crate::Secret, String>> {
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(secret) = cache.get(&key_id) {
+            return Some(Ok(secret.clone()));
+        }
+        let wanted = type_name_of(decryptor_type);
+        let decryptor = self.decryptors.iter().find(|d| d.type_name() == wanted)?;
+        let result = decryptor
+            .decrypt(encrypted)
+            .map_err(|e| e.to_string())
+            .and_then(|xml| {
+                crate::key::xml::master_key_from_xml(&xml).ok_or_else(|| {
+                    "the decrypted element is not a <masterKey> with a base64 value".to_owned()
+                })
+            });
+        if let Ok(secret) = &result {
+            cache.insert(key_id, secret.clone());
+        }
+        Some(result)
+    }
+
+    /// The `<masterKey>` element held in `secret` (plain, or decrypted with a configured
+    /// decryptor), and whether `encryptor` already encrypts it as it would.
+    pub(crate) fn master_key_of(
+        &self,
+        secret: &XmlElement,
+        encryptor: &dyn XmlEncryptor,
+    ) -> std::result::Result<Option<XmlElement>, String> {
+        if secret.name() == "masterKey" {
+            return Ok(Some(secret.clone()));
+        }
+        let decryptor_type = secret.attribute("decryptorType").unwrap_or("");
+        let inner = secret
+            .children()
+            .iter()
+            .find_map(|c| match c {
+                crate::xml::XmlNode::Element(e) => Some(e.to_compact()),
+                _ => None,
+            })
+            .ok_or("the <encryptedSecret> is empty")?;
+        if encryptor.is_current(decryptor_type, &inner) {
+            return Ok(None);
+        }
+        let wanted = type_name_of(decryptor_type);
+        let decryptor = self
+            .decryptors
+            .iter()
+            .find(|d| d.type_name() == wanted)
+            .ok_or_else(|| format!("no configured decryptor reads {wanted}"))?;
+        let xml = decryptor.decrypt(&inner).map_err(|e| e.to_string())?;
+        crate::xml::parse_element(&xml)
+            .map(Some)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The element to store in place of `<masterKey>`: encrypted when an encryptor is
+    /// configured, after the escrow sink has seen the plaintext element.
+    pub(crate) fn protect_master_key(
+        &self,
+        key_id: crate::KeyId,
+        master_key: XmlElement,
+    ) -> Result<XmlElement> {
+        if let Some(escrow) = &self.escrow {
+            escrow(key_id, &master_key);
+        }
+        match &self.encryptor {
+            Some(encryptor) => Ok(encrypted_secret(encryptor.encrypt(&master_key)?)),
+            None if self.require_encryption => Err(crate::Error::EncryptionRequired(key_id)),
+            None => {
+                PLAINTEXT_WARNING.call_once(|| {
+                    tracing::warn!(%key_id, "no XML encryptor configured: the key is stored unencrypted (as .NET does without one); configure a KEK, passphrase or certificate, or require_encryption_at_rest()");
+                });
+                Ok(master_key)
+            }
+        }
+    }
+}

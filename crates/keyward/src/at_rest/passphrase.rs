@@ -1,0 +1,198 @@
+//! Passphrases: an Argon2id-derived KEK per key (fresh salt), parameters and salt stored in
+//! the element, so the same passphrase opens keys written with other parameters.
+
+use std::fmt;
+
+use argon2::{Algorithm, Argon2, Params, Version};
+
+use super::{nonce_and_value, parse, seal, EncryptedElement, XmlDecryptor, XmlEncryptor};
+use crate::encoding::{base64_standard_decode, base64_standard_encode};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::xml::XmlElement;
+
+/// The `decryptorType` of passphrase-protected master keys (keyward's own).
+pub const PASSPHRASE_DECRYPTOR_TYPE: &str = "Keyward.XmlEncryption.PassphraseXmlDecryptor, Keyward";
+
+/// Argon2id cost: memory in KiB, iterations, lanes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cost {
+    memory_kib: u32,
+    iterations: u32,
+    lanes: u32,
+}
+
+/// OWASP's Argon2id recommendation (19 MiB, 2 iterations, 1 lane).
+const DEFAULT_COST: Cost = Cost {
+    memory_kib: 19_456,
+    iterations: 2,
+    lanes: 1,
+};
+
+/// Encrypts and decrypts master keys under a passphrase.
+pub struct PassphraseEncryptor {
+    passphrase: Secret,
+    cost: Cost,
+}
+
+impl fmt::Debug for PassphraseEncryptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PassphraseEncryptor")
+            .field("cost", &self.cost)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PassphraseEncryptor {
+    /// A passphrase (a file's content, trailing newline removed), with OWASP's Argon2id cost.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] for an empty passphrase.
+    pub fn new(passphrase: &str) -> Result<Self> {
+        Self::with_cost(
+            passphrase,
+            DEFAULT_COST.memory_kib,
+            DEFAULT_COST.iterations,
+            DEFAULT_COST.lanes,
+        )
+    }
+
+    /// A passphrase with an explicit Argon2id cost (memory in KiB, iterations, lanes).
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] for an empty passphrase or parameters Argon2 refuses.
+    pub fn with_cost(
+        passphrase: &str,
+        memory_kib: u32,
+        iterations: u32,
+        lanes: u32,
+    ) -> Result<Self> {
+        let passphrase = passphrase.trim_end_matches(['\r', '\n']);
+        if passphrase.is_empty() {
+            return Err(Error::Configuration("the passphrase is empty".into()));
+        }
+        Params::new(memory_kib, iterations, lanes, Some(32))
+            .map_err(|e| Error::Configuration(format!("Argon2id parameters: {e}")))?;
+        Ok(Self {
+            passphrase: Secret::new(passphrase.as_bytes().to_vec()),
+            cost: Cost {
+                memory_kib,
+                iterations,
+                lanes,
+            },
+        })
+    }
+
+    fn derive(&self, salt: &[u8], cost: Cost) -> Option<Secret> {
+        let params = Params::new(cost.memory_kib, cost.iterations, cost.lanes, Some(32)).ok()?;
+        let mut key = vec![0u8; 32];
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password_into(self.passphrase.expose(), salt, &mut key)
+            .ok()?;
+        Some(Secret::new(key))
+    }
+}
+
+fn aad(salt: &str) -> String {
+    format!("{}|{salt}", super::type_name_of(PASSPHRASE_DECRYPTOR_TYPE))
+}
+
+impl XmlEncryptor for PassphraseEncryptor {
+    fn encrypt(&self, master_key: &XmlElement) -> Result<EncryptedElement> {
+        let mut salt = [0u8; 16];
+        crate::crypto::rng::fill(&mut salt);
+        let kek = self
+            .derive(&salt, self.cost)
+            .ok_or_else(|| Error::Configuration("Argon2id derivation failed".into()))?;
+        let salt = base64_standard_encode(&salt);
+        let plaintext = zeroize::Zeroizing::new(master_key.to_compact());
+        let (nonce, sealed) = seal::seal(kek.expose(), aad(&salt).as_bytes(), plaintext.as_bytes())
+            .ok_or_else(|| Error::Configuration("AES-256-GCM sealing failed".into()))?;
+        Ok(EncryptedElement {
+            decryptor_type: PASSPHRASE_DECRYPTOR_TYPE.into(),
+            element: XmlElement::new("encryptedKey")
+                .attr("kdf", "argon2id")
+                .attr("m", self.cost.memory_kib.to_string())
+                .attr("t", self.cost.iterations.to_string())
+                .attr("p", self.cost.lanes.to_string())
+                .attr("salt", salt)
+                .attr("algorithm", "AES-256-GCM")
+                .comment(" This key is encrypted with a key derived from a passphrase. ")
+                .child(XmlElement::new("nonce").text(base64_standard_encode(&nonce)))
+                .child(XmlElement::new("value").text(base64_standard_encode(&sealed))),
+        })
+    }
+
+    fn is_current(&self, decryptor_type: &str, encrypted: &str) -> bool {
+        super::type_name_of(decryptor_type) == self.type_name() && self.decrypt(encrypted).is_ok()
+    }
+}
+
+impl XmlDecryptor for PassphraseEncryptor {
+    fn type_name(&self) -> &str {
+        super::type_name_of(PASSPHRASE_DECRYPTOR_TYPE)
+    }
+
+    fn decrypt(&self, encrypted: &str) -> Result<zeroize::Zeroizing<String>> {
+        let fail = |reason: &str| Error::Configuration(reason.to_owned());
+        let doc =
+            parse(encrypted).ok_or_else(|| fail("the passphrase-encrypted element is not XML"))?;
+        let root = doc.root_element();
+        if root.attribute("kdf") != Some("argon2id") {
+            return Err(fail(
+                "the passphrase-encrypted element does not name argon2id",
+            ));
+        }
+        let number = |name: &str| root.attribute(name).and_then(|v| v.parse::<u32>().ok());
+        let cost = Cost {
+            memory_kib: number("m").ok_or_else(|| fail("missing Argon2id m"))?,
+            iterations: number("t").ok_or_else(|| fail("missing Argon2id t"))?,
+            lanes: number("p").ok_or_else(|| fail("missing Argon2id p"))?,
+        };
+        // Refuse costs that would exhaust memory: a hostile key file must not DoS the node.
+        if cost.memory_kib > 4 * 1024 * 1024 || cost.iterations > 100 || cost.lanes > 64 {
+            return Err(fail(
+                "the Argon2id cost in the element is beyond keyward's limits",
+            ));
+        }
+        let salt_text = root.attribute("salt").unwrap_or("");
+        let salt =
+            base64_standard_decode(salt_text).ok_or_else(|| fail("the salt is not base64"))?;
+        let (nonce, sealed) =
+            nonce_and_value(root).ok_or_else(|| fail("the element lacks <nonce> or <value>"))?;
+        let kek = self
+            .derive(&salt, cost)
+            .ok_or_else(|| fail("Argon2id derivation failed"))?;
+        let plaintext = seal::open(kek.expose(), aad(salt_text).as_bytes(), &nonce, &sealed)
+            .ok_or_else(|| {
+                fail("the passphrase does not open this element (wrong passphrase, or tampered)")
+            })?;
+        let text = String::from_utf8(plaintext.to_vec())
+            .map_err(|_| fail("the decrypted element is not UTF-8"))?;
+        Ok(zeroize::Zeroizing::new(text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_wrong_passphrase() {
+        let master = XmlElement::new("masterKey").child(XmlElement::new("value").text("c2VjcmV0"));
+        let right = PassphraseEncryptor::with_cost("correct horse", 64, 1, 1).unwrap();
+        let sealed = right.encrypt(&master).unwrap();
+        let text = sealed.element.to_compact();
+        assert_eq!(*right.decrypt(&text).unwrap(), master.to_compact());
+        assert!(right.is_current(&sealed.decryptor_type, &text));
+        let wrong = PassphraseEncryptor::with_cost("battery staple", 64, 1, 1).unwrap();
+        assert!(wrong
+            .decrypt(&text)
+            .unwrap_err()
+            .to_string()
+            .contains("wrong passphrase"));
+        assert!(!text.contains("c2VjcmV0"));
+        let greedy = text.replace("m=\"64\"", "m=\"99999999\"");
+        assert!(right.decrypt(&greedy).is_err());
+    }
+}
