@@ -55,6 +55,16 @@ pub struct GlobalOptions {
     #[arg(long, global = true, value_name = "FILE")]
     pub passphrase_file: Option<std::path::PathBuf>,
 
+    /// A certificate with its RSA private key: PKCS#12 (.pfx) or PEM (CERTIFICATE + PRIVATE
+    /// KEY); repeat to add more: the first encrypts new keys, all decrypt.
+    #[arg(long = "certificate", global = true, value_name = "FILE")]
+    pub certificates: Vec<std::path::PathBuf>,
+
+    /// The password of the PKCS#12 certificate at the same position (repeatable);
+    /// KEYWARD_CERTIFICATE_PASSWORD serves those without one.
+    #[arg(long = "certificate-password-file", global = true, value_name = "FILE")]
+    pub certificate_password_files: Vec<std::path::PathBuf>,
+
     /// Refuse to store any key unencrypted.
     #[arg(long, global = true)]
     pub require_encryption: bool,

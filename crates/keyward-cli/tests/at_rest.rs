@@ -220,3 +220,106 @@ fn a_rewrap_killed_at_any_point_loses_nothing_and_a_rerun_finishes() {
         "no round was interrupted mid-way: the test proved nothing"
     );
 }
+
+#[test]
+fn certificates_read_dotnet_key_rings_and_encrypt_new_keys() {
+    let vectors: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(shared_dir().join("vectors/aspnetcore.json")).unwrap(),
+    )
+    .unwrap();
+    let v = vectors["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["inputs"]["key_xml_file"] == "keys/cert-encrypted-aspnetcore.xml")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    use base64::Engine as _;
+    let pfx = dir.path().join("cert.pfx");
+    std::fs::write(
+        &pfx,
+        base64::engine::general_purpose::STANDARD
+            .decode(v["inputs"]["pfx_base64"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let password = dir.path().join("password");
+    std::fs::write(
+        &password,
+        format!("{}\n", v["inputs"]["pfx_password"].as_str().unwrap()),
+    )
+    .unwrap();
+    let (pfx, password) = (pfx.display().to_string(), password.display().to_string());
+    let keys = dir.path().join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    std::fs::copy(
+        shared_dir().join("vectors/keys/cert-encrypted-aspnetcore.xml"),
+        keys.join("key-9c15d488-4417-49ab-ae39-ed2f36a9ebe3.xml"),
+    )
+    .unwrap();
+    // The real .NET payload, through its certificate-encrypted key.
+    let output = std::process::Command::new(BIN)
+        .arg("--keys-dir")
+        .arg(&keys)
+        .args([
+            "--no-application-name",
+            "--certificate",
+            &pfx,
+            "--certificate-password-file",
+            &password,
+        ])
+        .args([
+            "unprotect",
+            "--purpose",
+            "Test trimming",
+            v["inputs"]["protected_base64url"].as_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok(&output),
+        v["expected"]["plaintext_utf8"].as_str().unwrap()
+    );
+    // New keys are encrypted with the certificate (.NET's EncryptedXml shape).
+    let fresh = dir.path().join("fresh");
+    let payload = ok(&keyward(
+        &fresh,
+        "a",
+        &[
+            "--certificate",
+            &pfx,
+            "--certificate-password-file",
+            &password,
+            "protect",
+            "z",
+        ],
+        None,
+    ));
+    let file = std::fs::read_dir(&fresh)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "xml"))
+        .unwrap();
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(
+        text.contains("EncryptedXmlDecryptor")
+            && text.contains("<X509Certificate>")
+            && !text.contains("<masterKey")
+    );
+    assert_eq!(
+        ok(&keyward(
+            &fresh,
+            "a",
+            &[
+                "--certificate",
+                &pfx,
+                "--certificate-password-file",
+                &password,
+                "unprotect",
+                payload.trim()
+            ],
+            None
+        )),
+        "z"
+    );
+}

@@ -774,6 +774,15 @@ impl ProviderBuilder {
         self.xml_encryptor(keks.clone()).xml_decryptor(keks)
     }
 
+    /// Encrypts with the first certificate (as .NET's `ProtectKeysWithCertificate`) and
+    /// decrypts with any of them (`UnprotectKeysWithAnyCertificate`).
+    #[must_use]
+    pub fn certificates(self, certificates: crate::at_rest::CertificateEncryptor) -> Self {
+        let certificates = Arc::new(certificates);
+        self.xml_encryptor(certificates.clone())
+            .xml_decryptor(certificates)
+    }
+
     /// Encrypts and decrypts master keys with a passphrase (Argon2id-derived KEKs).
     #[must_use]
     pub fn passphrase(self, passphrase: crate::at_rest::PassphraseEncryptor) -> Self {

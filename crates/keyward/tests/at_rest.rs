@@ -303,3 +303,224 @@ fn no_master_key_reaches_the_logs() {
         }
     }
 }
+
+fn aspnetcore_certificate() -> (Vec<u8>, String) {
+    let vectors: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(shared_dir().join("vectors/aspnetcore.json")).unwrap(),
+    )
+    .unwrap();
+    let v = vectors["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["inputs"]["key_xml_file"] == "keys/cert-encrypted-aspnetcore.xml")
+        .unwrap()
+        .clone();
+    use base64::Engine as _;
+    let pfx = base64::engine::general_purpose::STANDARD
+        .decode(v["inputs"]["pfx_base64"].as_str().unwrap())
+        .unwrap();
+    (
+        pfx,
+        v["inputs"]["pfx_password"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn shared_dir() -> std::path::PathBuf {
+    std::env::var_os("KEYWARD_SHARED_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+        })
+}
+
+/// Element names (with namespace) and attribute names, in document order.
+fn shape(xml: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(xml.trim_start_matches('\u{feff}')).unwrap();
+    doc.descendants()
+        .filter(|n| n.is_element())
+        .map(|n| {
+            let mut attributes: Vec<&str> = n.attributes().map(|a| a.name()).collect();
+            attributes.sort_unstable();
+            format!(
+                "{{{}}}{} {attributes:?}",
+                n.tag_name().namespace().unwrap_or(""),
+                n.tag_name().name()
+            )
+        })
+        .collect()
+}
+
+/// Decrypts a certificate-encrypted key file following the XML Encryption rules directly
+/// (RSA-OAEP or PKCS#1 v1.5 key transport, AES-CBC with the IV in front, last-byte padding),
+/// not through keyward's decryptor.
+fn independent_master_key(xml: &str, pfx: &[u8], password: &str) -> Vec<u8> {
+    use aws_lc_rs::rsa::{
+        OaepPrivateDecryptingKey, Pkcs1PrivateDecryptingKey, PrivateDecryptingKey,
+        OAEP_SHA1_MGF1SHA1,
+    };
+    use base64::Engine as _;
+    use cbc::cipher::{block_padding::NoPadding, BlockModeDecrypt, KeyIvInit};
+    let b64 = |t: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(t.split_whitespace().collect::<String>())
+            .unwrap()
+    };
+    let doc = roxmltree::Document::parse(xml.trim_start_matches('\u{feff}')).unwrap();
+    let by_name = |name: &'static str| doc.descendants().filter(move |n| n.has_tag_name(name));
+    let encrypted_key = by_name("EncryptedKey").next().unwrap();
+    let transport = encrypted_key
+        .children()
+        .find(|n| n.has_tag_name("EncryptionMethod"))
+        .unwrap()
+        .attribute("Algorithm")
+        .unwrap();
+    let values: Vec<Vec<u8>> = by_name("CipherValue")
+        .map(|n| b64(n.text().unwrap()))
+        .collect();
+    let (wrapped, body) = (&values[0], &values[1]);
+    let store = p12_keystore::KeyStore::from_pkcs12(
+        pfx,
+        password,
+        p12_keystore::Pkcs12ImportPolicy::Relaxed,
+    )
+    .unwrap();
+    let key = || {
+        PrivateDecryptingKey::from_pkcs8(store.private_key_chain().unwrap().1.key().as_der())
+            .unwrap()
+    };
+    let mut session = vec![0u8; 512];
+    let session = match transport {
+        "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p" => OaepPrivateDecryptingKey::new(key())
+            .unwrap()
+            .decrypt(&OAEP_SHA1_MGF1SHA1, wrapped, &mut session, None)
+            .unwrap()
+            .to_vec(),
+        _ => Pkcs1PrivateDecryptingKey::new(key())
+            .unwrap()
+            .decrypt(wrapped, &mut session)
+            .unwrap()
+            .to_vec(),
+    };
+    let mut plain = body[16..].to_vec();
+    cbc::Decryptor::<aes::Aes256>::new_from_slices(&session, &body[..16])
+        .unwrap()
+        .decrypt_padded::<NoPadding>(&mut plain)
+        .unwrap();
+    let pad = *plain.last().unwrap() as usize;
+    plain.truncate(plain.len() - pad);
+    let master = String::from_utf8(plain).unwrap();
+    let inner = roxmltree::Document::parse(&master).unwrap();
+    assert_eq!(inner.root_element().tag_name().name(), "masterKey");
+    let value = inner
+        .descendants()
+        .find(|n| n.has_tag_name("value"))
+        .unwrap()
+        .text()
+        .unwrap();
+    b64(value)
+}
+
+#[test]
+fn certificate_encryption_has_the_dotnet_shape_and_decrypts_independently() {
+    let (pfx, password) = aspnetcore_certificate();
+    let certificates = || {
+        keyward::at_rest::CertificateEncryptor::new(vec![
+            keyward::at_rest::Certificate::from_pkcs12(&pfx, &password).unwrap(),
+        ])
+        .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let escrowed: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = Arc::clone(&escrowed);
+    let node = builder(dir.path())
+        .certificates(certificates())
+        .key_escrow(Arc::new(move |_, e: &XmlElement| {
+            sink.lock().unwrap().push(e.to_compact())
+        }))
+        .build()
+        .unwrap();
+    let payload = node.protector(["p"]).protect(b"cert").unwrap();
+    let file = key_files(dir.path()).remove(0);
+    let sample =
+        std::fs::read_to_string(shared_dir().join("vectors/keys/cert-encrypted-aspnetcore.xml"))
+            .unwrap();
+    assert_eq!(
+        shape(&file),
+        shape(&sample),
+        "the element structure .NET writes and reads"
+    );
+    assert!(file.contains(&format!(
+        "decryptorType=\"{}\"",
+        keyward::at_rest::ENCRYPTED_XML_DECRYPTOR_TYPE
+    )));
+
+    // An implementation written from the EncryptedXml rules finds the escrowed master key.
+    let master = independent_master_key(&file, &pfx, &password);
+    let escrowed = escrowed.lock().unwrap();
+    let value = escrowed[0]
+        .split("<value>")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap();
+    assert_eq!(keyward::encoding::base64url_decode(value).unwrap(), master);
+    // And the independent reader also opens .NET's own sample (PKCS#1 v1.5 transport).
+    assert_eq!(independent_master_key(&sample, &pfx, &password).len(), 64);
+
+    let reader = builder(dir.path())
+        .certificates(certificates())
+        .read_only(true)
+        .build()
+        .unwrap();
+    assert_eq!(
+        reader.protector(["p"]).unprotect(&payload).unwrap(),
+        b"cert"
+    );
+}
+
+#[test]
+fn a_certificate_that_is_not_configured_names_the_key() {
+    let (pfx, password) = aspnetcore_certificate();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        shared_dir().join("vectors/keys/cert-encrypted-aspnetcore.xml"),
+        dir.path()
+            .join("key-9c15d488-4417-49ab-ae39-ed2f36a9ebe3.xml"),
+    )
+    .unwrap();
+    // A different certificate (the bitwarden one) cannot open the aspnetcore key.
+    let vectors: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(shared_dir().join("vectors/aspnetcore.json")).unwrap(),
+    )
+    .unwrap();
+    let bitwarden = vectors["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["inputs"]["pfx_password"] == "Alongside-Unworthy-Query3-Cozy")
+        .unwrap();
+    use base64::Engine as _;
+    let other = base64::engine::general_purpose::STANDARD
+        .decode(bitwarden["inputs"]["pfx_base64"].as_str().unwrap())
+        .unwrap();
+    let wrong =
+        keyward::at_rest::Certificate::from_pkcs12(&other, "Alongside-Unworthy-Query3-Cozy")
+            .unwrap();
+    let node = builder(dir.path())
+        .certificates(keyward::at_rest::CertificateEncryptor::new(vec![wrong]).unwrap())
+        .read_only(true)
+        .build()
+        .unwrap();
+    let key = &node.keys()[0];
+    assert!(
+        key.unusable_reason
+            .as_deref()
+            .unwrap()
+            .contains("not configured"),
+        "{key:?}"
+    );
+    assert!(keyward::at_rest::Certificate::from_pkcs12(&pfx, &password).is_ok());
+    assert!(keyward::at_rest::Certificate::from_pkcs12(&pfx, "wrong password").is_err());
+}

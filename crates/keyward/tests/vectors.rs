@@ -34,10 +34,10 @@ const HANDLED: &[&str] = &[
     "error_message",
     "auth_cookie",
     "time_limited_header",
+    "end_to_end_unprotect",
 ];
 
 const SKIPPED: &[(&str, &str)] = &[
-    ("end_to_end_unprotect", "needs certificate (EncryptedXml) decryption of the key ring: the keys-at-rest issue; the same bitwarden payload is unprotected through vectors/keys/unencrypted.xml in dotnet_interop.rs"),
     ("base64url_legacy_dot_padding", "the legacy WebUtilities encoder is not used by Data Protection or auth cookies; no cookie helpers exist yet"),
     ("cookie_chunking", "cookie chunking is not part of the core slice"),
     ("antiforgery_cookie_name", "antiforgery helpers are not part of the core slice"),
@@ -566,5 +566,48 @@ fn time_limited_header() {
             "{}",
             v["name"]
         );
+    }
+}
+
+#[test]
+fn end_to_end_unprotect() {
+    for v in vectors_of("end_to_end_unprotect") {
+        let i = &v["inputs"];
+        let pfx = base64_std(str_of(i, "pfx_base64"));
+        let certificate =
+            keyward::at_rest::Certificate::from_pkcs12(&pfx, str_of(i, "pfx_password")).unwrap();
+        let key_file = shared_dir().join("vectors").join(str_of(i, "key_xml_file"));
+        let xml = std::fs::read_to_string(&key_file).unwrap();
+        let chain: Vec<&str> = i["purposes_full_chain"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        let provider = Provider::builder()
+            .no_application_discriminator()
+            .repository(FixedRepository(vec![StoredElement {
+                location: key_file.display().to_string(),
+                xml,
+            }]))
+            .certificates(keyward::at_rest::CertificateEncryptor::new(vec![certificate]).unwrap())
+            .read_only(true)
+            .build()
+            .unwrap();
+        let plaintext = provider
+            .protector(chain.iter().copied())
+            .unprotect_str(str_of(i, "protected_base64url"))
+            .unwrap();
+        assert_eq!(
+            plaintext,
+            str_of(&v["expected"], "plaintext_utf8"),
+            "{}",
+            v["name"]
+        );
+        // A wrong purpose chain fails the MAC.
+        assert!(provider
+            .protector(["wrong"])
+            .unprotect_str(str_of(i, "protected_base64url"))
+            .is_err());
     }
 }

@@ -53,6 +53,7 @@ fn at_rest(
                 .map_err(|e| CliError::Usage(format!("KEYWARD_KEK: {e}")))?,
         );
     }
+    let keks_or_passphrase = !keks.is_empty() || global.passphrase_file.is_some();
     if let Some(path) = &global.passphrase_file {
         let passphrase = keyward::at_rest::PassphraseEncryptor::new(&read(path)?)?;
         builder = builder.passphrase(passphrase);
@@ -65,6 +66,40 @@ fn at_rest(
         } else {
             builder = builder.key_encryption_keys(keyward::at_rest::KekRing::new(keks)?);
         }
+    }
+    if !global.certificates.is_empty() {
+        let mut certificates = Vec::new();
+        for (index, path) in global.certificates.iter().enumerate() {
+            let bytes = std::fs::read(path).map_err(|source| {
+                CliError::Usage(format!("cannot read {}: {source}", path.display()))
+            })?;
+            let certificate = if bytes.starts_with(b"-----BEGIN") {
+                keyward::at_rest::Certificate::from_pem(&String::from_utf8_lossy(&bytes))
+            } else {
+                let password = match global.certificate_password_files.get(index) {
+                    Some(file) => read(file)?,
+                    None => zeroize::Zeroizing::new(
+                        std::env::var("KEYWARD_CERTIFICATE_PASSWORD").unwrap_or_default(),
+                    ),
+                };
+                keyward::at_rest::Certificate::from_pkcs12(
+                    &bytes,
+                    password.trim_end_matches(['\r', '\n']),
+                )
+            }
+            .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+            certificates.push(certificate);
+        }
+        let encryptor =
+            std::sync::Arc::new(keyward::at_rest::CertificateEncryptor::new(certificates)?);
+        // A KEK or passphrase given too keeps encrypting; certificates always decrypt.
+        builder = if keks_or_passphrase {
+            builder.xml_decryptor(encryptor)
+        } else {
+            builder
+                .xml_encryptor(encryptor.clone())
+                .xml_decryptor(encryptor)
+        };
     }
     if global.require_encryption {
         builder = builder.require_encryption_at_rest();

@@ -4,11 +4,13 @@
 //!
 //! The element formats are documented in `docs/at-rest.md`.
 
+mod certificate;
 mod kek;
 mod passphrase;
 
 use std::fmt::Debug;
 
+pub use certificate::{Certificate, CertificateEncryptor, ENCRYPTED_XML_DECRYPTOR_TYPE};
 pub use kek::{Kek, KekRing, KEK_DECRYPTOR_TYPE};
 pub use passphrase::{PassphraseEncryptor, PASSPHRASE_DECRYPTOR_TYPE};
 

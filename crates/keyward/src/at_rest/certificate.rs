@@ -1,0 +1,345 @@
+//! X.509 certificates, compatible with .NET's `ProtectKeysWithCertificate` both ways: the
+//! W3C XML Encryption shape `EncryptedXml` writes (`EncryptedData` with AES-CBC, the IV in
+//! front, the AES key in an `EncryptedKey` for the RSA key of the certificate embedded in
+//! `X509Data`).
+//!
+//! RSA runs on aws-lc-rs (AWS-LC), whose PKCS#1 v1.5 decryption is constant-time; the `rsa`
+//! crate was not used because of its open timing advisory (RUSTSEC-2023-0071, "Marvin").
+//! keyward encrypts the AES key with RSA-OAEP (`rsa-oaep-mgf1p`), which .NET's decryptor
+//! reads; it decrypts both OAEP and the PKCS#1 v1.5 (`rsa-1_5`) that .NET writes.
+
+use std::fmt;
+
+use aws_lc_rs::rsa::{
+    OaepPrivateDecryptingKey, OaepPublicEncryptingKey, Pkcs1PrivateDecryptingKey,
+    PrivateDecryptingKey, OAEP_SHA1_MGF1SHA1,
+};
+use cbc::cipher::{
+    block_padding::NoPadding, block_padding::Pkcs7, BlockModeDecrypt, BlockModeEncrypt, KeyIvInit,
+};
+use roxmltree::Node;
+
+use super::{EncryptedElement, XmlDecryptor, XmlEncryptor};
+use crate::encoding::{base64_standard_decode, base64_standard_encode};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::xml::XmlElement;
+
+/// .NET's decryptor type for certificate-encrypted keys (keyward writes it too, so .NET nodes
+/// pick their `EncryptedXmlDecryptor`).
+pub const ENCRYPTED_XML_DECRYPTOR_TYPE: &str = "Microsoft.AspNetCore.DataProtection.XmlEncryption.EncryptedXmlDecryptor, Microsoft.AspNetCore.DataProtection";
+
+const XMLENC: &str = "http://www.w3.org/2001/04/xmlenc#";
+const XMLDSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
+const RSA_1_5: &str = "http://www.w3.org/2001/04/xmlenc#rsa-1_5";
+const RSA_OAEP: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
+
+/// A certificate and its RSA private key.
+pub struct Certificate {
+    der: Vec<u8>,
+    pkcs8: Secret,
+}
+
+impl fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Certificate({} DER bytes)", self.der.len())
+    }
+}
+
+impl Certificate {
+    /// From a PKCS#12 (`.pfx`) file's bytes and its password.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] when the file cannot be opened with the password, holds no
+    /// private key with a certificate, or the key is not RSA.
+    pub fn from_pkcs12(pfx: &[u8], password: &str) -> Result<Self> {
+        let store = p12_keystore::KeyStore::from_pkcs12(
+            pfx,
+            password,
+            p12_keystore::Pkcs12ImportPolicy::Relaxed,
+        )
+        .map_err(|e| Error::Configuration(format!("cannot open the PKCS#12 file: {e}")))?;
+        let (_, chain) = store
+            .private_key_chain()
+            .ok_or_else(|| Error::Configuration("the PKCS#12 file holds no private key".into()))?;
+        let der = chain
+            .certs()
+            .first()
+            .ok_or_else(|| {
+                Error::Configuration("the PKCS#12 file holds no certificate for its key".into())
+            })?
+            .as_der()
+            .to_vec();
+        Self::from_parts(der, chain.key().as_der().to_vec())
+    }
+
+    /// From PEM text holding a `CERTIFICATE` and an unencrypted `PRIVATE KEY` (PKCS#8).
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] when either block is missing or invalid.
+    pub fn from_pem(pem: &str) -> Result<Self> {
+        let block = |label: &str| -> Option<Vec<u8>> {
+            let begin = format!("-----BEGIN {label}-----");
+            let end = format!("-----END {label}-----");
+            let start = pem.find(&begin)? + begin.len();
+            let stop = start + pem[start..].find(&end)?;
+            let body: String = pem[start..stop]
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            base64_standard_decode(&body)
+        };
+        let der = block("CERTIFICATE")
+            .ok_or_else(|| Error::Configuration("no CERTIFICATE block in the PEM".into()))?;
+        let key = block("PRIVATE KEY").ok_or_else(|| {
+            Error::Configuration("no unencrypted PKCS#8 PRIVATE KEY block in the PEM".into())
+        })?;
+        Self::from_parts(der, key)
+    }
+
+    fn from_parts(der: Vec<u8>, pkcs8: Vec<u8>) -> Result<Self> {
+        let certificate = Self {
+            der,
+            pkcs8: Secret::new(pkcs8),
+        };
+        certificate.private_key()?;
+        Ok(certificate)
+    }
+
+    fn private_key(&self) -> Result<PrivateDecryptingKey> {
+        PrivateDecryptingKey::from_pkcs8(self.pkcs8.expose()).map_err(|e| {
+            Error::Configuration(format!(
+                "the certificate's private key is not a usable RSA key: {e}"
+            ))
+        })
+    }
+
+    /// The certificate (DER).
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+}
+
+/// Certificates: the first encrypts, every one decrypts (so certificates can rotate).
+#[derive(Debug)]
+pub struct CertificateEncryptor {
+    certificates: Vec<Certificate>,
+}
+
+impl CertificateEncryptor {
+    /// Certificates; the first encrypts.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] for an empty list.
+    pub fn new(certificates: Vec<Certificate>) -> Result<Self> {
+        if certificates.is_empty() {
+            return Err(Error::Configuration(
+                "configure at least one certificate".into(),
+            ));
+        }
+        Ok(Self { certificates })
+    }
+}
+
+fn is(node: Node<'_, '_>, namespace: &str, name: &str) -> bool {
+    node.is_element()
+        && node.tag_name().name() == name
+        && node.tag_name().namespace() == Some(namespace)
+}
+
+fn child<'a, 'i>(node: Node<'a, 'i>, namespace: &str, name: &str) -> Option<Node<'a, 'i>> {
+    node.children().find(|c| is(*c, namespace, name))
+}
+
+fn cipher_value(node: Node<'_, '_>) -> Option<Vec<u8>> {
+    let value = child(child(node, XMLENC, "CipherData")?, XMLENC, "CipherValue")?;
+    let text: String = value
+        .text()?
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    base64_standard_decode(&text)
+}
+
+fn algorithm<'a>(node: Node<'a, '_>) -> Option<&'a str> {
+    child(node, XMLENC, "EncryptionMethod")?.attribute("Algorithm")
+}
+
+/// AES-CBC with the IV in front; the padding is ISO 10126 (.NET) or PKCS#7 (keyward): only
+/// the last byte (the pad length) is checked.
+fn aes_cbc_decrypt(key: &[u8], data: &[u8]) -> Option<Vec<u8>> {
+    if data.len() < 32 || !data.len().is_multiple_of(16) {
+        return None;
+    }
+    let (iv, body) = data.split_at(16);
+    let mut plaintext = body.to_vec();
+    let ok = match key.len() {
+        16 => cbc::Decryptor::<aes::Aes128>::new_from_slices(key, iv)
+            .ok()?
+            .decrypt_padded::<NoPadding>(&mut plaintext)
+            .is_ok(),
+        24 => cbc::Decryptor::<aes::Aes192>::new_from_slices(key, iv)
+            .ok()?
+            .decrypt_padded::<NoPadding>(&mut plaintext)
+            .is_ok(),
+        32 => cbc::Decryptor::<aes::Aes256>::new_from_slices(key, iv)
+            .ok()?
+            .decrypt_padded::<NoPadding>(&mut plaintext)
+            .is_ok(),
+        _ => false,
+    };
+    let pad = usize::from(*plaintext.last()?);
+    if !ok || pad == 0 || pad > 16 {
+        return None;
+    }
+    plaintext.truncate(plaintext.len() - pad);
+    Some(plaintext)
+}
+
+impl XmlDecryptor for CertificateEncryptor {
+    fn type_name(&self) -> &str {
+        super::type_name_of(ENCRYPTED_XML_DECRYPTOR_TYPE)
+    }
+
+    fn decrypt(&self, encrypted: &str) -> Result<zeroize::Zeroizing<String>> {
+        let fail = |reason: &str| Error::Configuration(reason.to_owned());
+        let doc =
+            super::parse(encrypted).ok_or_else(|| fail("the EncryptedData element is not XML"))?;
+        let data = doc.root_element();
+        if !is(data, XMLENC, "EncryptedData") {
+            return Err(fail("not an xmlenc EncryptedData element"));
+        }
+        let encrypted_key = child(data, XMLDSIG, "KeyInfo")
+            .and_then(|k| child(k, XMLENC, "EncryptedKey"))
+            .ok_or_else(|| fail("no KeyInfo/EncryptedKey"))?;
+        let embedded: String = child(encrypted_key, XMLDSIG, "KeyInfo")
+            .and_then(|k| child(k, XMLDSIG, "X509Data"))
+            .and_then(|x| child(x, XMLDSIG, "X509Certificate"))
+            .and_then(|c| c.text())
+            .ok_or_else(|| fail("no X509Data/X509Certificate in the EncryptedKey"))?
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let embedded = base64_standard_decode(&embedded)
+            .ok_or_else(|| fail("the X509Certificate is not base64"))?;
+        let certificate = self
+            .certificates
+            .iter()
+            .find(|c| c.der == embedded)
+            .ok_or_else(|| {
+                fail("the key was encrypted for a certificate that is not configured")
+            })?;
+        let wrapped = cipher_value(encrypted_key)
+            .ok_or_else(|| fail("the EncryptedKey has no CipherValue"))?;
+        let mut session = zeroize::Zeroizing::new(vec![0u8; 1024]);
+        let private_key = certificate.private_key()?;
+        let session_len = match algorithm(encrypted_key) {
+            Some(RSA_1_5) => Pkcs1PrivateDecryptingKey::new(private_key)
+                .ok()
+                .and_then(|k| k.decrypt(&wrapped, &mut session).ok().map(|p| p.len())),
+            Some(RSA_OAEP) => OaepPrivateDecryptingKey::new(private_key)
+                .ok()
+                .and_then(|k| {
+                    k.decrypt(&OAEP_SHA1_MGF1SHA1, &wrapped, &mut session, None)
+                        .ok()
+                        .map(|p| p.len())
+                }),
+            _ => {
+                return Err(fail(
+                    "unsupported key transport (rsa-1_5 and rsa-oaep-mgf1p are)",
+                ))
+            }
+        }
+        .ok_or_else(|| fail("the certificate's private key does not open the EncryptedKey"))?;
+        session.truncate(session_len);
+        let expected = match algorithm(data) {
+            Some("http://www.w3.org/2001/04/xmlenc#aes256-cbc") => 32,
+            Some("http://www.w3.org/2001/04/xmlenc#aes192-cbc") => 24,
+            Some("http://www.w3.org/2001/04/xmlenc#aes128-cbc") => 16,
+            _ => return Err(fail("unsupported data encryption (aes128/192/256-cbc are)")),
+        };
+        if session.len() != expected {
+            return Err(fail("the unwrapped key has the wrong length"));
+        }
+        let body =
+            cipher_value(data).ok_or_else(|| fail("the EncryptedData has no CipherValue"))?;
+        let plaintext = aes_cbc_decrypt(&session, &body)
+            .ok_or_else(|| fail("the EncryptedData does not decrypt"))?;
+        let text =
+            String::from_utf8(plaintext).map_err(|_| fail("the decrypted element is not UTF-8"))?;
+        Ok(zeroize::Zeroizing::new(text))
+    }
+}
+
+impl XmlEncryptor for CertificateEncryptor {
+    fn encrypt(&self, master_key: &XmlElement) -> Result<EncryptedElement> {
+        let certificate = &self.certificates[0];
+        let fail = |reason: &str| Error::Configuration(reason.to_owned());
+        let session = Secret::random(32);
+        let mut iv = [0u8; 16];
+        crate::crypto::rng::fill(&mut iv);
+        let plaintext = zeroize::Zeroizing::new(master_key.to_compact());
+        let padded = (plaintext.len() / 16 + 1) * 16;
+        let mut body = vec![0u8; 16 + padded];
+        body[..16].copy_from_slice(&iv);
+        body[16..16 + plaintext.len()].copy_from_slice(plaintext.as_bytes());
+        cbc::Encryptor::<aes::Aes256>::new_from_slices(session.expose(), &iv)
+            .map_err(|_| fail("AES key setup failed"))?
+            .encrypt_padded::<Pkcs7>(&mut body[16..], plaintext.len())
+            .map_err(|_| fail("AES-CBC failed"))?;
+        let public = OaepPublicEncryptingKey::new(certificate.private_key()?.public_key())
+            .map_err(|_| fail("the certificate's key cannot encrypt"))?;
+        let mut wrapped = vec![0u8; public.ciphertext_size()];
+        let wrapped = public
+            .encrypt(&OAEP_SHA1_MGF1SHA1, session.expose(), &mut wrapped, None)
+            .map_err(|_| fail("RSA-OAEP failed"))?
+            .to_vec();
+        let cipher_data = |bytes: &[u8]| {
+            XmlElement::new("CipherData")
+                .child(XmlElement::new("CipherValue").text(base64_standard_encode(bytes)))
+        };
+        let element = XmlElement::new("EncryptedData")
+            .attr("Type", "http://www.w3.org/2001/04/xmlenc#Element")
+            .attr("xmlns", XMLENC)
+            .child(
+                XmlElement::new("EncryptionMethod")
+                    .attr("Algorithm", "http://www.w3.org/2001/04/xmlenc#aes256-cbc"),
+            )
+            .child(
+                XmlElement::new("KeyInfo").attr("xmlns", XMLDSIG).child(
+                    XmlElement::new("EncryptedKey")
+                        .attr("xmlns", XMLENC)
+                        .child(XmlElement::new("EncryptionMethod").attr("Algorithm", RSA_OAEP))
+                        .child(
+                            XmlElement::new("KeyInfo").attr("xmlns", XMLDSIG).child(
+                                XmlElement::new("X509Data").child(
+                                    XmlElement::new("X509Certificate")
+                                        .text(base64_standard_encode(&certificate.der)),
+                                ),
+                            ),
+                        )
+                        .child(cipher_data(&wrapped)),
+                ),
+            )
+            .child(cipher_data(&body));
+        Ok(EncryptedElement {
+            decryptor_type: ENCRYPTED_XML_DECRYPTOR_TYPE.into(),
+            element,
+        })
+    }
+
+    fn is_current(&self, decryptor_type: &str, encrypted: &str) -> bool {
+        if super::type_name_of(decryptor_type) != self.type_name() {
+            return false;
+        }
+        let current = base64_standard_encode(&self.certificates[0].der);
+        super::parse(encrypted).is_some_and(|doc| {
+            doc.descendants()
+                .find(|n| is(*n, XMLDSIG, "X509Certificate"))
+                .and_then(|n| n.text())
+                .is_some_and(|t| {
+                    t.chars().filter(|c| !c.is_whitespace()).collect::<String>() == current
+                })
+        })
+    }
+}
