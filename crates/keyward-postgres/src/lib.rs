@@ -119,12 +119,16 @@ impl PostgresRepository {
     /// # Errors
     /// [`Error::Repository`] naming the store.
     pub fn open_with(url: &str, options: PostgresOptions) -> Result<Self> {
-        let display = redact(url);
         let mut config: Config = url.parse().map_err(|e| Error::Repository {
-            store: display.clone(),
+            store: redact(url),
             reason: format!("invalid PostgreSQL URL: {e}"),
         })?;
+        // Built from the parsed configuration: a password given anywhere (userinfo, query,
+        // key=value) never reaches messages.
+        let display = describe(&config);
         config.connect_timeout(CONNECT_TIMEOUT);
+        config.keepalives(true);
+        config.keepalives_idle(Duration::from_secs(30));
         let repository = Self {
             config,
             client: Mutex::new(None),
@@ -225,8 +229,12 @@ impl KeyRepository for PostgresRepository {
         Ok(rows
             .iter()
             .filter_map(|row| {
-                let id: i32 = row.get(0);
-                let xml: Option<String> = row.get(1);
+                let id: i64 = row
+                    .try_get::<_, i32>(0)
+                    .map(i64::from)
+                    .or_else(|_| row.try_get::<_, i64>(0))
+                    .ok()?;
+                let xml: Option<String> = row.try_get(1).ok()?;
                 // EF Core skips rows without XML; so does keyward.
                 xml.filter(|x| !x.trim().is_empty())
                     .map(|xml| StoredElement {
@@ -250,11 +258,26 @@ impl KeyRepository for PostgresRepository {
 
     fn lock_for_generation(&self) -> Result<GenerationLock> {
         // A session-level advisory lock on a connection of its own, released by closing it.
+        // try-lock in a loop with a deadline: a holder stuck on a half-open connection must not
+        // block this node for ever.
         let mut client = self.config.connect(NoTls).map_err(|e| self.error(&e))?;
-        client
-            .execute("SELECT pg_advisory_lock($1)", &[&self.lock_id()])
-            .map_err(|e| self.error(&e))?;
-        Ok(GenerationLock::new(LockGuard(Some(client))))
+        let started = std::time::Instant::now();
+        loop {
+            let taken: bool = client
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&self.lock_id()])
+                .and_then(|row| row.try_get(0))
+                .map_err(|e| self.error(&e))?;
+            if taken {
+                return Ok(GenerationLock::new(LockGuard(Some(client))));
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                return Err(Error::Repository {
+                    store: self.location(),
+                    reason: "the key generation lock stayed taken for 60 s".into(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
     }
 
     fn location(&self) -> String {
@@ -280,13 +303,13 @@ impl KeyRepository for PostgresRepository {
         let id = old
             .location
             .strip_prefix(&format!("{} row ", self.location()))
-            .and_then(|id| id.parse::<i32>().ok())
+            .and_then(|id| id.parse::<i64>().ok())
             .ok_or_else(|| Error::Repository {
                 store: self.location(),
                 reason: format!("{} is not a row of this table", old.location),
             })?;
         let statement = format!(
-            "UPDATE {} SET \"Xml\" = $1 WHERE \"Id\" = $2 AND \"Xml\" = $3",
+            "UPDATE {} SET \"Xml\" = $1 WHERE \"Id\" = $2::bigint AND \"Xml\" = $3",
             self.qualified()
         );
         let new = new.to_compact();
@@ -310,14 +333,17 @@ impl KeyRepository for PostgresRepository {
         for location in locations {
             let id = location
                 .strip_prefix(&prefix)
-                .and_then(|id| id.parse::<i32>().ok())
+                .and_then(|id| id.parse::<i64>().ok())
                 .ok_or_else(|| Error::Repository {
                     store: self.location(),
                     reason: format!("{location} is not a row of this table"),
                 })?;
             ids.push(id);
         }
-        let statement = format!("DELETE FROM {} WHERE \"Id\" = ANY($1)", self.qualified());
+        let statement = format!(
+            "DELETE FROM {} WHERE \"Id\" = ANY($1::bigint[])",
+            self.qualified()
+        );
         self.with_client(|c| c.execute(&statement, &[&ids]).map(drop))?;
         self.notify();
         Ok(())
@@ -371,6 +397,33 @@ fn listen(
             return Ok(true);
         }
     }
+}
+
+/// `postgres://user@host:port/db`, from a parsed configuration, without any password.
+fn describe(config: &Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(name) => name.clone(),
+            #[cfg(unix)]
+            postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
+    let host = match (hosts.first(), ports.first()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.clone(),
+        _ => "localhost".into(),
+    };
+    let user = config
+        .get_user()
+        .map(|u| format!("{u}@"))
+        .unwrap_or_default();
+    format!(
+        "postgres://{user}{host}/{}",
+        config.get_dbname().unwrap_or("")
+    )
 }
 
 /// A quoted SQL identifier.
@@ -454,5 +507,9 @@ mod tests {
         assert_eq!(quote("a\"b"), "\"a\"\"b\"");
         assert_eq!(redact("postgres://u:pw@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        let config: Config = "postgres://u@h:5433/db?password=hunter2".parse().unwrap();
+        assert_eq!(describe(&config), "postgres://u@h:5433/db");
+        let config: Config = "host=h user=u password=hunter2 dbname=db".parse().unwrap();
+        assert!(!describe(&config).contains("hunter2"));
     }
 }

@@ -126,10 +126,7 @@ impl RedisRepository {
     }
 
     fn connect(&self) -> redis::RedisResult<redis::Connection> {
-        let connection = self.client.get_connection_with_timeout(IO_TIMEOUT)?;
-        connection.set_read_timeout(Some(IO_TIMEOUT))?;
-        connection.set_write_timeout(Some(IO_TIMEOUT))?;
-        Ok(connection)
+        connect_with_timeouts(&self.client)
     }
 
     /// Runs `f` on the shared connection, reconnecting once if it broke.
@@ -211,11 +208,11 @@ impl KeyRepository for RedisRepository {
                     .query(c)
             })?;
             if acquired.is_some() {
-                return Ok(GenerationLock::new(LockGuard {
-                    client: self.client.clone(),
+                return Ok(GenerationLock::new(LockGuard::new(
+                    self.client.clone(),
                     lock_key,
                     token,
-                }));
+                )));
             }
             if started.elapsed() > LOCK_WAIT {
                 return Err(Error::Repository {
@@ -306,24 +303,65 @@ impl KeyRepository for RedisRepository {
     }
 }
 
-/// Releases the generation lock if we still hold it; never panics.
+/// Holds the generation lock: renews it while held (so a slow creation or rewrap never
+/// outlives the TTL) and releases it only if we still hold it; never panics.
 struct LockGuard {
     client: redis::Client,
     lock_key: String,
     token: String,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+}
+
+/// Extends the lock's TTL only if it still holds our token.
+const RENEW_SCRIPT: &str =
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+
+impl LockGuard {
+    fn new(client: redis::Client, lock_key: String, token: String) -> Self {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let (renew_client, renew_key, renew_token) =
+            (client.clone(), lock_key.clone(), token.clone());
+        let ttl = u64::try_from(LOCK_TTL.as_millis()).unwrap_or(30_000);
+        let renewer = thread::Builder::new().name("keyward-redis-lock".into()).spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(LOCK_TTL / 3) {
+                let renewed = connect_with_timeouts(&renew_client).and_then(|mut c| {
+                    redis::Script::new(RENEW_SCRIPT)
+                        .key(&renew_key)
+                        .arg(&renew_token)
+                        .arg(ttl)
+                        .invoke::<i64>(&mut c)
+                });
+                if !matches!(renewed, Ok(1)) {
+                    tracing::warn!(lock = %renew_key, "could not renew the key generation lock");
+                }
+            }
+        });
+        Self {
+            client,
+            lock_key,
+            token,
+            stop: renewer.is_ok().then_some(stop),
+        }
+    }
+}
+
+fn connect_with_timeouts(client: &redis::Client) -> redis::RedisResult<redis::Connection> {
+    let connection = client.get_connection_with_timeout(IO_TIMEOUT)?;
+    connection.set_read_timeout(Some(IO_TIMEOUT))?;
+    connection.set_write_timeout(Some(IO_TIMEOUT))?;
+    Ok(connection)
 }
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        let released = self
-            .client
-            .get_connection_with_timeout(IO_TIMEOUT)
-            .and_then(|mut c| {
-                redis::Script::new(RELEASE_SCRIPT)
-                    .key(&self.lock_key)
-                    .arg(&self.token)
-                    .invoke::<i64>(&mut c)
-            });
+        // Stops the renewer (a closed channel ends it too).
+        drop(self.stop.take());
+        let released = connect_with_timeouts(&self.client).and_then(|mut c| {
+            redis::Script::new(RELEASE_SCRIPT)
+                .key(&self.lock_key)
+                .arg(&self.token)
+                .invoke::<i64>(&mut c)
+        });
         if let Err(error) = released {
             // It expires on its own after the TTL.
             tracing::warn!(%error, lock = %self.lock_key, "could not release the key generation lock");

@@ -141,8 +141,20 @@ impl Shared {
             return;
         }
         let ids: Vec<String> = missing.iter().map(|k| k.info.id.to_string()).collect();
-        // A store emptied by accident (Redis restarted without persistence) must not make this
-        // node's payloads unreadable, nor make it write: keep using the keys it holds.
+        // Keys deleted on purpose elsewhere (old ones, never the default) are let go; a store
+        // that lost everything, or lost the key this node protects with, was emptied by
+        // accident (Redis restarted without persistence): keep using what this node holds.
+        let now = self.now();
+        let lost_default = old
+            .default_key_at(now)
+            .is_some_and(|d| !ring.contains(&d.info.id));
+        if !ring.is_empty() && !lost_default {
+            tracing::info!(deleted = %ids.join(", "), "keys were deleted from the repository");
+            self.at_rest.forget(missing.iter().map(|k| k.info.id));
+            return;
+        }
+        // A store emptied by accident must not make this node's payloads unreadable, nor make
+        // it write: keep using the keys it holds.
         tracing::error!(missing = %ids.join(", "), "the key ring shrank: keys this node held are gone from the repository; still using them from memory, writing and deleting nothing because of it");
         ring.retain_from_memory(self.now(), missing.into_iter().cloned());
     }
@@ -517,6 +529,7 @@ impl Provider {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .extend(doomed.iter().copied());
+            self.shared.at_rest.forget(doomed.iter().copied());
             let all: Vec<String> = key_locations.iter().chain(&revocations).cloned().collect();
             self.shared.repository.delete_elements(&all)?;
             for key in &keys {
@@ -562,13 +575,22 @@ impl Provider {
             dry_run,
             ..Rewrap::default()
         };
-        let keys: Vec<(crate::repository::StoredElement, crate::xml::XmlElement)> = stored
-            .into_iter()
-            .filter_map(|s| {
-                let element = crate::xml::parse_element(&s.xml).ok()?;
-                (element.name() == "key").then_some((s, element))
-            })
-            .collect();
+        let mut keys = Vec::new();
+        for stored in stored {
+            let element = crate::xml::parse_element(&stored.xml)?;
+            match element.name() {
+                "key" => keys.push((stored, element)),
+                "revocation" => {}
+                // A container (Azure Blob's <repository>) cannot be rewrapped key by key.
+                _ if element.child_element("key").is_some() => {
+                    return Err(Error::Configuration(format!(
+                        "{} holds several keys in one document; rewrap cannot replace them one at a time",
+                        stored.location
+                    )))
+                }
+                _ => {}
+            }
+        }
         let total = keys.len();
         for (done, (stored, mut element)) in keys.into_iter().enumerate() {
             let id: KeyId = element
@@ -587,7 +609,7 @@ impl Provider {
                 });
             };
             let master = at_rest
-                .master_key_of(&secret, encryptor.as_ref())
+                .master_key_of(id, &secret, encryptor.as_ref())
                 .map_err(|reason| Error::KeyDecryptionFailed {
                     key_id: id,
                     decryptor_type: secret
@@ -602,7 +624,7 @@ impl Provider {
                 continue;
             };
             if !dry_run {
-                let sealed = crate::at_rest::encrypted_secret(encryptor.encrypt(&master)?);
+                let sealed = crate::at_rest::encrypted_secret(encryptor.encrypt(id, &master)?);
                 if let Some(slot) = crate::at_rest::secret_slot(&mut element) {
                     *slot = crate::xml::XmlNode::Element(sealed);
                 }

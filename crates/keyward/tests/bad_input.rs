@@ -193,3 +193,44 @@ fn hostile_key_files_never_panic() {
     assert_eq!(protector.unprotect(&payload).unwrap(), b"x");
     assert!(!format!("{provider:?}").contains("AAAA"));
 }
+
+#[test]
+fn a_key_stored_twice_is_used_once_two_keys_with_one_id_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = Provider::builder()
+        .application_name("a")
+        .key_directory(dir.path())
+        .build()
+        .unwrap();
+    let id = writer.ensure_default_key().unwrap();
+    let original = dir.path().join(format!("key-{id}.xml"));
+    // A retried write: an identical copy under another name.
+    std::fs::copy(&original, dir.path().join("copy.xml")).unwrap();
+    let reader = Provider::builder()
+        .application_name("a")
+        .key_directory(dir.path())
+        .read_only(true)
+        .build()
+        .unwrap();
+    assert_eq!(reader.keys().len(), 1);
+    // A different key under the same id: an error naming the id.
+    let text = std::fs::read_to_string(&original).unwrap();
+    let value_start = text.find("<value>").unwrap() + 7;
+    let mut forged = text.clone();
+    forged.replace_range(
+        value_start..value_start + 4,
+        if &text[value_start..value_start + 4] == "AAAA" {
+            "BBBB"
+        } else {
+            "AAAA"
+        },
+    );
+    std::fs::write(dir.path().join("copy.xml"), forged).unwrap();
+    let err = Provider::builder()
+        .application_name("a")
+        .key_directory(dir.path())
+        .read_only(true)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains(&id.to_string()), "{err}");
+}

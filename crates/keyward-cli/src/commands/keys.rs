@@ -7,7 +7,7 @@ use keyward::time::OffsetDateTime;
 use keyward::{KeyInfo, KeyRepository};
 use serde::Serialize;
 
-use super::{open_repository, provider, read_only_provider, CliError};
+use super::{maintenance_provider, open_repository, provider, read_only_provider, CliError};
 use crate::cli::{GlobalOptions, KeysCommand};
 use crate::timespec::{parse_duration, parse_time};
 
@@ -156,7 +156,7 @@ fn delete(
     expired_before: Option<&str>,
     dry_run: bool,
 ) -> Result<(), CliError> {
-    let provider = provider(global)?;
+    let provider = maintenance_provider(global)?;
     let deletion = match (id, expired_before) {
         (Some(id), None) => {
             let id = key_id_arg(id)?;
@@ -309,8 +309,15 @@ fn migrate(from: &str, to: &str, dry_run: bool) -> Result<(), CliError> {
         .filter_map(|stored| keyward::parse_element(&stored.xml).ok())
         .map(|element| identity(&element))
         .collect();
+    let elements = source.load_elements()?;
+    if elements.is_empty() {
+        return Err(CliError::Usage(format!(
+            "{} holds no keys or revocations: nothing to migrate (is the source right?)",
+            source.location()
+        )));
+    }
     let mut pending = Vec::new();
-    for stored in source.load_elements()? {
+    for stored in elements {
         let element = keyward::parse_element(&stored.xml)
             .map_err(|e| CliError::Usage(format!("{}: {e}", stored.location)))?;
         let id = identity(&element);
@@ -350,7 +357,7 @@ fn migrate(from: &str, to: &str, dry_run: bool) -> Result<(), CliError> {
 
 fn rewrap(global: &GlobalOptions, dry_run: bool) -> Result<(), CliError> {
     use std::io::IsTerminal;
-    let provider = provider(global)?;
+    let provider = maintenance_provider(global)?;
     let terminal = std::io::stderr().is_terminal();
     let report = provider.rewrap_keys(dry_run, |done, total| {
         if terminal {

@@ -121,12 +121,18 @@ pub fn read_stdin() -> Result<Vec<u8>, CliError> {
 
 /// Builds the provider from the global options.
 pub fn provider(global: &GlobalOptions) -> Result<Provider, CliError> {
-    provider_with(global, false)
+    provider_with(global, false, true)
 }
 
 /// Builds a provider that never writes (for listings).
 pub fn read_only_provider(global: &GlobalOptions) -> Result<Provider, CliError> {
-    provider_with(global, true)
+    provider_with(global, true, false)
+}
+
+/// Builds a provider for maintenance (delete, rewrap): it writes only what the command asks,
+/// never a key of its own accord.
+pub fn maintenance_provider(global: &GlobalOptions) -> Result<Provider, CliError> {
+    provider_with(global, false, false)
 }
 
 /// Opens a repository from a URI: `file:DIR` or a plain path, `redis://…`, `postgres://…`.
@@ -136,7 +142,16 @@ pub fn open_repository(uri: &str, read_only: bool) -> Result<Box<dyn KeyReposito
         return Ok(Box::new(keyward_redis::RedisRepository::open(uri)?));
     }
     if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-        return Ok(Box::new(keyward_postgres::PostgresRepository::open(uri)?));
+        // Reading never creates the table (a mistyped name is then an error, not an empty ring).
+        let uri = if read_only && !uri.contains("create_table=") {
+            format!(
+                "{uri}{}create_table=false",
+                if uri.contains('?') { '&' } else { '?' }
+            )
+        } else {
+            uri.to_owned()
+        };
+        return Ok(Box::new(keyward_postgres::PostgresRepository::open(&uri)?));
     }
     if lower.contains("://") {
         return Err(CliError::Usage(format!(
@@ -170,7 +185,11 @@ pub fn open_directory(
     }
 }
 
-fn provider_with(global: &GlobalOptions, read_only: bool) -> Result<Provider, CliError> {
+fn provider_with(
+    global: &GlobalOptions,
+    read_only: bool,
+    generate_keys: bool,
+) -> Result<Provider, CliError> {
     let repository = match &global.repository {
         Some(uri) => open_repository(uri, read_only)?,
         None => open_directory(global.keys_dir.clone(), read_only)?,
@@ -178,6 +197,7 @@ fn provider_with(global: &GlobalOptions, read_only: bool) -> Result<Provider, Cl
     let mut builder = at_rest(Provider::builder(), global)?
         .repository(repository)
         .read_only(read_only)
+        .automatic_key_generation(generate_keys)
         .algorithm(match global.algorithm {
             AlgorithmArg::Cbc => Algorithm::AES_256_CBC_HMACSHA256,
             AlgorithmArg::Gcm => Algorithm::AES_256_GCM,

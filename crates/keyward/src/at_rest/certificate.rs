@@ -201,7 +201,11 @@ impl XmlDecryptor for CertificateEncryptor {
         super::type_name_of(ENCRYPTED_XML_DECRYPTOR_TYPE)
     }
 
-    fn decrypt(&self, encrypted: &str) -> Result<zeroize::Zeroizing<String>> {
+    fn decrypt(
+        &self,
+        _key_id: crate::KeyId,
+        encrypted: &str,
+    ) -> Result<zeroize::Zeroizing<String>> {
         let fail = |reason: &str| Error::Configuration(reason.to_owned());
         let doc =
             super::parse(encrypted).ok_or_else(|| fail("the EncryptedData element is not XML"))?;
@@ -229,50 +233,48 @@ impl XmlDecryptor for CertificateEncryptor {
             .ok_or_else(|| {
                 fail("the key was encrypted for a certificate that is not configured")
             })?;
-        let wrapped = cipher_value(encrypted_key)
-            .ok_or_else(|| fail("the EncryptedKey has no CipherValue"))?;
-        let mut session = zeroize::Zeroizing::new(vec![0u8; 1024]);
-        let private_key = certificate.private_key()?;
-        let session_len = match algorithm(encrypted_key) {
-            Some(RSA_1_5) => Pkcs1PrivateDecryptingKey::new(private_key)
-                .ok()
-                .and_then(|k| k.decrypt(&wrapped, &mut session).ok().map(|p| p.len())),
-            Some(RSA_OAEP) => OaepPrivateDecryptingKey::new(private_key)
-                .ok()
-                .and_then(|k| {
-                    k.decrypt(&OAEP_SHA1_MGF1SHA1, &wrapped, &mut session, None)
-                        .ok()
-                        .map(|p| p.len())
-                }),
-            _ => {
-                return Err(fail(
-                    "unsupported key transport (rsa-1_5 and rsa-oaep-mgf1p are)",
-                ))
+        // From here on every failure gives the same answer: AES-CBC carries no MAC, and
+        // distinct errors (padding, encoding, element) would be a decryption oracle.
+        let opaque = || fail("the configured certificate does not decrypt this EncryptedData");
+        let plaintext = (|| {
+            let wrapped = cipher_value(encrypted_key)?;
+            let mut session = zeroize::Zeroizing::new(vec![0u8; 1024]);
+            let private_key = certificate.private_key().ok()?;
+            let session_len = match algorithm(encrypted_key) {
+                Some(RSA_1_5) => Pkcs1PrivateDecryptingKey::new(private_key)
+                    .ok()
+                    .and_then(|k| k.decrypt(&wrapped, &mut session).ok().map(|p| p.len())),
+                Some(RSA_OAEP) => OaepPrivateDecryptingKey::new(private_key)
+                    .ok()
+                    .and_then(|k| {
+                        k.decrypt(&OAEP_SHA1_MGF1SHA1, &wrapped, &mut session, None)
+                            .ok()
+                            .map(|p| p.len())
+                    }),
+                _ => None,
+            }?;
+            session.truncate(session_len);
+            let expected = match algorithm(data) {
+                Some("http://www.w3.org/2001/04/xmlenc#aes256-cbc") => 32,
+                Some("http://www.w3.org/2001/04/xmlenc#aes192-cbc") => 24,
+                Some("http://www.w3.org/2001/04/xmlenc#aes128-cbc") => 16,
+                _ => return None,
+            };
+            if session.len() != expected {
+                return None;
             }
-        }
-        .ok_or_else(|| fail("the certificate's private key does not open the EncryptedKey"))?;
-        session.truncate(session_len);
-        let expected = match algorithm(data) {
-            Some("http://www.w3.org/2001/04/xmlenc#aes256-cbc") => 32,
-            Some("http://www.w3.org/2001/04/xmlenc#aes192-cbc") => 24,
-            Some("http://www.w3.org/2001/04/xmlenc#aes128-cbc") => 16,
-            _ => return Err(fail("unsupported data encryption (aes128/192/256-cbc are)")),
-        };
-        if session.len() != expected {
-            return Err(fail("the unwrapped key has the wrong length"));
-        }
-        let body =
-            cipher_value(data).ok_or_else(|| fail("the EncryptedData has no CipherValue"))?;
-        let plaintext = aes_cbc_decrypt(&session, &body)
-            .ok_or_else(|| fail("the EncryptedData does not decrypt"))?;
-        let text =
-            String::from_utf8(plaintext).map_err(|_| fail("the decrypted element is not UTF-8"))?;
-        Ok(zeroize::Zeroizing::new(text))
+            let body = cipher_value(data)?;
+            let plaintext = zeroize::Zeroizing::new(aes_cbc_decrypt(&session, &body)?);
+            let text = zeroize::Zeroizing::new(String::from_utf8(plaintext.to_vec()).ok()?);
+            crate::key::xml::master_key_from_xml(&text)?;
+            Some(text)
+        })();
+        plaintext.ok_or_else(opaque)
     }
 }
 
 impl XmlEncryptor for CertificateEncryptor {
-    fn encrypt(&self, master_key: &XmlElement) -> Result<EncryptedElement> {
+    fn encrypt(&self, _key_id: crate::KeyId, master_key: &XmlElement) -> Result<EncryptedElement> {
         let certificate = &self.certificates[0];
         let fail = |reason: &str| Error::Configuration(reason.to_owned());
         let session = Secret::random(32);
@@ -328,7 +330,7 @@ impl XmlEncryptor for CertificateEncryptor {
         })
     }
 
-    fn is_current(&self, decryptor_type: &str, encrypted: &str) -> bool {
+    fn is_current(&self, _key_id: crate::KeyId, decryptor_type: &str, encrypted: &str) -> bool {
         if super::type_name_of(decryptor_type) != self.type_name() {
             return false;
         }

@@ -87,15 +87,18 @@ fn kek_id(key: &[u8]) -> String {
 /// let (old, new) = (Kek::generate(), Kek::generate());
 /// let (old_b64, new_b64) = (old.to_base64(), new.to_base64());
 /// let master = keyward::XmlElement::new("masterKey").child(keyward::XmlElement::new("value").text("c2VjcmV0"));
-/// let sealed = KekRing::new(vec![old]).unwrap().encrypt(&master).unwrap();
+/// let id = keyward::KeyId::random();
+/// let sealed = KekRing::new(vec![old]).unwrap().encrypt(id, &master).unwrap();
 /// let text = sealed.element.to_compact();
 /// // After rotation the new KEK encrypts and the old one still decrypts.
 /// let rotated = KekRing::new(vec![
 ///     Kek::from_base64(&new_b64).unwrap(),
 ///     Kek::from_base64(&old_b64).unwrap(),
 /// ]).unwrap();
-/// assert_eq!(*rotated.decrypt(&text).unwrap(), master.to_compact());
-/// assert!(!rotated.is_current(&sealed.decryptor_type, &text));
+/// assert_eq!(*rotated.decrypt(id, &text).unwrap(), master.to_compact());
+/// assert!(!rotated.is_current(id, &sealed.decryptor_type, &text));
+/// // Bound to its key: the same element does not open under another key id.
+/// assert!(rotated.decrypt(keyward::KeyId::random(), &text).is_err());
 /// ```
 #[derive(Debug)]
 pub struct KekRing {
@@ -118,12 +121,12 @@ impl KekRing {
 }
 
 impl XmlEncryptor for KekRing {
-    fn encrypt(&self, master_key: &XmlElement) -> Result<EncryptedElement> {
+    fn encrypt(&self, key_id: crate::KeyId, master_key: &XmlElement) -> Result<EncryptedElement> {
         let kek = &self.keks[0];
         let plaintext = zeroize::Zeroizing::new(master_key.to_compact());
         let (nonce, sealed) = seal::seal(
             kek.key.expose(),
-            aad(&kek.id).as_bytes(),
+            aad(&kek.id, key_id).as_bytes(),
             plaintext.as_bytes(),
         )
         .ok_or_else(|| Error::Configuration("AES-256-GCM sealing failed".into()))?;
@@ -138,7 +141,7 @@ impl XmlEncryptor for KekRing {
         })
     }
 
-    fn is_current(&self, decryptor_type: &str, encrypted: &str) -> bool {
+    fn is_current(&self, _key_id: crate::KeyId, decryptor_type: &str, encrypted: &str) -> bool {
         super::type_name_of(decryptor_type) == super::type_name_of(KEK_DECRYPTOR_TYPE)
             && parse(encrypted).is_some_and(|doc| {
                 doc.root_element().attribute("kekId") == Some(self.keks[0].id.as_str())
@@ -146,8 +149,13 @@ impl XmlEncryptor for KekRing {
     }
 }
 
-fn aad(kek_id: &str) -> String {
-    format!("{}|{kek_id}", super::type_name_of(KEK_DECRYPTOR_TYPE))
+/// Associated data: the decryptor type, the KEK id and the key id (a wrapped secret cannot
+/// be moved to another key).
+fn aad(kek_id: &str, key_id: crate::KeyId) -> String {
+    format!(
+        "{}|{kek_id}|{key_id}",
+        super::type_name_of(KEK_DECRYPTOR_TYPE)
+    )
 }
 
 impl XmlDecryptor for KekRing {
@@ -155,7 +163,7 @@ impl XmlDecryptor for KekRing {
         super::type_name_of(KEK_DECRYPTOR_TYPE)
     }
 
-    fn decrypt(&self, encrypted: &str) -> Result<zeroize::Zeroizing<String>> {
+    fn decrypt(&self, key_id: crate::KeyId, encrypted: &str) -> Result<zeroize::Zeroizing<String>> {
         let fail = |reason: String| Error::Configuration(reason);
         let doc =
             parse(encrypted).ok_or_else(|| fail("the KEK-encrypted element is not XML".into()))?;
@@ -168,12 +176,17 @@ impl XmlDecryptor for KekRing {
         })?;
         let (nonce, sealed) = nonce_and_value(root)
             .ok_or_else(|| fail("the KEK-encrypted element lacks <nonce> or <value>".into()))?;
-        let plaintext = seal::open(kek.key.expose(), aad(kek_id).as_bytes(), &nonce, &sealed)
-            .ok_or_else(|| {
-                fail(format!(
-                    "the key-encryption key {kek_id} does not open this element (tampered?)"
-                ))
-            })?;
+        let plaintext = seal::open(
+            kek.key.expose(),
+            aad(kek_id, key_id).as_bytes(),
+            &nonce,
+            &sealed,
+        )
+        .ok_or_else(|| {
+            fail(format!(
+                "the key-encryption key {kek_id} does not open this element (tampered?)"
+            ))
+        })?;
         let text = String::from_utf8(plaintext.to_vec())
             .map_err(|_| fail("the decrypted element is not UTF-8".into()))?;
         Ok(zeroize::Zeroizing::new(text))

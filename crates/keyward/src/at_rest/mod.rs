@@ -30,15 +30,16 @@ pub struct EncryptedElement {
 
 /// Encrypts a key's `<masterKey>` element before it is stored.
 pub trait XmlEncryptor: Send + Sync + Debug {
-    /// Encrypts the element (its compact text is the secret).
+    /// Encrypts the element of key `key_id` (its compact text is the secret). keyward's own
+    /// formats bind the key id, so a secret cannot be moved to another key.
     ///
     /// # Errors
     /// When encryption fails.
-    fn encrypt(&self, master_key: &XmlElement) -> Result<EncryptedElement>;
+    fn encrypt(&self, key_id: crate::KeyId, master_key: &XmlElement) -> Result<EncryptedElement>;
 
     /// Whether an element already encrypted (`decryptor_type`, `encrypted` as XML text) is
     /// encrypted the way this encryptor would (so `keys rewrap` can skip it).
-    fn is_current(&self, decryptor_type: &str, encrypted: &str) -> bool;
+    fn is_current(&self, key_id: crate::KeyId, decryptor_type: &str, encrypted: &str) -> bool;
 }
 
 /// Decrypts the element inside `<encryptedSecret>` back to the `<masterKey>` element.
@@ -53,7 +54,7 @@ pub trait XmlDecryptor: Send + Sync + Debug {
     /// # Errors
     /// When the element is malformed or this decryptor's keys cannot open it; the message
     /// never contains secret material.
-    fn decrypt(&self, encrypted: &str) -> Result<zeroize::Zeroizing<String>>;
+    fn decrypt(&self, key_id: crate::KeyId, encrypted: &str) -> Result<zeroize::Zeroizing<String>>;
 }
 
 /// The type name of a `decryptorType` value: the part before the first comma, trimmed.
@@ -174,8 +175,10 @@ pub(crate) struct AtRest {
     pub(crate) decryptors: Vec<std::sync::Arc<dyn XmlDecryptor>>,
     pub(crate) require_encryption: bool,
     pub(crate) escrow: Option<EscrowSink>,
-    /// Master keys already decrypted, by key id: a refresh never decrypts a key twice.
-    pub(crate) cache: std::sync::Mutex<std::collections::HashMap<crate::KeyId, crate::Secret>>,
+    /// Decryption results by key id, with a fingerprint of what was decrypted: a refresh
+    /// never decrypts the same element twice, successes and failures alike (so a hostile
+    /// element costs one attempt, not one per refresh).
+    pub(crate) cache: std::sync::Mutex<std::collections::HashMap<crate::KeyId, CachedDecryption>>,
 }
 
 impl Debug for AtRest {
@@ -189,6 +192,22 @@ impl Debug for AtRest {
     }
 }
 
+/// One cached decryption: what was decrypted (SHA-256 of type and element) and the result.
+pub(crate) struct CachedDecryption {
+    fingerprint: [u8; 32],
+    result: std::result::Result<crate::Secret, String>,
+}
+
+fn fingerprint(decryptor_type: &str, encrypted: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::new()
+        .chain_update(decryptor_type.as_bytes())
+        .chain_update([0])
+        .chain_update(encrypted.as_bytes())
+        .finalize()
+        .into()
+}
+
 static PLAINTEXT_WARNING: std::sync::Once = std::sync::Once::new();
 
 impl AtRest {
@@ -200,26 +219,31 @@ impl AtRest {
         decryptor_type: &str,
         encrypted: &str,
     ) -> Option<std::result::Result<crate::Secret, String>> {
+        let print = fingerprint(decryptor_type, encrypted);
         let mut cache = self
             .cache
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(secret) = cache.get(&key_id) {
-            return Some(Ok(secret.clone()));
+        if let Some(hit) = cache.get(&key_id).filter(|c| c.fingerprint == print) {
+            return Some(hit.result.clone());
         }
         let wanted = type_name_of(decryptor_type);
         let decryptor = self.decryptors.iter().find(|d| d.type_name() == wanted)?;
         let result = decryptor
-            .decrypt(encrypted)
+            .decrypt(key_id, encrypted)
             .map_err(|e| e.to_string())
             .and_then(|xml| {
                 crate::key::xml::master_key_from_xml(&xml).ok_or_else(|| {
                     "the decrypted element is not a <masterKey> with a base64 value".to_owned()
                 })
             });
-        if let Ok(secret) = &result {
-            cache.insert(key_id, secret.clone());
-        }
+        cache.insert(
+            key_id,
+            CachedDecryption {
+                fingerprint: print,
+                result: result.clone(),
+            },
+        );
         Some(result)
     }
 
@@ -227,6 +251,7 @@ impl AtRest {
     /// decryptor), and whether `encryptor` already encrypts it as it would.
     pub(crate) fn master_key_of(
         &self,
+        key_id: crate::KeyId,
         secret: &XmlElement,
         encryptor: &dyn XmlEncryptor,
     ) -> std::result::Result<Option<XmlElement>, String> {
@@ -242,7 +267,7 @@ impl AtRest {
                 _ => None,
             })
             .ok_or("the <encryptedSecret> is empty")?;
-        if encryptor.is_current(decryptor_type, &inner) {
+        if encryptor.is_current(key_id, decryptor_type, &inner) {
             return Ok(None);
         }
         let wanted = type_name_of(decryptor_type);
@@ -251,10 +276,23 @@ impl AtRest {
             .iter()
             .find(|d| d.type_name() == wanted)
             .ok_or_else(|| format!("no configured decryptor reads {wanted}"))?;
-        let xml = decryptor.decrypt(&inner).map_err(|e| e.to_string())?;
+        let xml = decryptor
+            .decrypt(key_id, &inner)
+            .map_err(|e| e.to_string())?;
         crate::xml::parse_element(&xml)
             .map(Some)
             .map_err(|e| e.to_string())
+    }
+
+    /// Drops cached secrets of keys that are gone.
+    pub(crate) fn forget(&self, ids: impl Iterator<Item = crate::KeyId>) {
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for id in ids {
+            cache.remove(&id);
+        }
     }
 
     /// The element to store in place of `<masterKey>`: encrypted when an encryptor is
@@ -268,7 +306,7 @@ impl AtRest {
             escrow(key_id, &master_key);
         }
         match &self.encryptor {
-            Some(encryptor) => Ok(encrypted_secret(encryptor.encrypt(&master_key)?)),
+            Some(encryptor) => Ok(encrypted_secret(encryptor.encrypt(key_id, &master_key)?)),
             None if self.require_encryption => Err(crate::Error::EncryptionRequired(key_id)),
             None => {
                 PLAINTEXT_WARNING.call_once(|| {

@@ -93,12 +93,16 @@ impl PassphraseEncryptor {
     }
 }
 
-fn aad(salt: &str) -> String {
-    format!("{}|{salt}", super::type_name_of(PASSPHRASE_DECRYPTOR_TYPE))
+/// Associated data: the decryptor type, the salt and the key id.
+fn aad(salt: &str, key_id: crate::KeyId) -> String {
+    format!(
+        "{}|{salt}|{key_id}",
+        super::type_name_of(PASSPHRASE_DECRYPTOR_TYPE)
+    )
 }
 
 impl XmlEncryptor for PassphraseEncryptor {
-    fn encrypt(&self, master_key: &XmlElement) -> Result<EncryptedElement> {
+    fn encrypt(&self, key_id: crate::KeyId, master_key: &XmlElement) -> Result<EncryptedElement> {
         let mut salt = [0u8; 16];
         crate::crypto::rng::fill(&mut salt);
         let kek = self
@@ -106,8 +110,12 @@ impl XmlEncryptor for PassphraseEncryptor {
             .ok_or_else(|| Error::Configuration("Argon2id derivation failed".into()))?;
         let salt = base64_standard_encode(&salt);
         let plaintext = zeroize::Zeroizing::new(master_key.to_compact());
-        let (nonce, sealed) = seal::seal(kek.expose(), aad(&salt).as_bytes(), plaintext.as_bytes())
-            .ok_or_else(|| Error::Configuration("AES-256-GCM sealing failed".into()))?;
+        let (nonce, sealed) = seal::seal(
+            kek.expose(),
+            aad(&salt, key_id).as_bytes(),
+            plaintext.as_bytes(),
+        )
+        .ok_or_else(|| Error::Configuration("AES-256-GCM sealing failed".into()))?;
         Ok(EncryptedElement {
             decryptor_type: PASSPHRASE_DECRYPTOR_TYPE.into(),
             element: XmlElement::new("encryptedKey")
@@ -123,8 +131,17 @@ impl XmlEncryptor for PassphraseEncryptor {
         })
     }
 
-    fn is_current(&self, decryptor_type: &str, encrypted: &str) -> bool {
-        super::type_name_of(decryptor_type) == self.type_name() && self.decrypt(encrypted).is_ok()
+    fn is_current(&self, key_id: crate::KeyId, decryptor_type: &str, encrypted: &str) -> bool {
+        // Current: this passphrase opens it, with this encryptor's cost.
+        let same_cost = parse(encrypted).is_some_and(|doc| {
+            let root = doc.root_element();
+            root.attribute("m") == Some(self.cost.memory_kib.to_string().as_str())
+                && root.attribute("t") == Some(self.cost.iterations.to_string().as_str())
+                && root.attribute("p") == Some(self.cost.lanes.to_string().as_str())
+        });
+        super::type_name_of(decryptor_type) == self.type_name()
+            && same_cost
+            && self.decrypt(key_id, encrypted).is_ok()
     }
 }
 
@@ -133,7 +150,7 @@ impl XmlDecryptor for PassphraseEncryptor {
         super::type_name_of(PASSPHRASE_DECRYPTOR_TYPE)
     }
 
-    fn decrypt(&self, encrypted: &str) -> Result<zeroize::Zeroizing<String>> {
+    fn decrypt(&self, key_id: crate::KeyId, encrypted: &str) -> Result<zeroize::Zeroizing<String>> {
         let fail = |reason: &str| Error::Configuration(reason.to_owned());
         let doc =
             parse(encrypted).ok_or_else(|| fail("the passphrase-encrypted element is not XML"))?;
@@ -150,7 +167,7 @@ impl XmlDecryptor for PassphraseEncryptor {
             lanes: number("p").ok_or_else(|| fail("missing Argon2id p"))?,
         };
         // Refuse costs that would exhaust memory: a hostile key file must not DoS the node.
-        if cost.memory_kib > 4 * 1024 * 1024 || cost.iterations > 100 || cost.lanes > 64 {
+        if cost.memory_kib > 256 * 1024 || cost.iterations > 10 || cost.lanes > 8 {
             return Err(fail(
                 "the Argon2id cost in the element is beyond keyward's limits",
             ));
@@ -163,10 +180,15 @@ impl XmlDecryptor for PassphraseEncryptor {
         let kek = self
             .derive(&salt, cost)
             .ok_or_else(|| fail("Argon2id derivation failed"))?;
-        let plaintext = seal::open(kek.expose(), aad(salt_text).as_bytes(), &nonce, &sealed)
-            .ok_or_else(|| {
-                fail("the passphrase does not open this element (wrong passphrase, or tampered)")
-            })?;
+        let plaintext = seal::open(
+            kek.expose(),
+            aad(salt_text, key_id).as_bytes(),
+            &nonce,
+            &sealed,
+        )
+        .ok_or_else(|| {
+            fail("the passphrase does not open this element (wrong passphrase, or tampered)")
+        })?;
         let text = String::from_utf8(plaintext.to_vec())
             .map_err(|_| fail("the decrypted element is not UTF-8"))?;
         Ok(zeroize::Zeroizing::new(text))
@@ -181,18 +203,26 @@ mod tests {
     fn round_trip_and_wrong_passphrase() {
         let master = XmlElement::new("masterKey").child(XmlElement::new("value").text("c2VjcmV0"));
         let right = PassphraseEncryptor::with_cost("correct horse", 64, 1, 1).unwrap();
-        let sealed = right.encrypt(&master).unwrap();
+        let id = crate::KeyId::random();
+        let sealed = right.encrypt(id, &master).unwrap();
         let text = sealed.element.to_compact();
-        assert_eq!(*right.decrypt(&text).unwrap(), master.to_compact());
-        assert!(right.is_current(&sealed.decryptor_type, &text));
+        assert_eq!(*right.decrypt(id, &text).unwrap(), master.to_compact());
+        assert!(right.is_current(id, &sealed.decryptor_type, &text));
+        assert!(
+            right.decrypt(crate::KeyId::random(), &text).is_err(),
+            "bound to its key id"
+        );
         let wrong = PassphraseEncryptor::with_cost("battery staple", 64, 1, 1).unwrap();
-        assert!(wrong
-            .decrypt(&text)
-            .unwrap_err()
-            .to_string()
-            .contains("wrong passphrase"));
+        let err = wrong.decrypt(id, &text).unwrap_err().to_string();
+        assert!(err.contains("wrong passphrase"), "{err}");
+        assert!(!wrong.is_current(id, &sealed.decryptor_type, &text));
+        let costlier = PassphraseEncryptor::with_cost("correct horse", 128, 1, 1).unwrap();
+        assert!(
+            !costlier.is_current(id, &sealed.decryptor_type, &text),
+            "a new cost means rewrap"
+        );
         assert!(!text.contains("c2VjcmV0"));
         let greedy = text.replace("m=\"64\"", "m=\"99999999\"");
-        assert!(right.decrypt(&greedy).is_err());
+        assert!(right.decrypt(id, &greedy).is_err());
     }
 }

@@ -167,17 +167,26 @@ impl KeyRing {
             });
         }
         let mut keys = HashMap::with_capacity(records.len());
+        let mut seen: HashMap<KeyId, super::KeyRecord> = HashMap::new();
         for record in records {
             let id = record.id;
-            let revoked =
-                revoked_ids.contains(&id) || revoke_before.is_some_and(|d| record.creation < d);
-            let key = ring_key(record, revoked, at_rest);
-            if keys.insert(id, key).is_some() {
+            if let Some(first) = seen.get(&id) {
+                // A write retried after a lost reply stores the same key twice: harmless when
+                // the copies are identical; two different keys under one id are an error.
+                if same_record(first, &record) {
+                    tracing::warn!(key_id = %id, location = %location, "the key is stored twice (identical copies); using one");
+                    continue;
+                }
                 return Err(Error::KeyXml {
                     location,
-                    reason: format!("the key {{{id}}} exists more than once in the key ring"),
+                    reason: format!("two different keys have the id {{{id}}}"),
                 });
             }
+            let revoked =
+                revoked_ids.contains(&id) || revoke_before.is_some_and(|d| record.creation < d);
+            let key = ring_key(&record, revoked, at_rest);
+            keys.insert(id, key);
+            seen.insert(id, record);
         }
         for id in revoked_ids.iter().filter(|id| !keys.contains_key(id)) {
             tracing::debug!(key_id = %id, "a revocation names a key that is not in the ring");
@@ -318,6 +327,11 @@ impl KeyRing {
         self.cached = self.resolve_cached(now);
     }
 
+    /// Whether the ring holds no key at all.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
     /// Whether the ring holds this key id.
     pub(crate) fn contains(&self, id: &KeyId) -> bool {
         self.keys.contains_key(id)
@@ -339,7 +353,30 @@ impl KeyRing {
     }
 }
 
-fn ring_key(record: super::KeyRecord, revoked: bool, at_rest: &crate::at_rest::AtRest) -> RingKey {
+/// Whether two records of one key id are copies of the same key.
+fn same_record(a: &super::KeyRecord, b: &super::KeyRecord) -> bool {
+    let material = match (&a.material, &b.material) {
+        (KeyMaterial::Plain(x), KeyMaterial::Plain(y)) => x.expose() == y.expose(),
+        (
+            KeyMaterial::Encrypted {
+                decryptor_type: t1,
+                encrypted_xml: x1,
+            },
+            KeyMaterial::Encrypted {
+                decryptor_type: t2,
+                encrypted_xml: x2,
+            },
+        ) => t1 == t2 && x1 == x2,
+        _ => false,
+    };
+    material
+        && a.creation == b.creation
+        && a.activation == b.activation
+        && a.expiration == b.expiration
+        && a.algorithm == b.algorithm
+}
+
+fn ring_key(record: &super::KeyRecord, revoked: bool, at_rest: &crate::at_rest::AtRest) -> RingKey {
     let crypto = match (&record.material, record.algorithm) {
         (KeyMaterial::Plain(secret), Some(algorithm)) => Ok(KeyCrypto::new(algorithm, secret)),
         (
