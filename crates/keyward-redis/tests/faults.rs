@@ -55,16 +55,29 @@ impl Server {
             }
             Err(e) => panic!("redis-server is required in CI: {e}"),
         };
-        let server = Self { child, port };
+        let mut server = Self { child, port };
+        server.wait_ready(&format!("redis://127.0.0.1:{port}/0"));
+        Some(server)
+    }
+
+    /// Waits until this server (not another process on the port) answers PING.
+    fn wait_ready(&mut self, url: &str) {
         let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        loop {
+            assert!(
+                self.child.try_wait().unwrap().is_none(),
+                "redis-server exited (port {} taken?)",
+                self.port
+            );
+            if RedisRepository::open(url).is_ok() {
+                return;
+            }
             assert!(
                 started.elapsed() < Duration::from_secs(10),
                 "redis-server did not start"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Some(server)
     }
 
     fn url(&self) -> String {
@@ -79,6 +92,9 @@ impl Drop for Server {
     }
 }
 
+/// The tests here start servers on spare ports: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
 fn spare_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -89,6 +105,9 @@ fn spare_port() -> u16 {
 
 #[test]
 fn the_store_goes_away_and_comes_back_empty() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let logs = Captured::default();
     let writer = logs.clone();
     tracing_subscriber::fmt()
@@ -145,6 +164,9 @@ fn the_store_goes_away_and_comes_back_empty() {
 
 #[test]
 fn tls_through_the_url() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     let made = Command::new("openssl")
@@ -204,17 +226,10 @@ fn tls_through_the_url() {
         );
         return;
     };
-    let _server = Server { child, port };
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "redis-server (TLS) did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut server = Server { child, port };
     // A self-signed test certificate: verification off via the URL, for this test only.
     let url = format!("rediss://127.0.0.1:{port}/0?key=keyward-tls#insecure");
+    server.wait_ready(&url);
     let node = Provider::builder()
         .application_name("tls")
         .repository(RedisRepository::open(&url).unwrap())
