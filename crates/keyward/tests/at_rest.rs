@@ -524,3 +524,52 @@ fn a_certificate_that_is_not_configured_names_the_key() {
     assert!(keyward::at_rest::Certificate::from_pkcs12(&pfx, &password).is_ok());
     assert!(keyward::at_rest::Certificate::from_pkcs12(&pfx, "wrong password").is_err());
 }
+
+#[test]
+fn a_certificate_with_someone_elses_private_key_is_refused() {
+    use base64::Engine as _;
+    let (pfx, password) = aspnetcore_certificate();
+    let vectors: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(shared_dir().join("vectors/aspnetcore.json")).unwrap(),
+    )
+    .unwrap();
+    let bitwarden = vectors["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["inputs"]["pfx_password"] == "Alongside-Unworthy-Query3-Cozy")
+        .unwrap();
+    let other = base64::engine::general_purpose::STANDARD
+        .decode(bitwarden["inputs"]["pfx_base64"].as_str().unwrap())
+        .unwrap();
+    let parts = |pfx: &[u8], password: &str| {
+        let store = p12_keystore::KeyStore::from_pkcs12(
+            pfx,
+            password,
+            p12_keystore::Pkcs12ImportPolicy::Relaxed,
+        )
+        .unwrap();
+        let (_, chain) = store.private_key_chain().unwrap();
+        (
+            chain.certs()[0].as_der().to_vec(),
+            chain.key().as_der().to_vec(),
+        )
+    };
+    let pem = |label: &str, der: &[u8]| {
+        format!(
+            "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+            base64::engine::general_purpose::STANDARD.encode(der)
+        )
+    };
+    let (cert, key) = parts(&pfx, &password);
+    let (_, other_key) = parts(&other, "Alongside-Unworthy-Query3-Cozy");
+    assert!(keyward::at_rest::Certificate::from_pem(
+        &(pem("CERTIFICATE", &cert) + &pem("PRIVATE KEY", &key))
+    )
+    .is_ok());
+    let err = keyward::at_rest::Certificate::from_pem(
+        &(pem("CERTIFICATE", &cert) + &pem("PRIVATE KEY", &other_key)),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("does not belong"), "{err}");
+}

@@ -102,8 +102,39 @@ impl Certificate {
             der,
             pkcs8: Secret::new(pkcs8),
         };
-        certificate.private_key()?;
+        // The private key must belong to the certificate: what keyward encrypts to the
+        // certificate's key must open with this private key (else .NET could not read it).
+        let probe = Secret::random(32);
+        let public = OaepPublicEncryptingKey::new(certificate.public_key()?)
+            .map_err(|_| Error::Configuration("the certificate's key cannot encrypt".into()))?;
+        let mut sealed = vec![0u8; public.ciphertext_size()];
+        let sealed = public
+            .encrypt(&OAEP_SHA1_MGF1SHA1, probe.expose(), &mut sealed, None)
+            .map_err(|_| Error::Configuration("RSA-OAEP failed".into()))?
+            .to_vec();
+        let mut opened = zeroize::Zeroizing::new(vec![0u8; sealed.len()]);
+        let matches = OaepPrivateDecryptingKey::new(certificate.private_key()?)
+            .ok()
+            .and_then(|k| {
+                k.decrypt(&OAEP_SHA1_MGF1SHA1, &sealed, &mut opened, None)
+                    .ok()
+                    .map(|p| p == probe.expose())
+            })
+            .unwrap_or(false);
+        if !matches {
+            return Err(Error::Configuration(
+                "the private key does not belong to the certificate".into(),
+            ));
+        }
         Ok(certificate)
+    }
+
+    /// The RSA public key in the certificate (SubjectPublicKeyInfo).
+    fn public_key(&self) -> Result<aws_lc_rs::rsa::PublicEncryptingKey> {
+        let (_, parsed) = x509_parser::parse_x509_certificate(&self.der)
+            .map_err(|e| Error::Configuration(format!("the certificate is not X.509 DER: {e}")))?;
+        aws_lc_rs::rsa::PublicEncryptingKey::from_der(parsed.public_key().raw)
+            .map_err(|e| Error::Configuration(format!("the certificate's key is not RSA: {e}")))
     }
 
     fn private_key(&self) -> Result<PrivateDecryptingKey> {
@@ -289,7 +320,7 @@ impl XmlEncryptor for CertificateEncryptor {
             .map_err(|_| fail("AES key setup failed"))?
             .encrypt_padded::<Pkcs7>(&mut body[16..], plaintext.len())
             .map_err(|_| fail("AES-CBC failed"))?;
-        let public = OaepPublicEncryptingKey::new(certificate.private_key()?.public_key())
+        let public = OaepPublicEncryptingKey::new(certificate.public_key()?)
             .map_err(|_| fail("the certificate's key cannot encrypt"))?;
         let mut wrapped = vec![0u8; public.ciphertext_size()];
         let wrapped = public
