@@ -304,7 +304,9 @@ fn no_master_key_reaches_the_logs() {
     }
 }
 
-fn aspnetcore_certificate() -> (Vec<u8>, String) {
+/// The PFX and its password of the end-to-end vector whose key ring is `key_xml_file`.
+fn vector_certificate(key_xml_file: &str) -> (Vec<u8>, String) {
+    use base64::Engine as _;
     let vectors: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(shared_dir().join("vectors/aspnetcore.json")).unwrap(),
     )
@@ -313,10 +315,8 @@ fn aspnetcore_certificate() -> (Vec<u8>, String) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|v| v["inputs"]["key_xml_file"] == "keys/cert-encrypted-aspnetcore.xml")
-        .unwrap()
-        .clone();
-    use base64::Engine as _;
+        .find(|v| v["inputs"]["key_xml_file"] == key_xml_file)
+        .unwrap();
     let pfx = base64::engine::general_purpose::STANDARD
         .decode(v["inputs"]["pfx_base64"].as_str().unwrap())
         .unwrap();
@@ -324,6 +324,14 @@ fn aspnetcore_certificate() -> (Vec<u8>, String) {
         pfx,
         v["inputs"]["pfx_password"].as_str().unwrap().to_owned(),
     )
+}
+
+fn aspnetcore_certificate() -> (Vec<u8>, String) {
+    vector_certificate("keys/cert-encrypted-aspnetcore.xml")
+}
+
+fn bitwarden_certificate() -> (Vec<u8>, String) {
+    vector_certificate("keys/cert-encrypted-bitwarden.xml")
 }
 
 fn shared_dir() -> std::path::PathBuf {
@@ -491,23 +499,8 @@ fn a_certificate_that_is_not_configured_names_the_key() {
     )
     .unwrap();
     // A different certificate (the bitwarden one) cannot open the aspnetcore key.
-    let vectors: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(shared_dir().join("vectors/aspnetcore.json")).unwrap(),
-    )
-    .unwrap();
-    let bitwarden = vectors["vectors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["inputs"]["pfx_password"] == "Alongside-Unworthy-Query3-Cozy")
-        .unwrap();
-    use base64::Engine as _;
-    let other = base64::engine::general_purpose::STANDARD
-        .decode(bitwarden["inputs"]["pfx_base64"].as_str().unwrap())
-        .unwrap();
-    let wrong =
-        keyward::at_rest::Certificate::from_pkcs12(&other, "Alongside-Unworthy-Query3-Cozy")
-            .unwrap();
+    let (other, other_password) = bitwarden_certificate();
+    let wrong = keyward::at_rest::Certificate::from_pkcs12(&other, &other_password).unwrap();
     let node = builder(dir.path())
         .certificates(keyward::at_rest::CertificateEncryptor::new(vec![wrong]).unwrap())
         .read_only(true)
@@ -529,19 +522,7 @@ fn a_certificate_that_is_not_configured_names_the_key() {
 fn a_certificate_with_someone_elses_private_key_is_refused() {
     use base64::Engine as _;
     let (pfx, password) = aspnetcore_certificate();
-    let vectors: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(shared_dir().join("vectors/aspnetcore.json")).unwrap(),
-    )
-    .unwrap();
-    let bitwarden = vectors["vectors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["inputs"]["pfx_password"] == "Alongside-Unworthy-Query3-Cozy")
-        .unwrap();
-    let other = base64::engine::general_purpose::STANDARD
-        .decode(bitwarden["inputs"]["pfx_base64"].as_str().unwrap())
-        .unwrap();
+    let (other, other_password) = bitwarden_certificate();
     let parts = |pfx: &[u8], password: &str| {
         let store = p12_keystore::KeyStore::from_pkcs12(
             pfx,
@@ -562,7 +543,7 @@ fn a_certificate_with_someone_elses_private_key_is_refused() {
         )
     };
     let (cert, key) = parts(&pfx, &password);
-    let (_, other_key) = parts(&other, "Alongside-Unworthy-Query3-Cozy");
+    let (_, other_key) = parts(&other, &other_password);
     assert!(keyward::at_rest::Certificate::from_pem(
         &(pem("CERTIFICATE", &cert) + &pem("PRIVATE KEY", &key))
     )
