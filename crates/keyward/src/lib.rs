@@ -43,6 +43,7 @@ mod purpose;
 mod refresh;
 mod repository;
 mod secret;
+mod subkeys;
 mod time_limited;
 mod xml;
 
@@ -65,6 +66,7 @@ pub use repository::{
     MemoryRepository, Notification, ReadOnlyFileSystemRepository, StoredElement,
 };
 pub use secret::Secret;
+pub use subkeys::SubkeyReuse;
 pub use time;
 pub use time_limited::{
     from_ticks, max_expiration, to_ticks, TimeLimitedProtector, TIME_LIMITED_PURPOSE,

@@ -4,8 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
+use time::OffsetDateTime;
 
-use crate::crypto::{Derivation, KdfPrefix, Label};
+use crate::crypto::{Derivation, KdfPrefix, KeyCrypto, Label, Subkeys, KEY_MODIFIER_LEN};
 use crate::encoding::{base64url_decode, base64url_encode};
 use crate::error::{Error, Result};
 use crate::key::KeyId;
@@ -13,6 +14,7 @@ use crate::key::RingKey;
 use crate::payload::{self, HEADER_LEN};
 use crate::provider::Shared;
 use crate::purpose::aad_tail;
+use crate::subkeys::{DerivedSubkeys, Issuing, SubkeyReuse};
 use crate::time_limited::TimeLimitedProtector;
 
 /// What [`Protector::unprotect_allow_revoked`] returns.
@@ -50,6 +52,8 @@ pub struct Protector {
     aad_tail: Arc<[u8]>,
     /// The KDF prefix of the key this protector last protected with.
     prefix_cache: Arc<ArcSwapOption<CachedPrefix>>,
+    /// The subkeys `protect` is issuing under ([`SubkeyReuse::Bounded`]).
+    issuing: Arc<ArcSwapOption<Issuing>>,
 }
 
 /// A KDF prefix (key material: wiped on drop) and the key it belongs to.
@@ -74,6 +78,7 @@ impl Protector {
             purposes: purposes.into(),
             aad_tail,
             prefix_cache: Arc::new(ArcSwapOption::empty()),
+            issuing: Arc::new(ArcSwapOption::empty()),
         }
     }
 
@@ -117,43 +122,64 @@ impl Protector {
             self.shared.refresher.request();
         }
         if let Some(key) = ring.default_key_at(now) {
-            return self.protect_with(key, plaintext);
+            return self.protect_with(key, plaintext, now);
         }
         drop(ring);
         let ring = self.shared.ensure_default_key()?;
+        let now = self.shared.now();
         let key = ring
-            .default_key_at(self.shared.now())
+            .default_key_at(now)
             .ok_or_else(|| Error::NoDefaultKey {
                 ring_location: ring.location().to_owned(),
                 reason: "no key qualifies".into(),
             })?;
-        self.protect_with(key, plaintext)
+        self.protect_with(key, plaintext, now)
     }
 
-    fn protect_with(&self, key: &RingKey, plaintext: &[u8]) -> Result<Vec<u8>> {
+    fn protect_with(
+        &self,
+        key: &RingKey,
+        plaintext: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Vec<u8>> {
         let crypto = key.crypto()?;
         let len = HEADER_LEN + crypto.body_len(plaintext.len());
         let mut out = Vec::with_capacity(len);
         out.extend_from_slice(&payload::header(key.info.id));
-        let label = Label {
-            key_id: &key.guid_bytes,
-            purposes: &self.aad_tail,
-        };
-        let cached = self.prefix_cache.load();
-        match cached.as_deref().filter(|c| c.key_id == key.info.id) {
-            Some(hit) => crypto.encrypt_body(Derivation::Prefix(&hit.prefix), plaintext, &mut out),
-            None => match crypto.prefix(label) {
-                // A new default key: compute its prefix once for this purpose chain.
-                Some(prefix) => {
-                    let entry = Arc::new(CachedPrefix {
-                        key_id: key.info.id,
-                        prefix,
-                    });
-                    crypto.encrypt_body(Derivation::Prefix(&entry.prefix), plaintext, &mut out);
-                    self.prefix_cache.store(Some(entry));
+        match self.shared.subkey_reuse {
+            SubkeyReuse::PerPayload => self.with_derivation(key, crypto, true, |derivation| {
+                crypto.encrypt_body(derivation, plaintext, &mut out);
+            }),
+            SubkeyReuse::Bounded {
+                max_payloads,
+                max_age,
+            } => {
+                let issuing = self.issuing.load();
+                match issuing
+                    .as_deref()
+                    .filter(|i| i.take(&key.info.id, now, max_payloads, max_age))
+                {
+                    Some(current) => {
+                        let derived = &current.derived;
+                        derived
+                            .subkeys
+                            .encrypt_body(&derived.key_modifier, plaintext, &mut out);
+                    }
+                    None => {
+                        // Budget spent, too old, or a new default key: a new key modifier.
+                        drop(issuing);
+                        let mut key_modifier = [0u8; KEY_MODIFIER_LEN];
+                        crate::crypto::rng::fill(&mut key_modifier);
+                        let subkeys = self.with_derivation(key, crypto, true, |derivation| {
+                            crypto.subkeys(derivation, &key_modifier)
+                        });
+                        subkeys.encrypt_body(&key_modifier, plaintext, &mut out);
+                        let derived = self.keep(key.info.id, key_modifier, subkeys);
+                        self.issuing
+                            .store(Some(Arc::new(Issuing::new(derived, now))));
+                    }
                 }
-                None => crypto.encrypt_body(Derivation::Label(&label.parts()), plaintext, &mut out),
-            },
+            }
         }
         debug_assert_eq!(
             out.len(),
@@ -161,6 +187,57 @@ impl Protector {
             "the one output allocation was sized exactly"
         );
         Ok(out)
+    }
+
+    /// Runs `f` with the fastest derivation for `key` under this purpose chain: the cached KDF
+    /// prefix when it is `key`'s, else a new prefix (kept when `keep_prefix`: the key
+    /// `protect` uses), else the label itself.
+    fn with_derivation<R>(
+        &self,
+        key: &RingKey,
+        crypto: &KeyCrypto,
+        keep_prefix: bool,
+        f: impl FnOnce(Derivation<'_>) -> R,
+    ) -> R {
+        let label = Label {
+            key_id: &key.guid_bytes,
+            purposes: &self.aad_tail,
+        };
+        let cached = self.prefix_cache.load();
+        if let Some(hit) = cached.as_deref().filter(|c| c.key_id == key.info.id) {
+            return f(Derivation::Prefix(&hit.prefix));
+        }
+        drop(cached);
+        match crypto.prefix(label).filter(|_| keep_prefix) {
+            // A new default key: compute its prefix once for this purpose chain.
+            Some(prefix) => {
+                let entry = Arc::new(CachedPrefix {
+                    key_id: key.info.id,
+                    prefix,
+                });
+                let result = f(Derivation::Prefix(&entry.prefix));
+                self.prefix_cache.store(Some(entry));
+                result
+            }
+            None => f(Derivation::Label(&label.parts())),
+        }
+    }
+
+    /// Puts subkeys this protector derived into the provider's cache, and returns them.
+    fn keep(
+        &self,
+        key_id: KeyId,
+        key_modifier: [u8; KEY_MODIFIER_LEN],
+        subkeys: Subkeys,
+    ) -> Arc<DerivedSubkeys> {
+        let derived = Arc::new(DerivedSubkeys {
+            key_id,
+            aad_tail: Arc::clone(&self.aad_tail),
+            key_modifier,
+            subkeys,
+        });
+        self.shared.subkeys.insert(Arc::clone(&derived));
+        derived
     }
 
     /// Unprotects a payload made by `protect` (here or by .NET) for the same purpose chain.
@@ -207,17 +284,29 @@ impl Protector {
         if key.info.revoked && !allow_revoked {
             return Err(Error::KeyRevoked(key_id));
         }
-        let label = Label {
-            key_id: &key.guid_bytes,
-            purposes: &self.aad_tail,
-        };
         let crypto = key.crypto()?;
-        // The cached prefix serves payloads of the current default key; others (older keys)
-        // derive from the label, so unprotect never allocates beyond its output.
-        let cached = self.prefix_cache.load();
-        let data = match cached.as_deref().filter(|c| c.key_id == key_id) {
-            Some(hit) => crypto.decrypt_body(Derivation::Prefix(&hit.prefix), body)?,
-            None => crypto.decrypt_body(Derivation::Label(&label.parts()), body)?,
+        crypto.check_body(body)?;
+        let key_modifier = &body[..KEY_MODIFIER_LEN];
+        let cached = self
+            .shared
+            .subkeys
+            .get(&key_id, &self.aad_tail, key_modifier);
+        let data = match cached.as_ref().and_then(|guard| guard.as_deref()) {
+            // Read before (a session cookie) or issued here: no key derivation.
+            Some(hit) => hit.subkeys.decrypt_body(body)?,
+            None => {
+                // The cached prefix serves payloads of the current default key; others (older
+                // keys) derive from the label.
+                let subkeys = self.with_derivation(key, crypto, false, |derivation| {
+                    crypto.subkeys(derivation, key_modifier)
+                });
+                let data = subkeys.decrypt_body(body)?;
+                // Only subkeys that authenticated a payload are kept.
+                let mut modifier = [0u8; KEY_MODIFIER_LEN];
+                modifier.copy_from_slice(key_modifier);
+                self.keep(key_id, modifier, subkeys);
+                data
+            }
         };
         let is_default = ring
             .default_key_at(self.shared.now())

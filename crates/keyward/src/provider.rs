@@ -17,6 +17,7 @@ use crate::protector::Protector;
 use crate::refresh::Refresher;
 use crate::repository::{FileSystemRepository, KeyRepository, MemoryRepository};
 use crate::secret::Secret;
+use crate::subkeys::{SubkeyCache, SubkeyReuse};
 
 /// The lifetime of new keys unless configured: 90 days, as .NET.
 pub const DEFAULT_KEY_LIFETIME: Duration = Duration::days(90);
@@ -45,6 +46,10 @@ pub(crate) struct Shared {
     /// Keys deleted on purpose: not kept from memory when they vanish from the store.
     deleted: Mutex<HashSet<KeyId>>,
     pub(crate) refresher: Refresher,
+    /// How many payloads `protect` issues under one key modifier.
+    pub(crate) subkey_reuse: SubkeyReuse,
+    /// Subkeys derived by `unprotect` or issued by `protect`, by key, purposes and modifier.
+    pub(crate) subkeys: SubkeyCache,
 }
 
 impl Drop for Shared {
@@ -180,6 +185,7 @@ impl Shared {
             }
         }
         tracing::debug!(keys = ring.keys().count(), location = %ring.location(), "key ring refreshed");
+        self.subkeys.retain(|id| ring.contains(id));
         let ring = Arc::new(ring);
         self.ring.store(Arc::clone(&ring));
         ring
@@ -666,6 +672,7 @@ pub struct ProviderBuilder {
     decryptors: Vec<Arc<dyn XmlDecryptor>>,
     require_encryption: bool,
     escrow: Option<EscrowSink>,
+    subkey_reuse: SubkeyReuse,
 }
 
 impl std::fmt::Debug for ProviderBuilder {
@@ -679,6 +686,7 @@ impl std::fmt::Debug for ProviderBuilder {
             .field("encryptor", &self.encryptor)
             .field("decryptors", &self.decryptors)
             .field("require_encryption", &self.require_encryption)
+            .field("subkey_reuse", &self.subkey_reuse)
             .finish_non_exhaustive()
     }
 }
@@ -835,6 +843,16 @@ impl ProviderBuilder {
         self
     }
 
+    /// How many payloads `protect` issues under one key modifier (default
+    /// [`SubkeyReuse::DEFAULT`]: 65 536 payloads or 60 s); [`SubkeyReuse::PerPayload`] derives
+    /// new subkeys for every payload, as ASP.NET Core does. Payloads are readable by every
+    /// reader either way. See [`SubkeyReuse`] for the bound and what it reveals.
+    #[must_use]
+    pub fn subkey_reuse(mut self, reuse: SubkeyReuse) -> Self {
+        self.subkey_reuse = reuse;
+        self
+    }
+
     /// Opens the repository, reads the key ring (creating the first or next key if due and
     /// allowed), starts the refresh thread and returns the provider. Configuration and
     /// repository problems are reported here, naming the directory or store.
@@ -859,6 +877,7 @@ impl ProviderBuilder {
             }
         };
         self.policy.validate()?;
+        self.subkey_reuse.validate()?;
         let repository: Box<dyn KeyRepository> = match (self.repository, self.key_directory) {
             (Some(repository), None) => repository,
             (None, Some(directory)) if self.policy.read_only => {
@@ -903,6 +922,8 @@ impl ProviderBuilder {
             last_failed_ensure: Mutex::new(None),
             deleted: Mutex::new(HashSet::new()),
             refresher: Refresher::new(),
+            subkey_reuse: self.subkey_reuse,
+            subkeys: SubkeyCache::new(),
         });
         shared.refresh()?;
         shared.refresher.start(Arc::downgrade(&shared));

@@ -3,13 +3,12 @@
 //! with `K_E || K_H = KDF(masterKey, label = AAD, context = contextHeader || keyModifier)`.
 
 use cbc::cipher::{block_padding::Pkcs7, BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
-use hmac::Mac;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Sha256, Sha512};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::aes_dispatch::{with_aes, with_hmac};
-use super::{
-    AesKeySize, Derivation, KeyCrypto, ValidationAlgorithm, KEY_MODIFIER_LEN, MAX_SUBKEY_LEN,
-};
+use super::aes_dispatch::with_aes;
+use super::{AesKeySize, Derivation, KeyCrypto, ValidationAlgorithm, KEY_MODIFIER_LEN};
 use crate::error::{Error, MalformedReason, Result};
 
 const IV_LEN: usize = 16;
@@ -21,144 +20,168 @@ pub(super) fn body_len(validation: ValidationAlgorithm, plaintext_len: usize) ->
     KEY_MODIFIER_LEN + IV_LEN + padded + validation.digest_len()
 }
 
-pub(super) fn encrypt(
-    crypto: &KeyCrypto,
-    key_size: AesKeySize,
-    validation: ValidationAlgorithm,
-    derivation: Derivation<'_>,
-    plaintext: &[u8],
-    out: &mut Vec<u8>,
-) {
-    let mut random = [0u8; KEY_MODIFIER_LEN + IV_LEN];
-    super::rng::fill(&mut random);
-    let (key_modifier, iv) = random.split_at(KEY_MODIFIER_LEN);
-    encrypt_into(
-        crypto,
-        key_size,
-        validation,
-        derivation,
-        key_modifier,
-        iv,
-        plaintext,
-        out,
-    );
+/// An HMAC already keyed with `K_H`: each payload clones it instead of re-keying.
+#[derive(Clone)]
+enum MacKey {
+    Sha256(Hmac<Sha256>),
+    Sha512(Hmac<Sha512>),
 }
 
-pub(super) fn encrypt_fixed(
-    crypto: &KeyCrypto,
-    key_size: AesKeySize,
-    validation: ValidationAlgorithm,
-    derivation: Derivation<'_>,
-    key_modifier: &[u8],
-    iv: &[u8],
-    plaintext: &[u8],
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body_len(validation, plaintext.len()));
-    encrypt_into(
-        crypto,
-        key_size,
-        validation,
-        derivation,
-        key_modifier,
-        iv,
-        plaintext,
-        &mut out,
-    );
-    out
-}
-
-#[allow(clippy::too_many_arguments)]
-fn encrypt_into(
-    crypto: &KeyCrypto,
-    key_size: AesKeySize,
-    validation: ValidationAlgorithm,
-    derivation: Derivation<'_>,
-    key_modifier: &[u8],
-    iv: &[u8],
-    plaintext: &[u8],
-    out: &mut Vec<u8>,
-) {
-    let key_len = key_size.bytes();
-    let mut subkeys = Zeroizing::new([0u8; MAX_SUBKEY_LEN]);
-    let subkeys = &mut subkeys[..key_len + validation.digest_len()];
-    crypto.derive(derivation, key_modifier, subkeys);
-    let (k_e, k_h) = subkeys.split_at(key_len);
-
-    out.extend_from_slice(key_modifier);
-    let iv_start = out.len();
-    out.extend_from_slice(iv);
-    let ct_start = out.len();
-    out.extend_from_slice(plaintext);
-    let padded = (plaintext.len() / BLOCK_LEN + 1) * BLOCK_LEN;
-    out.resize(ct_start + padded, 0);
-    let encrypted = with_aes!(key_size, C => {
-        // The key and IV lengths and the buffer size are right by construction.
-        cbc::Encryptor::<C>::new_from_slices(k_e, iv)
-            .ok()
-            .and_then(|enc| enc.encrypt_padded::<Pkcs7>(&mut out[ct_start..], plaintext.len()).ok())
-            .is_some()
-    });
-    if !encrypted {
-        // Unreachable; if it were reached, never let plaintext out under a valid MAC.
-        out[ct_start..].zeroize();
-        crate::crypto::rng::fill(&mut out[ct_start..]);
+impl MacKey {
+    fn new(validation: ValidationAlgorithm, k_h: &[u8]) -> Self {
+        // HMAC accepts keys of every length.
+        match validation {
+            ValidationAlgorithm::HmacSha256 => Self::Sha256(
+                Hmac::new_from_slice(k_h).unwrap_or_else(|_| unreachable!("any key length")),
+            ),
+            ValidationAlgorithm::HmacSha512 => Self::Sha512(
+                Hmac::new_from_slice(k_h).unwrap_or_else(|_| unreachable!("any key length")),
+            ),
+        }
     }
-    with_hmac!(validation, M => {
-        let mut mac = <M as hmac::KeyInit>::new_from_slice(k_h).unwrap_or_else(|_| unreachable!());
-        mac.update(&out[iv_start..]);
-        let tag = mac.finalize().into_bytes();
-        out.extend_from_slice(&tag);
-    });
+
+    /// The MAC of `out[from..]`, appended to `out`.
+    fn sign_tail(&self, out: &mut Vec<u8>, from: usize) {
+        match self {
+            Self::Sha256(mac) => {
+                let tag = mac
+                    .clone()
+                    .chain_update(&out[from..])
+                    .finalize()
+                    .into_bytes();
+                out.extend_from_slice(&tag);
+            }
+            Self::Sha512(mac) => {
+                let tag = mac
+                    .clone()
+                    .chain_update(&out[from..])
+                    .finalize()
+                    .into_bytes();
+                out.extend_from_slice(&tag);
+            }
+        }
+    }
+
+    /// Checks `tag` over `data` in constant time (`verify_slice`).
+    fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
+        match self {
+            Self::Sha256(mac) => mac.clone().chain_update(data).verify_slice(tag).is_ok(),
+            Self::Sha512(mac) => mac.clone().chain_update(data).verify_slice(tag).is_ok(),
+        }
+    }
 }
 
-pub(super) fn decrypt(
-    crypto: &KeyCrypto,
+/// The subkeys of one key modifier: `K_E` and a pre-keyed HMAC with `K_H`. Wiped on drop
+/// (`Zeroizing`, and `hmac`'s zeroize feature).
+#[derive(Clone)]
+pub(super) struct Subkeys {
     key_size: AesKeySize,
     validation: ValidationAlgorithm,
-    derivation: Derivation<'_>,
-    body: &[u8],
-) -> Result<Vec<u8>> {
-    let digest_len = validation.digest_len();
+    k_e: Zeroizing<[u8; 32]>,
+    mac: MacKey,
+}
+
+impl Subkeys {
+    /// Derives `K_E || K_H` for `key_modifier`.
+    pub(super) fn derive(
+        crypto: &KeyCrypto,
+        key_size: AesKeySize,
+        validation: ValidationAlgorithm,
+        derivation: Derivation<'_>,
+        key_modifier: &[u8],
+    ) -> Self {
+        let key_len = key_size.bytes();
+        let mut material = Zeroizing::new([0u8; super::MAX_SUBKEY_LEN]);
+        let material = &mut material[..key_len + validation.digest_len()];
+        crypto.derive(derivation, key_modifier, material);
+        let (k_e, k_h) = material.split_at(key_len);
+        let mut key = Zeroizing::new([0u8; 32]);
+        key[..key_len].copy_from_slice(k_e);
+        Self {
+            key_size,
+            validation,
+            k_e: key,
+            mac: MacKey::new(validation, k_h),
+        }
+    }
+
+    /// Appends `keyModifier || IV || ciphertext || MAC` to `out`, which must have room for
+    /// [`body_len`] more bytes.
+    pub(super) fn encrypt(
+        &self,
+        key_modifier: &[u8],
+        iv: &[u8],
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) {
+        out.extend_from_slice(key_modifier);
+        let iv_start = out.len();
+        out.extend_from_slice(iv);
+        let ct_start = out.len();
+        out.extend_from_slice(plaintext);
+        let padded = (plaintext.len() / BLOCK_LEN + 1) * BLOCK_LEN;
+        out.resize(ct_start + padded, 0);
+        let k_e = &self.k_e[..self.key_size.bytes()];
+        let encrypted = with_aes!(self.key_size, C => {
+            // The key and IV lengths and the buffer size are right by construction.
+            cbc::Encryptor::<C>::new_from_slices(k_e, iv)
+                .ok()
+                .and_then(|enc| enc.encrypt_padded::<Pkcs7>(&mut out[ct_start..], plaintext.len()).ok())
+                .is_some()
+        });
+        if !encrypted {
+            // Unreachable; if it were reached, never let plaintext out under a valid MAC.
+            out[ct_start..].zeroize();
+            crate::crypto::rng::fill(&mut out[ct_start..]);
+        }
+        self.mac.sign_tail(out, iv_start);
+    }
+
+    /// Authenticates, then decrypts a body whose key modifier these subkeys belong to.
+    pub(super) fn decrypt(&self, body: &[u8]) -> Result<Vec<u8>> {
+        let (iv, ciphertext, tag) = split(self.validation, body)?;
+        let signed = &body[KEY_MODIFIER_LEN..body.len() - tag.len()];
+        if !self.mac.verify(signed, tag) {
+            return Err(Error::InvalidPayload);
+        }
+        let mut plaintext = ciphertext.to_vec();
+        let k_e = &self.k_e[..self.key_size.bytes()];
+        let plaintext_len = with_aes!(self.key_size, C => {
+            cbc::Decryptor::<C>::new_from_slices(k_e, iv)
+                .ok()
+                .and_then(|dec| dec.decrypt_padded::<Pkcs7>(&mut plaintext).ok().map(<[u8]>::len))
+        });
+        match plaintext_len {
+            Some(len) => {
+                plaintext.truncate(len);
+                Ok(plaintext)
+            }
+            None => {
+                // Bad padding behind a valid MAC: a forgery or a bug, never a usable answer.
+                plaintext.zeroize();
+                Err(Error::InvalidPayload)
+            }
+        }
+    }
+}
+
+/// Splits a body into IV, ciphertext and MAC after checking its length. The lengths are
+/// public: saying "truncated" reveals nothing the attacker does not know.
+fn split(validation: ValidationAlgorithm, body: &[u8]) -> Result<(&[u8], &[u8], &[u8])> {
     let header_len = KEY_MODIFIER_LEN + IV_LEN;
-    // The lengths are public: saying "truncated" reveals nothing the attacker does not know.
     let ct_len = body
         .len()
-        .checked_sub(header_len + digest_len)
+        .checked_sub(header_len + validation.digest_len())
         .filter(|&n| n >= BLOCK_LEN && n % BLOCK_LEN == 0)
         .ok_or(Error::malformed(MalformedReason::Truncated))?;
-    let key_modifier = &body[..KEY_MODIFIER_LEN];
-    let iv = &body[KEY_MODIFIER_LEN..header_len];
-    let ciphertext = &body[header_len..header_len + ct_len];
-    let tag = &body[header_len + ct_len..];
+    Ok((
+        &body[KEY_MODIFIER_LEN..header_len],
+        &body[header_len..header_len + ct_len],
+        &body[header_len + ct_len..],
+    ))
+}
 
-    let key_len = key_size.bytes();
-    let mut subkeys = Zeroizing::new([0u8; MAX_SUBKEY_LEN]);
-    let subkeys = &mut subkeys[..key_len + digest_len];
-    crypto.derive(derivation, key_modifier, subkeys);
-    let (k_e, k_h) = subkeys.split_at(key_len);
-
-    with_hmac!(validation, M => {
-        let mut mac = <M as hmac::KeyInit>::new_from_slice(k_h).unwrap_or_else(|_| unreachable!());
-        mac.update(&body[KEY_MODIFIER_LEN..header_len + ct_len]);
-        // verify_slice compares in constant time.
-        mac.verify_slice(tag).map_err(|_| Error::InvalidPayload)?;
-    });
-
-    let mut plaintext = ciphertext.to_vec();
-    let plaintext_len = with_aes!(key_size, C => {
-        cbc::Decryptor::<C>::new_from_slices(k_e, iv)
-            .ok()
-            .and_then(|dec| dec.decrypt_padded::<Pkcs7>(&mut plaintext).ok().map(<[u8]>::len))
-    });
-    match plaintext_len {
-        Some(len) => {
-            plaintext.truncate(len);
-            Ok(plaintext)
-        }
-        None => {
-            // Bad padding behind a valid MAC: a forgery or a bug, never a usable answer.
-            plaintext.zeroize();
-            Err(Error::InvalidPayload)
-        }
-    }
+/// Checks a body's length before any key is derived for it.
+pub(super) fn check_len(validation: ValidationAlgorithm, body: &[u8]) -> Result<()> {
+    split(validation, body).map(|_| ())
 }

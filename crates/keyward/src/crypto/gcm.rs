@@ -12,7 +12,7 @@ use zeroize::{Zeroize, Zeroizing};
 use super::{AesKeySize, Derivation, KeyCrypto, KEY_MODIFIER_LEN, MAX_SUBKEY_LEN};
 use crate::error::{Error, MalformedReason, Result};
 
-const NONCE_LEN: usize = 12;
+pub(super) const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 
 pub(super) fn body_len(plaintext_len: usize) -> usize {
@@ -41,116 +41,89 @@ pub(super) fn seal(
     tag.as_ref().try_into().ok()
 }
 
-pub(super) fn encrypt(
-    crypto: &KeyCrypto,
-    key_size: AesKeySize,
-    derivation: Derivation<'_>,
-    plaintext: &[u8],
-    out: &mut Vec<u8>,
-) {
-    let mut random = [0u8; KEY_MODIFIER_LEN + NONCE_LEN];
-    super::rng::fill(&mut random);
-    let (key_modifier, nonce) = random.split_at(KEY_MODIFIER_LEN);
-    encrypt_into(
-        crypto,
-        key_size,
-        derivation,
-        key_modifier,
-        nonce,
-        plaintext,
-        out,
-    );
-}
+/// The subkey `K_E` of one key modifier, expanded for AES-GCM. aws-lc keeps the expanded key
+/// on its heap and wipes it when freed (`OPENSSL_free` cleanses). `None` only if aws-lc
+/// refused a key of the right length (it does not): then nothing encrypts or decrypts.
+pub(super) struct Subkey(Option<LessSafeKey>);
 
-pub(super) fn encrypt_fixed(
-    crypto: &KeyCrypto,
-    key_size: AesKeySize,
-    derivation: Derivation<'_>,
-    key_modifier: &[u8],
-    nonce: &[u8],
-    plaintext: &[u8],
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body_len(plaintext.len()));
-    encrypt_into(
-        crypto,
-        key_size,
-        derivation,
-        key_modifier,
-        nonce,
-        plaintext,
-        &mut out,
-    );
-    out
-}
+impl Subkey {
+    /// Derives `K_E` for `key_modifier` and expands it.
+    pub(super) fn derive(
+        crypto: &KeyCrypto,
+        key_size: AesKeySize,
+        derivation: Derivation<'_>,
+        key_modifier: &[u8],
+    ) -> Self {
+        let mut k_e = Zeroizing::new([0u8; MAX_SUBKEY_LEN]);
+        let k_e = &mut k_e[..key_size.bytes()];
+        crypto.derive(derivation, key_modifier, k_e);
+        Self(key(key_size, k_e))
+    }
 
-fn encrypt_into(
-    crypto: &KeyCrypto,
-    key_size: AesKeySize,
-    derivation: Derivation<'_>,
-    key_modifier: &[u8],
-    nonce: &[u8],
-    plaintext: &[u8],
-    out: &mut Vec<u8>,
-) {
-    let key_len = key_size.bytes();
-    let mut subkey = Zeroizing::new([0u8; MAX_SUBKEY_LEN]);
-    let k_e = &mut subkey[..key_len];
-    crypto.derive(derivation, key_modifier, k_e);
+    /// Appends `keyModifier || nonce || ciphertext || tag` to `out`, which must have room for
+    /// [`body_len`] more bytes.
+    pub(super) fn encrypt(
+        &self,
+        key_modifier: &[u8],
+        nonce: [u8; NONCE_LEN],
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) {
+        out.extend_from_slice(key_modifier);
+        out.extend_from_slice(&nonce);
+        let ct_start = out.len();
+        out.extend_from_slice(plaintext);
+        match (self.0.as_ref()).and_then(|key| seal(key, nonce, &mut out[ct_start..])) {
+            Some(tag) => out.extend_from_slice(&tag),
+            // Unreachable (a usable key, plaintext under GCM's limit); never leave plaintext
+            // behind if it were reached.
+            None => {
+                out[ct_start..].zeroize();
+                out.extend_from_slice(&[0u8; TAG_LEN]);
+            }
+        }
+    }
 
-    out.extend_from_slice(key_modifier);
-    out.extend_from_slice(nonce);
-    let ct_start = out.len();
-    out.extend_from_slice(plaintext);
-    let nonce: [u8; NONCE_LEN] = nonce.try_into().unwrap_or_default();
-    let tag = key(key_size, k_e).and_then(|gcm| seal(&gcm, nonce, &mut out[ct_start..]));
-    match tag {
-        Some(tag) => out.extend_from_slice(&tag),
-        // Unreachable (right key length, plaintext under GCM's limit); never leave plaintext
-        // behind if it were reached.
-        None => {
-            out[ct_start..].zeroize();
-            out.extend_from_slice(&[0u8; TAG_LEN]);
+    /// Authenticates and decrypts a body whose key modifier this subkey belongs to.
+    pub(super) fn decrypt(&self, body: &[u8]) -> Result<Vec<u8>> {
+        let (nonce, ciphertext, tag) = split(body)?;
+        let mut plaintext = ciphertext.to_vec();
+        let opened = self.0.as_ref().is_some_and(|key| {
+            key.open_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::empty(),
+                tag,
+                &mut plaintext,
+            )
+            .is_ok()
+        });
+        if opened {
+            Ok(plaintext)
+        } else {
+            plaintext.zeroize();
+            Err(Error::InvalidPayload)
         }
     }
 }
 
-pub(super) fn decrypt(
-    crypto: &KeyCrypto,
-    key_size: AesKeySize,
-    derivation: Derivation<'_>,
-    body: &[u8],
-) -> Result<Vec<u8>> {
+/// Splits a body into nonce, ciphertext and tag after checking its length.
+fn split(body: &[u8]) -> Result<([u8; NONCE_LEN], &[u8], &[u8])> {
     let header_len = KEY_MODIFIER_LEN + NONCE_LEN;
     let ct_len = body
         .len()
         .checked_sub(header_len + TAG_LEN)
         .ok_or(Error::malformed(MalformedReason::Truncated))?;
-    let key_modifier = &body[..KEY_MODIFIER_LEN];
-    let nonce: [u8; NONCE_LEN] = body[KEY_MODIFIER_LEN..header_len]
+    let nonce = body[KEY_MODIFIER_LEN..header_len]
         .try_into()
         .map_err(|_| Error::malformed(MalformedReason::Truncated))?;
-    let ciphertext = &body[header_len..header_len + ct_len];
-    let tag = &body[header_len + ct_len..];
+    Ok((
+        nonce,
+        &body[header_len..header_len + ct_len],
+        &body[header_len + ct_len..],
+    ))
+}
 
-    let key_len = key_size.bytes();
-    let mut subkey = Zeroizing::new([0u8; MAX_SUBKEY_LEN]);
-    let k_e = &mut subkey[..key_len];
-    crypto.derive(derivation, key_modifier, k_e);
-
-    let mut plaintext = ciphertext.to_vec();
-    let opened = key(key_size, k_e).is_some_and(|gcm| {
-        gcm.open_in_place_separate_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::empty(),
-            tag,
-            &mut plaintext,
-        )
-        .is_ok()
-    });
-    if opened {
-        Ok(plaintext)
-    } else {
-        plaintext.zeroize();
-        Err(Error::InvalidPayload)
-    }
+/// Checks a body's length before any key is derived for it.
+pub(super) fn check_len(body: &[u8]) -> Result<()> {
+    split(body).map(|_| ())
 }

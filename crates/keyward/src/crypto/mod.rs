@@ -81,35 +81,59 @@ impl KeyCrypto {
             .then(|| self.kdf.prefix(&label.parts(), self.context_header))
     }
 
-    /// Appends the encrypted body (`keyModifier || IV || ciphertext || MAC`, or
-    /// `keyModifier || nonce || ciphertext || tag`) to `out`. `out` must have room for
-    /// [`KeyCrypto::body_len`] more bytes, so it never reallocates.
+    /// Derives the subkeys of `key_modifier`, ready to encrypt or decrypt.
+    pub(crate) fn subkeys(&self, derivation: Derivation<'_>, key_modifier: &[u8]) -> Subkeys {
+        match self.algorithm {
+            Algorithm::Cbc {
+                key_size,
+                validation,
+            } => Subkeys(SubkeysOf::Cbc(cbc_hmac::Subkeys::derive(
+                self,
+                key_size,
+                validation,
+                derivation,
+                key_modifier,
+            ))),
+            Algorithm::Gcm { key_size } => Subkeys(SubkeysOf::Gcm(gcm::Subkey::derive(
+                self,
+                key_size,
+                derivation,
+                key_modifier,
+            ))),
+        }
+    }
+
+    /// Checks that `body` is long enough for this algorithm before anything is derived
+    /// for it.
+    ///
+    /// # Errors
+    /// [`crate::Error::MalformedPayload`] (truncated).
+    pub(crate) fn check_body(&self, body: &[u8]) -> Result<()> {
+        match self.algorithm {
+            Algorithm::Cbc { validation, .. } => cbc_hmac::check_len(validation, body),
+            Algorithm::Gcm { .. } => gcm::check_len(body),
+        }
+    }
+
+    /// Appends a body under a fresh random key modifier (subkeys of its own) to `out`,
+    /// which must have room for [`KeyCrypto::body_len`] more bytes, so it never reallocates.
     pub(crate) fn encrypt_body(
         &self,
         derivation: Derivation<'_>,
         plaintext: &[u8],
         out: &mut Vec<u8>,
     ) {
-        match self.algorithm {
-            Algorithm::Cbc {
-                key_size,
-                validation,
-            } => cbc_hmac::encrypt(self, key_size, validation, derivation, plaintext, out),
-            Algorithm::Gcm { key_size } => {
-                gcm::encrypt(self, key_size, derivation, plaintext, out);
-            }
-        }
+        let mut key_modifier = [0u8; KEY_MODIFIER_LEN];
+        rng::fill(&mut key_modifier);
+        self.subkeys(derivation, &key_modifier)
+            .encrypt_body(&key_modifier, plaintext, out);
     }
 
-    /// Authenticates and decrypts a body.
+    /// Authenticates and decrypts a body, deriving its subkeys from its key modifier.
     pub(crate) fn decrypt_body(&self, derivation: Derivation<'_>, body: &[u8]) -> Result<Vec<u8>> {
-        match self.algorithm {
-            Algorithm::Cbc {
-                key_size,
-                validation,
-            } => cbc_hmac::decrypt(self, key_size, validation, derivation, body),
-            Algorithm::Gcm { key_size } => gcm::decrypt(self, key_size, derivation, body),
-        }
+        self.check_body(body)?;
+        self.subkeys(derivation, &body[..KEY_MODIFIER_LEN])
+            .decrypt_body(body)
     }
 
     /// Derives the per-payload subkeys into `out` from the label (or prefix) and the key
@@ -121,6 +145,45 @@ impl KeyCrypto {
                     .derive(label, &[self.context_header, key_modifier], out);
             }
             Derivation::Prefix(prefix) => prefix.derive(key_modifier, out),
+        }
+    }
+}
+
+/// The subkeys one key modifier gives a key and purpose chain, ready to use: AES-GCM's
+/// expanded `K_E`, or CBC's `K_E` and an HMAC keyed with `K_H`. Wiped on drop. Several
+/// payloads may share them (see [`crate::SubkeyReuse`]).
+pub(crate) struct Subkeys(SubkeysOf);
+
+/// [`Subkeys`] by algorithm.
+enum SubkeysOf {
+    Cbc(cbc_hmac::Subkeys),
+    Gcm(gcm::Subkey),
+}
+
+impl Subkeys {
+    /// Appends `keyModifier || IV || ciphertext || MAC` (or `… nonce … tag`) to `out`,
+    /// with a fresh random IV or nonce. `out` must have room for the body, so it never
+    /// reallocates; `key_modifier` must be the one these subkeys were derived from.
+    pub(crate) fn encrypt_body(&self, key_modifier: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
+        match &self.0 {
+            SubkeysOf::Cbc(subkeys) => {
+                let mut iv = [0u8; 16];
+                rng::fill(&mut iv);
+                subkeys.encrypt(key_modifier, &iv, plaintext, out);
+            }
+            SubkeysOf::Gcm(subkey) => {
+                let mut nonce = [0u8; gcm::NONCE_LEN];
+                rng::fill(&mut nonce);
+                subkey.encrypt(key_modifier, nonce, plaintext, out);
+            }
+        }
+    }
+
+    /// Authenticates and decrypts a body whose key modifier these subkeys were derived from.
+    pub(crate) fn decrypt_body(&self, body: &[u8]) -> Result<Vec<u8>> {
+        match &self.0 {
+            SubkeysOf::Cbc(subkeys) => subkeys.decrypt(body),
+            SubkeysOf::Gcm(subkey) => subkey.decrypt(body),
         }
     }
 }
@@ -148,48 +211,22 @@ pub mod testing {
         plaintext: &[u8],
     ) -> Vec<u8> {
         let crypto = KeyCrypto::new(algorithm, &Secret::new(kdk.to_vec()));
-        match algorithm {
-            Algorithm::Cbc {
-                key_size,
-                validation,
-            } => cbc_hmac::encrypt_fixed(
-                &crypto,
-                key_size,
-                validation,
-                Derivation::Label(&[aad]),
-                key_modifier,
-                iv_or_nonce,
-                plaintext,
-            ),
-            Algorithm::Gcm { key_size } => gcm::encrypt_fixed(
-                &crypto,
-                key_size,
-                Derivation::Label(&[aad]),
-                key_modifier,
-                iv_or_nonce,
-                plaintext,
-            ),
+        let subkeys = crypto.subkeys(Derivation::Label(&[aad]), key_modifier);
+        let mut out = Vec::with_capacity(crypto.body_len(plaintext.len()));
+        match &subkeys.0 {
+            SubkeysOf::Cbc(cbc) => cbc.encrypt(key_modifier, iv_or_nonce, plaintext, &mut out),
+            SubkeysOf::Gcm(gcm) => {
+                let nonce = iv_or_nonce.try_into().unwrap_or_default();
+                gcm.encrypt(key_modifier, nonce, plaintext, &mut out);
+            }
         }
+        out
     }
 
     /// Decrypts a body with `aad` as the whole KDF label.
     pub fn decrypt(algorithm: Algorithm, kdk: &[u8], aad: &[u8], body: &[u8]) -> Result<Vec<u8>> {
-        let crypto = KeyCrypto::new(algorithm, &Secret::new(kdk.to_vec()));
-        match algorithm {
-            Algorithm::Cbc {
-                key_size,
-                validation,
-            } => cbc_hmac::decrypt(
-                &crypto,
-                key_size,
-                validation,
-                Derivation::Label(&[aad]),
-                body,
-            ),
-            Algorithm::Gcm { key_size } => {
-                gcm::decrypt(&crypto, key_size, Derivation::Label(&[aad]), body)
-            }
-        }
+        KeyCrypto::new(algorithm, &Secret::new(kdk.to_vec()))
+            .decrypt_body(Derivation::Label(&[aad]), body)
     }
 
     /// SP800-108 CTR HMAC-SHA512 of `len` bytes.

@@ -1,0 +1,239 @@
+//! Sharing derived subkeys between payloads.
+//!
+//! Every payload names a random 128-bit key modifier, and its subkeys are
+//! `SP800-108(masterKey, AAD, contextHeader || keyModifier)`. The derivation (one HMAC-SHA512
+//! of about 150 bytes) costs more than sealing a small payload, so:
+//!
+//! - `protect` may use one key modifier, and so one set of subkeys, for a bounded number of
+//!   payloads ([`SubkeyReuse`]); each payload still draws its own random IV or nonce;
+//! - `unprotect` keeps the subkeys it derived, and those `protect` issued, in a small
+//!   provider-wide cache keyed by key id, purpose chain and key modifier ([`SubkeyCache`]).
+//!
+//! Payloads are unchanged: every reader (ASP.NET Core included) derives from the modifier the
+//! payload names and cannot tell the difference.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::{ArcSwapOption, Guard};
+use time::OffsetDateTime;
+
+use crate::crypto::{Subkeys, KEY_MODIFIER_LEN};
+use crate::error::{Error, Result};
+use crate::key::KeyId;
+
+/// How many payloads `protect` encrypts under one key modifier (and so one set of derived
+/// subkeys).
+///
+/// ASP.NET Core draws a fresh modifier for every payload, so that "K_E and K_H are unique for
+/// this specific authenticated encryption operation" with overwhelming probability. That
+/// guards one thing: the random IV or 96-bit GCM nonce is never the only thing that differs
+/// between two encryptions. [`SubkeyReuse::Bounded`] (the default) keeps that guarantee within
+/// a stated bound instead of absolutely: at most `max_payloads` payloads share a subkey, each
+/// with a fresh random IV or nonce, so the chance that two GCM payloads under one subkey share
+/// a nonce is at most `max_payloads² / 2⁹⁷` (2⁻⁶⁵ with the default 65 536, against NIST
+/// SP 800-38D's 2⁻³² limit per key). In exchange, `protect` skips the key derivation for all
+/// but one payload in `max_payloads`, and payloads issued together read faster (see
+/// `BENCHMARKS.md`).
+///
+/// What an observer learns: payloads that carry the same key modifier were made by the same
+/// process, for the same purpose chain, within `max_age` of each other. Use
+/// [`SubkeyReuse::PerPayload`] where even that must not be visible.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// use keyward::{Provider, SubkeyReuse};
+/// let provider = Provider::builder()
+///     .application_name("shop")
+///     .key_directory(dir.path())
+///     .subkey_reuse(SubkeyReuse::PerPayload) // exactly as ASP.NET Core
+///     .build()?;
+/// # Ok::<(), keyward::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubkeyReuse {
+    /// A fresh random key modifier, and one key derivation, for every payload (ASP.NET Core's
+    /// behaviour).
+    PerPayload,
+    /// One key modifier serves a protector for at most `max_payloads` payloads and at most
+    /// `max_age`, and never outlives the default key it belongs to.
+    Bounded {
+        /// Payloads per key modifier, 1 to [`SubkeyReuse::MAX_PAYLOADS`].
+        max_payloads: u32,
+        /// How long one key modifier may be used, at most [`SubkeyReuse::MAX_AGE`].
+        max_age: Duration,
+    },
+}
+
+impl SubkeyReuse {
+    /// The largest `max_payloads` accepted: 2²⁴, where two GCM nonces under one subkey
+    /// collide with probability at most 2⁻⁴⁹.
+    pub const MAX_PAYLOADS: u32 = 1 << 24;
+    /// The longest `max_age` accepted: one hour.
+    pub const MAX_AGE: Duration = Duration::from_secs(3600);
+    /// The default: 65 536 payloads or 60 seconds, whichever comes first.
+    pub const DEFAULT: Self = Self::Bounded {
+        max_payloads: 1 << 16,
+        max_age: Duration::from_secs(60),
+    };
+
+    /// Checks the bounds.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] when `max_payloads` or `max_age` is zero or above its limit.
+    pub fn validate(self) -> Result<()> {
+        match self {
+            Self::PerPayload => Ok(()),
+            Self::Bounded {
+                max_payloads,
+                max_age,
+            } => {
+                if max_payloads == 0 || max_payloads > Self::MAX_PAYLOADS {
+                    return Err(Error::Configuration(format!(
+                        "subkey reuse: max_payloads must be 1 to {} (got {max_payloads})",
+                        Self::MAX_PAYLOADS
+                    )));
+                }
+                if max_age.is_zero() || max_age > Self::MAX_AGE {
+                    return Err(Error::Configuration(format!(
+                        "subkey reuse: max_age must be above zero and at most {:?} (got {max_age:?})",
+                        Self::MAX_AGE
+                    )));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Default for SubkeyReuse {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Subkeys derived for one key, purpose chain and key modifier.
+pub(crate) struct DerivedSubkeys {
+    pub(crate) key_id: KeyId,
+    /// The purpose part of the AAD (`u32be(count) || purposes`) they were derived for.
+    pub(crate) aad_tail: Arc<[u8]>,
+    pub(crate) key_modifier: [u8; KEY_MODIFIER_LEN],
+    /// Key material: wiped on drop.
+    pub(crate) subkeys: Subkeys,
+}
+
+impl DerivedSubkeys {
+    fn matches(&self, key_id: &KeyId, aad_tail: &Arc<[u8]>, key_modifier: &[u8]) -> bool {
+        self.key_id == *key_id
+            && self.key_modifier == key_modifier
+            && (Arc::ptr_eq(&self.aad_tail, aad_tail) || *self.aad_tail == **aad_tail)
+    }
+}
+
+/// The subkeys a protector is issuing payloads under, with their remaining budget.
+pub(crate) struct Issuing {
+    pub(crate) derived: Arc<DerivedSubkeys>,
+    since: OffsetDateTime,
+    used: AtomicU64,
+}
+
+impl Issuing {
+    /// Starts issuing under `derived` at `now`; the first payload is counted.
+    pub(crate) fn new(derived: Arc<DerivedSubkeys>, now: OffsetDateTime) -> Self {
+        Self {
+            derived,
+            since: now,
+            used: AtomicU64::new(1),
+        }
+    }
+
+    /// Counts one more payload and says whether it may use these subkeys: same key, within
+    /// `max_age` of the first (a clock that went back ends it too), and within budget.
+    pub(crate) fn take(
+        &self,
+        key_id: &KeyId,
+        now: OffsetDateTime,
+        max_payloads: u32,
+        max_age: Duration,
+    ) -> bool {
+        let age = now - self.since;
+        self.derived.key_id == *key_id
+            && !age.is_negative()
+            && age < max_age
+            && self.used.fetch_add(1, Ordering::Relaxed) < u64::from(max_payloads)
+    }
+}
+
+/// A provider-wide cache of derived subkeys, so a payload read again (a session cookie on
+/// every request) or issued under a shared key modifier skips the key derivation.
+///
+/// Direct-mapped: a key modifier's first bytes pick its slot, and a newer entry replaces the
+/// older one. Only subkeys that authenticated a payload (or that `protect` issued) enter, so
+/// forged payloads cannot fill it. Reads take no lock.
+pub(crate) struct SubkeyCache {
+    slots: Box<[ArcSwapOption<DerivedSubkeys>]>,
+}
+
+impl SubkeyCache {
+    /// Slots in the cache (a power of two). At most this many subkey sets are held, under
+    /// 1 KiB each.
+    pub(crate) const SLOTS: usize = 512;
+
+    pub(crate) fn new() -> Self {
+        Self {
+            slots: (0..Self::SLOTS).map(|_| ArcSwapOption::empty()).collect(),
+        }
+    }
+
+    fn slot(&self, key_modifier: &[u8]) -> &ArcSwapOption<DerivedSubkeys> {
+        let mut head = [0u8; 8];
+        let n = key_modifier.len().min(8);
+        head[..n].copy_from_slice(&key_modifier[..n]);
+        // Key modifiers are random, so their low bits spread evenly.
+        let index = usize::try_from(u64::from_le_bytes(head) % Self::SLOTS as u64).unwrap_or(0);
+        &self.slots[index]
+    }
+
+    /// The cached subkeys for a key, purpose chain and key modifier, if present.
+    pub(crate) fn get(
+        &self,
+        key_id: &KeyId,
+        aad_tail: &Arc<[u8]>,
+        key_modifier: &[u8],
+    ) -> Option<Guard<Option<Arc<DerivedSubkeys>>>> {
+        let guard = self.slot(key_modifier).load();
+        guard
+            .as_deref()
+            .is_some_and(|d| d.matches(key_id, aad_tail, key_modifier))
+            .then_some(guard)
+    }
+
+    /// Keeps `derived`, replacing whatever held its slot.
+    pub(crate) fn insert(&self, derived: Arc<DerivedSubkeys>) {
+        self.slot(&derived.key_modifier).store(Some(derived));
+    }
+
+    /// Drops the subkeys of keys `keep` refuses (keys gone from the ring).
+    pub(crate) fn retain(&self, keep: impl Fn(&KeyId) -> bool) {
+        for slot in &*self.slots {
+            let current = slot.load_full();
+            if current.as_deref().is_some_and(|d| !keep(&d.key_id)) {
+                // Only if nothing newer took the slot meanwhile.
+                slot.compare_and_swap(&current, None);
+            }
+        }
+    }
+
+    /// How many slots hold subkeys (for tests).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.slots.iter().filter(|s| s.load().is_some()).count()
+    }
+}
+
+impl std::fmt::Debug for SubkeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubkeyCache").finish_non_exhaustive()
+    }
+}
