@@ -11,8 +11,12 @@ use std::hint::black_box;
 
 use aes_gcm::aead::{consts::U12, AeadInOut, KeyInit};
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
-use aws_lc_rs::cipher::{EncryptionContext, PaddedBlockEncryptingKey, UnboundCipherKey, AES_256};
-use cbc::cipher::{block_padding::Pkcs7, BlockModeEncrypt, KeyIvInit};
+use aws_lc_rs::cipher::{
+    DecryptingKey, DecryptionContext, EncryptingKey, EncryptionContext, PaddedBlockEncryptingKey,
+    UnboundCipherKey, AES_256,
+};
+use cbc::cipher::block_padding::{NoPadding, Pkcs7};
+use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, InnerIvInit, KeyIvInit};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
@@ -96,6 +100,50 @@ fn cbc_fresh_key(c: &mut Criterion) {
     group.finish();
 }
 
+/// AES-256-CBC with a key expanded once (subkeys shared by many payloads), 256 B + a block
+/// of padding, encrypt and decrypt.
+fn cbc_prepared_key(c: &mut Criterion) {
+    let mut group = c.benchmark_group("backend_aes256_cbc_prepared_key");
+    let size = 272usize;
+    let data = vec![1u8; size];
+    group.throughput(Throughput::Bytes(size as u64));
+    let cipher = <aes::Aes256 as aes::cipher::KeyInit>::new_from_slice(&KEY).unwrap();
+    group.bench_function(BenchmarkId::new("rustcrypto_encrypt", size), |b| {
+        let mut buf = data.clone();
+        b.iter(|| {
+            let enc = cbc::Encryptor::<aes::Aes256>::inner_iv_slice_init(cipher.clone(), &IV).unwrap();
+            enc.encrypt_padded::<NoPadding>(black_box(&mut buf), size).unwrap().len()
+        });
+    });
+    group.bench_function(BenchmarkId::new("rustcrypto_decrypt", size), |b| {
+        let mut buf = data.clone();
+        b.iter(|| {
+            let dec = cbc::Decryptor::<aes::Aes256>::inner_iv_slice_init(cipher.clone(), &IV).unwrap();
+            dec.decrypt_padded::<NoPadding>(black_box(&mut buf)).unwrap().len()
+        });
+    });
+    let enc_key = EncryptingKey::cbc(UnboundCipherKey::new(&AES_256, &KEY).unwrap()).unwrap();
+    let dec_key = DecryptingKey::cbc(UnboundCipherKey::new(&AES_256, &KEY).unwrap()).unwrap();
+    group.bench_function(BenchmarkId::new("aws_lc_rs_encrypt", size), |b| {
+        let mut buf = data.clone();
+        b.iter(|| {
+            enc_key
+                .less_safe_encrypt(black_box(&mut buf), EncryptionContext::Iv128(IV.into()))
+                .unwrap();
+        });
+    });
+    group.bench_function(BenchmarkId::new("aws_lc_rs_decrypt", size), |b| {
+        let mut buf = data.clone();
+        b.iter(|| {
+            dec_key
+                .decrypt(black_box(&mut buf), DecryptionContext::Iv128(IV.into()))
+                .unwrap()
+                .len()
+        });
+    });
+    group.finish();
+}
+
 fn gcm_fresh_key(c: &mut Criterion) {
     let mut group = c.benchmark_group("backend_aes256_gcm_seal_fresh_key");
     for size in [256usize, 4096] {
@@ -157,6 +205,7 @@ criterion_group!(
     kdf,
     hmac_fresh_key,
     cbc_fresh_key,
+    cbc_prepared_key,
     gcm_fresh_key,
     randomness
 );

@@ -1,9 +1,10 @@
 //! A fixed workload for profilers: `valgrind --tool=callgrind target/release/examples/profile
-//! cbc 20000` protects and unprotects 256 B that many times.
+//! cbc 20000` protects and unprotects 256 B that many times; a third argument `protect` only
+//! protects, `per-payload` protects and unprotects deriving subkeys for every payload.
 
 #![allow(clippy::unwrap_used)] // A profiling workload: a failure stops it with its cause.
 
-use keyward::{Algorithm, MemoryRepository, Provider};
+use keyward::{Algorithm, MemoryRepository, Provider, SubkeyReuse};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -12,10 +13,17 @@ fn main() {
         _ => Algorithm::AES_256_CBC_HMACSHA256,
     };
     let rounds: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(20_000);
+    let mode = args.next().unwrap_or_default();
+    let reuse = if mode == "per-payload" {
+        SubkeyReuse::PerPayload
+    } else {
+        SubkeyReuse::DEFAULT
+    };
     let provider = Provider::builder()
         .application_name("bench")
         .repository(MemoryRepository::new())
         .algorithm(algorithm)
+        .subkey_reuse(reuse)
         .build()
         .unwrap();
     let protector = provider.protector(["Orders", "v1"]);
@@ -23,7 +31,11 @@ fn main() {
     let mut total = 0usize;
     for _ in 0..rounds {
         let payload = protector.protect(&data).unwrap();
-        total += protector.unprotect(&payload).unwrap().len();
+        total += if mode == "protect" {
+            payload.len()
+        } else {
+            protector.unprotect(&payload).unwrap().len()
+        };
     }
-    assert_eq!(total, rounds * 256);
+    assert!(total >= rounds * 256);
 }

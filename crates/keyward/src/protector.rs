@@ -173,6 +173,9 @@ impl Protector {
                         let subkeys = self.with_derivation(key, crypto, true, |derivation| {
                             crypto.subkeys(derivation, &key_modifier)
                         });
+                        if max_payloads > 1 {
+                            subkeys.prepare_for_reuse();
+                        }
                         subkeys.encrypt_body(&key_modifier, plaintext, &mut out);
                         let derived = self.keep(key.info.id, key_modifier, subkeys);
                         self.issuing
@@ -293,7 +296,10 @@ impl Protector {
             .get(&key_id, &self.aad_tail, key_modifier);
         let data = match cached.as_ref().and_then(|guard| guard.as_deref()) {
             // Read before (a session cookie) or issued here: no key derivation.
-            Some(hit) => hit.subkeys.decrypt_body(body)?,
+            Some(hit) => {
+                hit.subkeys.prepare_for_reuse();
+                hit.subkeys.decrypt_body(body)?
+            }
             None => {
                 // The cached prefix serves payloads of the current default key; others (older
                 // keys) derive from the label.

@@ -179,6 +179,14 @@ impl Subkeys {
         }
     }
 
+    /// Prepares these subkeys for many payloads (CBC: expands `K_E` on the backend that is
+    /// fastest once expanded). Idempotent and cheap once done.
+    pub(crate) fn prepare_for_reuse(&self) {
+        if let SubkeysOf::Cbc(subkeys) = &self.0 {
+            subkeys.expand();
+        }
+    }
+
     /// Authenticates and decrypts a body whose key modifier these subkeys were derived from.
     pub(crate) fn decrypt_body(&self, body: &[u8]) -> Result<Vec<u8>> {
         match &self.0 {
