@@ -111,15 +111,21 @@ fn cbc_prepared_key(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("rustcrypto_encrypt", size), |b| {
         let mut buf = data.clone();
         b.iter(|| {
-            let enc = cbc::Encryptor::<aes::Aes256>::inner_iv_slice_init(cipher.clone(), &IV).unwrap();
-            enc.encrypt_padded::<NoPadding>(black_box(&mut buf), size).unwrap().len()
+            let enc =
+                cbc::Encryptor::<aes::Aes256>::inner_iv_slice_init(cipher.clone(), &IV).unwrap();
+            enc.encrypt_padded::<NoPadding>(black_box(&mut buf), size)
+                .unwrap()
+                .len()
         });
     });
     group.bench_function(BenchmarkId::new("rustcrypto_decrypt", size), |b| {
         let mut buf = data.clone();
         b.iter(|| {
-            let dec = cbc::Decryptor::<aes::Aes256>::inner_iv_slice_init(cipher.clone(), &IV).unwrap();
-            dec.decrypt_padded::<NoPadding>(black_box(&mut buf)).unwrap().len()
+            let dec =
+                cbc::Decryptor::<aes::Aes256>::inner_iv_slice_init(cipher.clone(), &IV).unwrap();
+            dec.decrypt_padded::<NoPadding>(black_box(&mut buf))
+                .unwrap()
+                .len()
         });
     });
     let enc_key = EncryptingKey::cbc(UnboundCipherKey::new(&AES_256, &KEY).unwrap()).unwrap();

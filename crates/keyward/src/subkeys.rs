@@ -237,3 +237,88 @@ impl std::fmt::Debug for SubkeyCache {
         f.debug_struct("SubkeyCache").finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::{Algorithm, Derivation, KeyCrypto};
+    use crate::secret::Secret;
+
+    fn derived(key_id: KeyId, purposes: &[u8], key_modifier: [u8; 16]) -> Arc<DerivedSubkeys> {
+        let crypto = KeyCrypto::new(Algorithm::AES_256_GCM, &Secret::new(vec![7; 64]));
+        Arc::new(DerivedSubkeys {
+            key_id,
+            aad_tail: purposes.into(),
+            key_modifier,
+            subkeys: crypto.subkeys(Derivation::Label(&[purposes]), &key_modifier),
+        })
+    }
+
+    #[test]
+    fn issuing_counts_its_budget_and_its_age() {
+        let key = KeyId::random();
+        let start = time::macros::datetime!(2026-01-01 00:00 UTC);
+        let issuing = Issuing::new(derived(key, b"p", [1; 16]), start);
+        let age = Duration::from_secs(60);
+        // The first payload was counted by `new`: two more fit a budget of 3.
+        assert!(issuing.take(&key, start, 3, age));
+        assert!(issuing.take(&key, start, 3, age));
+        assert!(!issuing.take(&key, start, 3, age));
+
+        let issuing = Issuing::new(derived(key, b"p", [1; 16]), start);
+        let later = |s: i64| start + time::Duration::seconds(s);
+        assert!(issuing.take(&key, later(59), 100, age));
+        assert!(!issuing.take(&key, later(60), 100, age), "max_age reached");
+        assert!(!issuing.take(&key, later(-1), 100, age), "clock went back");
+        assert!(
+            !issuing.take(&KeyId::random(), start, 100, age),
+            "another key"
+        );
+    }
+
+    #[test]
+    fn the_cache_matches_key_purposes_and_modifier_and_forgets_removed_keys() {
+        let cache = SubkeyCache::new();
+        let (a, b) = (KeyId::random(), KeyId::random());
+        let entry = derived(a, b"orders", [3; 16]);
+        let purposes = Arc::clone(&entry.aad_tail);
+        cache.insert(entry);
+        assert!(cache.get(&a, &purposes, &[3; 16]).is_some());
+        // Equal purposes in another allocation match too.
+        assert!(cache
+            .get(&a, &Arc::from(&b"orders"[..]), &[3; 16])
+            .is_some());
+        assert!(cache.get(&b, &purposes, &[3; 16]).is_none());
+        assert!(cache
+            .get(&a, &Arc::from(&b"invoices"[..]), &[3; 16])
+            .is_none());
+        let mut other = [3; 16];
+        other[15] = 4; // Same slot (the first eight bytes pick it), other modifier.
+        assert!(cache.get(&a, &purposes, &other).is_none());
+
+        cache.insert(derived(b, b"orders", [5; 16]));
+        assert_eq!(cache.len(), 2);
+        cache.retain(|id| *id == b);
+        assert_eq!(cache.len(), 1);
+        assert!(cache.get(&a, &purposes, &[3; 16]).is_none());
+        assert!(cache.get(&b, &purposes, &[5; 16]).is_some());
+    }
+
+    #[test]
+    fn bounds_are_validated() {
+        assert!(SubkeyReuse::PerPayload.validate().is_ok());
+        assert!(SubkeyReuse::DEFAULT.validate().is_ok());
+        let bounded = |max_payloads, secs| SubkeyReuse::Bounded {
+            max_payloads,
+            max_age: Duration::from_secs(secs),
+        };
+        assert!(bounded(1, 1).validate().is_ok());
+        assert!(bounded(SubkeyReuse::MAX_PAYLOADS, 3600).validate().is_ok());
+        assert!(bounded(0, 1).validate().is_err());
+        assert!(bounded(SubkeyReuse::MAX_PAYLOADS + 1, 1)
+            .validate()
+            .is_err());
+        assert!(bounded(1, 0).validate().is_err());
+        assert!(bounded(1, 3601).validate().is_err());
+    }
+}

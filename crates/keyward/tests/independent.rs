@@ -9,7 +9,7 @@ use aes_gcm::aead::{consts::U12, AeadInOut, KeyInit};
 use base64::Engine as _;
 use cbc::cipher::{block_padding::Pkcs7, BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
 use hmac::{Hmac, Mac};
-use keyward::{Error, KeyId, Provider};
+use keyward::{Error, KeyId, Provider, SubkeyReuse};
 use sha2::{Sha256, Sha512};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -181,7 +181,12 @@ fn unprotect(id: &str, gcm: bool, master: &[u8], purposes: &[&str], text: &str) 
 
 #[test]
 fn keyward_and_the_independent_implementation_read_each_other() {
-    for (algorithm, gcm) in [("AES_256_CBC", false), ("AES_256_GCM", true)] {
+    for (algorithm, gcm, reuse) in [
+        ("AES_256_CBC", false, SubkeyReuse::DEFAULT),
+        ("AES_256_GCM", true, SubkeyReuse::DEFAULT),
+        ("AES_256_CBC", false, SubkeyReuse::PerPayload),
+        ("AES_256_GCM", true, SubkeyReuse::PerPayload),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let id = KeyId::random().to_string().to_uppercase();
         let master: [u8; 64] = random();
@@ -193,6 +198,7 @@ fn keyward_and_the_independent_implementation_read_each_other() {
         let provider = Provider::builder()
             .application_name("Cross Check ✓")
             .key_directory(dir.path())
+            .subkey_reuse(reuse)
             .build()
             .unwrap();
         for (i, purposes) in [vec![], vec!["a"], vec!["Orders", "v1", "ünï"], vec!["x"; 3]]
@@ -207,17 +213,36 @@ fn keyward_and_the_independent_implementation_read_each_other() {
 
             let theirs = protect(&id, gcm, &master, &chain, &plaintext);
             let protector = provider.protector(purposes.iter().copied());
-            let read = protector
-                .unprotect(&B64URL.decode(&theirs).unwrap())
-                .unwrap();
-            assert_eq!(read, plaintext, "{algorithm}: keyward reads theirs");
+            // Twice: the second read takes the subkeys the first one derived and kept.
+            for _ in 0..2 {
+                let read = protector
+                    .unprotect(&B64URL.decode(&theirs).unwrap())
+                    .unwrap();
+                assert_eq!(read, plaintext, "{algorithm}: keyward reads theirs");
+            }
 
-            let ours = B64URL.encode(protector.protect(&plaintext).unwrap());
-            assert_eq!(
-                unprotect(&id, gcm, &master, &chain, &ours).as_deref(),
-                Some(&plaintext[..]),
-                "{algorithm}: they read ours"
-            );
+            // Several payloads: with shared subkeys they carry one key modifier.
+            let several: Vec<String> = (0..3)
+                .map(|_| B64URL.encode(protector.protect(&plaintext).unwrap()))
+                .collect();
+            for ours in &several {
+                assert_eq!(
+                    unprotect(&id, gcm, &master, &chain, ours).as_deref(),
+                    Some(&plaintext[..]),
+                    "{algorithm} {reuse:?}: they read ours"
+                );
+            }
+            let modifiers: std::collections::HashSet<Vec<u8>> = several
+                .iter()
+                .map(|p| B64URL.decode(p).unwrap()[20..36].to_vec())
+                .collect();
+            let expected = if reuse == SubkeyReuse::PerPayload {
+                3
+            } else {
+                1
+            };
+            assert_eq!(modifiers.len(), expected, "{algorithm} {reuse:?}");
+            let ours = several[0].clone();
 
             // Tampering is refused on both sides.
             let mut bytes = B64URL.decode(&theirs).unwrap();

@@ -113,7 +113,7 @@ pub(super) struct Subkeys {
     validation: ValidationAlgorithm,
     k_e: Zeroizing<[u8; 32]>,
     mac: MacKey,
-    expanded: OnceLock<Option<Expanded>>,
+    expanded: OnceLock<Option<Box<Expanded>>>,
 }
 
 impl Subkeys {
@@ -143,12 +143,13 @@ impl Subkeys {
 
     /// Expands `K_E` for repeated use (once; later calls are free).
     pub(super) fn expand(&self) {
-        self.expanded
-            .get_or_init(|| Expanded::new(self.key_size, &self.k_e[..self.key_size.bytes()]));
+        self.expanded.get_or_init(|| {
+            Expanded::new(self.key_size, &self.k_e[..self.key_size.bytes()]).map(Box::new)
+        });
     }
 
     fn expanded(&self) -> Option<&Expanded> {
-        self.expanded.get().and_then(Option::as_ref)
+        self.expanded.get().and_then(Option::as_deref)
     }
 
     /// Appends `keyModifier || IV || ciphertext || MAC` to `out`, which must have room for
