@@ -268,17 +268,18 @@ impl Protector {
 
     fn unprotect_checked(&self, protected: &[u8], allow_revoked: bool) -> Result<Unprotected> {
         let (key_id, body) = payload::parse(protected)?;
-        let mut ring = self.shared.ring_full();
+        let mut ring = self.shared.ring();
         if !ring.contains(&key_id) {
             tracing::debug!(%key_id, "a payload names a key id that is not in the key ring");
+            // Never hold a snapshot while waiting for the refresh thread.
+            drop(ring);
             let policy = self.shared.policy();
-            if self.shared.refresher.refresh_for_unknown_key(
+            self.shared.refresher.refresh_for_unknown_key(
                 &self.shared,
                 policy.unknown_key_refresh_interval,
                 policy.unknown_key_wait,
-            ) {
-                ring = self.shared.ring_full();
-            }
+            );
+            ring = self.shared.ring();
         }
         let key = ring.get(&key_id).ok_or_else(|| Error::KeyNotFound {
             key_id,
@@ -314,9 +315,11 @@ impl Protector {
                 data
             }
         };
-        let is_default = ring
-            .default_key_at(self.shared.now())
-            .is_some_and(|d| d.info.id == key_id);
+        // Only `unprotect_allow_revoked` reports migration: plain `unprotect` skips the clock.
+        let is_default = !allow_revoked
+            || ring
+                .default_key_at(self.shared.now())
+                .is_some_and(|d| d.info.id == key_id);
         Ok(Unprotected {
             data,
             was_revoked: key.info.revoked,

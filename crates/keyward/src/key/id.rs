@@ -104,3 +104,32 @@ mod tests {
         assert!("".parse::<KeyId>().is_err());
     }
 }
+
+/// A hasher for maps keyed by [`KeyId`]: key ids are random GUIDs read from the key
+/// repository (never inserted from a payload), so folding their bytes and multiplying spreads
+/// them as well as SipHash does, at a fraction of its cost on every `unprotect`.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct KeyIdHasher(u64);
+
+impl std::hash::Hasher for KeyIdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(23) ^ u64::from_le_bytes(word);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = self.0.rotate_left(23) ^ n as u64;
+    }
+
+    fn finish(&self) -> u64 {
+        // Fibonacci multiplier: high and low bits both depend on every input bit of the fold.
+        (self.0 ^ (self.0 >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+}
+
+/// A map keyed by [`KeyId`] with [`KeyIdHasher`].
+pub(crate) type KeyIdMap<V> =
+    std::collections::HashMap<KeyId, V, std::hash::BuildHasherDefault<KeyIdHasher>>;

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use time::OffsetDateTime;
 
+use super::id::KeyIdMap;
 use super::rotation::{plan_new_key, NewKeyPlan};
 use super::xml::{parse_document, RingElement};
 use super::{resolve_default_key, KeyCandidate, KeyId, KeyInfo, KeyMaterial, Resolution};
@@ -108,7 +109,7 @@ struct CachedDefault {
 /// An immutable snapshot of the key ring.
 #[derive(Debug)]
 pub(crate) struct KeyRing {
-    keys: HashMap<KeyId, RingKey>,
+    keys: KeyIdMap<RingKey>,
     /// The policy view of every key, ordered by creation, then id.
     candidates: Vec<KeyCandidate>,
     sources: Vec<ElementSource>,
@@ -166,7 +167,7 @@ impl KeyRing {
                 contents,
             });
         }
-        let mut keys = HashMap::with_capacity(records.len());
+        let mut keys = KeyIdMap::with_capacity_and_hasher(records.len(), Default::default());
         let mut seen: HashMap<KeyId, super::KeyRecord> = HashMap::new();
         for record in records {
             let id = record.id;

@@ -1,0 +1,89 @@
+//! The hot path's allocation budget, counted by a global allocator on the test's own thread:
+//! one heap allocation (the output) per `protect`, and none beyond the output per `unprotect`
+//! of a payload whose subkeys are cached. (aws-lc allocates through C's `malloc`, which this
+//! does not see: it is used when subkeys are derived, not per payload on these paths.)
+
+#![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+#![allow(unsafe_code)] // A counting global allocator cannot be written without it.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use keyward::{Algorithm, MemoryRepository, Provider, SubkeyReuse};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded to the system allocator unchanged; the counter is a
+// const-initialised thread-local `Cell`, which never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        // SAFETY: the caller's contract is passed through.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract is passed through.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        // SAFETY: the caller's contract is passed through.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+#[test]
+fn protect_allocates_its_output_only_and_a_cached_unprotect_its_plaintext_only() {
+    const ROUNDS: usize = 200;
+    for algorithm in [Algorithm::AES_256_CBC_HMACSHA256, Algorithm::AES_256_GCM] {
+        for reuse in [SubkeyReuse::DEFAULT, SubkeyReuse::PerPayload] {
+            let provider = Provider::builder()
+                .application_name("app")
+                .repository(MemoryRepository::new())
+                .algorithm(algorithm)
+                .subkey_reuse(reuse)
+                .build()
+                .unwrap();
+            let protector = provider.protector(["Orders", "v1"]);
+            let data = [0x61u8; 256];
+            // Warm up: the first protect derives and keeps the subkeys and the KDF prefix; the
+            // first read keeps the subkeys, the second expands them for reuse (CBC).
+            let payload = protector.protect(&data).unwrap();
+            for _ in 0..2 {
+                assert_eq!(protector.unprotect(&payload).unwrap(), data);
+            }
+
+            let mut payloads = Vec::with_capacity(ROUNDS);
+            let protects = allocations_during(|| {
+                for _ in 0..ROUNDS {
+                    payloads.push(protector.protect(&data).unwrap());
+                }
+            });
+            let reads = allocations_during(|| {
+                for _ in 0..ROUNDS {
+                    assert_eq!(protector.unprotect(&payload).unwrap().len(), data.len());
+                }
+            });
+            assert_eq!(protects, ROUNDS, "{algorithm} {reuse:?}: protect");
+            assert_eq!(
+                reads, ROUNDS,
+                "{algorithm} {reuse:?}: unprotect of a cached payload"
+            );
+        }
+    }
+}
