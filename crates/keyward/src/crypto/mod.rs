@@ -1,8 +1,10 @@
 //! The cryptography of the payload body: SP800-108 subkey derivation, AES-CBC + HMAC and
 //! AES-GCM, exactly as ASP.NET Core Data Protection computes them.
 //!
-//! Primitives come from RustCrypto (`aes`, `cbc`, `aes-gcm`, `hmac`, `sha2`); nothing here
-//! implements a primitive.
+//! Primitives come from RustCrypto (`aes`, `cbc`, `hmac`, `sha2`) and aws-lc-rs (AES-GCM, and
+//! AES-CBC on subkeys expanded for reuse), chosen per primitive by measurement
+//! (BENCHMARKS.md); nothing here implements a primitive. [`Subkeys`] are what one key
+//! modifier derives, ready for one payload or many (see [`crate::SubkeyReuse`]).
 
 mod aes_dispatch;
 mod algorithm;
