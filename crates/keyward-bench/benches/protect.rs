@@ -24,23 +24,13 @@ use cbc::cipher::{block_padding::Pkcs7, BlockModeDecrypt, BlockModeEncrypt, KeyI
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
-use keyward::{Algorithm, MemoryRepository, Protector, Provider, SubkeyReuse};
-use keyward_bench::{repository_with_keys, SIZES};
+use keyward::{Algorithm, Protector, Provider, SubkeyReuse};
+use keyward_bench::{repository_with_keys, PURPOSES, SIZES};
 use rand::RngCore;
 use sha2::{Sha256, Sha512};
 
-/// The purposes every entry protects under (application name + two purposes).
-const PURPOSES: [&str; 2] = ["Orders", "v1"];
-
 fn keyward_protector(algorithm: Algorithm, reuse: SubkeyReuse) -> Protector {
-    let provider = Provider::builder()
-        .application_name("bench")
-        .repository(MemoryRepository::new())
-        .algorithm(algorithm)
-        .subkey_reuse(reuse)
-        .build()
-        .unwrap();
-    provider.protector(PURPOSES)
+    keyward_bench::protector(algorithm, reuse).unwrap()
 }
 
 /// The primitive calls the format needs and nothing else: 32 random bytes, one HMAC-SHA512

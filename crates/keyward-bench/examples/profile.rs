@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // A profiling workload: a failure stops it with its cause.
 
-use keyward::{Algorithm, MemoryRepository, Provider, SubkeyReuse};
+use keyward::{Algorithm, SubkeyReuse};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -19,14 +19,7 @@ fn main() {
     } else {
         SubkeyReuse::DEFAULT
     };
-    let provider = Provider::builder()
-        .application_name("bench")
-        .repository(MemoryRepository::new())
-        .algorithm(algorithm)
-        .subkey_reuse(reuse)
-        .build()
-        .unwrap();
-    let protector = provider.protector(["Orders", "v1"]);
+    let protector = keyward_bench::protector(algorithm, reuse).unwrap();
     let data = vec![0x61; 256];
     let mut total = 0usize;
     for _ in 0..rounds {

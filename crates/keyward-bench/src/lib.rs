@@ -8,6 +8,32 @@ use keyward::{KeyRepository, MemoryRepository, XmlElement};
 /// The payload sizes every entry is measured at.
 pub const SIZES: [usize; 4] = [32, 256, 4096, 65_536];
 
+/// The purposes every entry protects under (application name + two purposes).
+pub const PURPOSES: [&str; 2] = ["Orders", "v1"];
+
+/// A protector for [`PURPOSES`] of application `bench`, on a fresh in-memory key ring.
+///
+/// # Errors
+/// When the provider cannot be built (it can: a memory repository does not fail).
+///
+/// ```
+/// let protector = keyward_bench::protector(keyward::Algorithm::AES_256_GCM, keyward::SubkeyReuse::DEFAULT)?;
+/// assert_eq!(protector.unprotect(&protector.protect(b"x")?)?, b"x");
+/// # Ok::<(), keyward::Error>(())
+/// ```
+pub fn protector(
+    algorithm: keyward::Algorithm,
+    reuse: keyward::SubkeyReuse,
+) -> keyward::Result<keyward::Protector> {
+    let provider = keyward::Provider::builder()
+        .application_name("bench")
+        .repository(MemoryRepository::new())
+        .algorithm(algorithm)
+        .subkey_reuse(reuse)
+        .build()?;
+    Ok(provider.protector(PURPOSES))
+}
+
 /// A memory repository holding `count` unencrypted AES-256-CBC keys written as .NET writes
 /// them, all created and activated in the past, expiring far in the future.
 ///
