@@ -30,8 +30,18 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // One line that says why; never a secret (errors carry ids and paths only).
-            let line: String = error
-                .to_string()
+            // The whole cause chain (a store client's own error included), each cause once.
+            let mut text = error.to_string();
+            let mut cause = std::error::Error::source(&error);
+            while let Some(err) = cause {
+                let shown = err.to_string();
+                if !text.contains(&shown) {
+                    text.push_str(": ");
+                    text.push_str(&shown);
+                }
+                cause = err.source();
+            }
+            let line: String = text
                 .chars()
                 .map(|c| if c.is_control() { ' ' } else { c })
                 .collect();

@@ -127,7 +127,6 @@ pub fn delete_by_location(repository: &impl KeyRepository) {
         .iter()
         .find(|e| e.xml.contains("n=\"1\""))
         .unwrap()
-        .location
         .clone();
     repository.delete_elements(&[middle]).unwrap();
     let mut left: Vec<usize> = items(repository).into_iter().map(|(n, _)| n).collect();

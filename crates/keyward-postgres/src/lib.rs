@@ -122,6 +122,7 @@ impl PostgresRepository {
         let mut config: Config = url.parse().map_err(|e| Error::Repository {
             store: redact(url),
             reason: format!("invalid PostgreSQL URL: {e}"),
+            source: None,
         })?;
         // Built from the parsed configuration: a password given anywhere (userinfo, query,
         // key=value) never reaches messages.
@@ -161,6 +162,7 @@ impl PostgresRepository {
         Error::Repository {
             store: self.location(),
             reason: e.to_string(),
+            source: None,
         }
     }
 
@@ -194,6 +196,7 @@ impl PostgresRepository {
         Err(Error::Repository {
             store: self.location(),
             reason: "the connection could not be re-established".into(),
+            source: None,
         })
     }
 
@@ -274,6 +277,7 @@ impl KeyRepository for PostgresRepository {
                 return Err(Error::Repository {
                     store: self.location(),
                     reason: "the key generation lock stayed taken for 60 s".into(),
+                    source: None,
                 });
             }
             std::thread::sleep(Duration::from_millis(25));
@@ -307,6 +311,7 @@ impl KeyRepository for PostgresRepository {
             .ok_or_else(|| Error::Repository {
                 store: self.location(),
                 reason: format!("{} is not a row of this table", old.location),
+                source: None,
             })?;
         let statement = format!(
             "UPDATE {} SET \"Xml\" = $1 WHERE \"Id\" = $2::bigint AND \"Xml\" = $3",
@@ -321,30 +326,37 @@ impl KeyRepository for PostgresRepository {
                     "{} changed since it was read; nothing replaced",
                     old.location
                 ),
+                source: None,
             });
         }
         self.notify();
         Ok(())
     }
 
-    fn delete_elements(&self, locations: &[String]) -> Result<()> {
+    fn delete_elements(&self, elements: &[StoredElement]) -> Result<()> {
         let prefix = format!("{} row ", self.location());
-        let mut ids = Vec::with_capacity(locations.len());
-        for location in locations {
+        let mut ids = Vec::with_capacity(elements.len());
+        let mut texts = Vec::with_capacity(elements.len());
+        for element in elements {
+            texts.push(element.xml.as_str());
+            let location = &element.location;
             let id = location
                 .strip_prefix(&prefix)
                 .and_then(|id| id.parse::<i64>().ok())
                 .ok_or_else(|| Error::Repository {
                     store: self.location(),
                     reason: format!("{location} is not a row of this table"),
+                    source: None,
                 })?;
             ids.push(id);
         }
         let statement = format!(
-            "DELETE FROM {} WHERE \"Id\" = ANY($1::bigint[])",
+            // A row goes only while it still holds the text that was selected.
+            "DELETE FROM {} AS t USING unnest($1::bigint[], $2::text[]) AS d(id, xml) \
+             WHERE t.\"Id\" = d.id AND t.\"Xml\" = d.xml",
             self.qualified()
         );
-        self.with_client(|c| c.execute(&statement, &[&ids]).map(drop))?;
+        self.with_client(|c| c.execute(&statement, &[&ids, &texts]).map(drop))?;
         self.notify();
         Ok(())
     }

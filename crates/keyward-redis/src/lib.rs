@@ -94,6 +94,7 @@ impl RedisRepository {
         let client = redis::Client::open(url).map_err(|e| Error::Repository {
             store: display.clone(),
             reason: format!("invalid Redis URL: {e}"),
+            source: None,
         })?;
         let repository = Self {
             client,
@@ -122,6 +123,7 @@ impl RedisRepository {
         Error::Repository {
             store: self.location(),
             reason: e.to_string(),
+            source: None,
         }
     }
 
@@ -159,6 +161,7 @@ impl RedisRepository {
         Err(Error::Repository {
             store: self.location(),
             reason: "the connection could not be re-established".into(),
+            source: None,
         })
     }
 
@@ -221,6 +224,7 @@ impl KeyRepository for RedisRepository {
                         "the key generation lock {lock_key} stayed taken for {}s",
                         LOCK_WAIT.as_secs()
                     ),
+                    source: None,
                 });
             }
             thread::sleep(Duration::from_millis(25));
@@ -252,6 +256,7 @@ impl KeyRepository for RedisRepository {
             .ok_or_else(|| Error::Repository {
                 store: self.location(),
                 reason: format!("{} is not an element of this list", old.location),
+                source: None,
             })?;
         let new = new.to_compact();
         let replaced: i64 = self.with_connection(|c| {
@@ -269,34 +274,18 @@ impl KeyRepository for RedisRepository {
                     "{} changed since it was read; nothing replaced",
                     old.location
                 ),
+                source: None,
             });
         }
         self.publish_change();
         Ok(())
     }
 
-    fn delete_elements(&self, locations: &[String]) -> Result<()> {
-        let prefix = format!("{}[", self.location());
-        let items: Vec<String> = self.with_connection(|c| c.lrange(&self.key, 0, -1))?;
-        let mut doomed = Vec::new();
-        for location in locations {
-            let index = location
-                .strip_prefix(&prefix)
-                .and_then(|rest| rest.strip_suffix(']'))
-                .and_then(|i| i.parse::<usize>().ok())
-                .and_then(|i| items.get(i));
-            match index {
-                Some(xml) => doomed.push(xml.clone()),
-                None => {
-                    return Err(Error::Repository {
-                        store: self.location(),
-                        reason: format!("{location} is not an element of this list"),
-                    })
-                }
-            }
-        }
-        for xml in &doomed {
-            self.with_connection(|c| c.lrem::<_, _, i64>(&self.key, 1, xml))?;
+    fn delete_elements(&self, elements: &[StoredElement]) -> Result<()> {
+        // By value: list indexes shift when others write, so the selected element's text is
+        // what is removed, wherever it sits now (and nothing if it is already gone).
+        for element in elements {
+            self.with_connection(|c| c.lrem::<_, _, i64>(&self.key, 1, element.xml.as_str()))?;
         }
         self.publish_change();
         Ok(())

@@ -108,12 +108,19 @@ pub enum Error {
     },
 
     /// A key store (Redis, PostgreSQL, …) failed or could not be reached.
+    ///
+    /// `reason` says what keyward was doing; the store client's own error, when there is one,
+    /// is the [`source`](std::error::Error::source) (walk the chain to show it, as the CLI
+    /// does). Neither ever holds credentials.
     #[error("key repository {store}: {reason}")]
     Repository {
         /// The store, without credentials.
         store: String,
-        /// What went wrong.
+        /// What went wrong (or what keyward was doing when it went wrong).
         reason: String,
+        /// The store client's error, kept whole.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
     },
 
     /// The key's master key is encrypted at rest in a way keyward cannot decrypt.
@@ -198,5 +205,43 @@ impl Error {
 
     pub(crate) fn malformed(reason: MalformedReason) -> Self {
         Self::MalformedPayload(reason)
+    }
+
+    /// A store failure with nothing underneath it.
+    pub fn repository(store: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Repository {
+            store: store.into(),
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// A store failure caused by the store client's `source` error, which stays reachable
+    /// through [`std::error::Error::source`].
+    pub fn repository_caused(
+        store: impl Into<String>,
+        reason: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Repository {
+            store: store.into(),
+            reason: reason.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// This error and its causes, joined with `": "`, each cause once (for one-line reports).
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(err) = cause {
+            let shown = err.to_string();
+            if !text.contains(&shown) {
+                text.push_str(": ");
+                text.push_str(&shown);
+            }
+            cause = err.source();
+        }
+        text
     }
 }

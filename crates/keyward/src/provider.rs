@@ -81,8 +81,13 @@ impl Shared {
 
     fn load_ring(&self) -> Result<KeyRing> {
         let elements = self.repository.load_elements()?;
+        self.ring_of(&elements)
+    }
+
+    /// The ring these stored elements make, at the provider's current time.
+    fn ring_of(&self, elements: &[crate::repository::StoredElement]) -> Result<KeyRing> {
         KeyRing::from_elements(
-            &elements,
+            elements,
             self.repository.location(),
             self.clock.now(),
             self.policy,
@@ -482,7 +487,8 @@ impl Provider {
     ) -> Result<Deletion> {
         self.shared.check_writable()?;
         let _lock = self.shared.repository.lock_for_generation()?;
-        let ring = self.shared.load_ring()?;
+        let elements = self.shared.repository.load_elements()?;
+        let ring = self.shared.ring_of(&elements)?;
         let now = self.now();
         let default_key = ring.default_key_at(now).map(|k| k.info.id);
         let recent = now - self.shared.policy.propagation_window;
@@ -521,10 +527,13 @@ impl Provider {
                 key_locations.push(source.location.clone());
                 continue;
             }
+            // Only revocations of the keys deleted now: a revocation of a key absent from the
+            // store still binds the nodes that hold that key in memory.
             let stale_revocation = !source.contents.is_empty()
-                && source.contents.iter().all(|c| {
-                    matches!(c, ElementContent::RevokeKey(id) if doomed.contains(id) || !ring.contains(id))
-                });
+                && source
+                    .contents
+                    .iter()
+                    .all(|c| matches!(c, ElementContent::RevokeKey(id) if doomed.contains(id)));
             if stale_revocation {
                 revocations.push(source.location.clone());
             }
@@ -536,7 +545,13 @@ impl Provider {
                 .unwrap_or_else(PoisonError::into_inner)
                 .extend(doomed.iter().copied());
             self.shared.at_rest.forget(doomed.iter().copied());
-            let all: Vec<String> = key_locations.iter().chain(&revocations).cloned().collect();
+            let all: Vec<crate::repository::StoredElement> = elements
+                .iter()
+                .filter(|e| {
+                    key_locations.contains(&e.location) || revocations.contains(&e.location)
+                })
+                .cloned()
+                .collect();
             self.shared.repository.delete_elements(&all)?;
             for key in &keys {
                 tracing::warn!(key_id = %key.id, "key deleted: its payloads can never be unprotected again");

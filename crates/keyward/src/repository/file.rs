@@ -182,9 +182,9 @@ impl KeyRepository for FileSystemRepository {
         self.write_file(new, &path)
     }
 
-    fn delete_elements(&self, locations: &[String]) -> Result<()> {
-        for location in locations {
-            let path = PathBuf::from(location);
+    fn delete_elements(&self, elements: &[StoredElement]) -> Result<()> {
+        for element in elements {
+            let path = PathBuf::from(&element.location);
             // Only files of this directory, as load_elements named them.
             if path.parent() != Some(self.directory.as_path()) {
                 return Err(Error::io(

@@ -98,11 +98,15 @@ impl KeyRepository for MemoryRepository {
         }
     }
 
-    fn delete_elements(&self, locations: &[String]) -> Result<()> {
+    fn delete_elements(&self, elements: &[StoredElement]) -> Result<()> {
         self.elements
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .retain(|(location, _)| !locations.contains(location));
+            .retain(|(location, xml)| {
+                !elements
+                    .iter()
+                    .any(|e| e.location == *location && e.xml == *xml)
+            });
         Ok(())
     }
 }

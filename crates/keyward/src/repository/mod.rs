@@ -109,6 +109,7 @@ pub fn spawn_watcher<E: std::fmt::Display>(
         .map_err(|e| crate::Error::Repository {
             store: location,
             reason: format!("could not start the change listener: {e}"),
+            source: None,
         })
 }
 
@@ -163,13 +164,15 @@ pub trait KeyRepository: Send + Sync + fmt::Debug {
         )))
     }
 
-    /// Deletes the elements at these locations (as [`StoredElement::location`] gave them).
-    /// Only explicit deletions call this; keyward never deletes implicitly.
+    /// Deletes these elements, as [`KeyRepository::load_elements`] returned them. A store
+    /// deletes an element only while it still holds the same text at that location (or,
+    /// for stores without stable locations, the same text): never whatever else sits there
+    /// now. Only explicit deletions call this; keyward never deletes implicitly.
     ///
     /// # Errors
     /// When the store cannot delete, or does not support deletion (the default).
-    fn delete_elements(&self, locations: &[String]) -> Result<()> {
-        let _ = locations;
+    fn delete_elements(&self, elements: &[StoredElement]) -> Result<()> {
+        let _ = elements;
         Err(crate::Error::Configuration(format!(
             "the repository at {} does not support deleting keys",
             self.location()
@@ -195,8 +198,8 @@ impl<R: KeyRepository + ?Sized> KeyRepository for Box<R> {
     fn watch(&self, on_change: ChangeCallback) -> Result<bool> {
         (**self).watch(on_change)
     }
-    fn delete_elements(&self, locations: &[String]) -> Result<()> {
-        (**self).delete_elements(locations)
+    fn delete_elements(&self, elements: &[StoredElement]) -> Result<()> {
+        (**self).delete_elements(elements)
     }
     fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> Result<()> {
         (**self).replace_element(old, new)
