@@ -82,14 +82,23 @@ impl XmlElement {
     /// Adds character data (characters XML 1.0 forbids become U+FFFD).
     #[must_use]
     pub fn text(mut self, text: impl Into<String>) -> Self {
-        self.children.push(XmlNode::Text(xml_safe(text.into())));
+        self.push_text(text.into());
         self
+    }
+
+    fn push_text(&mut self, text: String) {
+        self.children.push(XmlNode::Text(xml_safe(text)));
     }
 
     /// Adds a comment (made safe: no `--`, no trailing `-`, no forbidden characters).
     #[must_use]
     pub fn comment(mut self, text: impl Into<String>) -> Self {
-        let mut text = xml_safe(text.into());
+        self.push_comment(text.into());
+        self
+    }
+
+    fn push_comment(&mut self, text: String) {
+        let mut text = xml_safe(text);
         while text.contains("--") {
             text = text.replace("--", "- -");
         }
@@ -97,7 +106,6 @@ impl XmlElement {
             text.push(' ');
         }
         self.children.push(XmlNode::Comment(text));
-        self
     }
 
     /// The element's name as written.
@@ -160,43 +168,120 @@ impl XmlElement {
         out
     }
 
+    /// Writes the element without recursion (an element built by hand may nest deeply).
     fn write(&self, out: &mut String, indent: Option<usize>) {
-        out.push('<');
-        out.push_str(&self.name);
-        for (name, value) in &self.attributes {
-            let _ = write!(out, " {name}=\"{}\"", escape(value, true));
+        /// One open element: its children still to write, and how they are indented.
+        struct Open<'a> {
+            element: &'a XmlElement,
+            next: usize,
+            indent: Option<usize>,
+            child_indent: Option<usize>,
         }
-        if self.children.is_empty() {
-            out.push_str(" />");
-            return;
+        let mut stack: Vec<Open<'_>> = Vec::new();
+        if let Some(frame) = start_tag(self, out, indent) {
+            stack.push(frame_of(self, indent, frame));
         }
-        out.push('>');
-        let text_only = self.children.iter().all(|c| matches!(c, XmlNode::Text(_)));
-        let child_indent = if text_only {
-            None
-        } else {
-            indent.map(|n| n + 1)
-        };
-        for child in &self.children {
+        while let Some(top) = stack.last_mut() {
+            let Some(child) = top.element.children.get(top.next) else {
+                let done = stack.pop();
+                if let Some(done) = done {
+                    if let (Some(level), Some(_)) = (done.indent, done.child_indent) {
+                        out.push('\n');
+                        out.push_str(&"  ".repeat(level));
+                    }
+                    out.push_str("</");
+                    out.push_str(&done.element.name);
+                    out.push('>');
+                }
+                continue;
+            };
+            top.next += 1;
+            let child_indent = top.child_indent;
             if let Some(level) = child_indent {
                 out.push('\n');
                 out.push_str(&"  ".repeat(level));
             }
             match child {
-                XmlNode::Element(element) => element.write(out, child_indent),
+                XmlNode::Element(element) => {
+                    if let Some(frame) = start_tag(element, out, child_indent) {
+                        stack.push(frame_of(element, child_indent, frame));
+                    }
+                }
                 XmlNode::Text(text) => out.push_str(&escape(text, false)),
                 XmlNode::Comment(text) => {
                     let _ = write!(out, "<!--{text}-->");
                 }
             }
         }
-        if let (Some(level), Some(_)) = (indent, child_indent) {
-            out.push('\n');
-            out.push_str(&"  ".repeat(level));
+
+        /// Writes `<name attrs>` (or `<name attrs />` for an empty element, returning None),
+        /// and returns how the children are indented.
+        fn start_tag(
+            element: &XmlElement,
+            out: &mut String,
+            indent: Option<usize>,
+        ) -> Option<Option<usize>> {
+            out.push('<');
+            out.push_str(&element.name);
+            for (name, value) in &element.attributes {
+                let _ = write!(out, " {name}=\"{}\"", escape(value, true));
+            }
+            if element.children.is_empty() {
+                out.push_str(" />");
+                return None;
+            }
+            out.push('>');
+            let text_only = element
+                .children
+                .iter()
+                .all(|c| matches!(c, XmlNode::Text(_)));
+            Some(if text_only {
+                None
+            } else {
+                indent.map(|n| n + 1)
+            })
         }
-        out.push_str("</");
-        out.push_str(&self.name);
-        out.push('>');
+
+        fn frame_of(
+            element: &XmlElement,
+            indent: Option<usize>,
+            child_indent: Option<usize>,
+        ) -> Open<'_> {
+            Open {
+                element,
+                next: 0,
+                indent,
+                child_indent,
+            }
+        }
+    }
+}
+
+/// Dropping wipes attribute values, text and comments (an element may carry a master key),
+/// and takes nested elements apart without recursion, so no document, however deep, can
+/// overflow the stack when it is freed.
+impl Drop for XmlElement {
+    fn drop(&mut self) {
+        let mut pending: Vec<XmlElement> = Vec::new();
+        wipe_own(self, &mut pending);
+        while let Some(mut element) = pending.pop() {
+            wipe_own(&mut element, &mut pending);
+            // `element` now has no children: dropping it does not recurse.
+        }
+
+        /// Wipes `element`'s own strings and moves its child elements to `pending`.
+        fn wipe_own(element: &mut XmlElement, pending: &mut Vec<XmlElement>) {
+            use zeroize::Zeroize;
+            for (_, value) in &mut element.attributes {
+                value.zeroize();
+            }
+            for child in std::mem::take(&mut element.children) {
+                match child {
+                    XmlNode::Element(nested) => pending.push(nested),
+                    XmlNode::Text(mut text) | XmlNode::Comment(mut text) => text.zeroize(),
+                }
+            }
+        }
     }
 }
 
@@ -239,9 +324,59 @@ fn escape(text: &str, attribute: bool) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// The most bytes a stored document may have (a key is about 1 KiB; a container of many
+/// keys stays far below this).
+pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
+/// The most nodes (elements, text, comments, attributes) a stored document may have.
+pub const MAX_NODES: u32 = 100_000;
+/// The deepest element nesting a stored document may have. Key XML nests six levels; .NET's
+/// EncryptedXml about eight.
+pub const MAX_DEPTH: usize = 64;
+
+/// Parses untrusted XML text with every limit keyward applies to stored documents: size
+/// ([`MAX_DOCUMENT_BYTES`]), nodes ([`MAX_NODES`]), nesting ([`MAX_DEPTH`]), and no DTD
+/// (so no entity expansion). A leading BOM is skipped. Every XML read in keyward goes
+/// through here.
+///
+/// # Errors
+/// A short reason, for [`crate::Error::KeyXml`].
+pub(crate) fn parse_limited(text: &str) -> std::result::Result<roxmltree::Document<'_>, String> {
+    if text.len() > MAX_DOCUMENT_BYTES {
+        return Err(format!(
+            "document is {} bytes, more than the {MAX_DOCUMENT_BYTES}-byte limit",
+            text.len()
+        ));
+    }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: MAX_NODES,
+        ..roxmltree::ParsingOptions::default()
+    };
+    let doc = roxmltree::Document::parse_with_options(text, options).map_err(|e| e.to_string())?;
+    // Document order puts every parent before its children: one pass gives each node's depth.
+    let mut depths: Vec<usize> = Vec::new();
+    for node in doc.root().descendants() {
+        let depth = node
+            .parent()
+            .and_then(|p| depths.get(p.id().get_usize()).copied())
+            .map_or(0, |d| d + 1);
+        if depth > MAX_DEPTH && node.is_element() {
+            return Err(format!("elements nest more than {MAX_DEPTH} levels deep"));
+        }
+        let index = node.id().get_usize();
+        if depths.len() <= index {
+            depths.resize(index + 1, 0);
+        }
+        depths[index] = depth;
+    }
+    Ok(doc)
+}
+
 /// Parses a stored document (a file with declaration and BOM, or a single-line element) into
-/// an [`XmlElement`], dropping whitespace-only text between elements; DTDs are refused. Used
-/// to move elements between repositories (`keyward keys migrate`).
+/// an [`XmlElement`], dropping whitespace-only text between elements; DTDs are refused, and
+/// the limits of stored documents apply ([`MAX_DOCUMENT_BYTES`], [`MAX_NODES`],
+/// [`MAX_DEPTH`]). Used to move elements between repositories (`keyward keys migrate`).
 ///
 /// ```
 /// let element = keyward::parse_element("\u{feff}<?xml version=\"1.0\"?>\n<key id=\"x\">\n  <a>1</a>\n</key>\n").unwrap();
@@ -249,23 +384,51 @@ fn escape(text: &str, attribute: bool) -> std::borrow::Cow<'_, str> {
 /// ```
 ///
 /// # Errors
-/// [`crate::Error::KeyXml`] when the text is not a well-formed document.
+/// [`crate::Error::KeyXml`] when the text is not a well-formed document or exceeds a limit.
 pub fn parse_element(text: &str) -> crate::Result<XmlElement> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let options = roxmltree::ParsingOptions {
-        allow_dtd: false,
-        ..roxmltree::ParsingOptions::default()
-    };
-    let doc = roxmltree::Document::parse_with_options(text, options).map_err(|e| {
-        crate::Error::KeyXml {
-            location: "element".into(),
-            reason: e.to_string(),
-        }
+    let doc = parse_limited(text).map_err(|reason| crate::Error::KeyXml {
+        location: "element".into(),
+        reason,
     })?;
     Ok(convert(doc.root_element()))
 }
 
-fn convert(node: roxmltree::Node<'_, '_>) -> XmlElement {
+/// Converts a parsed element and everything under it, without recursion.
+fn convert(root: roxmltree::Node<'_, '_>) -> XmlElement {
+    // Each open element with the children still to visit; an element is attached to its
+    // parent once its children are done.
+    let mut stack = vec![(shell(root), root.children())];
+    loop {
+        let Some((element, children)) = stack.last_mut() else {
+            // Unreachable: the root is returned when its children are done.
+            return XmlElement::new(root.tag_name().name());
+        };
+        match children.next() {
+            Some(child) if child.is_element() => stack.push((shell(child), child.children())),
+            Some(child) if child.is_comment() => {
+                element.push_comment(child.text().unwrap_or("").to_owned());
+            }
+            Some(child) => {
+                if let Some(text) = child.text().filter(|t| !t.trim().is_empty()) {
+                    element.push_text(text.to_owned());
+                }
+            }
+            None => {
+                let Some((finished, _)) = stack.pop() else {
+                    continue;
+                };
+                match stack.last_mut() {
+                    Some((parent, _)) => parent.children.push(XmlNode::Element(finished)),
+                    None => return finished,
+                }
+            }
+        }
+    }
+}
+
+/// An element's name and attributes (namespace declarations made on it included), with no
+/// children yet.
+fn shell(node: roxmltree::Node<'_, '_>) -> XmlElement {
     let qualified = |name: &str, namespace: Option<&str>| match namespace
         .and_then(|ns| node.lookup_prefix(ns))
         .filter(|p| !p.is_empty())
@@ -295,15 +458,6 @@ fn convert(node: roxmltree::Node<'_, '_>) -> XmlElement {
         match ns.name() {
             Some(prefix) => element = element.attr(format!("xmlns:{prefix}"), ns.uri()),
             None => element = element.attr("xmlns", ns.uri()),
-        }
-    }
-    for child in node.children() {
-        if child.is_element() {
-            element = element.child(convert(child));
-        } else if child.is_comment() {
-            element = element.comment(child.text().unwrap_or(""));
-        } else if let Some(text) = child.text().filter(|t| !t.trim().is_empty()) {
-            element = element.text(text);
         }
     }
     element
@@ -342,6 +496,55 @@ mod tests {
         let text = element.to_compact();
         roxmltree::Document::parse(&text).unwrap();
         assert!(!format!("{element:?}").contains("bell"));
+    }
+
+    /// 20 000 nested elements (60 KB): refused at parse time, and an element nested that
+    /// deep by hand is written and dropped without recursion (this overflowed the stack).
+    #[test]
+    fn deep_nesting_is_refused_and_never_overflows_the_stack() {
+        let depth = 20_000;
+        let text = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+        let err = parse_element(&text).unwrap_err().to_string();
+        assert!(err.contains("nest more than 64"), "{err}");
+        let ok = format!("{}x{}", "<a>".repeat(MAX_DEPTH), "</a>".repeat(MAX_DEPTH));
+        assert_eq!(parse_element(&ok).unwrap().to_compact(), ok);
+        let too_deep = format!(
+            "{}{}",
+            "<a>".repeat(MAX_DEPTH + 1),
+            "</a>".repeat(MAX_DEPTH + 1)
+        );
+        assert!(parse_element(&too_deep).is_err());
+
+        // Built by hand, deeper than any stack frame budget allows for recursion.
+        let mut element = XmlElement::new("leaf").text("t");
+        for _ in 0..200_000 {
+            element = XmlElement::new("a").child(element);
+        }
+        let written = element.to_compact();
+        assert!(written.starts_with("<a><a>") && written.ends_with("</a></a>"));
+        assert_eq!(written.len(), 200_000 * 7 + "<leaf>t</leaf>".len());
+        let cloned_depth = {
+            let mut d = 0;
+            let mut at = &element;
+            while let Some(XmlNode::Element(next)) = at.children().first() {
+                d += 1;
+                at = next;
+            }
+            d
+        };
+        assert_eq!(cloned_depth, 200_000);
+        drop(element);
+    }
+
+    #[test]
+    fn too_many_nodes_or_bytes_are_refused() {
+        let many = format!("<r>{}</r>", "<a/>".repeat(MAX_NODES as usize + 1));
+        assert!(parse_element(&many).is_err());
+        let big = format!("<r>{}</r>", "x".repeat(MAX_DOCUMENT_BYTES));
+        assert!(parse_element(&big)
+            .unwrap_err()
+            .to_string()
+            .contains("limit"));
     }
 
     #[test]

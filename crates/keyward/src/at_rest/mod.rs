@@ -138,14 +138,7 @@ fn nonce_and_value(node: roxmltree::Node<'_, '_>) -> Option<(Vec<u8>, Vec<u8>)> 
 
 /// Parses the encrypted element's text (DTDs refused).
 fn parse(encrypted: &str) -> Option<roxmltree::Document<'_>> {
-    roxmltree::Document::parse_with_options(
-        encrypted,
-        roxmltree::ParsingOptions {
-            allow_dtd: false,
-            ..roxmltree::ParsingOptions::default()
-        },
-    )
-    .ok()
+    crate::xml::parse_limited(encrypted).ok()
 }
 
 /// Where a `<key>` element keeps its secret: the `<masterKey>` or `<encryptedSecret>`

@@ -5,7 +5,7 @@
 //! a warning; a bad revocation fails the load. DTDs are refused and documents are size-limited,
 //! so a hostile key file can neither expand entities nor reach the network.
 
-use roxmltree::{Document, Node, ParsingOptions};
+use roxmltree::Node;
 use time::OffsetDateTime;
 
 use super::{date, KeyId, KeyMaterial, KeyRecord};
@@ -19,7 +19,7 @@ use crate::xml::XmlElement;
 pub const DATA_PROTECTION_NAMESPACE: &str = "http://schemas.asp.net/2015/03/dataProtection";
 
 /// The largest key or revocation document keyward reads.
-pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
+pub use crate::xml::MAX_DOCUMENT_BYTES;
 
 /// The deserializer .NET writes for (and reads) the default descriptor, without a version so
 /// every .NET release resolves it.
@@ -47,19 +47,7 @@ pub(crate) fn parse_document(text: &str, location: &str) -> Result<Vec<RingEleme
         location: location.to_owned(),
         reason,
     };
-    if text.len() > MAX_DOCUMENT_BYTES {
-        return Err(xml_error(format!(
-            "document is {} bytes, more than the {MAX_DOCUMENT_BYTES}-byte limit",
-            text.len()
-        )));
-    }
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let options = ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: 100_000,
-        ..ParsingOptions::default()
-    };
-    let doc = Document::parse_with_options(text, options).map_err(|e| xml_error(e.to_string()))?;
+    let doc = crate::xml::parse_limited(text).map_err(xml_error)?;
     let root = doc.root_element();
     if is_plain(root, "key") || is_plain(root, "revocation") {
         return Ok(vec![parse_element(root, location)?]);
@@ -316,11 +304,7 @@ fn master_key_value(master_key: Node<'_, '_>) -> Option<Secret> {
 
 /// The secret of a decrypted `<masterKey>` element given as XML text.
 pub(crate) fn master_key_from_xml(text: &str) -> Option<Secret> {
-    let options = ParsingOptions {
-        allow_dtd: false,
-        ..ParsingOptions::default()
-    };
-    let doc = Document::parse_with_options(text, options).ok()?;
+    let doc = crate::xml::parse_limited(text).ok()?;
     let root = doc.root_element();
     (root.tag_name().name() == "masterKey").then(|| master_key_value(root))?
 }
@@ -455,7 +439,7 @@ pub(crate) mod testing {
 
     /// Reads an inner descriptor element of the default deserializer: algorithm and master key.
     pub fn read_default_descriptor(xml: &str) -> Option<(Algorithm, Vec<u8>)> {
-        let doc = Document::parse(xml).ok()?;
+        let doc = crate::xml::parse_limited(xml).ok()?;
         match parse_inner_descriptor(DEFAULT_DESERIALIZER_TYPE, doc.root_element()) {
             (Some(algorithm), KeyMaterial::Plain(secret)) => {
                 Some((algorithm, secret.expose().to_vec()))
