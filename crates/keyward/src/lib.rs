@@ -26,7 +26,8 @@
 //! default); [`Protector`]s protect under a purpose chain; keys are [`KeyInfo`] to the outside
 //! and their master keys live in [`Secret`]s, which are wiped on drop and never printed.
 
-#![forbid(unsafe_code)]
+// One audited exception: registering the `fork` handler (crypto/fork.rs).
+#![deny(unsafe_code)]
 
 pub mod at_rest;
 mod clock;

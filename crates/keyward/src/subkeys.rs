@@ -136,6 +136,9 @@ pub(crate) struct Issuing {
     pub(crate) derived: Arc<DerivedSubkeys>,
     since: OffsetDateTime,
     used: AtomicU64,
+    /// The process that started issuing (its fork generation): a forked child never issues
+    /// under its parent's key modifier.
+    generation: Option<u64>,
 }
 
 impl Issuing {
@@ -145,11 +148,13 @@ impl Issuing {
             derived,
             since: now,
             used: AtomicU64::new(1),
+            generation: crate::crypto::fork::generation(),
         }
     }
 
-    /// Counts one more payload and says whether it may use these subkeys: same key, within
-    /// `max_age` of the first (a clock that went back ends it too), and within budget.
+    /// Counts one more payload and says whether it may use these subkeys: same process (not
+    /// a forked child), same key, within `max_age` of the first (a clock that went back ends
+    /// it too), and within budget.
     pub(crate) fn take(
         &self,
         key_id: &KeyId,
@@ -158,7 +163,9 @@ impl Issuing {
         max_age: Duration,
     ) -> bool {
         let age = now - self.since;
-        self.derived.key_id == *key_id
+        self.generation.is_some()
+            && self.generation == crate::crypto::fork::generation()
+            && self.derived.key_id == *key_id
             && !age.is_negative()
             && age < max_age
             && self.used.fetch_add(1, Ordering::Relaxed) < u64::from(max_payloads)

@@ -10,6 +10,7 @@ mod aes_dispatch;
 mod algorithm;
 mod cbc_hmac;
 mod context_header;
+pub(crate) mod fork;
 mod gcm;
 pub(crate) mod kdf;
 pub(crate) mod rng;
