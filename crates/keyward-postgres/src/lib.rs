@@ -26,16 +26,21 @@
 
 #![forbid(unsafe_code)]
 
+mod tls;
+
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{mpsc, Mutex, PoisonError};
 use std::time::Duration;
 
 use keyward::{
     ChangeCallback, Error, GenerationLock, KeyRepository, Notification, Result, StoredElement,
     XmlElement,
 };
+use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, Config, NoTls};
+
+pub use tls::SslMode;
 
 /// EF Core's default table name.
 pub const DEFAULT_TABLE: &str = "DataProtectionKeys";
@@ -43,22 +48,26 @@ pub const DEFAULT_TABLE: &str = "DataProtectionKeys";
 /// The channel writes are announced on (the payload names the table).
 const CHANNEL: &str = "keyward_key_ring_changed";
 
+/// The connect timeout when the connection string sets none.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long dropping the generation lock waits for its session to close.
+const UNLOCK_WAIT: Duration = Duration::from_secs(2);
 
 /// Keys in a PostgreSQL table.
 pub struct PostgresRepository {
-    config: Config,
+    connector: Connector,
     client: Mutex<Option<Client>>,
     schema: String,
     table: String,
-    /// The connection target without credentials, for messages.
-    display: String,
+    /// `postgres <target> table <schema>.<table>`, without credentials, for messages.
+    location: String,
 }
 
 impl fmt::Debug for PostgresRepository {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresRepository")
-            .field("store", &self.display)
+            .field("store", &self.location)
             .field("table", &self.qualified())
             .finish_non_exhaustive()
     }
@@ -85,68 +94,167 @@ impl Default for PostgresOptions {
     }
 }
 
+/// Opens connections: the parsed configuration and the TLS it asks for.
+#[derive(Clone)]
+struct Connector {
+    config: Config,
+    tls: Option<tls::MakeRustls>,
+    /// `prefer`: a failed handshake falls back to plain text, as libpq does.
+    fallback_to_plain: bool,
+}
+
+impl Connector {
+    fn connect(&self) -> std::result::Result<Client, postgres::Error> {
+        let Some(tls) = &self.tls else {
+            return self.config.connect(NoTls);
+        };
+        match self.config.connect(tls.clone()) {
+            Err(e) if self.fallback_to_plain && tls::is_handshake_failure(&e) => {
+                tracing::debug!(error = %e, "TLS handshake failed; sslmode=prefer tries plain text");
+                let mut plain = self.config.clone();
+                plain.ssl_mode(postgres::config::SslMode::Disable);
+                plain.connect(NoTls)
+            }
+            other => other,
+        }
+    }
+}
+
 impl PostgresRepository {
-    /// Connects to `postgres://user[:pass]@host:port/db[?table=NAME&schema=NAME&create_table=false]`,
-    /// creates the table if missing (unless `create_table=false`), and checks it can be read —
-    /// so a wrong URL fails here, naming the store.
+    /// Connects to
+    /// `postgres://user[:pass]@host:port/db[?table=NAME&schema=NAME&create_table=false&sslmode=MODE&sslrootcert=PATH]`
+    /// (or a `key=value` connection string with the same keys), creates the table if missing
+    /// (unless `create_table=false`), and checks it can be read — so a wrong URL fails here,
+    /// naming the store. See the [crate documentation](crate) for `sslmode`.
     ///
     /// # Errors
-    /// [`Error::Repository`] naming the store (without credentials).
+    /// [`Error::Repository`] naming the store (without credentials), with the PostgreSQL
+    /// client's error as its source; [`Error::Configuration`] for a bad keyward parameter.
     pub fn open(url: &str) -> Result<Self> {
         let (base, parameters) = split_parameters(url);
         let defaults = PostgresOptions::default();
         let create_table = match parameters.create_table.as_deref() {
             None | Some("true") => true,
             Some("false") => false,
-            Some(other) => {
-                return Err(Error::Configuration(format!(
-                    "create_table must be true or false, not {other:?}"
-                )))
+            // The value is not repeated: a mangled URL may have put a secret there.
+            Some(_) => {
+                return Err(Error::Configuration(
+                    "create_table must be true or false".into(),
+                ))
             }
         };
-        Self::open_with(
-            &base,
-            PostgresOptions {
-                schema: parameters.schema.unwrap_or(defaults.schema),
-                table: parameters.table.unwrap_or(defaults.table),
-                create_table,
-            },
-        )
+        let options = PostgresOptions {
+            schema: parameters.schema.clone().unwrap_or(defaults.schema),
+            table: parameters.table.clone().unwrap_or(defaults.table),
+            create_table,
+        };
+        Self::connect(url, &base, &parameters, options)
     }
 
-    /// Connects with explicit options.
+    /// Connects with explicit options; the URL may carry `sslmode` and `sslrootcert`, and
+    /// not `table`, `schema` or `create_table` (those are `options`).
     ///
     /// # Errors
-    /// [`Error::Repository`] naming the store.
+    /// [`Error::Repository`] naming the store, with the client's error as its source;
+    /// [`Error::Configuration`] for a bad keyward parameter.
     pub fn open_with(url: &str, options: PostgresOptions) -> Result<Self> {
-        let mut config: Config = url.parse().map_err(|e| Error::Repository {
-            store: redact(url),
-            reason: format!("invalid PostgreSQL URL: {e}"),
-            source: None,
+        let (base, parameters) = split_parameters(url);
+        if parameters.table.is_some()
+            || parameters.schema.is_some()
+            || parameters.create_table.is_some()
+        {
+            return Err(Error::Configuration(
+                "open_with takes table, schema and create_table from PostgresOptions, not from the URL"
+                    .into(),
+            ));
+        }
+        Self::connect(url, &base, &parameters, options)
+    }
+
+    fn connect(
+        url: &str,
+        base: &str,
+        parameters: &Parameters,
+        options: PostgresOptions,
+    ) -> Result<Self> {
+        let store_of = |display: &str| {
+            format!(
+                "postgres {display} table {}.{}",
+                options.schema, options.table
+            )
+        };
+        let mut config = parse_config(base).map_err(|reason| {
+            Error::repository(
+                store_of(&unparsable(url)),
+                format!("invalid PostgreSQL connection string: {reason}"),
+            )
         })?;
         // Built from the parsed configuration: a password given anywhere (userinfo, query,
         // key=value) never reaches messages.
-        let display = describe(&config);
-        config.connect_timeout(CONNECT_TIMEOUT);
+        let location = store_of(&describe(&config));
+        let mode = match parameters.sslmode.as_deref() {
+            None => SslMode::default(),
+            Some(value) => SslMode::parse(value).ok_or_else(|| {
+                Error::Configuration(
+                    "sslmode must be disable, allow, prefer, require, verify-ca or verify-full"
+                        .into(),
+                )
+            })?,
+        };
+        config.ssl_mode(mode.negotiation());
+        let tls = tls::client_config(mode, parameters.sslrootcert.as_deref())
+            .map_err(|e| Error::repository_caused(location.clone(), "setting up TLS", e))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         config.keepalives(true);
         config.keepalives_idle(Duration::from_secs(30));
         let repository = Self {
-            config,
+            connector: Connector {
+                config,
+                tls,
+                fallback_to_plain: mode == SslMode::Prefer,
+            },
             client: Mutex::new(None),
             schema: options.schema,
             table: options.table,
-            display,
+            location,
         };
         if options.create_table {
-            let statement = format!(
-                "CREATE TABLE IF NOT EXISTS {} (\"Id\" serial PRIMARY KEY, \"FriendlyName\" text, \"Xml\" text)",
-                repository.qualified()
-            );
-            repository.with_client(|c| c.batch_execute(&statement))?;
+            repository.create_table()?;
         }
         let probe = format!("SELECT count(*) FROM {}", repository.qualified());
-        repository.with_client(|c| c.query_one(&probe, &[]).map(drop))?;
+        repository.with_client("reading the table", |c| c.query_one(&probe, &[]).map(drop))?;
         Ok(repository)
+    }
+
+    /// Creates the table if it is missing. Under a transaction-scoped advisory lock, so nodes
+    /// starting together do not race on PostgreSQL's catalog (two concurrent
+    /// `CREATE TABLE IF NOT EXISTS` can fail on `pg_type`'s unique index); "already exists"
+    /// from a creator that does not take the lock (EF Core migrations, psql) is success.
+    fn create_table(&self) -> Result<()> {
+        let qualified = self.qualified();
+        let statement = format!(
+            "CREATE TABLE IF NOT EXISTS {qualified} (\"Id\" serial PRIMARY KEY, \"FriendlyName\" text, \"Xml\" text)"
+        );
+        let lock = self.advisory_key("keyward-create-table");
+        self.with_client("creating the table", |c| {
+            let exists: bool = c
+                .query_one("SELECT to_regclass($1) IS NOT NULL", &[&qualified])?
+                .try_get(0)?;
+            if exists {
+                return Ok(());
+            }
+            match create_locked(c, lock, &statement) {
+                Err(e)
+                    if e.code() == Some(&SqlState::DUPLICATE_TABLE)
+                        || e.code() == Some(&SqlState::UNIQUE_VIOLATION) =>
+                {
+                    Ok(())
+                }
+                other => other,
+            }
+        })
     }
 
     /// `"schema"."table"`, quoted.
@@ -158,23 +266,19 @@ impl PostgresRepository {
         format!("{}.{}", self.schema, self.table)
     }
 
-    fn error(&self, e: &postgres::Error) -> Error {
-        Error::Repository {
-            store: self.location(),
-            reason: e.to_string(),
-            source: None,
-        }
-    }
-
-    /// Runs `f` on the shared connection, reconnecting once if it broke.
+    /// Runs `f` on the shared connection, reconnecting once if it broke. `doing` says what
+    /// keyward was doing, for the error; the client's error is its source.
     fn with_client<T>(
         &self,
+        doing: &str,
         f: impl Fn(&mut Client) -> std::result::Result<T, postgres::Error>,
     ) -> Result<T> {
         let mut slot = self.client.lock().unwrap_or_else(PoisonError::into_inner);
         for attempt in 0..2 {
             if slot.as_ref().is_none_or(Client::is_closed) {
-                *slot = Some(self.config.connect(NoTls).map_err(|e| self.error(&e))?);
+                *slot = Some(self.connector.connect().map_err(|e| {
+                    Error::repository_caused(self.location(), format!("connecting ({doing})"), e)
+                })?);
             }
             let Some(client) = slot.as_mut() else {
                 continue;
@@ -189,37 +293,48 @@ impl PostgresRepository {
                     if client.is_closed() {
                         *slot = None;
                     }
-                    return Err(self.error(&e));
+                    return Err(Error::repository_caused(self.location(), doing, e));
                 }
             }
         }
-        Err(Error::Repository {
-            store: self.location(),
-            reason: "the connection could not be re-established".into(),
-            source: None,
-        })
+        Err(Error::repository(
+            self.location(),
+            format!("{doing}: the connection could not be re-established"),
+        ))
     }
 
     fn notify(&self) {
         let payload = self.notify_payload();
-        if let Err(error) = self.with_client(|c| {
+        if let Err(error) = self.with_client("announcing the change", |c| {
             c.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])
                 .map(drop)
         }) {
-            tracing::warn!(%error, "could not announce the key ring change");
+            tracing::warn!(error = %error.chain(), "could not announce the key ring change");
         }
     }
 
-    /// The advisory-lock key of this table: the same on every node.
-    fn lock_id(&self) -> i64 {
-        // FNV-1a, 64-bit, over a fixed prefix and the table's name.
+    /// An advisory-lock key for `purpose` on this table: the same on every node.
+    fn advisory_key(&self, purpose: &str) -> i64 {
+        // FNV-1a, 64-bit, over the purpose and the table's name.
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in format!("keyward-generation:{}", self.notify_payload()).bytes() {
+        for byte in format!("{purpose}:{}", self.notify_payload()).bytes() {
             hash ^= u64::from(byte);
             hash = hash.wrapping_mul(0x0100_0000_01b3);
         }
         i64::from_ne_bytes(hash.to_ne_bytes())
     }
+}
+
+/// `statement` in a transaction holding the advisory lock `lock`.
+fn create_locked(
+    client: &mut Client,
+    lock: i64,
+    statement: &str,
+) -> std::result::Result<(), postgres::Error> {
+    let mut transaction = client.transaction()?;
+    transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&lock])?;
+    transaction.batch_execute(statement)?;
+    transaction.commit()
 }
 
 impl KeyRepository for PostgresRepository {
@@ -228,7 +343,7 @@ impl KeyRepository for PostgresRepository {
             "SELECT \"Id\", \"Xml\" FROM {} ORDER BY \"Id\"",
             self.qualified()
         );
-        let rows = self.with_client(|c| c.query(&query, &[]))?;
+        let rows = self.with_client("reading keys", |c| c.query(&query, &[]))?;
         Ok(rows
             .iter()
             .filter_map(|row| {
@@ -254,7 +369,9 @@ impl KeyRepository for PostgresRepository {
             self.qualified()
         );
         let xml = element.to_compact();
-        self.with_client(|c| c.execute(&statement, &[&friendly_name, &xml]).map(drop))?;
+        self.with_client("storing a key", |c| {
+            c.execute(&statement, &[&friendly_name, &xml]).map(drop)
+        })?;
         self.notify();
         Ok(())
     }
@@ -263,42 +380,43 @@ impl KeyRepository for PostgresRepository {
         // A session-level advisory lock on a connection of its own, released by closing it.
         // try-lock in a loop with a deadline: a holder stuck on a half-open connection must not
         // block this node for ever.
-        let mut client = self.config.connect(NoTls).map_err(|e| self.error(&e))?;
+        let doing = "taking the key generation lock";
+        let mut client = self
+            .connector
+            .connect()
+            .map_err(|e| Error::repository_caused(self.location(), doing, e))?;
+        let key = self.advisory_key("keyward-generation");
         let started = std::time::Instant::now();
         loop {
             let taken: bool = client
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&self.lock_id()])
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
                 .and_then(|row| row.try_get(0))
-                .map_err(|e| self.error(&e))?;
+                .map_err(|e| Error::repository_caused(self.location(), doing, e))?;
             if taken {
                 return Ok(GenerationLock::new(LockGuard(Some(client))));
             }
             if started.elapsed() > Duration::from_secs(60) {
-                return Err(Error::Repository {
-                    store: self.location(),
-                    reason: "the key generation lock stayed taken for 60 s".into(),
-                    source: None,
-                });
+                return Err(Error::repository(
+                    self.location(),
+                    "the key generation lock stayed taken for 60 s",
+                ));
             }
             std::thread::sleep(Duration::from_millis(25));
         }
     }
 
     fn location(&self) -> String {
-        format!(
-            "postgres {} table {}.{}",
-            self.display, self.schema, self.table
-        )
+        self.location.clone()
     }
 
     fn watch(&self, on_change: ChangeCallback) -> Result<bool> {
-        let config = self.config.clone();
+        let connector = self.connector.clone();
         let payload = self.notify_payload();
         keyward::spawn_watcher(
             "keyward-postgres-watch",
             self.location(),
             on_change,
-            move |on_change| listen(&config, &payload, on_change),
+            move |on_change| listen(&connector, &payload, on_change),
         )?;
         Ok(true)
     }
@@ -308,26 +426,28 @@ impl KeyRepository for PostgresRepository {
             .location
             .strip_prefix(&format!("{} row ", self.location()))
             .and_then(|id| id.parse::<i64>().ok())
-            .ok_or_else(|| Error::Repository {
-                store: self.location(),
-                reason: format!("{} is not a row of this table", old.location),
-                source: None,
+            .ok_or_else(|| {
+                Error::repository(
+                    self.location(),
+                    format!("{} is not a row of this table", old.location),
+                )
             })?;
         let statement = format!(
             "UPDATE {} SET \"Xml\" = $1 WHERE \"Id\" = $2::bigint AND \"Xml\" = $3",
             self.qualified()
         );
         let new = new.to_compact();
-        let updated = self.with_client(|c| c.execute(&statement, &[&new, &id, &old.xml]))?;
+        let updated = self.with_client("replacing a key", |c| {
+            c.execute(&statement, &[&new, &id, &old.xml])
+        })?;
         if updated != 1 {
-            return Err(Error::Repository {
-                store: self.location(),
-                reason: format!(
+            return Err(Error::repository(
+                self.location(),
+                format!(
                     "{} changed since it was read; nothing replaced",
                     old.location
                 ),
-                source: None,
-            });
+            ));
         }
         self.notify();
         Ok(())
@@ -343,10 +463,11 @@ impl KeyRepository for PostgresRepository {
             let id = location
                 .strip_prefix(&prefix)
                 .and_then(|id| id.parse::<i64>().ok())
-                .ok_or_else(|| Error::Repository {
-                    store: self.location(),
-                    reason: format!("{location} is not a row of this table"),
-                    source: None,
+                .ok_or_else(|| {
+                    Error::repository(
+                        self.location(),
+                        format!("{location} is not a row of this table"),
+                    )
                 })?;
             ids.push(id);
         }
@@ -356,33 +477,52 @@ impl KeyRepository for PostgresRepository {
              WHERE t.\"Id\" = d.id AND t.\"Xml\" = d.xml",
             self.qualified()
         );
-        self.with_client(|c| c.execute(&statement, &[&ids, &texts]).map(drop))?;
+        self.with_client("deleting keys", |c| {
+            c.execute(&statement, &[&ids, &texts]).map(drop)
+        })?;
         self.notify();
         Ok(())
     }
 }
 
-/// Holds the advisory lock's connection; dropping it unlocks and closes, never panicking.
+/// Holds the advisory lock's connection. Dropping it ends the session, which releases the
+/// lock on the server; no query waits for an answer, and the drop waits at most
+/// [`UNLOCK_WAIT`] for the close (a stalled server is left to a detached thread). Never
+/// panics.
 struct LockGuard(Option<Client>);
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        if let Some(mut client) = self.0.take() {
-            // Closing the session releases the lock even if the unlock fails.
-            let _ = client.batch_execute("SELECT pg_advisory_unlock_all()");
-            let _ = client.close();
+        let Some(client) = self.0.take() else {
+            return;
+        };
+        let (done, closed) = mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("keyward-postgres-unlock".into())
+            .spawn(move || {
+                // Terminate: the server ends the session and with it the lock.
+                let _ = client.close();
+                let _ = done.send(());
+            });
+        // If the thread could not start, the client went with the closure: closed already.
+        if spawned.is_ok() {
+            let _ = closed.recv_timeout(UNLOCK_WAIT);
         }
     }
 }
 
-/// One `LISTEN` session: reports changes until nobody listens (`Ok(false)`) or it breaks.
+/// One `LISTEN` session: reports changes until nobody listens (`Ok(false)`) or it breaks
+/// (the error's whole chain, without credentials).
 fn listen(
-    config: &Config,
+    connector: &Connector,
     payload: &str,
     on_change: &ChangeCallback,
-) -> std::result::Result<bool, postgres::Error> {
-    let mut client = config.connect(NoTls)?;
-    client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+) -> std::result::Result<bool, String> {
+    let chain = |e: postgres::Error| error_chain(&e);
+    let mut client = connector.connect().map_err(chain)?;
+    client
+        .batch_execute(&format!("LISTEN {CHANNEL}"))
+        .map_err(chain)?;
     // Changes made while we were not listening are picked up by this refresh.
     if !on_change(Notification::Changed) {
         return Ok(false);
@@ -393,7 +533,7 @@ fn listen(
             let mut notifications = client.notifications();
             // Short windows: a notification that arrives between windows waits at most this long.
             let mut batch = notifications.timeout_iter(Duration::from_millis(100));
-            while let Some(notification) = batch.next()? {
+            while let Some(notification) = batch.next().map_err(chain)? {
                 changed |= notification.payload() == payload;
             }
         }
@@ -409,6 +549,83 @@ fn listen(
             return Ok(true);
         }
     }
+}
+
+/// `error` and its causes, joined with `": "`.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
+}
+
+/// The connection target of `url` for messages — `postgres://user@host:port/db`, built from
+/// the parsed connection string, so it never holds a password, wherever the password was
+/// given (userinfo, `password=` in the query or a `key=value` string, percent-encoded). A
+/// string that does not parse shows only its scheme: `postgres://(unparsable URL)`. keyward's
+/// own parameters (`table`, `schema`, `create_table`, `sslmode`, `sslrootcert`) are not shown.
+/// Never panics.
+pub fn display_url(url: &str) -> String {
+    let (base, _) = split_parameters(url);
+    match parse_config(&base) {
+        Ok(config) => describe(&config),
+        Err(_) => unparsable(url),
+    }
+}
+
+/// What is shown of a connection string that does not parse: its scheme at most.
+fn unparsable(url: &str) -> String {
+    for scheme in ["postgresql://", "postgres://"] {
+        if url
+            .get(..scheme.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+        {
+            return format!("{}(unparsable URL)", &scheme.to_ascii_lowercase());
+        }
+    }
+    "(unparsable connection string)".into()
+}
+
+/// Parses a connection string (keyward's parameters removed). The error says what is wrong
+/// without quoting the input.
+fn parse_config(base: &str) -> std::result::Result<Config, String> {
+    if let Some(rest) = url_rest(base) {
+        // `postgres://u:pass/word@host/db` parses as host `u`, port `pass`, database
+        // `word@host/db`: a '/' in the password was not percent-encoded. Refused, and so never
+        // shown as a host, port and database.
+        let path_end = rest.find('?').unwrap_or(rest.len());
+        let authority_end = rest[..path_end].find('/').unwrap_or(path_end);
+        if rest[authority_end..path_end].contains('@') {
+            return Err(
+                "'@' after the host: percent-encode '/', '?', '#' and '@' in the user name and password"
+                    .into(),
+            );
+        }
+    }
+    base.parse::<Config>().map_err(|e| {
+        // tokio-postgres names the option for bad values and unknown options; other parse
+        // errors may quote a character of the input.
+        let detail = std::error::Error::source(&e)
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        if detail.starts_with("invalid value for option `")
+            || detail.starts_with("unknown option `")
+        {
+            detail
+        } else {
+            "malformed".into()
+        }
+    })
+}
+
+/// What follows `postgres://` or `postgresql://`, when `s` is a URL.
+fn url_rest(s: &str) -> Option<&str> {
+    s.strip_prefix("postgresql://")
+        .or_else(|| s.strip_prefix("postgres://"))
 }
 
 /// `postgres://user@host:port/db`, from a parsed configuration, without any password.
@@ -443,32 +660,53 @@ fn quote(identifier: &str) -> String {
     format!("\"{}\"", identifier.replace('"', "\"\""))
 }
 
-/// keyward's own URL parameters (not passed to PostgreSQL).
-#[derive(Debug, Default, PartialEq, Eq)]
+/// keyward's own connection-string parameters (not passed to the PostgreSQL client).
+#[derive(Debug, Default, PartialEq, Eq, Clone)]
 struct Parameters {
     schema: Option<String>,
     table: Option<String>,
     create_table: Option<String>,
+    sslmode: Option<String>,
+    sslrootcert: Option<String>,
 }
 
-/// `url` without keyward's parameters, and those parameters.
+impl Parameters {
+    /// The slot of keyward's parameter `key`, if it is one.
+    fn slot(&mut self, key: &str) -> Option<&mut Option<String>> {
+        Some(match key {
+            "table" => &mut self.table,
+            "schema" => &mut self.schema,
+            "create_table" => &mut self.create_table,
+            "sslmode" => &mut self.sslmode,
+            "sslrootcert" => &mut self.sslrootcert,
+            _ => return None,
+        })
+    }
+}
+
+/// `url` without keyward's parameters, and those parameters: from a URL's query (values
+/// percent-decoded) or from a `key=value` connection string. A string keyward cannot split is
+/// returned whole, for the client's parser to refuse.
 fn split_parameters(url: &str) -> (String, Parameters) {
     let mut parameters = Parameters::default();
+    if url_rest(url).is_none() {
+        return match split_keywords(url, &mut parameters) {
+            Some(rest) => (rest, parameters),
+            None => (url.to_owned(), Parameters::default()),
+        };
+    }
     let Some((base, query)) = url.split_once('?') else {
         return (url.to_owned(), parameters);
     };
     let rest: Vec<&str> = query
         .split('&')
         .filter(|pair| {
-            let slot = match pair.split_once('=') {
-                Some(("table", value)) => Some((&mut parameters.table, value)),
-                Some(("schema", value)) => Some((&mut parameters.schema, value)),
-                Some(("create_table", value)) => Some((&mut parameters.create_table, value)),
-                _ => None,
+            let Some((key, value)) = pair.split_once('=') else {
+                return true;
             };
-            match slot {
-                Some((slot, value)) => {
-                    *slot = Some(value.to_owned());
+            match parameters.slot(key) {
+                Some(slot) => {
+                    *slot = Some(percent_decode(value));
                     false
                 }
                 None => true,
@@ -483,45 +721,130 @@ fn split_parameters(url: &str) -> (String, Parameters) {
     (base, parameters)
 }
 
-/// The URL with any password replaced by `***`.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+/// libpq's `key = value ...` form without keyward's keys; `None` when it does not tokenise.
+fn split_keywords(s: &str, parameters: &mut Parameters) -> Option<String> {
+    let mut kept: Vec<&str> = Vec::new();
+    let mut chars = s.char_indices().peekable();
+    let skip_spaces = |chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>| {
+        while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) if rest[..at].contains(':') => {
-            let user = rest[..at].split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***@{}", &rest[at + 1..])
+    loop {
+        skip_spaces(&mut chars);
+        let Some(&(start, _)) = chars.peek() else {
+            break;
+        };
+        let mut key = String::new();
+        while let Some((_, c)) = chars.next_if(|(_, c)| *c != '=' && !c.is_whitespace()) {
+            key.push(c);
         }
-        _ => url.to_owned(),
+        skip_spaces(&mut chars);
+        chars.next_if(|(_, c)| *c == '=')?;
+        skip_spaces(&mut chars);
+        let mut value = String::new();
+        if chars.next_if(|(_, c)| *c == '\'').is_some() {
+            loop {
+                match chars.next()? {
+                    (_, '\\') => value.push(chars.next()?.1),
+                    (_, '\'') => break,
+                    (_, c) => value.push(c),
+                }
+            }
+        } else {
+            while let Some((_, c)) = chars.next_if(|(_, c)| !c.is_whitespace()) {
+                if c == '\\' {
+                    value.push(chars.next()?.1);
+                } else {
+                    value.push(c);
+                }
+            }
+        }
+        let end = chars.peek().map_or(s.len(), |&(i, _)| i);
+        match parameters.slot(&key) {
+            Some(slot) => *slot = Some(value),
+            None => kept.push(s.get(start..end)?),
+        }
     }
+    Some(kept.join(" "))
+}
+
+/// `%XX` decoded (invalid escapes kept as they are; invalid UTF-8 replaced).
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match decoded {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]
-    fn parameters_quoting_and_redaction() {
+    fn parameters_quoting_and_display() {
         let (base, parameters) = split_parameters(
-            "postgres://u@h:5432/db?table=T&schema=S&sslmode=disable&create_table=false",
+            "postgres://u@h:5432/db?table=T&schema=S&sslmode=verify-full&create_table=false&sslrootcert=%2Ftmp%2Fca.pem&connect_timeout=3",
         );
-        assert_eq!(base, "postgres://u@h:5432/db?sslmode=disable");
+        assert_eq!(base, "postgres://u@h:5432/db?connect_timeout=3");
         assert_eq!(
             parameters,
             Parameters {
                 schema: Some("S".into()),
                 table: Some("T".into()),
-                create_table: Some("false".into())
+                create_table: Some("false".into()),
+                sslmode: Some("verify-full".into()),
+                sslrootcert: Some("/tmp/ca.pem".into()),
             }
         );
+        let (base, parameters) = split_parameters(
+            "host=h sslmode = verify-ca  user=u sslrootcert='/tmp/my ca.pem' table=T password='a b\\'c'",
+        );
+        assert_eq!(base, "host=h user=u password='a b\\'c'");
+        assert_eq!(parameters.sslmode.as_deref(), Some("verify-ca"));
+        assert_eq!(parameters.sslrootcert.as_deref(), Some("/tmp/my ca.pem"));
+        assert_eq!(parameters.table.as_deref(), Some("T"));
+        assert_eq!(
+            split_parameters("host='unterminated").0,
+            "host='unterminated"
+        );
         assert_eq!(quote("a\"b"), "\"a\"\"b\"");
-        assert_eq!(redact("postgres://u:pw@h/db"), "postgres://u:***@h/db");
-        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
-        let config: Config = "postgres://u@h:5433/db?password=hunter2".parse().unwrap();
-        assert_eq!(describe(&config), "postgres://u@h:5433/db");
-        let config: Config = "host=h user=u password=hunter2 dbname=db".parse().unwrap();
-        assert!(!describe(&config).contains("hunter2"));
+        assert_eq!(
+            display_url("postgres://u:pw@h/db"),
+            "postgres://u@h:5432/db"
+        );
+        assert_eq!(
+            display_url("postgres://u@h:5433/db?password=hunter2&table=x"),
+            "postgres://u@h:5433/db"
+        );
+        assert_eq!(
+            display_url("postgres://u:hun/ter2@h/db"),
+            "postgres://(unparsable URL)"
+        );
+        assert_eq!(
+            display_url("postgresql://u:1234/ter2@h/db"),
+            "postgresql://(unparsable URL)"
+        );
+        assert!(!display_url("host=h user=u password=hunter2 dbname=db").contains("hunter2"));
+        assert_eq!(percent_decode("a%2Fb%zz%4"), "a/b%zz%4");
+        assert_eq!(SslMode::parse("verify-full"), Some(SslMode::VerifyFull));
+        assert_eq!(SslMode::parse("verify_full"), None);
     }
 }
