@@ -148,6 +148,11 @@ pub enum Error {
         reason: String,
     },
 
+    /// The key's master key is stored unencrypted although encryption at rest is required or
+    /// an encryptor is configured: the key is not used (a store writer may have planted it).
+    #[error("the key {{{0}}} is stored unencrypted although encryption at rest is required or configured; it is not used")]
+    KeyNotEncrypted(KeyId),
+
     /// Writing a key unencrypted was refused (`require_encryption_at_rest`).
     #[error("refusing to store key {{{0}}} unencrypted: encryption at rest is required and no XML encryptor is configured")]
     EncryptionRequired(KeyId),

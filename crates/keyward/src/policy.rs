@@ -4,6 +4,7 @@ use std::time::Duration as StdDuration;
 
 use time::Duration;
 
+use crate::crypto::AesKeySize;
 use crate::error::{Error, Result};
 use crate::key::ResolverPolicy;
 
@@ -36,6 +37,17 @@ pub struct KeyManagementPolicy {
     pub unknown_key_refresh_interval: StdDuration,
     /// How long an `unprotect` that meets an unknown key id waits for that refresh: 2 s.
     pub unknown_key_wait: StdDuration,
+    /// The least time between two reloads of the ring, whatever the rate of change
+    /// notifications from the store (a store writer publishing in a loop): 1 s.
+    pub min_refresh_interval: StdDuration,
+    /// The weakest AES key size a key may have to be used: AES-256. A key below it never
+    /// becomes the default key (whatever its dates: a store writer cannot plant an AES-128
+    /// key and have every node protect with it) and, unless
+    /// [`unprotect_with_weaker_keys`](Self::unprotect_with_weaker_keys), is not used at all.
+    pub minimum_key_size: AesKeySize,
+    /// Whether keys below [`minimum_key_size`](Self::minimum_key_size) still unprotect
+    /// (never protect): for rings that .NET apps configured with smaller keys hold. Off.
+    pub unprotect_with_weaker_keys: bool,
 }
 
 impl Default for KeyManagementPolicy {
@@ -50,6 +62,9 @@ impl Default for KeyManagementPolicy {
             read_only: false,
             unknown_key_refresh_interval: StdDuration::from_secs(30),
             unknown_key_wait: StdDuration::from_secs(2),
+            min_refresh_interval: StdDuration::from_secs(1),
+            minimum_key_size: AesKeySize::Aes256,
+            unprotect_with_weaker_keys: false,
         }
     }
 }
@@ -78,6 +93,8 @@ impl KeyManagementPolicy {
             "the refresh period must be positive and at most one year"
         } else if !(0.0..=1.0).contains(&self.refresh_jitter) {
             "the refresh jitter must be between 0 and 1"
+        } else if self.min_refresh_interval > StdDuration::from_secs(3600) {
+            "the minimum refresh interval must be at most one hour"
         } else {
             return Ok(());
         };

@@ -428,16 +428,16 @@ impl Provider {
     /// Revokes one key (.NET-compatible revocation XML). Its payloads then fail with
     /// [`Error::KeyRevoked`]; if it was the default key, a new key is created at once.
     ///
+    /// An id the ring does not hold is revoked too (with a warning): nodes that still hold
+    /// that key in memory after it vanished from the store must stop using it.
+    ///
     /// # Errors
-    /// [`Error::KeyNotFound`] for an id the ring does not hold; repository errors.
+    /// Repository errors; a read-only provider.
     pub fn revoke_key(&self, key_id: KeyId, reason: &str) -> Result<()> {
         self.shared.check_writable()?;
         let ring = self.shared.ring();
         if !ring.contains(&key_id) {
-            return Err(Error::KeyNotFound {
-                key_id,
-                ring_location: ring.location().to_owned(),
-            });
+            tracing::warn!(%key_id, location = %ring.location(), "revoking a key the ring does not hold (nodes that hold it in memory stop using it)");
         }
         drop(ring);
         let now = date::to_ticks_precision(self.now());
@@ -788,6 +788,42 @@ impl ProviderBuilder {
         self
     }
 
+    /// The weakest AES key size a key may have to be used (default AES-256): weaker keys
+    /// never become the default key, and unprotect only with
+    /// [`unprotect_with_weaker_keys`](Self::unprotect_with_weaker_keys).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use keyward::{AesKeySize, Provider};
+    /// // A .NET ring that still holds AES-128 keys: read them, never protect with them.
+    /// let provider = Provider::builder()
+    ///     .application_name("shop")
+    ///     .key_directory(dir.path())
+    ///     .unprotect_with_weaker_keys(true)
+    ///     .build()?;
+    /// # Ok::<(), keyward::Error>(())
+    /// ```
+    #[must_use]
+    pub fn minimum_key_size(mut self, size: crate::AesKeySize) -> Self {
+        self.policy.minimum_key_size = size;
+        self
+    }
+
+    /// Lets keys below the minimum key size unprotect (never protect). Default off.
+    #[must_use]
+    pub fn unprotect_with_weaker_keys(mut self, allowed: bool) -> Self {
+        self.policy.unprotect_with_weaker_keys = allowed;
+        self
+    }
+
+    /// The least time between two reloads of the ring, whatever the rate of the store's
+    /// change notifications (default 1 s, at most one hour).
+    #[must_use]
+    pub fn min_refresh_interval(mut self, interval: std::time::Duration) -> Self {
+        self.policy.min_refresh_interval = interval;
+        self
+    }
+
     /// Turns automatic key generation off (default on): keys then come only from
     /// [`Provider::create_key`], the CLI, or another node.
     #[must_use]
@@ -893,6 +929,13 @@ impl ProviderBuilder {
         };
         self.policy.validate()?;
         self.subkey_reuse.validate()?;
+        if self.algorithm.key_size().bytes() < self.policy.minimum_key_size.bytes() {
+            return Err(Error::Configuration(format!(
+                "new keys would use {}-bit AES, below the minimum key size ({} bits)",
+                self.algorithm.key_size().bytes() * 8,
+                self.policy.minimum_key_size.bytes() * 8
+            )));
+        }
         let repository: Box<dyn KeyRepository> = match (self.repository, self.key_directory) {
             (Some(repository), None) => repository,
             (None, Some(directory)) if self.policy.read_only => {

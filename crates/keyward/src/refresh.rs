@@ -162,10 +162,14 @@ impl Refresher {
 
 fn run(signals: &Signals, shared: &Weak<Shared>) {
     let mut failures: u32 = 0;
-    let mut deadline = match shared.upgrade() {
-        Some(shared) => Instant::now() + to_std(shared.policy().jittered_refresh_period()),
+    let (mut deadline, min_interval) = match shared.upgrade() {
+        Some(shared) => (
+            Instant::now() + to_std(shared.policy().jittered_refresh_period()),
+            shared.policy().min_refresh_interval,
+        ),
         None => return,
     };
+    let mut last_finished: Option<Instant> = None;
     loop {
         {
             let mut state = signals.lock();
@@ -179,6 +183,21 @@ fn run(signals: &Signals, shared: &Weak<Shared>) {
                     .wait_timeout(state, deadline - now)
                     .unwrap_or_else(PoisonError::into_inner)
                     .0;
+            }
+            // However often the store says it changed, reload at most once per
+            // `min_interval`: requests meanwhile fold into the next reload.
+            if let Some(earliest) = last_finished.map(|t| t + min_interval) {
+                while !state.stop {
+                    let now = Instant::now();
+                    if now >= earliest {
+                        break;
+                    }
+                    state = signals
+                        .wake
+                        .wait_timeout(state, earliest - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
             }
             if state.stop {
                 return;
@@ -208,6 +227,7 @@ fn run(signals: &Signals, shared: &Weak<Shared>) {
             }
         }
         drop(provider);
+        last_finished = Some(Instant::now());
         let mut state = signals.lock();
         state.not_before = not_before;
         state.running = false;

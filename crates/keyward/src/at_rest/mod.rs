@@ -172,6 +172,8 @@ pub(crate) struct AtRest {
     /// never decrypts the same element twice, successes and failures alike (so a hostile
     /// element costs one attempt, not one per refresh).
     pub(crate) cache: std::sync::Mutex<std::collections::HashMap<crate::KeyId, CachedDecryption>>,
+    /// Keys already reported as stored unencrypted (one warning per key and process).
+    pub(crate) plaintext_seen: std::sync::Mutex<std::collections::HashSet<crate::KeyId>>,
 }
 
 impl Debug for AtRest {
@@ -204,6 +206,25 @@ fn fingerprint(decryptor_type: &str, encrypted: &str) -> [u8; 32] {
 static PLAINTEXT_WARNING: std::sync::Once = std::sync::Once::new();
 
 impl AtRest {
+    /// Whether plaintext master keys are refused: encryption at rest is required, or an
+    /// encryptor is configured (every key this node writes is encrypted, so a plaintext one
+    /// came from elsewhere).
+    pub(crate) fn refuses_plaintext(&self) -> bool {
+        self.require_encryption || self.encryptor.is_some()
+    }
+
+    /// Warns once per key and process that a key is stored unencrypted.
+    pub(crate) fn note_plaintext_key(&self, key_id: crate::KeyId) {
+        let first = self
+            .plaintext_seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key_id);
+        if first {
+            tracing::warn!(%key_id, "the key is stored unencrypted at rest (anyone who can read the key store can forge and read payloads); configure a KEK, passphrase or certificate and run `keyward keys rewrap`");
+        }
+    }
+
     /// Decrypts a master key with the decryptor its `decryptorType` names: `None` when no
     /// such decryptor is configured, `Some(Err(reason))` when it fails.
     pub(crate) fn decrypt(

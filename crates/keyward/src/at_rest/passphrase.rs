@@ -33,6 +33,10 @@ const DEFAULT_COST: Cost = Cost {
 pub struct PassphraseEncryptor {
     passphrase: Secret,
     cost: Cost,
+    /// The highest cost accepted from an element (each dimension): the configured cost unless
+    /// raised with [`PassphraseEncryptor::accept_cost_up_to`]. Costs come from the store, so a
+    /// store writer must not be able to make every node spend what it likes.
+    max_cost: Cost,
 }
 
 impl fmt::Debug for PassphraseEncryptor {
@@ -80,7 +84,26 @@ impl PassphraseEncryptor {
                 iterations,
                 lanes,
             },
+            max_cost: Cost {
+                memory_kib,
+                iterations,
+                lanes,
+            },
         })
+    }
+
+    /// Accepts elements written with a higher Argon2id cost than this encryptor's own (keys
+    /// written under an earlier, costlier configuration), up to these values and keyward's
+    /// hard limits (256 MiB, 10 iterations, 8 lanes). By default an element whose cost
+    /// exceeds the configured cost in any dimension is refused without running Argon2.
+    #[must_use]
+    pub fn accept_cost_up_to(mut self, memory_kib: u32, iterations: u32, lanes: u32) -> Self {
+        self.max_cost = Cost {
+            memory_kib: memory_kib.max(self.cost.memory_kib),
+            iterations: iterations.max(self.cost.iterations),
+            lanes: lanes.max(self.cost.lanes),
+        };
+        self
     }
 
     fn derive(&self, salt: &[u8], cost: Cost) -> Option<Secret> {
@@ -172,6 +195,14 @@ impl XmlDecryptor for PassphraseEncryptor {
                 "the Argon2id cost in the element is beyond keyward's limits",
             ));
         }
+        if cost.memory_kib > self.max_cost.memory_kib
+            || cost.iterations > self.max_cost.iterations
+            || cost.lanes > self.max_cost.lanes
+        {
+            return Err(fail(
+                "the Argon2id cost in the element exceeds the configured cost (see PassphraseEncryptor::accept_cost_up_to)",
+            ));
+        }
         let salt_text = root.attribute("salt").unwrap_or("");
         let salt =
             base64_standard_decode(salt_text).ok_or_else(|| fail("the salt is not base64"))?;
@@ -189,15 +220,41 @@ impl XmlDecryptor for PassphraseEncryptor {
         .ok_or_else(|| {
             fail("the passphrase does not open this element (wrong passphrase, or tampered)")
         })?;
-        let text = String::from_utf8(plaintext.to_vec())
-            .map_err(|_| fail("the decrypted element is not UTF-8"))?;
-        Ok(zeroize::Zeroizing::new(text))
+        let mut plaintext = plaintext;
+        match String::from_utf8(std::mem::take(&mut *plaintext)) {
+            Ok(text) => Ok(zeroize::Zeroizing::new(text)),
+            Err(e) => {
+                zeroize::Zeroize::zeroize(&mut e.into_bytes());
+                Err(fail("the decrypted element is not UTF-8"))
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A store writer rewrites an element's cost upwards: refused before Argon2 runs, unless
+    /// the configuration accepts that cost.
+    #[test]
+    fn costs_from_the_store_are_capped_by_the_configuration() {
+        let master = XmlElement::new("masterKey").child(XmlElement::new("value").text("c2VjcmV0"));
+        let costly = PassphraseEncryptor::with_cost("pw", 256, 2, 1).unwrap();
+        let id = crate::KeyId::random();
+        let text = costly.encrypt(id, &master).unwrap().element.to_compact();
+        let cheap = PassphraseEncryptor::with_cost("pw", 64, 1, 1).unwrap();
+        let err = cheap.decrypt(id, &text).unwrap_err().to_string();
+        assert!(err.contains("exceeds the configured cost"), "{err}");
+        let raised = PassphraseEncryptor::with_cost("pw", 64, 1, 1)
+            .unwrap()
+            .accept_cost_up_to(256, 2, 1);
+        assert_eq!(*raised.decrypt(id, &text).unwrap(), master.to_compact());
+        // A hostile m= far above: refused at once (no 4 GiB allocation).
+        let hostile = text.replace("m=\"256\"", "m=\"4000000\"");
+        assert_ne!(hostile, text);
+        assert!(raised.decrypt(id, &hostile).is_err());
+    }
 
     #[test]
     fn round_trip_and_wrong_passphrase() {

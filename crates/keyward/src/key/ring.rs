@@ -27,6 +27,9 @@ enum KeyProblem {
     Unsupported {
         detail: String,
     },
+    /// A plaintext master key where encryption at rest is required or configured: anyone who
+    /// can write to the store could have planted it.
+    Unencrypted,
 }
 
 /// One key of the ring: its metadata and, when usable, its prepared crypto.
@@ -35,6 +38,8 @@ pub(crate) struct RingKey {
     pub(crate) info: KeyInfo,
     pub(crate) guid_bytes: [u8; 16],
     crypto: std::result::Result<KeyCrypto, KeyProblem>,
+    /// Whether the key is strong enough to be the default key ([`KeyManagementPolicy::minimum_key_size`]).
+    may_be_default: bool,
 }
 
 impl RingKey {
@@ -46,7 +51,7 @@ impl RingKey {
             activation: self.info.activation,
             expiration: self.info.expiration,
             revoked: self.info.revoked,
-            usable: self.crypto.is_ok(),
+            usable: self.crypto.is_ok() && self.may_be_default,
         }
     }
 
@@ -70,6 +75,7 @@ impl RingKey {
                 key_id: self.info.id,
                 detail: detail.clone(),
             }),
+            Err(KeyProblem::Unencrypted) => Err(Error::KeyNotEncrypted(self.info.id)),
         }
     }
 }
@@ -115,6 +121,8 @@ pub(crate) struct KeyRing {
     sources: Vec<ElementSource>,
     /// The latest mass-revocation date: keys created before it are revoked.
     revoke_before: Option<OffsetDateTime>,
+    /// Keys revoked one by one (including keys the store no longer holds).
+    revoked_ids: HashSet<KeyId>,
     policy: KeyManagementPolicy,
     cached: CachedDefault,
     /// When this snapshot should be re-read (wall clock of the provider's `Clock`).
@@ -185,7 +193,7 @@ impl KeyRing {
             }
             let revoked =
                 revoked_ids.contains(&id) || revoke_before.is_some_and(|d| record.creation < d);
-            let key = ring_key(&record, revoked, at_rest);
+            let key = ring_key(&record, revoked, at_rest, &policy);
             keys.insert(id, key);
             seen.insert(id, record);
         }
@@ -199,6 +207,7 @@ impl KeyRing {
             candidates,
             sources,
             revoke_before,
+            revoked_ids,
             policy,
             cached: CachedDefault {
                 at: now,
@@ -311,16 +320,20 @@ impl KeyRing {
 
     /// Keeps keys that vanished from the store (this node still holds them): they keep
     /// unprotecting and take part in default-key resolution as before, so losing the store's
-    /// contents neither breaks payloads nor makes this node create a key.
+    /// contents neither breaks payloads nor makes this node create a key. The store's
+    /// revocations (by id, and mass revocations) apply to them as to any key.
     pub(crate) fn retain_from_memory(
         &mut self,
         now: OffsetDateTime,
         keys: impl Iterator<Item = RingKey>,
     ) {
-        for key in keys {
+        for mut key in keys {
             if self.keys.contains_key(&key.info.id) {
                 continue;
             }
+            // The store's revocations bind keys it no longer holds, too.
+            key.info.revoked |= self.revoked_ids.contains(&key.info.id)
+                || self.revoke_before.is_some_and(|d| key.info.creation < d);
             self.candidates.push(key.candidate());
             self.keys.insert(key.info.id, key);
         }
@@ -377,9 +390,21 @@ fn same_record(a: &super::KeyRecord, b: &super::KeyRecord) -> bool {
         && a.algorithm == b.algorithm
 }
 
-fn ring_key(record: &super::KeyRecord, revoked: bool, at_rest: &crate::at_rest::AtRest) -> RingKey {
+fn ring_key(
+    record: &super::KeyRecord,
+    revoked: bool,
+    at_rest: &crate::at_rest::AtRest,
+    policy: &KeyManagementPolicy,
+) -> RingKey {
     let crypto = match (&record.material, record.algorithm) {
-        (KeyMaterial::Plain(secret), Some(algorithm)) => Ok(KeyCrypto::new(algorithm, secret)),
+        (KeyMaterial::Plain(_), Some(_)) if at_rest.refuses_plaintext() => {
+            tracing::error!(key_id = %record.id, "a key in the ring is stored unencrypted although encryption at rest is required or configured: it is not used (it may have been planted by a store writer; `keyward keys rewrap` encrypts keys that were stored before encryption was turned on)");
+            Err(KeyProblem::Unencrypted)
+        }
+        (KeyMaterial::Plain(secret), Some(algorithm)) => {
+            at_rest.note_plaintext_key(record.id);
+            Ok(KeyCrypto::new(algorithm, secret))
+        }
         (
             KeyMaterial::Encrypted {
                 decryptor_type,
@@ -417,7 +442,36 @@ fn ring_key(record: &super::KeyRecord, revoked: bool, at_rest: &crate::at_rest::
             format!("master key could not be decrypted with {decryptor_type}: {reason}")
         }
         KeyProblem::Unsupported { detail } => detail.clone(),
+        KeyProblem::Unencrypted => {
+            "stored unencrypted, but encryption at rest is required or configured".into()
+        }
     });
+    let strong_enough = record
+        .algorithm
+        .is_none_or(|a| a.key_size().bytes() >= policy.minimum_key_size.bytes());
+    let (crypto, unusable_reason) = match crypto {
+        Ok(_) if !strong_enough && !policy.unprotect_with_weaker_keys => {
+            let detail = format!(
+                "{}-bit keys are below the minimum key size ({} bits)",
+                record.algorithm.map_or(0, |a| a.key_size().bytes() * 8),
+                policy.minimum_key_size.bytes() * 8
+            );
+            (
+                Err(KeyProblem::Unsupported {
+                    detail: detail.clone(),
+                }),
+                Some(detail),
+            )
+        }
+        Ok(crypto) if !strong_enough => (
+            Ok(crypto),
+            Some(format!(
+                "unprotect only: below the minimum key size for the default key ({} bits)",
+                policy.minimum_key_size.bytes() * 8
+            )),
+        ),
+        other => (other, unusable_reason),
+    };
     RingKey {
         guid_bytes: record.id.to_guid_bytes(),
         info: KeyInfo {
@@ -430,5 +484,6 @@ fn ring_key(record: &super::KeyRecord, revoked: bool, at_rest: &crate::at_rest::
             unusable_reason,
         },
         crypto,
+        may_be_default: strong_enough,
     }
 }
