@@ -128,3 +128,38 @@ fn table_creation_can_be_turned_off() {
     .unwrap_err();
     assert!(err.to_string().contains(&table), "{err}");
 }
+
+#[test]
+fn a_failure_keeps_the_servers_error_as_its_source() {
+    let Some(_) = repository(&unique_name("probe")) else {
+        return;
+    };
+    let table = unique_name("keyward_test_absent");
+    let err = PostgresRepository::open_with(
+        &url(),
+        PostgresOptions {
+            table: table.clone(),
+            create_table: false,
+            ..PostgresOptions::default()
+        },
+    )
+    .unwrap_err();
+    let source = std::error::Error::source(&err).expect("the client's error is the source");
+    let client = source
+        .downcast_ref::<postgres::Error>()
+        .expect("a postgres::Error");
+    assert_eq!(
+        client.code(),
+        Some(&postgres::error::SqlState::UNDEFINED_TABLE)
+    );
+    let chain = err.chain();
+    assert!(
+        chain.contains("reading the table") && chain.contains(&format!("{table}\" does not exist")),
+        "{chain}"
+    );
+
+    // Unreachable: the operating system's reason is in the chain.
+    let err = PostgresRepository::open("postgres://u@127.0.0.1:1/db").unwrap_err();
+    let chain = err.chain();
+    assert!(chain.contains("refused"), "{chain}");
+}

@@ -1,0 +1,143 @@
+//! A password never reaches an error: not its text, not its source chain, not its `Debug`, not
+//! `display_url` — whatever the shape of the connection string. No server needed (hosts are
+//! 127.0.0.1:1, refused at once, or names that do not resolve).
+
+#![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+
+use keyward_postgres::{display_url, PostgresOptions, PostgresRepository};
+
+/// Hostile connection strings and the secrets in them.
+const CASES: &[(&str, &[&str])] = &[
+    ("postgres://u:hun/ter2@h/db", &["hun/ter2", "ter2"]),
+    (
+        "postgres://u:1234/ter2@127.0.0.1:1/db",
+        &["1234/ter2", "ter2"],
+    ),
+    (
+        "postgres://u@h/db?password=s3cret&connect_timeout=abc",
+        &["s3cret"],
+    ),
+    (
+        "postgres://u@127.0.0.1:1/db?password=s3cret&connect_timeout=1",
+        &["s3cret"],
+    ),
+    ("postgresql://u:s3cret@127.0.0.1:1/db", &["s3cret"]),
+    ("postgresql://u:s3cret@no-such-host.invalid/db", &["s3cret"]),
+    ("postgres://u:s3cret@127.0.0.1:notaport/db", &["s3cret"]),
+    ("postgres://u:s3cret@[::1/db", &["s3cret"]),
+    (
+        "postgres://u:hun?ter2@127.0.0.1:1/db",
+        &["hun?ter2", "ter2"],
+    ),
+    ("postgres://u:hun#ter2@127.0.0.1:1/db", &["hun#ter2"]),
+    ("postgres://u:hun ter2@127.0.0.1:1/db", &["hun ter2"]),
+    (
+        "postgres://u:p%40ss%2Fw0rd@127.0.0.1:1/db",
+        &["p%40ss%2Fw0rd", "p@ss/w0rd"],
+    ),
+    (
+        "postgres://u:%s3cret@127.0.0.1:1/db",
+        &["%s3cret", "s3cret"],
+    ),
+    (
+        "postgres://u:s3cret@127.0.0.1:1/db?sslmode=bogus",
+        &["s3cret"],
+    ),
+    (
+        "postgres://u:s3cret@127.0.0.1:1/db?sslmode=verify-full&sslrootcert=/nonexistent",
+        &["s3cret"],
+    ),
+    (
+        "postgres://u:s3cret@127.0.0.1:1/db?create_table=maybe",
+        &["s3cret"],
+    ),
+    ("postgres://u:s3cret@127.0.0.1:1/db?unknown=1", &["s3cret"]),
+    (
+        "postgres://u@127.0.0.1:1/db?password=s3cret&password=0ther",
+        &["s3cret", "0ther"],
+    ),
+    (
+        "postgres://u@127.0.0.1:1/db?password=s3%26cret",
+        &["s3%26cret", "s3&cret"],
+    ),
+    (
+        "host=127.0.0.1 port=1 user=u password=s3cret dbname=db",
+        &["s3cret"],
+    ),
+    (
+        "host=127.0.0.1 port=1 user=u password='s3 cret' connect_timeout=abc",
+        &["s3 cret"],
+    ),
+    (
+        "password=s3cret host=127.0.0.1 port=1 bogus_option=1",
+        &["s3cret"],
+    ),
+    ("host=127.0.0.1 password='s3cret", &["s3cret"]),
+    ("password=s3cret", &["s3cret"]),
+    ("POSTGRES://u:s3cret@127.0.0.1:1/db", &["s3cret"]),
+    ("://u:s3cret@127.0.0.1:1/db", &["s3cret"]),
+    ("s3cret", &["s3cret"]),
+];
+
+/// Everything an error shows: its text, every cause, and its `Debug`.
+fn everything(err: &keyward::Error) -> String {
+    let mut text = format!("{err}\n{err:?}");
+    let mut cause = std::error::Error::source(err);
+    while let Some(e) = cause {
+        text.push_str(&format!("\n{e}\n{e:?}"));
+        cause = e.source();
+    }
+    text
+}
+
+#[test]
+fn no_secret_appears_in_any_error() {
+    for (url, secrets) in CASES {
+        let shown = display_url(url);
+        let opened = PostgresRepository::open(url).map(drop);
+        let err = opened.expect_err(url);
+        let with = PostgresRepository::open_with(url, PostgresOptions::default())
+            .map(drop)
+            .expect_err(url);
+        let all = format!("{shown}\n{}\n{}", everything(&err), everything(&with));
+        for secret in *secrets {
+            assert!(!all.contains(secret), "{url}: {secret:?} appears in\n{all}");
+        }
+    }
+}
+
+#[test]
+fn display_url_shows_the_target_or_only_the_scheme() {
+    assert_eq!(
+        display_url("postgres://app:s3cret@db:5433/shop?table=T&sslmode=require"),
+        "postgres://app@db:5433/shop"
+    );
+    assert_eq!(
+        display_url("host=db port=5433 user=app password=s3cret dbname=shop"),
+        "postgres://app@db:5433/shop"
+    );
+    assert_eq!(
+        display_url("postgres://u@h/db?password=s3cret&connect_timeout=abc"),
+        "postgres://(unparsable URL)"
+    );
+    assert_eq!(
+        display_url("postgresql://u:s3cret@h:x/db"),
+        "postgresql://(unparsable URL)"
+    );
+    assert_eq!(
+        display_url("password='s3cret"),
+        "(unparsable connection string)"
+    );
+    // Never panics, whatever the bytes.
+    for url in [
+        "",
+        "%",
+        "postgres://",
+        "postgres://@",
+        "postgres://[",
+        "a='\\",
+        "?&=&",
+    ] {
+        let _ = display_url(url);
+    }
+}
