@@ -195,6 +195,10 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Configuration(String),
 
+    /// Encrypting failed (a primitive refused its input): nothing was produced.
+    #[error("encryption failed: {0}")]
+    EncryptionFailed(&'static str),
+
     /// The unprotected bytes are not UTF-8 (from `unprotect_str`).
     #[error("the unprotected data is not valid UTF-8")]
     NotUtf8,

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use arc_swap::ArcSwapOption;
 use time::OffsetDateTime;
 
-use crate::crypto::{Derivation, KdfPrefix, KeyCrypto, Label, Subkeys, KEY_MODIFIER_LEN};
+use crate::crypto::{
+    Derivation, KdfPrefix, KeyCrypto, KeyIdentity, Label, Subkeys, KEY_MODIFIER_LEN,
+};
 use crate::encoding::{base64url_decode, base64url_encode};
 use crate::error::{Error, Result};
 use crate::key::KeyId;
@@ -59,6 +61,8 @@ pub struct Protector {
 /// A KDF prefix (key material: wiped on drop) and the key it belongs to.
 struct CachedPrefix {
     key_id: KeyId,
+    /// Master key and algorithm: a key replaced under the same id never reuses it.
+    key_identity: KeyIdentity,
     prefix: KdfPrefix,
 }
 
@@ -148,8 +152,8 @@ impl Protector {
         out.extend_from_slice(&payload::header(key.info.id));
         match self.shared.subkey_reuse {
             SubkeyReuse::PerPayload => self.with_derivation(key, crypto, true, |derivation| {
-                crypto.encrypt_body(derivation, plaintext, &mut out);
-            }),
+                crypto.encrypt_body(derivation, plaintext, &mut out)
+            })?,
             SubkeyReuse::Bounded {
                 max_payloads,
                 max_age,
@@ -157,13 +161,13 @@ impl Protector {
                 let issuing = self.issuing.load();
                 match issuing
                     .as_deref()
-                    .filter(|i| i.take(&key.info.id, now, max_payloads, max_age))
+                    .filter(|i| i.take(&key.info.id, crypto.identity(), now, max_payloads, max_age))
                 {
                     Some(current) => {
                         let derived = &current.derived;
                         derived
                             .subkeys
-                            .encrypt_body(&derived.key_modifier, plaintext, &mut out);
+                            .encrypt_body(&derived.key_modifier, plaintext, &mut out)?;
                     }
                     None => {
                         // Budget spent, too old, or a new default key: a new key modifier.
@@ -172,12 +176,12 @@ impl Protector {
                         crate::crypto::rng::fill(&mut key_modifier);
                         let subkeys = self.with_derivation(key, crypto, true, |derivation| {
                             crypto.subkeys(derivation, &key_modifier)
-                        });
+                        })?;
                         if max_payloads > 1 {
                             subkeys.prepare_for_reuse();
                         }
-                        subkeys.encrypt_body(&key_modifier, plaintext, &mut out);
-                        let derived = self.keep(key.info.id, key_modifier, subkeys);
+                        subkeys.encrypt_body(&key_modifier, plaintext, &mut out)?;
+                        let derived = self.keep(key, crypto, key_modifier, subkeys);
                         self.issuing
                             .store(Some(Arc::new(Issuing::new(derived, now))));
                     }
@@ -207,7 +211,10 @@ impl Protector {
             purposes: &self.aad_tail,
         };
         let cached = self.prefix_cache.load();
-        if let Some(hit) = cached.as_deref().filter(|c| c.key_id == key.info.id) {
+        if let Some(hit) = cached
+            .as_deref()
+            .filter(|c| c.key_id == key.info.id && c.key_identity == *crypto.identity())
+        {
             return f(Derivation::Prefix(&hit.prefix));
         }
         drop(cached);
@@ -216,6 +223,7 @@ impl Protector {
             Some(prefix) => {
                 let entry = Arc::new(CachedPrefix {
                     key_id: key.info.id,
+                    key_identity: *crypto.identity(),
                     prefix,
                 });
                 let result = f(Derivation::Prefix(&entry.prefix));
@@ -229,12 +237,14 @@ impl Protector {
     /// Puts subkeys this protector derived into the provider's cache, and returns them.
     fn keep(
         &self,
-        key_id: KeyId,
+        key: &RingKey,
+        crypto: &KeyCrypto,
         key_modifier: [u8; KEY_MODIFIER_LEN],
         subkeys: Subkeys,
     ) -> Arc<DerivedSubkeys> {
         let derived = Arc::new(DerivedSubkeys {
-            key_id,
+            key_id: key.info.id,
+            key_identity: *crypto.identity(),
             aad_tail: Arc::clone(&self.aad_tail),
             key_modifier,
             subkeys,
@@ -291,10 +301,10 @@ impl Protector {
         let crypto = key.crypto()?;
         crypto.check_body(body)?;
         let key_modifier = &body[..KEY_MODIFIER_LEN];
-        let cached = self
-            .shared
-            .subkeys
-            .get(&key_id, &self.aad_tail, key_modifier);
+        let cached =
+            self.shared
+                .subkeys
+                .get(&key_id, crypto.identity(), &self.aad_tail, key_modifier);
         let data = match cached.as_ref().and_then(|guard| guard.as_deref()) {
             // Read before (a session cookie) or issued here: no key derivation.
             Some(hit) => {
@@ -306,12 +316,12 @@ impl Protector {
                 // keys) derive from the label.
                 let subkeys = self.with_derivation(key, crypto, false, |derivation| {
                     crypto.subkeys(derivation, key_modifier)
-                });
+                })?;
                 let data = subkeys.decrypt_body(body)?;
                 // Only subkeys that authenticated a payload are kept.
                 let mut modifier = [0u8; KEY_MODIFIER_LEN];
                 modifier.copy_from_slice(key_modifier);
-                self.keep(key_id, modifier, subkeys);
+                self.keep(key, crypto, modifier, subkeys);
                 data
             }
         };
@@ -395,10 +405,12 @@ mod tests {
         assert_eq!(protector.shared.subkeys.len(), 1);
         let (key_id, _) = payload::parse(&first).unwrap();
         let modifier = &first[HEADER_LEN..HEADER_LEN + KEY_MODIFIER_LEN];
+        let ring = protector.shared.ring();
+        let identity = *ring.get(&key_id).unwrap().crypto().unwrap().identity();
         assert!(protector
             .shared
             .subkeys
-            .get(&key_id, &protector.aad_tail, modifier)
+            .get(&key_id, &identity, &protector.aad_tail, modifier)
             .is_some());
         assert_eq!(protector.unprotect(&second).unwrap(), b"two");
         assert_eq!(protector.shared.subkeys.len(), 1);

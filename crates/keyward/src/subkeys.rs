@@ -19,7 +19,7 @@ use std::time::Duration;
 use arc_swap::{ArcSwapOption, Guard};
 use time::OffsetDateTime;
 
-use crate::crypto::{Subkeys, KEY_MODIFIER_LEN};
+use crate::crypto::{KeyIdentity, Subkeys, KEY_MODIFIER_LEN};
 use crate::error::{Error, Result};
 use crate::key::KeyId;
 
@@ -116,6 +116,8 @@ impl Default for SubkeyReuse {
 /// Subkeys derived for one key, purpose chain and key modifier.
 pub(crate) struct DerivedSubkeys {
     pub(crate) key_id: KeyId,
+    /// The master key and algorithm they were derived from (see [`KeyIdentity`]).
+    pub(crate) key_identity: KeyIdentity,
     /// The purpose part of the AAD (`u32be(count) || purposes`) they were derived for.
     pub(crate) aad_tail: Arc<[u8]>,
     pub(crate) key_modifier: [u8; KEY_MODIFIER_LEN],
@@ -124,8 +126,15 @@ pub(crate) struct DerivedSubkeys {
 }
 
 impl DerivedSubkeys {
-    fn matches(&self, key_id: &KeyId, aad_tail: &Arc<[u8]>, key_modifier: &[u8]) -> bool {
+    fn matches(
+        &self,
+        key_id: &KeyId,
+        key_identity: &KeyIdentity,
+        aad_tail: &Arc<[u8]>,
+        key_modifier: &[u8],
+    ) -> bool {
         self.key_id == *key_id
+            && self.key_identity == *key_identity
             && self.key_modifier == key_modifier
             && (Arc::ptr_eq(&self.aad_tail, aad_tail) || *self.aad_tail == **aad_tail)
     }
@@ -158,6 +167,7 @@ impl Issuing {
     pub(crate) fn take(
         &self,
         key_id: &KeyId,
+        key_identity: &KeyIdentity,
         now: OffsetDateTime,
         max_payloads: u32,
         max_age: Duration,
@@ -166,6 +176,7 @@ impl Issuing {
         self.generation.is_some()
             && self.generation == crate::crypto::fork::generation()
             && self.derived.key_id == *key_id
+            && self.derived.key_identity == *key_identity
             && !age.is_negative()
             && age < max_age
             && self.used.fetch_add(1, Ordering::Relaxed) < u64::from(max_payloads)
@@ -206,13 +217,14 @@ impl SubkeyCache {
     pub(crate) fn get(
         &self,
         key_id: &KeyId,
+        key_identity: &KeyIdentity,
         aad_tail: &Arc<[u8]>,
         key_modifier: &[u8],
     ) -> Option<Guard<Option<Arc<DerivedSubkeys>>>> {
         let guard = self.slot(key_modifier).load();
         guard
             .as_deref()
-            .is_some_and(|d| d.matches(key_id, aad_tail, key_modifier))
+            .is_some_and(|d| d.matches(key_id, key_identity, aad_tail, key_modifier))
             .then_some(guard)
     }
 
@@ -251,13 +263,18 @@ mod tests {
     use crate::crypto::{Algorithm, Derivation, KeyCrypto};
     use crate::secret::Secret;
 
+    const IDENTITY: KeyIdentity = [9; 16];
+
     fn derived(key_id: KeyId, purposes: &[u8], key_modifier: [u8; 16]) -> Arc<DerivedSubkeys> {
         let crypto = KeyCrypto::new(Algorithm::AES_256_GCM, &Secret::new(vec![7; 64]));
         Arc::new(DerivedSubkeys {
             key_id,
+            key_identity: IDENTITY,
             aad_tail: purposes.into(),
             key_modifier,
-            subkeys: crypto.subkeys(Derivation::Label(&[purposes]), &key_modifier),
+            subkeys: crypto
+                .subkeys(Derivation::Label(&[purposes]), &key_modifier)
+                .unwrap(),
         })
     }
 
@@ -268,18 +285,28 @@ mod tests {
         let issuing = Issuing::new(derived(key, b"p", [1; 16]), start);
         let age = Duration::from_secs(60);
         // The first payload was counted by `new`: two more fit a budget of 3.
-        assert!(issuing.take(&key, start, 3, age));
-        assert!(issuing.take(&key, start, 3, age));
-        assert!(!issuing.take(&key, start, 3, age));
+        assert!(issuing.take(&key, &IDENTITY, start, 3, age));
+        assert!(issuing.take(&key, &IDENTITY, start, 3, age));
+        assert!(!issuing.take(&key, &IDENTITY, start, 3, age));
 
         let issuing = Issuing::new(derived(key, b"p", [1; 16]), start);
         let later = |s: i64| start + time::Duration::seconds(s);
-        assert!(issuing.take(&key, later(59), 100, age));
-        assert!(!issuing.take(&key, later(60), 100, age), "max_age reached");
-        assert!(!issuing.take(&key, later(-1), 100, age), "clock went back");
+        assert!(issuing.take(&key, &IDENTITY, later(59), 100, age));
         assert!(
-            !issuing.take(&KeyId::random(), start, 100, age),
+            !issuing.take(&key, &IDENTITY, later(60), 100, age),
+            "max_age reached"
+        );
+        assert!(
+            !issuing.take(&key, &IDENTITY, later(-1), 100, age),
+            "clock went back"
+        );
+        assert!(
+            !issuing.take(&KeyId::random(), &IDENTITY, start, 100, age),
             "another key"
+        );
+        assert!(
+            !issuing.take(&key, &[8; 16], start, 100, age),
+            "a key replaced under the same id"
         );
     }
 
@@ -290,25 +317,29 @@ mod tests {
         let entry = derived(a, b"orders", [3; 16]);
         let purposes = Arc::clone(&entry.aad_tail);
         cache.insert(entry);
-        assert!(cache.get(&a, &purposes, &[3; 16]).is_some());
+        assert!(cache.get(&a, &IDENTITY, &purposes, &[3; 16]).is_some());
         // Equal purposes in another allocation match too.
         assert!(cache
-            .get(&a, &Arc::from(&b"orders"[..]), &[3; 16])
+            .get(&a, &IDENTITY, &Arc::from(&b"orders"[..]), &[3; 16])
             .is_some());
-        assert!(cache.get(&b, &purposes, &[3; 16]).is_none());
+        assert!(cache.get(&b, &IDENTITY, &purposes, &[3; 16]).is_none());
+        assert!(
+            cache.get(&a, &[8; 16], &purposes, &[3; 16]).is_none(),
+            "a key replaced under the same id"
+        );
         assert!(cache
-            .get(&a, &Arc::from(&b"invoices"[..]), &[3; 16])
+            .get(&a, &IDENTITY, &Arc::from(&b"invoices"[..]), &[3; 16])
             .is_none());
         let mut other = [3; 16];
         other[15] = 4; // Same slot (the first eight bytes pick it), other modifier.
-        assert!(cache.get(&a, &purposes, &other).is_none());
+        assert!(cache.get(&a, &IDENTITY, &purposes, &other).is_none());
 
         cache.insert(derived(b, b"orders", [5; 16]));
         assert_eq!(cache.len(), 2);
         cache.retain(|id| *id == b);
         assert_eq!(cache.len(), 1);
-        assert!(cache.get(&a, &purposes, &[3; 16]).is_none());
-        assert!(cache.get(&b, &purposes, &[5; 16]).is_some());
+        assert!(cache.get(&a, &IDENTITY, &purposes, &[3; 16]).is_none());
+        assert!(cache.get(&b, &IDENTITY, &purposes, &[5; 16]).is_some());
     }
 
     #[test]

@@ -124,21 +124,21 @@ impl Subkeys {
         validation: ValidationAlgorithm,
         derivation: Derivation<'_>,
         key_modifier: &[u8],
-    ) -> Self {
+    ) -> Result<Self> {
         let key_len = key_size.bytes();
         let mut material = Zeroizing::new([0u8; super::MAX_SUBKEY_LEN]);
         let material = &mut material[..key_len + validation.digest_len()];
-        crypto.derive(derivation, key_modifier, material);
+        crypto.derive(derivation, key_modifier, material)?;
         let (k_e, k_h) = material.split_at(key_len);
         let mut key = Zeroizing::new([0u8; 32]);
         key[..key_len].copy_from_slice(k_e);
-        Self {
+        Ok(Self {
             key_size,
             validation,
             k_e: key,
             mac: MacKey::new(validation, k_h),
             expanded: OnceLock::new(),
-        }
+        })
     }
 
     /// Expands `K_E` for repeated use (once; later calls are free).
@@ -154,13 +154,18 @@ impl Subkeys {
 
     /// Appends `keyModifier || IV || ciphertext || MAC` to `out`, which must have room for
     /// [`body_len`] more bytes.
+    ///
+    /// # Errors
+    /// [`Error::EncryptionFailed`] if the cipher refuses (a wrong IV length): `out` is then
+    /// as it was, with nothing of the plaintext left in it.
     pub(super) fn encrypt(
         &self,
         key_modifier: &[u8],
         iv: &[u8],
         plaintext: &[u8],
         out: &mut Vec<u8>,
-    ) {
+    ) -> Result<()> {
+        let start = out.len();
         out.extend_from_slice(key_modifier);
         let iv_start = out.len();
         out.extend_from_slice(iv);
@@ -187,11 +192,12 @@ impl Subkeys {
             }),
         };
         if !encrypted {
-            // Unreachable; if it were reached, never let plaintext out under a valid MAC.
-            out[ct_start..].zeroize();
-            crate::crypto::rng::fill(&mut out[ct_start..]);
+            out[start..].zeroize();
+            out.truncate(start);
+            return Err(Error::EncryptionFailed("AES-CBC refused to encrypt"));
         }
         self.mac.sign_tail(out, iv_start);
+        Ok(())
     }
 
     /// Authenticates, then decrypts a body whose key modifier these subkeys belong to.
@@ -253,4 +259,34 @@ fn split(validation: ValidationAlgorithm, body: &[u8]) -> Result<(&[u8], &[u8], 
 /// Checks a body's length before any key is derived for it.
 pub(super) fn check_len(validation: ValidationAlgorithm, body: &[u8]) -> Result<()> {
     split(validation, body).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::{Algorithm, KeyCrypto};
+    use crate::secret::Secret;
+
+    /// The cipher refusing (here: an IV of the wrong length) is an error that leaves `out`
+    /// as it was, never a MAC'd body of random junk.
+    #[test]
+    fn a_refused_encryption_is_an_error_and_leaves_nothing() {
+        let crypto = KeyCrypto::new(Algorithm::AES_256_CBC_HMACSHA256, &Secret::new(vec![7; 64]));
+        let subkeys = Subkeys::derive(
+            &crypto,
+            AesKeySize::Aes256,
+            ValidationAlgorithm::HmacSha256,
+            Derivation::Label(&[b"label"]),
+            &[1; 16],
+        )
+        .unwrap();
+        let mut out = b"header".to_vec();
+        let err = subkeys.encrypt(&[1; 16], &[2; 8], b"secret plaintext", &mut out);
+        assert!(matches!(err, Err(Error::EncryptionFailed(_))));
+        assert_eq!(out, b"header");
+        subkeys
+            .encrypt(&[1; 16], &[2; 16], b"secret plaintext", &mut out)
+            .unwrap();
+        assert_eq!(out.len(), 6 + body_len(ValidationAlgorithm::HmacSha256, 16));
+    }
 }

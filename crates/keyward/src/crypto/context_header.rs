@@ -26,7 +26,9 @@ pub(crate) fn context_header(algorithm: Algorithm) -> &'static [u8] {
 fn compute(algorithm: Algorithm) -> Vec<u8> {
     let key_len = algorithm.key_size().bytes();
     let mut temp = Zeroizing::new(vec![0u8; algorithm.subkey_len()]);
-    Kdf::new(&[]).derive(&[], &[], &mut temp);
+    // At most 96 bytes: a length SP800-108 always expresses.
+    let derived = Kdf::new(&[]).derive(&[], &[], &mut temp);
+    debug_assert!(derived.is_ok());
     let (k_e, k_h) = temp.split_at(key_len);
     let mut header = Vec::with_capacity(2 + 16 + 16 + 64);
     let be = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes();

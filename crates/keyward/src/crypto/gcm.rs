@@ -53,33 +53,40 @@ impl Subkey {
         key_size: AesKeySize,
         derivation: Derivation<'_>,
         key_modifier: &[u8],
-    ) -> Self {
+    ) -> Result<Self> {
         let mut k_e = Zeroizing::new([0u8; MAX_SUBKEY_LEN]);
         let k_e = &mut k_e[..key_size.bytes()];
-        crypto.derive(derivation, key_modifier, k_e);
-        Self(key(key_size, k_e))
+        crypto.derive(derivation, key_modifier, k_e)?;
+        Ok(Self(key(key_size, k_e)))
     }
 
     /// Appends `keyModifier || nonce || ciphertext || tag` to `out`, which must have room for
     /// [`body_len`] more bytes.
+    ///
+    /// # Errors
+    /// [`Error::EncryptionFailed`] if the cipher refuses (no usable key, a plaintext beyond
+    /// GCM's limit): `out` is then as it was, with nothing of the plaintext left in it.
     pub(super) fn encrypt(
         &self,
         key_modifier: &[u8],
         nonce: [u8; NONCE_LEN],
         plaintext: &[u8],
         out: &mut Vec<u8>,
-    ) {
+    ) -> Result<()> {
+        let start = out.len();
         out.extend_from_slice(key_modifier);
         out.extend_from_slice(&nonce);
         let ct_start = out.len();
         out.extend_from_slice(plaintext);
         match (self.0.as_ref()).and_then(|key| seal(key, nonce, &mut out[ct_start..])) {
-            Some(tag) => out.extend_from_slice(&tag),
-            // Unreachable (a usable key, plaintext under GCM's limit); never leave plaintext
-            // behind if it were reached.
+            Some(tag) => {
+                out.extend_from_slice(&tag);
+                Ok(())
+            }
             None => {
-                out[ct_start..].zeroize();
-                out.extend_from_slice(&[0u8; TAG_LEN]);
+                out[start..].zeroize();
+                out.truncate(start);
+                Err(Error::EncryptionFailed("AES-GCM refused to seal"))
             }
         }
     }
@@ -126,4 +133,19 @@ fn split(body: &[u8]) -> Result<([u8; NONCE_LEN], &[u8], &[u8])> {
 /// Checks a body's length before any key is derived for it.
 pub(super) fn check_len(body: &[u8]) -> Result<()> {
     split(body).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A subkey the backend refused: encryption is an error and leaves `out` as it was,
+    /// never a payload with a zero tag.
+    #[test]
+    fn a_refused_seal_is_an_error_and_leaves_nothing() {
+        let mut out = b"header".to_vec();
+        let err = Subkey(None).encrypt(&[1; 16], [2; NONCE_LEN], b"secret plaintext", &mut out);
+        assert!(matches!(err, Err(Error::EncryptionFailed(_))));
+        assert_eq!(out, b"header");
+    }
 }

@@ -57,16 +57,34 @@ pub(crate) struct KeyCrypto {
     algorithm: Algorithm,
     kdf: Kdf,
     context_header: &'static [u8],
+    identity: KeyIdentity,
 }
+
+/// What caches of derived material compare besides the key id: a PRF of the master key and
+/// the algorithm. A key replaced under the same id (a store writer, a restore) never meets
+/// material derived from its predecessor.
+pub(crate) type KeyIdentity = [u8; 16];
 
 impl KeyCrypto {
     /// Prepares the master key for use with `algorithm`.
     pub(crate) fn new(algorithm: Algorithm, master_key: &Secret) -> Self {
+        let kdf = Kdf::new(master_key.expose());
+        let context_header = context_header(algorithm);
+        let mut identity = [0u8; 16];
+        // 16 bytes: always a length the KDF expresses.
+        let derived = kdf.derive(&[b"keyward key identity"], &[context_header], &mut identity);
+        debug_assert!(derived.is_ok());
         Self {
             algorithm,
-            kdf: Kdf::new(master_key.expose()),
-            context_header: context_header(algorithm),
+            kdf,
+            context_header,
+            identity,
         }
+    }
+
+    /// This key's identity for caches (master key and algorithm, through a PRF).
+    pub(crate) fn identity(&self) -> &KeyIdentity {
+        &self.identity
     }
 
     /// The length of the body `encrypt_body` appends for a plaintext of `plaintext_len` bytes.
@@ -85,8 +103,15 @@ impl KeyCrypto {
     }
 
     /// Derives the subkeys of `key_modifier`, ready to encrypt or decrypt.
-    pub(crate) fn subkeys(&self, derivation: Derivation<'_>, key_modifier: &[u8]) -> Subkeys {
-        match self.algorithm {
+    ///
+    /// # Errors
+    /// [`crate::Error::EncryptionFailed`] if the derivation cannot produce the subkeys.
+    pub(crate) fn subkeys(
+        &self,
+        derivation: Derivation<'_>,
+        key_modifier: &[u8],
+    ) -> Result<Subkeys> {
+        Ok(match self.algorithm {
             Algorithm::Cbc {
                 key_size,
                 validation,
@@ -96,14 +121,14 @@ impl KeyCrypto {
                 validation,
                 derivation,
                 key_modifier,
-            ))),
+            )?)),
             Algorithm::Gcm { key_size } => Subkeys(SubkeysOf::Gcm(gcm::Subkey::derive(
                 self,
                 key_size,
                 derivation,
                 key_modifier,
-            ))),
-        }
+            )?)),
+        })
     }
 
     /// Checks that `body` is long enough for this algorithm before anything is derived
@@ -120,32 +145,40 @@ impl KeyCrypto {
 
     /// Appends a body under a fresh random key modifier (subkeys of its own) to `out`,
     /// which must have room for [`KeyCrypto::body_len`] more bytes, so it never reallocates.
+    ///
+    /// # Errors
+    /// [`crate::Error::EncryptionFailed`]: then `out` is as it was.
     pub(crate) fn encrypt_body(
         &self,
         derivation: Derivation<'_>,
         plaintext: &[u8],
         out: &mut Vec<u8>,
-    ) {
+    ) -> Result<()> {
         let mut key_modifier = [0u8; KEY_MODIFIER_LEN];
         rng::fill(&mut key_modifier);
-        self.subkeys(derivation, &key_modifier)
-            .encrypt_body(&key_modifier, plaintext, out);
+        self.subkeys(derivation, &key_modifier)?
+            .encrypt_body(&key_modifier, plaintext, out)
     }
 
     /// Authenticates and decrypts a body, deriving its subkeys from its key modifier.
     pub(crate) fn decrypt_body(&self, derivation: Derivation<'_>, body: &[u8]) -> Result<Vec<u8>> {
         self.check_body(body)?;
-        self.subkeys(derivation, &body[..KEY_MODIFIER_LEN])
+        self.subkeys(derivation, &body[..KEY_MODIFIER_LEN])?
             .decrypt_body(body)
     }
 
     /// Derives the per-payload subkeys into `out` from the label (or prefix) and the key
     /// modifier.
-    fn derive(&self, derivation: Derivation<'_>, key_modifier: &[u8], out: &mut [u8]) {
+    fn derive(
+        &self,
+        derivation: Derivation<'_>,
+        key_modifier: &[u8],
+        out: &mut [u8],
+    ) -> Result<()> {
         match derivation {
             Derivation::Label(label) => {
                 self.kdf
-                    .derive(label, &[self.context_header, key_modifier], out);
+                    .derive(label, &[self.context_header, key_modifier], out)
             }
             Derivation::Prefix(prefix) => prefix.derive(key_modifier, out),
         }
@@ -170,17 +203,26 @@ impl Subkeys {
     /// Appends `keyModifier || IV || ciphertext || MAC` (or `… nonce … tag`) to `out`,
     /// with a fresh random IV or nonce. `out` must have room for the body, so it never
     /// reallocates; `key_modifier` must be the one these subkeys were derived from.
-    pub(crate) fn encrypt_body(&self, key_modifier: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
+    ///
+    /// # Errors
+    /// [`crate::Error::EncryptionFailed`] when the cipher refuses: `out` is then as it was
+    /// (no junk, no plaintext).
+    pub(crate) fn encrypt_body(
+        &self,
+        key_modifier: &[u8],
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         match &self.0 {
             SubkeysOf::Cbc(subkeys) => {
                 let mut iv = [0u8; 16];
                 rng::fill(&mut iv);
-                subkeys.encrypt(key_modifier, &iv, plaintext, out);
+                subkeys.encrypt(key_modifier, &iv, plaintext, out)
             }
             SubkeysOf::Gcm(subkey) => {
                 let mut nonce = [0u8; gcm::NONCE_LEN];
                 rng::fill(&mut nonce);
-                subkey.encrypt(key_modifier, nonce, plaintext, out);
+                subkey.encrypt(key_modifier, nonce, plaintext, out)
             }
         }
     }
@@ -225,14 +267,19 @@ pub mod testing {
         plaintext: &[u8],
     ) -> Vec<u8> {
         let crypto = KeyCrypto::new(algorithm, &Secret::new(kdk.to_vec()));
-        let subkeys = crypto.subkeys(Derivation::Label(&[aad]), key_modifier);
+        let Ok(subkeys) = crypto.subkeys(Derivation::Label(&[aad]), key_modifier) else {
+            return Vec::new();
+        };
         let mut out = Vec::with_capacity(crypto.body_len(plaintext.len()));
-        match &subkeys.0 {
+        let encrypted = match &subkeys.0 {
             SubkeysOf::Cbc(cbc) => cbc.encrypt(key_modifier, iv_or_nonce, plaintext, &mut out),
             SubkeysOf::Gcm(gcm) => {
                 let nonce = iv_or_nonce.try_into().unwrap_or_default();
-                gcm.encrypt(key_modifier, nonce, plaintext, &mut out);
+                gcm.encrypt(key_modifier, nonce, plaintext, &mut out)
             }
+        };
+        if encrypted.is_err() {
+            return Vec::new();
         }
         out
     }
@@ -246,7 +293,12 @@ pub mod testing {
     /// SP800-108 CTR HMAC-SHA512 of `len` bytes.
     pub fn kdf(kdk: &[u8], label: &[u8], context: &[u8], len: usize) -> Vec<u8> {
         let mut out = vec![0u8; len];
-        Kdf::new(kdk).derive(&[label], &[context], &mut out);
+        if Kdf::new(kdk)
+            .derive(&[label], &[context], &mut out)
+            .is_err()
+        {
+            return Vec::new();
+        }
         out
     }
 

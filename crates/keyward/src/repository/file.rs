@@ -40,7 +40,29 @@ impl FileSystemRepository {
         let repository = Self { directory };
         // Opening the lock file for writing proves the directory is writable.
         repository.open_lock_file()?;
+        repository.report_permission_problems();
         Ok(repository)
+    }
+
+    /// What is unsafe about the directory's ownership and modes: a directory or key file that
+    /// others can write (they could plant or replace keys), or a key file that belongs to
+    /// another user. Each finding names the path, its owner (uid) and its mode. Empty on
+    /// platforms without Unix permissions.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let repository = keyward::FileSystemRepository::open(dir.path().join("keys"))?;
+    /// assert!(repository.permission_problems().is_empty());
+    /// # Ok::<(), keyward::Error>(())
+    /// ```
+    pub fn permission_problems(&self) -> Vec<String> {
+        permission_problems(&self.directory)
+    }
+
+    fn report_permission_problems(&self) {
+        for problem in self.permission_problems() {
+            tracing::warn!(%problem, "the key directory's permissions let others change keys");
+        }
     }
 
     /// Opens a key directory for reading only: nothing is created or written, and
@@ -51,7 +73,9 @@ impl FileSystemRepository {
     pub fn open_read_only(directory: impl Into<PathBuf>) -> Result<ReadOnlyFileSystemRepository> {
         let directory = directory.into();
         fs::read_dir(&directory).map_err(|e| Error::io(&directory, e))?;
-        Ok(ReadOnlyFileSystemRepository(Self { directory }))
+        let repository = Self { directory };
+        repository.report_permission_problems();
+        Ok(ReadOnlyFileSystemRepository(repository))
     }
 
     /// The key directory.
@@ -64,6 +88,9 @@ impl FileSystemRepository {
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
         private_mode(&mut options);
+        // Never through a symlink: whoever planted one would have keyward create or lock a
+        // file of their choosing.
+        no_follow(&mut options);
         options.open(&path).map_err(|e| Error::io(path, e))
     }
 
@@ -275,6 +302,65 @@ fn private_mode(options: &mut OpenOptions) {
 #[cfg(not(unix))]
 fn private_mode(_options: &mut OpenOptions) {}
 
+#[cfg(unix)]
+fn no_follow(options: &mut OpenOptions) {
+    use std::os::unix::fs::OpenOptionsExt;
+    options.custom_flags(libc::O_NOFOLLOW);
+}
+
+#[cfg(not(unix))]
+fn no_follow(_options: &mut OpenOptions) {}
+
+/// See [`FileSystemRepository::permission_problems`].
+#[cfg(unix)]
+fn permission_problems(directory: &Path) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut problems = Vec::new();
+    // The lock file is created by this process: its owner is who we run as.
+    let me = fs::symlink_metadata(directory.join(LOCK_FILE))
+        .ok()
+        .map(|m| m.uid());
+    let describe = |path: &Path, meta: &fs::Metadata, what: &str| {
+        format!(
+            "{} {what} (owner uid {}, mode {:03o})",
+            path.display(),
+            meta.uid(),
+            meta.mode() & 0o7777
+        )
+    };
+    if let Ok(meta) = fs::metadata(directory) {
+        // World- or group-writable without the sticky bit: others can replace key files.
+        if meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0 {
+            problems.push(describe(directory, &meta, "is writable by others"));
+        }
+    }
+    let Ok(entries) = fs::read_dir(directory) else {
+        return problems;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let is_xml = path
+            .extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("xml"));
+        let Some(meta) = is_xml.then(|| fs::metadata(&path).ok()).flatten() else {
+            continue;
+        };
+        if meta.mode() & 0o022 != 0 {
+            problems.push(describe(&path, &meta, "is writable by others"));
+        }
+        if me.is_some_and(|uid| uid != meta.uid()) {
+            problems.push(describe(&path, &meta, "belongs to another user"));
+        }
+    }
+    problems.sort();
+    problems
+}
+
+#[cfg(not(unix))]
+fn permission_problems(_directory: &Path) -> Vec<String> {
+    Vec::new()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,6 +412,50 @@ mod tests {
         let loaded = repo.load_elements().unwrap();
         assert_eq!(loaded.len(), 1);
         assert_eq!(loaded[0].xml, "<key />");
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_symlinked_lock_file_is_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        fs::create_dir(&keys).unwrap();
+        let target = dir.path().join("elsewhere");
+        std::os::unix::fs::symlink(&target, keys.join(LOCK_FILE)).unwrap();
+        let err = FileSystemRepository::open(&keys).unwrap_err().to_string();
+        assert!(err.contains(LOCK_FILE), "{err}");
+        assert!(
+            !target.exists(),
+            "keyward created a file through the symlink"
+        );
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn permissions_others_could_abuse_are_reported_with_owner_and_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let repo = FileSystemRepository::open(dir.path().join("keys")).unwrap();
+        repo.store_element(&XmlElement::new("key"), "key-a")
+            .unwrap();
+        assert!(repo.permission_problems().is_empty());
+        fs::set_permissions(repo.directory(), fs::Permissions::from_mode(0o777)).unwrap();
+        let key_file = repo.directory().join("key-a.xml");
+        fs::set_permissions(&key_file, fs::Permissions::from_mode(0o666)).unwrap();
+        let problems = repo.permission_problems().join("\n");
+        assert!(
+            problems.contains("mode 777") && problems.contains("mode 666"),
+            "{problems}"
+        );
+        assert!(problems.contains("owner uid"), "{problems}");
+        // Another owner (tests may run as root, which can give a file away).
+        if std::os::unix::fs::chown(&key_file, Some(12_345), None).is_ok() {
+            let problems = repo.permission_problems().join("\n");
+            assert!(
+                problems.contains("belongs to another user") && problems.contains("12345"),
+                "{problems}"
+            );
+        }
     }
 
     #[test]

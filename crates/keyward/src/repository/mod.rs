@@ -25,6 +25,13 @@ pub struct StoredElement {
     pub xml: String,
 }
 
+/// Documents can hold master keys: their text is wiped when dropped.
+impl Drop for StoredElement {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.xml);
+    }
+}
+
 impl fmt::Debug for StoredElement {
     // Documents can hold master keys: never print their text.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
