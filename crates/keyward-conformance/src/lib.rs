@@ -27,6 +27,7 @@ pub fn run_all<R: KeyRepository + 'static>(make: impl Fn() -> R, capabilities: C
     one_mebibyte_document(&make());
     if capabilities.deletes {
         delete_by_location(&make());
+        stale_delete_after_the_store_shifted(&make());
     }
     replace_in_place(&make());
     concurrent_writers(Arc::new(make()));
@@ -86,7 +87,7 @@ pub fn store_and_list(repository: &impl KeyRepository, capabilities: Capabilitie
         .load_elements()
         .unwrap()
         .into_iter()
-        .map(|e| e.location)
+        .map(|e| e.location.clone())
         .collect();
     assert_eq!(locations.len(), 5, "locations are unique");
     assert_eq!(items(repository), items(repository), "loading is stable");
@@ -132,6 +133,52 @@ pub fn delete_by_location(repository: &impl KeyRepository) {
     let mut left: Vec<usize> = items(repository).into_iter().map(|(n, _)| n).collect();
     left.sort_unstable();
     assert_eq!(left, [0, 2]);
+}
+
+/// A selection made before another writer removed an earlier element (so list indexes
+/// shifted) deletes exactly the selected element, by what it holds: not whatever now sits
+/// where it sat, and nothing else. Deleting it again (it is gone) removes nothing.
+pub fn stale_delete_after_the_store_shifted(repository: &impl KeyRepository) {
+    for n in 0..5 {
+        repository
+            .store_element(&item(n, &format!("v{n}")), &format!("item-{n}"))
+            .unwrap();
+    }
+    let find = |stored: &[keyward::StoredElement], n: usize| {
+        stored
+            .iter()
+            .find(|e| e.xml.contains(&format!("n=\"{n}\"")))
+            .unwrap()
+            .clone()
+    };
+    // This node's view: it selects element 2.
+    let stale = repository.load_elements().unwrap();
+    let selected = find(&stale, 2);
+    // Meanwhile another writer removes elements 0 and 1 (from its own, fresh view).
+    let fresh = repository.load_elements().unwrap();
+    repository
+        .delete_elements(&[find(&fresh, 0), find(&fresh, 1)])
+        .unwrap();
+    // The stale selection deletes element 2 and nothing else (index-based deletion would
+    // remove element 4, now at index 2).
+    repository
+        .delete_elements(std::slice::from_ref(&selected))
+        .unwrap();
+    let mut left = items(repository);
+    left.sort();
+    assert_eq!(
+        left,
+        [(3, "v3".to_owned()), (4, "v4".to_owned())],
+        "exactly the selected element is gone"
+    );
+    // Gone already: deleting it again changes nothing.
+    let _ = repository.delete_elements(std::slice::from_ref(&selected));
+    let mut again = items(repository);
+    again.sort();
+    assert_eq!(
+        again, left,
+        "a second deletion of a gone element removes nothing"
+    );
 }
 
 /// Replacing swaps one element's text and refuses when the element changed meanwhile.

@@ -21,7 +21,7 @@
 #![forbid(unsafe_code)]
 
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -43,6 +43,10 @@ const LOCK_WAIT: Duration = Duration::from_secs(60);
 /// Socket timeouts: a store that stops answering is an error, never a hang.
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long dropping a lock guard waits for the release; past it the release goes on in the
+/// background (and the lock expires after its TTL if the store never answers).
+const RELEASE_WAIT: Duration = Duration::from_secs(2);
+
 /// Deletes the lock only if it still holds our token.
 const RELEASE_SCRIPT: &str =
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
@@ -57,6 +61,8 @@ pub struct RedisRepository {
     key: String,
     /// The URL without credentials, for messages.
     display: String,
+    /// What the store client's errors must never show.
+    secrets: Arc<Secrets>,
 }
 
 impl fmt::Debug for RedisRepository {
@@ -86,23 +92,28 @@ impl RedisRepository {
     /// # Errors
     /// [`Error::Repository`] naming the store.
     pub fn open_with_key(url: &str, key: &str) -> Result<Self> {
-        let display = redact(url);
-        if url.starts_with("rediss://") {
+        let display = display_url(url);
+        let secrets = Arc::new(Secrets::of(url));
+        let info = redis::IntoConnectionInfo::into_connection_info(url).map_err(|e| {
+            Error::repository_caused(display.clone(), "invalid Redis URL", secrets.cause(&e))
+        })?;
+        if matches!(info.addr(), redis::ConnectionAddr::TcpTls { .. }) {
             // TLS through rustls on aws-lc-rs; a provider installed by the application wins.
             let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         }
-        let client = redis::Client::open(url).map_err(|e| Error::Repository {
-            store: display.clone(),
-            reason: format!("invalid Redis URL: {e}"),
-            source: None,
+        let client = redis::Client::open(info).map_err(|e| {
+            Error::repository_caused(display.clone(), "invalid Redis URL", secrets.cause(&e))
         })?;
         let repository = Self {
             client,
             connection: Mutex::new(None),
             key: key.to_owned(),
             display,
+            secrets,
         };
-        repository.with_connection(|c| redis::cmd("PING").query::<String>(c))?;
+        repository.with_connection("checking the store answers (PING)", |c| {
+            redis::cmd("PING").query::<String>(c)
+        })?;
         Ok(repository)
     }
 
@@ -119,21 +130,20 @@ impl RedisRepository {
         format!("{}:changed", self.key)
     }
 
-    fn error(&self, e: &redis::RedisError) -> Error {
-        Error::Repository {
-            store: self.location(),
-            reason: e.to_string(),
-            source: None,
-        }
+    /// A store failure while doing `what`, caused by `e` (shown without secrets).
+    fn error(&self, what: &str, e: &redis::RedisError) -> Error {
+        Error::repository_caused(self.location(), what, self.secrets.cause(e))
     }
 
     fn connect(&self) -> redis::RedisResult<redis::Connection> {
         connect_with_timeouts(&self.client)
     }
 
-    /// Runs `f` on the shared connection, reconnecting once if it broke.
+    /// Runs `f` (doing `what`, for messages) on the shared connection, reconnecting once if
+    /// it broke.
     fn with_connection<T>(
         &self,
+        what: &str,
         f: impl Fn(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> Result<T> {
         let mut slot = self
@@ -142,7 +152,7 @@ impl RedisRepository {
             .unwrap_or_else(PoisonError::into_inner);
         for attempt in 0..2 {
             if slot.as_ref().is_none_or(|c| !c.is_open()) {
-                *slot = Some(self.connect().map_err(|e| self.error(&e))?);
+                *slot = Some(self.connect().map_err(|e| self.error("connecting", &e))?);
             }
             let Some(connection) = slot.as_mut() else {
                 continue;
@@ -154,21 +164,20 @@ impl RedisRepository {
                 }
                 Err(e) => {
                     *slot = None;
-                    return Err(self.error(&e));
+                    return Err(self.error(what, &e));
                 }
             }
         }
-        Err(Error::Repository {
-            store: self.location(),
-            reason: "the connection could not be re-established".into(),
-            source: None,
-        })
+        Err(Error::repository(
+            self.location(),
+            format!("{what}: the connection could not be re-established"),
+        ))
     }
 
     fn publish_change(&self) {
-        if let Err(error) =
-            self.with_connection(|c| c.publish::<_, _, i64>(self.channel(), "changed"))
-        {
+        if let Err(error) = self.with_connection("publishing the change notification", |c| {
+            c.publish::<_, _, i64>(self.channel(), "changed")
+        }) {
             // The write succeeded; other nodes will see it at their next periodic refresh.
             tracing::warn!(%error, "could not publish the key ring change notification");
         }
@@ -177,7 +186,8 @@ impl RedisRepository {
 
 impl KeyRepository for RedisRepository {
     fn load_elements(&self) -> Result<Vec<StoredElement>> {
-        let items: Vec<String> = self.with_connection(|c| c.lrange(&self.key, 0, -1))?;
+        let items: Vec<String> =
+            self.with_connection("reading the list", |c| c.lrange(&self.key, 0, -1))?;
         Ok(items
             .into_iter()
             .enumerate()
@@ -191,7 +201,9 @@ impl KeyRepository for RedisRepository {
     fn store_element(&self, element: &XmlElement, _friendly_name: &str) -> Result<()> {
         // .NET ignores the friendly name here too: RPUSH of the single-line element.
         let xml = element.to_compact();
-        self.with_connection(|c| c.rpush::<_, _, i64>(&self.key, &xml))?;
+        self.with_connection("appending to the list", |c| {
+            c.rpush::<_, _, i64>(&self.key, &xml)
+        })?;
         self.publish_change();
         Ok(())
     }
@@ -201,31 +213,32 @@ impl KeyRepository for RedisRepository {
         let lock_key = self.lock_key();
         let started = Instant::now();
         loop {
-            let acquired: Option<String> = self.with_connection(|c| {
-                redis::cmd("SET")
-                    .arg(&lock_key)
-                    .arg(&token)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(u64::try_from(LOCK_TTL.as_millis()).unwrap_or(30_000))
-                    .query(c)
-            })?;
+            let acquired: Option<String> =
+                self.with_connection("taking the key generation lock", |c| {
+                    redis::cmd("SET")
+                        .arg(&lock_key)
+                        .arg(&token)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(u64::try_from(LOCK_TTL.as_millis()).unwrap_or(30_000))
+                        .query(c)
+                })?;
             if acquired.is_some() {
                 return Ok(GenerationLock::new(LockGuard::new(
                     self.client.clone(),
                     lock_key,
                     token,
+                    Arc::clone(&self.secrets),
                 )));
             }
             if started.elapsed() > LOCK_WAIT {
-                return Err(Error::Repository {
-                    store: self.location(),
-                    reason: format!(
+                return Err(Error::repository(
+                    self.location(),
+                    format!(
                         "the key generation lock {lock_key} stayed taken for {}s",
                         LOCK_WAIT.as_secs()
                     ),
-                    source: None,
-                });
+                ));
             }
             thread::sleep(Duration::from_millis(25));
         }
@@ -238,11 +251,12 @@ impl KeyRepository for RedisRepository {
     fn watch(&self, on_change: ChangeCallback) -> Result<bool> {
         let client = self.client.clone();
         let channel = self.channel();
+        let secrets = Arc::clone(&self.secrets);
         keyward::spawn_watcher(
             "keyward-redis-watch",
             self.location(),
             on_change,
-            move |on_change| listen(&client, &channel, on_change),
+            move |on_change| listen(&client, &channel, on_change).map_err(|e| secrets.cause(&e)),
         )?;
         Ok(true)
     }
@@ -253,13 +267,14 @@ impl KeyRepository for RedisRepository {
             .strip_prefix(&format!("{}[", self.location()))
             .and_then(|rest| rest.strip_suffix(']'))
             .and_then(|i| i.parse::<i64>().ok())
-            .ok_or_else(|| Error::Repository {
-                store: self.location(),
-                reason: format!("{} is not an element of this list", old.location),
-                source: None,
+            .ok_or_else(|| {
+                Error::repository(
+                    self.location(),
+                    format!("{} is not an element of this list", old.location),
+                )
             })?;
         let new = new.to_compact();
-        let replaced: i64 = self.with_connection(|c| {
+        let replaced: i64 = self.with_connection("replacing an element", |c| {
             redis::Script::new(REPLACE_SCRIPT)
                 .key(&self.key)
                 .arg(index)
@@ -268,14 +283,13 @@ impl KeyRepository for RedisRepository {
                 .invoke(c)
         })?;
         if replaced != 1 {
-            return Err(Error::Repository {
-                store: self.location(),
-                reason: format!(
+            return Err(Error::repository(
+                self.location(),
+                format!(
                     "{} changed since it was read; nothing replaced",
                     old.location
                 ),
-                source: None,
-            });
+            ));
         }
         self.publish_change();
         Ok(())
@@ -285,7 +299,9 @@ impl KeyRepository for RedisRepository {
         // By value: list indexes shift when others write, so the selected element's text is
         // what is removed, wherever it sits now (and nothing if it is already gone).
         for element in elements {
-            self.with_connection(|c| c.lrem::<_, _, i64>(&self.key, 1, element.xml.as_str()))?;
+            self.with_connection("removing an element", |c| {
+                c.lrem::<_, _, i64>(&self.key, 1, element.xml.as_str())
+            })?;
         }
         self.publish_change();
         Ok(())
@@ -293,12 +309,14 @@ impl KeyRepository for RedisRepository {
 }
 
 /// Holds the generation lock: renews it while held (so a slow creation or rewrap never
-/// outlives the TTL) and releases it only if we still hold it; never panics.
+/// outlives the TTL) and releases it only if we still hold it; never panics, and dropping it
+/// never blocks longer than [`RELEASE_WAIT`].
 struct LockGuard {
     client: redis::Client,
     lock_key: String,
     token: String,
-    stop: Option<std::sync::mpsc::Sender<()>>,
+    secrets: Arc<Secrets>,
+    stop: Option<mpsc::Sender<()>>,
 }
 
 /// Extends the lock's TTL only if it still holds our token.
@@ -306,13 +324,13 @@ const RENEW_SCRIPT: &str =
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 
 impl LockGuard {
-    fn new(client: redis::Client, lock_key: String, token: String) -> Self {
-        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    fn new(client: redis::Client, lock_key: String, token: String, secrets: Arc<Secrets>) -> Self {
+        let (stop, stopped) = mpsc::channel::<()>();
         let (renew_client, renew_key, renew_token) =
             (client.clone(), lock_key.clone(), token.clone());
         let ttl = u64::try_from(LOCK_TTL.as_millis()).unwrap_or(30_000);
         let renewer = thread::Builder::new().name("keyward-redis-lock".into()).spawn(move || {
-            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(LOCK_TTL / 3) {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(LOCK_TTL / 3) {
                 let renewed = connect_with_timeouts(&renew_client).and_then(|mut c| {
                     redis::Script::new(RENEW_SCRIPT)
                         .key(&renew_key)
@@ -329,6 +347,7 @@ impl LockGuard {
             client,
             lock_key,
             token,
+            secrets,
             stop: renewer.is_ok().then_some(stop),
         }
     }
@@ -341,19 +360,60 @@ fn connect_with_timeouts(client: &redis::Client) -> redis::RedisResult<redis::Co
     Ok(connection)
 }
 
+/// Deletes the lock if it still holds `token`, on a connection with socket timeouts.
+fn release(
+    client: &redis::Client,
+    lock_key: &str,
+    token: &str,
+    secrets: &Secrets,
+) -> std::result::Result<(), RedisCause> {
+    connect_with_timeouts(client)
+        .and_then(|mut c| {
+            redis::Script::new(RELEASE_SCRIPT)
+                .key(lock_key)
+                .arg(token)
+                .invoke::<i64>(&mut c)
+        })
+        .map(drop)
+        .map_err(|e| secrets.cause(&e))
+}
+
 impl Drop for LockGuard {
     fn drop(&mut self) {
         // Stops the renewer (a closed channel ends it too).
         drop(self.stop.take());
-        let released = connect_with_timeouts(&self.client).and_then(|mut c| {
-            redis::Script::new(RELEASE_SCRIPT)
-                .key(&self.lock_key)
-                .arg(&self.token)
-                .invoke::<i64>(&mut c)
-        });
-        if let Err(error) = released {
-            // It expires on its own after the TTL.
-            tracing::warn!(%error, lock = %self.lock_key, "could not release the key generation lock");
+        // The release runs on its own thread, so a store that stopped answering delays this
+        // drop by RELEASE_WAIT at most; the thread ends within its socket timeouts.
+        let (client, secrets) = (self.client.clone(), Arc::clone(&self.secrets));
+        let (lock_key, token) = (
+            std::mem::take(&mut self.lock_key),
+            std::mem::take(&mut self.token),
+        );
+        let (done, finished) = mpsc::channel::<()>();
+        let shown_key = lock_key.clone();
+        let spawned = thread::Builder::new()
+            .name("keyward-redis-unlock".into())
+            .spawn(move || {
+                if let Err(error) = release(&client, &lock_key, &token, &secrets) {
+                    // It expires on its own after the TTL.
+                    tracing::warn!(%error, lock = %lock_key, "could not release the key generation lock");
+                }
+                let _ = done.send(());
+            });
+        match spawned {
+            Ok(_) => {
+                if finished.recv_timeout(RELEASE_WAIT).is_err() {
+                    tracing::warn!(
+                        lock = %shown_key,
+                        "releasing the key generation lock is taking over {}s; continuing (it expires after {}s at most)",
+                        RELEASE_WAIT.as_secs(),
+                        LOCK_TTL.as_secs()
+                    );
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, lock = %shown_key, "could not start releasing the key generation lock; it expires after its TTL");
+            }
         }
     }
 }
@@ -413,20 +473,136 @@ fn split_key_parameter(url: &str) -> (String, Option<String>) {
     (base, key)
 }
 
-/// The URL with any password replaced by `***`.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+/// The schemes the Redis client understands (and so the only ones shown).
+const SCHEMES: &[&str] = &[
+    "redis",
+    "rediss",
+    "valkey",
+    "valkeys",
+    "redis+unix",
+    "valkey+unix",
+    "unix",
+];
+
+/// The URL's scheme, when it is one of [`SCHEMES`] (lower case).
+fn known_scheme(url: &str) -> Option<&'static str> {
+    let (scheme, _) = url.trim().split_once("://")?;
+    SCHEMES
+        .iter()
+        .copied()
+        .find(|known| known.eq_ignore_ascii_case(scheme))
+}
+
+/// The store `url` names, for messages: built only from the fields the Redis client parses
+/// (scheme, host, port, database; the socket path), never from the URL's text, so no user,
+/// password or stray text reaches it. A URL that does not parse shows as its scheme and
+/// `(unparsable URL)`. Never panics.
+///
+/// ```
+/// use keyward_redis::display_url;
+/// assert_eq!(display_url("redis://app:s3cret@cache:6380/2?key=K"), "redis://cache:6380/2");
+/// assert_eq!(display_url("redis://app:hun/ter2@cache:6380/2"), "redis://(unparsable URL)");
+/// ```
+pub fn display_url(url: &str) -> String {
+    let scheme = known_scheme(url);
+    let info = scheme.and_then(|_| redis::IntoConnectionInfo::into_connection_info(url).ok());
+    let (Some(scheme), Some(info)) = (scheme, info) else {
+        return match scheme {
+            Some(scheme) => format!("{scheme}://(unparsable URL)"),
+            None => "(unparsable URL)".to_owned(),
+        };
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => {
-            let user = rest[..at].split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***@{}", &rest[at + 1..])
+    let db = info.redis_settings().db();
+    let host = |host: &str| {
+        if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_owned()
         }
-        None => url.to_owned(),
+    };
+    let shown = match info.addr() {
+        redis::ConnectionAddr::Tcp(name, port) => format!("{scheme}://{}:{port}/{db}", host(name)),
+        redis::ConnectionAddr::TcpTls {
+            host: name,
+            port,
+            insecure,
+            ..
+        } => format!(
+            "{scheme}://{}:{port}/{db}{}",
+            host(name),
+            if *insecure { "#insecure" } else { "" }
+        ),
+        redis::ConnectionAddr::Unix(path) if db == 0 => {
+            format!("{scheme}://{}", path.display())
+        }
+        redis::ConnectionAddr::Unix(path) => format!("{scheme}://{}?db={db}", path.display()),
+        _ => format!("{scheme}://(address)"),
+    };
+    shown.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// The secrets a URL holds, in every form they could be echoed in: its password (as written
+/// and percent-decoded) and, for socket URLs, the `pass` query parameter.
+#[derive(Default)]
+struct Secrets(Vec<String>);
+
+impl Secrets {
+    fn of(url: &str) -> Self {
+        let mut secrets = Vec::new();
+        if let Some(parsed) = redis::parse_redis_url(url) {
+            secrets.extend(parsed.password().map(str::to_owned));
+            for pair in parsed.query().unwrap_or("").split('&') {
+                if let Some(("pass", value)) = pair.split_once('=') {
+                    secrets.push(value.to_owned());
+                }
+            }
+            secrets.extend(
+                parsed
+                    .query_pairs()
+                    .filter(|(name, _)| name == "pass")
+                    .map(|(_, value)| value.into_owned()),
+            );
+        }
+        if let Ok(info) = redis::IntoConnectionInfo::into_connection_info(url) {
+            secrets.extend(info.redis_settings().password().map(str::to_owned));
+        }
+        secrets.retain(|secret| !secret.is_empty());
+        // Longest first, so a secret holding another is replaced whole.
+        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+        secrets.dedup();
+        Self(secrets)
+    }
+
+    /// `error` as a cause that is safe to show: its text with every secret replaced by `***`,
+    /// and without the client's detail for configuration errors (it can quote the URL).
+    fn cause(&self, error: &redis::RedisError) -> RedisCause {
+        let mut text = error.to_string();
+        if error.kind() == redis::ErrorKind::InvalidClientConfig {
+            if let Some(detail) = error.detail().filter(|d| !d.is_empty()) {
+                text = text.replace(detail, "(detail withheld)");
+            }
+        }
+        for secret in &self.0 {
+            text = text.replace(secret.as_str(), "***");
+        }
+        RedisCause { text }
     }
 }
+
+/// A Redis client error as keyward shows it: the client's message without any secret of the
+/// URL. It carries only that text, never the client's error itself.
+#[derive(Debug, Clone)]
+pub struct RedisCause {
+    text: String,
+}
+
+impl fmt::Display for RedisCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for RedisCause {}
 
 #[cfg(test)]
 mod tests {
@@ -449,8 +625,8 @@ mod tests {
             split_key_parameter("redis://h"),
             ("redis://h".to_owned(), None)
         );
-        assert_eq!(redact("redis://u:secret@h:1/0"), "redis://u:***@h:1/0");
-        assert_eq!(redact("redis://:secret@h:1/0"), "redis://:***@h:1/0");
-        assert_eq!(redact("redis://h:1/0"), "redis://h:1/0");
+        assert_eq!(display_url("redis://u:secret@h:1/0"), "redis://h:1/0");
+        assert_eq!(display_url("redis://:secret@h:1/0"), "redis://h:1/0");
+        assert_eq!(display_url("redis://h:1/0"), "redis://h:1/0");
     }
 }

@@ -251,3 +251,48 @@ fn tls_through_the_url() {
     // Plain TCP to the TLS port fails at open, naming the store.
     assert!(RedisRepository::open(&format!("redis://127.0.0.1:{port}/0")).is_err());
 }
+
+/// `kill -SIG pid` (the test has no libc binding; the `kill` utility is everywhere).
+fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
+#[test]
+fn releasing_the_generation_lock_never_hangs_on_a_frozen_server() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(server) = Server::start(spare_port()) else {
+        return;
+    };
+    let repository = RedisRepository::open(&server.url()).unwrap();
+    let lock = repository.lock_for_generation().unwrap();
+
+    // The server stops answering (its socket still accepts connections): dropping the guard
+    // returns within its bound instead of waiting on the server.
+    let pid = server.child.id();
+    signal(pid, "-STOP");
+    let started = Instant::now();
+    drop(lock);
+    let took = started.elapsed();
+    signal(pid, "-CONT");
+    assert!(
+        took < Duration::from_secs(3),
+        "dropping the lock guard blocked for {took:?}"
+    );
+
+    // Once the server answers again the release goes through (or the lock expires): the lock
+    // can be taken again well before its 30 s TTL would free it.
+    let started = Instant::now();
+    let again = repository.lock_for_generation().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the lock was not released: waited {:?}",
+        started.elapsed()
+    );
+    drop(again);
+}
