@@ -180,10 +180,18 @@ fn rewrap_encrypts_rotates_and_is_idempotent() {
         .all(|f| f.contains("<masterKey")));
 
     let (a, b) = (Kek::generate(), Kek::generate());
+    // As `keyward keys rewrap` does: a maintenance provider that creates no key. With an
+    // encryptor configured, plaintext keys are unusable until rewrapped (a store writer could
+    // have planted them).
     let with_a = builder(dir.path())
         .key_encryption_keys(ring(&[&a]))
+        .automatic_key_generation(false)
         .build()
         .unwrap();
+    assert!(with_a
+        .keys()
+        .iter()
+        .all(|k| k.unusable_reason.as_deref().is_some_and(|r| r.contains("unencrypted"))));
     let dry = with_a.rewrap_keys(true, |_, _| {}).unwrap();
     assert_eq!((dry.rewrapped.len(), dry.unchanged.len()), (3, 0));
     assert!(
