@@ -9,6 +9,31 @@
 //! a key (one creator per rotation), and sends `NOTIFY` after every write so other nodes
 //! refresh within a second.
 //!
+//! ## Connection strings and TLS
+//!
+//! A URL (`postgres://` or `postgresql://`) or a libpq `key=value` string. keyward reads its
+//! own parameters and removes them before the client sees the rest: `table`, `schema`,
+//! `create_table`, and libpq's `sslmode` and `sslrootcert`, honoured as libpq does with rustls
+//! (aws-lc-rs):
+//!
+//! | `sslmode` | TLS | certificate |
+//! | --- | --- | --- |
+//! | `disable` | never | — |
+//! | `prefer` (default; `allow` is taken as `prefer`) | when the server offers it; plain text if it does not or the handshake fails | not verified |
+//! | `require` | always | not verified — unless `sslrootcert` is given, then as `verify-ca` |
+//! | `verify-ca` | always | chain verified up to a root; any host name |
+//! | `verify-full` | always | chain verified, and issued for the host connected to |
+//!
+//! Roots come from `sslrootcert=PATH` (PEM; percent-encode it in a URL), or from the system's
+//! store when it is absent or `sslrootcert=system`. `SCRAM-SHA-256-PLUS` (channel binding) is
+//! not offered: leave `channel_binding` at `prefer`, or `disable`. Messages and errors name the
+//! store as [`display_url`] shows it: never with a password.
+//!
+//! ```text
+//! postgres://app@db.example:5432/shop?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem&table=DataProtectionKeys
+//! host=db.example user=app dbname=shop sslmode=verify-ca sslrootcert=/etc/ssl/db-ca.pem
+//! ```
+//!
 //! The client is the synchronous `postgres` crate: keyward calls repositories from its own
 //! refresh thread and from `Provider::build`; do not build a provider from inside a tokio
 //! runtime's worker thread (use `spawn_blocking`).
