@@ -104,19 +104,19 @@ impl TimeLimitedProtector {
     /// [`Error::Expired`] once the expiration has passed; otherwise as
     /// [`Protector::unprotect`].
     pub fn unprotect(&self, protected: &[u8]) -> Result<(Vec<u8>, OffsetDateTime)> {
-        let mut inner = self.inner.unprotect(protected)?;
-        let Some((ticks, _)) = inner.split_first_chunk::<8>() else {
+        // The inner plaintext is wiped on every path, the successful one included (the data
+        // returned is a copy without the 8-byte header).
+        let inner = zeroize::Zeroizing::new(self.inner.unprotect(protected)?);
+        let Some((ticks, data)) = inner.split_first_chunk::<8>() else {
             return Err(Error::InvalidPayload);
         };
         let expiration = from_ticks(u64::from_be_bytes(*ticks)).ok_or(Error::InvalidPayload)?;
         if self.shared.now() > expiration {
-            zeroize::Zeroize::zeroize(&mut inner);
             return Err(Error::Expired {
                 expired_at: expiration,
             });
         }
-        inner.drain(..8);
-        Ok((inner, expiration))
+        Ok((data.to_vec(), expiration))
     }
 
     /// [`TimeLimitedProtector::protect`] for strings (UTF-8, then base64url).

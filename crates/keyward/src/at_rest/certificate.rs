@@ -70,7 +70,7 @@ impl Certificate {
             })?
             .as_der()
             .to_vec();
-        Self::from_parts(der, chain.key().as_der().to_vec())
+        Self::from_parts(der, Secret::new(chain.key().as_der().to_vec()))
     }
 
     /// From PEM text holding a `CERTIFICATE` and an unencrypted `PRIVATE KEY` (PKCS#8).
@@ -83,10 +83,13 @@ impl Certificate {
             let end = format!("-----END {label}-----");
             let start = pem.find(&begin)? + begin.len();
             let stop = start + pem[start..].find(&end)?;
-            let body: String = pem[start..stop]
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .collect();
+            // The private key's base64 is key material too: wiped after decoding.
+            let body: zeroize::Zeroizing<String> = zeroize::Zeroizing::new(
+                pem[start..stop]
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect(),
+            );
             base64_standard_decode(&body)
         };
         let der = block("CERTIFICATE")
@@ -94,14 +97,12 @@ impl Certificate {
         let key = block("PRIVATE KEY").ok_or_else(|| {
             Error::Configuration("no unencrypted PKCS#8 PRIVATE KEY block in the PEM".into())
         })?;
-        Self::from_parts(der, key)
+        // From here the key is a `Secret` (wiped on drop, on every path).
+        Self::from_parts(der, Secret::new(key))
     }
 
-    fn from_parts(der: Vec<u8>, pkcs8: Vec<u8>) -> Result<Self> {
-        let certificate = Self {
-            der,
-            pkcs8: Secret::new(pkcs8),
-        };
+    fn from_parts(der: Vec<u8>, pkcs8: Secret) -> Result<Self> {
+        let certificate = Self { der, pkcs8 };
         // The private key must belong to the certificate: what keyward encrypts to the
         // certificate's key must open with this private key (else .NET could not read it).
         let probe = Secret::random(32);
@@ -198,12 +199,13 @@ fn algorithm<'a>(node: Node<'a, '_>) -> Option<&'a str> {
 
 /// AES-CBC with the IV in front; the padding is ISO 10126 (.NET) or PKCS#7 (keyward): only
 /// the last byte (the pad length) is checked.
-fn aes_cbc_decrypt(key: &[u8], data: &[u8]) -> Option<Vec<u8>> {
+fn aes_cbc_decrypt(key: &[u8], data: &[u8]) -> Option<zeroize::Zeroizing<Vec<u8>>> {
     if data.len() < 32 || !data.len().is_multiple_of(16) {
         return None;
     }
     let (iv, body) = data.split_at(16);
-    let mut plaintext = body.to_vec();
+    // Wiped on every path, failures included.
+    let mut plaintext = zeroize::Zeroizing::new(body.to_vec());
     let ok = match key.len() {
         16 => cbc::Decryptor::<aes::Aes128>::new_from_slices(key, iv)
             .ok()?
@@ -223,7 +225,8 @@ fn aes_cbc_decrypt(key: &[u8], data: &[u8]) -> Option<Vec<u8>> {
     if !ok || pad == 0 || pad > 16 {
         return None;
     }
-    plaintext.truncate(plaintext.len() - pad);
+    let kept = plaintext.len() - pad;
+    plaintext.truncate(kept);
     Some(plaintext)
 }
 
@@ -295,8 +298,8 @@ impl XmlDecryptor for CertificateEncryptor {
                 return None;
             }
             let body = cipher_value(data)?;
-            let plaintext = zeroize::Zeroizing::new(aes_cbc_decrypt(&session, &body)?);
-            let text = zeroize::Zeroizing::new(String::from_utf8(plaintext.to_vec()).ok()?);
+            let plaintext = aes_cbc_decrypt(&session, &body)?;
+            let text = zeroize::Zeroizing::new(std::str::from_utf8(&plaintext).ok()?.to_owned());
             crate::key::xml::master_key_from_xml(&text)?;
             Some(text)
         })();
