@@ -188,10 +188,10 @@ fn rewrap_encrypts_rotates_and_is_idempotent() {
         .automatic_key_generation(false)
         .build()
         .unwrap();
-    assert!(with_a
-        .keys()
-        .iter()
-        .all(|k| k.unusable_reason.as_deref().is_some_and(|r| r.contains("unencrypted"))));
+    assert!(with_a.keys().iter().all(|k| k
+        .unusable_reason
+        .as_deref()
+        .is_some_and(|r| r.contains("unencrypted"))));
     let dry = with_a.rewrap_keys(true, |_, _| {}).unwrap();
     assert_eq!((dry.rewrapped.len(), dry.unchanged.len()), (3, 0));
     assert!(
