@@ -29,8 +29,16 @@ pub struct GlobalOptions {
     pub keys_dir: PathBuf,
 
     /// The key repository: file:DIR (or a plain path), redis://[user:pass@]host:port/db?key=NAME,
-    /// or postgres://user@host:port/db?table=NAME&schema=NAME. Wins over --keys-dir.
-    #[arg(long, global = true, env = "KEYWARD_REPOSITORY", value_name = "URI")]
+    /// or postgres://user@host:port/db?table=NAME&schema=NAME. Wins over --keys-dir. A URI
+    /// with a password belongs in KEYWARD_REPOSITORY, not in an argument other local users can
+    /// read; keyward never prints it (nor its value in --help).
+    #[arg(
+        long,
+        global = true,
+        env = "KEYWARD_REPOSITORY",
+        hide_env_values = true,
+        value_name = "URI"
+    )]
     pub repository: Option<String>,
 
     /// The application name: the .NET app's SetApplicationName value (the first purpose).
@@ -175,13 +183,25 @@ pub enum KeysCommand {
         reason: String,
     },
     /// Copy every key and revocation from one repository to another (idempotent).
+    ///
+    /// Each URI comes from its option, its file option, or its environment variable
+    /// (KEYWARD_MIGRATE_FROM, KEYWARD_MIGRATE_TO), in that order: a URI holding a password
+    /// needs no argument other local users could read.
     Migrate {
-        /// The source repository URI.
+        /// The source repository URI (as --repository takes it); default: the first line of
+        /// --from-file, else KEYWARD_MIGRATE_FROM.
         #[arg(long, value_name = "URI")]
-        from: String,
-        /// The target repository URI.
+        from: Option<String>,
+        /// A file whose first line is the source repository URI.
+        #[arg(long, value_name = "PATH", conflicts_with = "from")]
+        from_file: Option<PathBuf>,
+        /// The target repository URI (as --repository takes it); default: the first line of
+        /// --to-file, else KEYWARD_MIGRATE_TO.
         #[arg(long, value_name = "URI")]
-        to: String,
+        to: Option<String>,
+        /// A file whose first line is the target repository URI.
+        #[arg(long, value_name = "PATH", conflicts_with = "to")]
+        to_file: Option<PathBuf>,
         /// Only list what would be copied.
         #[arg(long)]
         dry_run: bool,

@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod printable;
 mod timespec;
 
 use std::io::IsTerminal;
@@ -41,23 +42,31 @@ fn main() -> ExitCode {
                 }
                 cause = err.source();
             }
-            let line: String = text
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
-            eprintln!("keyward: {line}");
+            eprintln!("keyward: {}", printable::printable(&text));
             ExitCode::FAILURE
         }
     }
 }
 
 /// Events go to stderr; `KEYWARD_LOG` filters them (default: warnings and errors, or nothing
-/// for `unprotect`).
+/// for `unprotect`). Field values can hold store text (a `decryptorType`, a location): they
+/// are printed through [`printable::printable`], one inert line per event.
 fn init_logging(default_filter: &str) {
+    use tracing_subscriber::field::MakeExt;
     let filter = tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    let fields = tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+        let value = printable::printable(&format!("{value:?}"));
+        if field.name() == "message" {
+            write!(writer, "{value}")
+        } else {
+            write!(writer, "{}={value}", field.name())
+        }
+    })
+    .delimited(" ");
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .fmt_fields(fields)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .without_time()

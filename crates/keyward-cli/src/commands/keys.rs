@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::{maintenance_provider, open_repository, provider, read_only_provider, CliError};
 use crate::cli::{GlobalOptions, KeysCommand};
+use crate::printable::printable;
 use crate::timespec::{parse_duration, parse_time};
 
 /// One key as `keys list --json` prints it (these field names are a contract).
@@ -23,9 +24,10 @@ struct KeyRow {
 }
 
 fn rfc3339(at: OffsetDateTime) -> String {
-    at.to_offset(keyward::time::UtcOffset::UTC)
-        .format(&Rfc3339)
-        .unwrap_or_else(|_| at.to_string())
+    // Checked: a store's date in an offset can lie beyond 9999 once in UTC.
+    at.checked_to_offset(keyward::time::UtcOffset::UTC)
+        .and_then(|utc| utc.format(&Rfc3339).ok())
+        .unwrap_or_else(|| at.to_string())
 }
 
 fn row(key: &KeyInfo, now: OffsetDateTime, default_key: Option<keyward::KeyId>) -> KeyRow {
@@ -55,7 +57,27 @@ pub fn run(global: &GlobalOptions, command: &KeysCommand) -> Result<(), CliError
             before,
             reason,
         } => revoke(global, id.as_deref(), *all, before.as_deref(), reason),
-        KeysCommand::Migrate { from, to, dry_run } => migrate(from, to, *dry_run),
+        KeysCommand::Migrate {
+            from,
+            from_file,
+            to,
+            to_file,
+            dry_run,
+        } => {
+            let from = repository_uri(
+                "--from",
+                from.as_deref(),
+                from_file.as_deref(),
+                "KEYWARD_MIGRATE_FROM",
+            )?;
+            let to = repository_uri(
+                "--to",
+                to.as_deref(),
+                to_file.as_deref(),
+                "KEYWARD_MIGRATE_TO",
+            )?;
+            migrate(&from, &to, *dry_run)
+        }
         KeysCommand::Rewrap { dry_run } => rewrap(global, *dry_run),
         KeysCommand::Delete {
             id,
@@ -63,6 +85,43 @@ pub fn run(global: &GlobalOptions, command: &KeysCommand) -> Result<(), CliError
             dry_run,
         } => delete(global, id.as_deref(), expired_before.as_deref(), *dry_run),
     }
+}
+
+/// A repository URI from its option, else the first line of its file, else its environment
+/// variable. Never quotes the URI.
+fn repository_uri(
+    option: &str,
+    value: Option<&str>,
+    file: Option<&std::path::Path>,
+    variable: &str,
+) -> Result<zeroize::Zeroizing<String>, CliError> {
+    let uri = if let Some(uri) = value {
+        zeroize::Zeroizing::new(uri.trim().to_owned())
+    } else if let Some(path) = file {
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
+            CliError::Usage(format!("cannot read {}: {source}", path.display()))
+        })?);
+        let first = text.lines().next().unwrap_or("").trim();
+        if first.is_empty() {
+            return Err(CliError::Usage(format!(
+                "{}: the first line holds no repository URI",
+                path.display()
+            )));
+        }
+        zeroize::Zeroizing::new(first.to_owned())
+    } else {
+        zeroize::Zeroizing::new(
+            std::env::var(variable)
+                .map(|uri| uri.trim().to_owned())
+                .unwrap_or_default(),
+        )
+    };
+    if uri.is_empty() {
+        return Err(CliError::Usage(format!(
+            "no {option} repository: pass {option} URI, {option}-file PATH or set {variable}"
+        )));
+    }
+    Ok(uri)
 }
 
 fn stdout_error(source: std::io::Error) -> CliError {
@@ -118,6 +177,7 @@ fn new(global: &GlobalOptions, activate_at: Option<&str>, lifetime: &str) -> Res
     }
     let expiration = activation
         .checked_add(lifetime)
+        .and_then(crate::timespec::in_range)
         .ok_or_else(|| CliError::Usage("the key would expire out of range".into()))?;
     let id = provider.create_key(activation, expiration)?;
     writeln!(std::io::stdout(), "{id}").map_err(stdout_error)
@@ -203,7 +263,7 @@ fn delete(
         .map_err(stdout_error)?;
     }
     for location in &deletion.revocations {
-        writeln!(out, "{verb} revocation {location}").map_err(stdout_error)?;
+        writeln!(out, "{verb} revocation {}", printable(location)).map_err(stdout_error)?;
     }
     Ok(())
 }
@@ -215,7 +275,11 @@ fn write_table(
     location: &str,
 ) -> std::io::Result<()> {
     if rows.is_empty() {
-        return writeln!(out, "no keys in {location} (the first protect creates one)");
+        return writeln!(
+            out,
+            "no keys in {} (the first protect creates one)",
+            printable(location)
+        );
     }
     writeln!(
         out,
@@ -230,15 +294,15 @@ fn write_table(
         write!(
             out,
             "{:<36}  {:<8}  {:<22}  {:<20}  {:<20}  {:<20}",
-            row.id,
-            row.status,
-            row.algorithm,
+            printable(&row.id),
+            printable(&row.status),
+            printable(&row.algorithm),
             short(&row.created),
             short(&row.activation),
             short(&row.expiration)
         )?;
         if let Some(reason) = &key.unusable_reason {
-            write!(out, "  (unusable: {reason})")?;
+            write!(out, "  (unusable: {})", printable(reason))?;
         }
         writeln!(out)?;
     }
@@ -330,7 +394,7 @@ fn migrate(from: &str, to: &str, dry_run: bool) -> Result<(), CliError> {
     let total = pending.len();
     for (done, (id, element)) in pending.iter().enumerate() {
         if dry_run {
-            writeln!(out, "would copy {id}").map_err(stdout_error)?;
+            writeln!(out, "would copy {}", printable(id)).map_err(stdout_error)?;
             continue;
         }
         target.store_element(element, &friendly_name(element))?;
@@ -349,8 +413,8 @@ fn migrate(from: &str, to: &str, dry_run: bool) -> Result<(), CliError> {
     writeln!(
         out,
         "{verb} {total} element(s) from {} to {}",
-        source.location(),
-        target.location()
+        printable(&source.location()),
+        printable(&target.location())
     )
     .map_err(stdout_error)
 }

@@ -135,10 +135,15 @@ pub fn maintenance_provider(global: &GlobalOptions) -> Result<Provider, CliError
     provider_with(global, false, false)
 }
 
-/// Opens a repository from a URI: `file:DIR` or a plain path, `redis://…`, `postgres://…`.
+/// Opens a repository from a URI: `file:DIR` or a plain path, `redis://…` (`rediss://`,
+/// `redis+unix://`), `postgres://…`. No message quotes the URI: the stores name themselves
+/// without credentials, and an unsupported URI shows by its scheme only.
 pub fn open_repository(uri: &str, read_only: bool) -> Result<Box<dyn KeyRepository>, CliError> {
-    let lower = uri.to_ascii_lowercase();
-    if lower.starts_with("redis://") || lower.starts_with("rediss://") {
+    let lower = uri.trim_start().to_ascii_lowercase();
+    if ["redis://", "rediss://", "redis+unix://"]
+        .iter()
+        .any(|scheme| lower.starts_with(scheme))
+    {
         return Ok(Box::new(keyward_redis::RedisRepository::open(uri)?));
     }
     if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
@@ -153,10 +158,19 @@ pub fn open_repository(uri: &str, read_only: bool) -> Result<Box<dyn KeyReposito
         };
         return Ok(Box::new(keyward_postgres::PostgresRepository::open(&uri)?));
     }
-    if lower.contains("://") {
+    if let Some((scheme, _)) = lower.split_once("://") {
+        let scheme = if !scheme.is_empty()
+            && scheme.len() <= 16
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        {
+            format!("{scheme}://")
+        } else {
+            "URI".to_owned()
+        };
         return Err(CliError::Usage(format!(
-            "unsupported repository {}: use file:DIR, redis://… or postgres://…",
-            keyward_redis::redact(uri)
+            "unsupported repository scheme {scheme}: use file:DIR, redis://… or postgres://…"
         )));
     }
     open_directory(

@@ -16,7 +16,13 @@ pub fn run(global: &GlobalOptions, args: &ProtectArgs) -> Result<(), CliError> {
     };
     let now = provider.now();
     let expiration = match (&args.expires_in, &args.expires_at) {
-        (Some(duration), _) => Some(now + parse_duration(duration).map_err(CliError::Usage)?),
+        (Some(duration), _) => Some(
+            now.checked_add(parse_duration(duration).map_err(CliError::Usage)?)
+                .and_then(crate::timespec::in_range)
+                .ok_or_else(|| {
+                    CliError::Usage(format!("--expires-in {duration:?} is out of range"))
+                })?,
+        ),
         (None, Some(at)) => Some(parse_time(at, now).map_err(CliError::Usage)?),
         (None, None) => None,
     };

@@ -21,7 +21,9 @@ pub fn keyward(dir: &Path, app: &str, args: &[&str], stdin: Option<&[u8]>) -> Ou
         .env_remove("KEYWARD_KEYS_DIR")
         .env_remove("KEYWARD_APPLICATION_NAME")
         .env_remove("KEYWARD_ALGORITHM")
-        .env("KEYWARD_LOG", "warn")
+        // Errors only: every command warns about unencrypted keys, and these tests read the
+        // one failure line (unprotect is quiet by default anyway).
+        .env("KEYWARD_LOG", "error")
         .arg("--keys-dir")
         .arg(dir)
         .args(["--application-name", app])
