@@ -34,28 +34,33 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
-/// Parses a time: `now`, a relative `+DURATION` / `-DURATION` from `now`, or RFC 3339. Times
-/// outside the years 1 to 9999 (what .NET's `DateTime`, and so a key file, can hold) are
-/// refused; no input overflows.
+/// Parses a time: `now`, a relative `+DURATION` / `-DURATION` from `now`, or RFC 3339. No
+/// input overflows: `+D` is exactly `now.checked_add(D)`.
 pub fn parse_time(text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, String> {
     let text = text.trim();
-    let out_of_range = || format!("{text:?} is out of range (years 1 to 9999)");
-    let at = if text == "now" {
-        now
-    } else if let Some(ahead) = text.strip_prefix('+') {
-        now.checked_add(parse_duration(ahead)?)
-            .ok_or_else(out_of_range)?
-    } else if let Some(back) = text.strip_prefix('-') {
-        now.checked_sub(parse_duration(back)?)
-            .ok_or_else(out_of_range)?
-    } else {
-        OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
-            format!(
-                "{text:?} is not a time: use RFC 3339 (2027-01-31T12:00:00Z) or +30d / -2h / now"
-            )
-        })?
-    };
-    in_range(at).ok_or_else(out_of_range)
+    if text == "now" {
+        return Ok(now);
+    }
+    if let Some(ahead) = text.strip_prefix('+') {
+        return now
+            .checked_add(parse_duration(ahead)?)
+            .ok_or_else(|| format!("{text:?} is out of range"));
+    }
+    if let Some(back) = text.strip_prefix('-') {
+        return now
+            .checked_sub(parse_duration(back)?)
+            .ok_or_else(|| format!("{text:?} is out of range"));
+    }
+    OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+        format!("{text:?} is not a time: use RFC 3339 (2027-01-31T12:00:00Z) or +30d / -2h / now")
+    })
+}
+
+/// [`parse_time`], refusing times outside the years 1 to 9999 (what .NET's `DateTime`, and
+/// so a key file or a time-limited payload, can hold): what every command takes.
+pub fn parse_time_in_range(text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, String> {
+    in_range(parse_time(text, now)?)
+        .ok_or_else(|| format!("{:?} is out of range (years 1 to 9999)", text.trim()))
 }
 
 /// `at` if it lies within the years 1 to 9999 (in UTC).
@@ -111,8 +116,8 @@ mod tests {
             "0000-01-01T00:00:00Z",
             "9999-12-31T23:59:59-01:00",
         ] {
-            assert!(parse_time(absurd, now).is_err(), "{absurd}");
+            assert!(parse_time_in_range(absurd, now).is_err(), "{absurd}");
         }
-        assert!(parse_time("9999-12-31T23:59:59Z", now).is_ok());
+        assert!(parse_time_in_range("9999-12-31T23:59:59Z", now).is_ok());
     }
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{maintenance_provider, open_repository, provider, read_only_provider, CliError};
 use crate::cli::{GlobalOptions, KeysCommand};
 use crate::printable::printable;
-use crate::timespec::{parse_duration, parse_time};
+use crate::timespec::{parse_duration, parse_time_in_range};
 
 /// One key as `keys list --json` prints it (these field names are a contract).
 #[derive(Debug, Serialize)]
@@ -132,7 +132,7 @@ fn stdout_error(source: std::io::Error) -> CliError {
 }
 
 fn time_arg(text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, CliError> {
-    parse_time(text, now).map_err(CliError::Usage)
+    parse_time_in_range(text, now).map_err(CliError::Usage)
 }
 
 fn key_id_arg(text: &str) -> Result<keyward::KeyId, CliError> {

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use super::{provider, read_stdin, CliError};
 use crate::cli::{GlobalOptions, ProtectArgs};
-use crate::timespec::{parse_duration, parse_time};
+use crate::timespec::{parse_duration, parse_time_in_range};
 
 /// Protects TEXT or stdin and prints base64url without padding and a newline.
 pub fn run(global: &GlobalOptions, args: &ProtectArgs) -> Result<(), CliError> {
@@ -23,7 +23,7 @@ pub fn run(global: &GlobalOptions, args: &ProtectArgs) -> Result<(), CliError> {
                     CliError::Usage(format!("--expires-in {duration:?} is out of range"))
                 })?,
         ),
-        (None, Some(at)) => Some(parse_time(at, now).map_err(CliError::Usage)?),
+        (None, Some(at)) => Some(parse_time_in_range(at, now).map_err(CliError::Usage)?),
         (None, None) => None,
     };
     let payload = match expiration {
