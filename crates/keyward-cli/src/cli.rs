@@ -80,6 +80,11 @@ pub struct GlobalOptions {
     /// The algorithm of keys keyward creates (a payload always uses its own key's).
     #[arg(long, global = true, env = "KEYWARD_ALGORITHM", value_enum, default_value_t = AlgorithmArg::Cbc)]
     pub algorithm: AlgorithmArg,
+
+    /// Let keys below AES-256 (AES-128/192, as some .NET apps configure) unprotect. They
+    /// never become the default key, so they never protect.
+    #[arg(long, global = true)]
+    pub allow_weaker_keys: bool,
 }
 
 /// `--algorithm` values.

@@ -212,6 +212,7 @@ fn provider_with(
         .repository(repository)
         .read_only(read_only)
         .automatic_key_generation(generate_keys)
+        .unprotect_with_weaker_keys(global.allow_weaker_keys)
         .algorithm(match global.algorithm {
             AlgorithmArg::Cbc => Algorithm::AES_256_CBC_HMACSHA256,
             AlgorithmArg::Gcm => Algorithm::AES_256_GCM,
