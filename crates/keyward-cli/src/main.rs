@@ -32,16 +32,7 @@ fn main() -> ExitCode {
         Err(error) => {
             // One line that says why; never a secret (errors carry ids and paths only).
             // The whole cause chain (a store client's own error included), each cause once.
-            let mut text = error.to_string();
-            let mut cause = std::error::Error::source(&error);
-            while let Some(err) = cause {
-                let shown = err.to_string();
-                if !text.contains(&shown) {
-                    text.push_str(": ");
-                    text.push_str(&shown);
-                }
-                cause = err.source();
-            }
+            let text = keyward::error_chain(&error);
             eprintln!("keyward: {}", printable::printable(&text));
             ExitCode::FAILURE
         }

@@ -241,16 +241,28 @@ impl Error {
 
     /// This error and its causes, joined with `": "`, each cause once (for one-line reports).
     pub fn chain(&self) -> String {
-        let mut text = self.to_string();
-        let mut cause = std::error::Error::source(self);
-        while let Some(err) = cause {
-            let shown = err.to_string();
-            if !text.contains(&shown) {
-                text.push_str(": ");
-                text.push_str(&shown);
-            }
-            cause = err.source();
-        }
-        text
+        error_chain(self)
     }
+}
+
+/// Any error and its causes, joined with `": "`, each cause shown once (a cause whose text
+/// the line already holds is skipped): the one-line report of the CLI.
+///
+/// ```
+/// let err = keyward::Error::repository_caused("redis://cache:6379/0", "reading keys",
+///     std::io::Error::other("connection reset"));
+/// assert_eq!(keyward::error_chain(&err), "key repository redis://cache:6379/0: reading keys: connection reset");
+/// ```
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(err) = cause {
+        let shown = err.to_string();
+        if !text.contains(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
+        cause = err.source();
+    }
+    text
 }

@@ -50,7 +50,7 @@ mod xml;
 
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use crypto::{AesKeySize, Algorithm, ValidationAlgorithm};
-pub use error::{Error, MalformedReason, Result};
+pub use error::{error_chain, Error, MalformedReason, Result};
 pub use key::xml::{DATA_PROTECTION_NAMESPACE, DEFAULT_DESERIALIZER_TYPE};
 pub use key::{
     resolve_default_key, KeyCandidate, KeyId, KeyInfo, KeyStatus, ParseKeyIdError, Resolution,

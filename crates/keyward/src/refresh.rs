@@ -160,6 +160,27 @@ impl Refresher {
     }
 }
 
+/// Waits on `wake` until `until` or until `done` holds, whichever comes first.
+fn wait_until<'a>(
+    signals: &'a Signals,
+    mut state: MutexGuard<'a, State>,
+    until: Instant,
+    done: impl Fn(&State) -> bool,
+) -> MutexGuard<'a, State> {
+    while !done(&state) {
+        let now = Instant::now();
+        if now >= until {
+            break;
+        }
+        state = signals
+            .wake
+            .wait_timeout(state, until - now)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+    state
+}
+
 fn run(signals: &Signals, shared: &Weak<Shared>) {
     let mut failures: u32 = 0;
     let (mut deadline, min_interval) = match shared.upgrade() {
@@ -173,31 +194,11 @@ fn run(signals: &Signals, shared: &Weak<Shared>) {
     loop {
         {
             let mut state = signals.lock();
-            while !state.stop && !state.requested {
-                let now = Instant::now();
-                if now >= deadline {
-                    break;
-                }
-                state = signals
-                    .wake
-                    .wait_timeout(state, deadline - now)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0;
-            }
+            state = wait_until(signals, state, deadline, |s| s.stop || s.requested);
             // However often the store says it changed, reload at most once per
             // `min_interval`: requests meanwhile fold into the next reload.
             if let Some(earliest) = last_finished.map(|t| t + min_interval) {
-                while !state.stop {
-                    let now = Instant::now();
-                    if now >= earliest {
-                        break;
-                    }
-                    state = signals
-                        .wake
-                        .wait_timeout(state, earliest - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
-                }
+                state = wait_until(signals, state, earliest, |s| s.stop);
             }
             if state.stop {
                 return;
