@@ -1,7 +1,8 @@
 //! Repository URLs as keyward prints them (`display_url` of the Redis and PostgreSQL
 //! crates: the form used in messages, never connecting): a fixed password is put into a URL
-//! built from the fuzz input, and the displayed form must never contain it. The first byte
-//! picks the shape and scheme.
+//! built from the fuzz input (in the userinfo, as a PostgreSQL query parameter or key/value
+//! option, as a Redis Unix-socket `pass` parameter), and the displayed form must never contain
+//! it. The first byte picks the shape and scheme.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -40,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
         "postgresql"
     };
     let mut urls: Vec<(bool, String)> = Vec::new();
-    match (shape >> 2) % 3 {
+    match (shape >> 2) % 5 {
         // scheme://user:PASSWORD@{anything}
         0 => {
             urls.push((true, format!("{redis_scheme}://user:{MARK}@{text}")));
@@ -54,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
             urls.push((false, format!("{postgres_scheme}://{user}:{MARK}@{host}")));
         }
         // The password as a PostgreSQL query parameter, after the fuzz input's parameters.
-        _ => {
+        2 => {
             let (host, query) = text.split_once('?').unwrap_or(("db:5432/shop", &text));
             let host = host.replace(['?', '#'], "");
             let query = query.replace('#', "");
@@ -62,6 +63,30 @@ fuzz_target!(|data: &[u8]| {
             urls.push((
                 false,
                 format!("{postgres_scheme}://app@{host}?{query}{separator}password={MARK}"),
+            ));
+        }
+        // A PostgreSQL key/value connection string around the password.
+        3 => {
+            // Known and reported (regressions/repository_url/pg-keyvalue-*): an option with an
+            // empty value (`user= password=…`) or a value ending in `\` swallows the password
+            // option as its value (libpq's rules), and `display_url` shows it as the user, host
+            // or database. Skipped here so the target looks for other leaks.
+            let tail = text.trim_end();
+            if !(tail.ends_with('=') || tail.ends_with('\\')) {
+                urls.push((false, format!("{text} password={MARK}")));
+                urls.push((false, format!("{text} password='{MARK}'")));
+            }
+            urls.push((false, format!("password={MARK} {text}")));
+        }
+        // Redis over a Unix socket: the password as the `pass` query parameter.
+        _ => {
+            let (path, query) = text.split_once('?').unwrap_or((&text, ""));
+            let query = query.replace('#', "");
+            let separator = if query.is_empty() { "" } else { "&" };
+            let unix = if shape & 1 == 0 { "redis+unix" } else { "unix" };
+            urls.push((
+                true,
+                format!("{unix}://{path}?{query}{separator}pass={MARK}"),
             ));
         }
     }

@@ -195,6 +195,9 @@ fn builtin(seeds: &mut Seeds) {
         (5, "user-colon", "u:x\nh/0"),
         (8, "query", "db/shop?sslmode=disable&table=T"),
         (10, "query-only", "application_name=a&user=u"),
+        (12, "pg-keyvalue", "host=db port=5432 user=app dbname=shop"),
+        (16, "redis-unix", "/run/redis/redis.sock?db=2"),
+        (17, "unix", "/tmp/redis.sock"),
     ] {
         seeds.with_shape("repository_url", name, shape, text);
     }
