@@ -233,3 +233,61 @@ fn keyward_list_ids(uri: &str) -> Vec<String> {
         .map(|k| k["id"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// Eight `keyward` processes started at once on a store that holds nothing yet (for
+/// PostgreSQL: a table that does not exist) all succeed, and exactly one key is created: the
+/// way a farm arrives on its first deployment.
+#[test]
+fn eight_processes_start_together_on_an_empty_store() {
+    let mut uris = Vec::new();
+    uris.extend(postgres_uri());
+    uris.extend(redis_uri());
+    for uri in &uris {
+        for round in 0..2 {
+            let uri = format!("{uri}{round}");
+            let unused = tempfile::tempdir().unwrap();
+            let children: Vec<_> = (0..8)
+                .map(|n| {
+                    std::process::Command::new(BIN)
+                        .env_remove("KEYWARD_KEYS_DIR")
+                        .env_remove("KEYWARD_REPOSITORY")
+                        .env("KEYWARD_LOG", "error")
+                        .arg("--keys-dir")
+                        .arg(unused.path())
+                        .args(["--application-name", "cold", "--repository", &uri])
+                        .args(["protect", "--purpose", "p", &format!("node {n}")])
+                        .stdin(std::process::Stdio::null())
+                        .stdout(std::process::Stdio::piped())
+                        .stderr(std::process::Stdio::piped())
+                        .spawn()
+                        .unwrap()
+                })
+                .collect();
+            let payloads: Vec<String> = children
+                .into_iter()
+                .map(|child| ok(&child.wait_with_output().unwrap()).trim().to_owned())
+                .collect();
+            let listed = ok(&keyward(
+                unused.path(),
+                "cold",
+                &["--repository", &uri, "keys", "list", "--json"],
+                None,
+            ));
+            let keys: serde_json::Value = serde_json::from_str(&listed).unwrap();
+            assert_eq!(
+                keys.as_array().unwrap().len(),
+                1,
+                "{uri}: one key for eight nodes, got {listed}"
+            );
+            for (n, payload) in payloads.iter().enumerate() {
+                let read = ok(&keyward(
+                    unused.path(),
+                    "cold",
+                    &["--repository", &uri, "unprotect", "--purpose", "p", payload],
+                    None,
+                ));
+                assert_eq!(read, format!("node {n}"));
+            }
+        }
+    }
+}
