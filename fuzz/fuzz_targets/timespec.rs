@@ -1,6 +1,8 @@
 //! The CLI's time specs (`crates/keyward-cli/src/timespec.rs`, included as a module):
-//! `parse_duration` and `parse_time` with fixed `now`s, the year's edges included. Never
-//! panics (overflow checks are on in fuzz builds), and `+D` is `now + parse_duration(D)`.
+//! `parse_duration`, `parse_time` and `parse_time_in_range` with fixed `now`s, the year's
+//! edges included. Never panics (overflow checks are on in fuzz builds); `+D` is exactly
+//! `now.checked_add(parse_duration(D))`; what `parse_time_in_range` accepts is `parse_time`'s
+//! answer and lies within the years 1 to 9999.
 #![no_main]
 
 use keyward::time::macros::datetime;
@@ -28,6 +30,12 @@ fuzz_target!(|data: &[u8]| {
     }
     for now in NOWS {
         let time = timespec::parse_time(text, now);
+        if let Ok(at) = timespec::parse_time_in_range(text, now) {
+            assert_eq!(time, Ok(at));
+            let year = at.to_offset(keyward::time::UtcOffset::UTC).year();
+            assert!((1..=9999).contains(&year), "{text:?} gave the year {year}");
+            assert_eq!(timespec::in_range(at), Some(at));
+        }
         if text.trim() == "now" {
             assert_eq!(time, Ok(now));
         }
