@@ -224,7 +224,7 @@ fn a_rewrap_killed_at_any_point_loses_nothing_and_a_rerun_finishes() {
 #[test]
 fn certificates_read_dotnet_key_rings_and_encrypt_new_keys() {
     let vectors: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(shared_dir().join("vectors/aspnetcore.json")).unwrap(),
+        &std::fs::read_to_string(testdata_dir().join("vectors/aspnetcore.json")).unwrap(),
     )
     .unwrap();
     let v = vectors["vectors"]
@@ -253,7 +253,7 @@ fn certificates_read_dotnet_key_rings_and_encrypt_new_keys() {
     let keys = dir.path().join("keys");
     std::fs::create_dir(&keys).unwrap();
     std::fs::copy(
-        shared_dir().join("vectors/keys/cert-encrypted-aspnetcore.xml"),
+        testdata_dir().join("vectors/keys/cert-encrypted-aspnetcore.xml"),
         keys.join("key-9c15d488-4417-49ab-ae39-ed2f36a9ebe3.xml"),
     )
     .unwrap();

@@ -278,7 +278,7 @@ fn four_processes_on_an_empty_directory_create_exactly_one_key() {
 #[test]
 fn reads_a_key_directory_written_by_dotnet() {
     let vectors: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(shared_dir().join("vectors/aspnetcore.json")).unwrap(),
+        &std::fs::read_to_string(testdata_dir().join("vectors/aspnetcore.json")).unwrap(),
     )
     .unwrap();
     let vector = vectors["vectors"]
@@ -289,7 +289,7 @@ fn reads_a_key_directory_written_by_dotnet() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
-        shared_dir().join("vectors/keys/unencrypted.xml"),
+        testdata_dir().join("vectors/keys/unencrypted.xml"),
         dir.path()
             .join("key-6417072d-bd2e-4737-8995-fd280fe00251.xml"),
     )

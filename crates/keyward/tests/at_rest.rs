@@ -316,7 +316,7 @@ fn no_master_key_reaches_the_logs() {
 fn vector_certificate(key_xml_file: &str) -> (Vec<u8>, String) {
     use base64::Engine as _;
     let vectors: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(shared_dir().join("vectors/aspnetcore.json")).unwrap(),
+        &std::fs::read_to_string(testdata_dir().join("vectors/aspnetcore.json")).unwrap(),
     )
     .unwrap();
     let v = vectors["vectors"]
@@ -342,11 +342,11 @@ fn bitwarden_certificate() -> (Vec<u8>, String) {
     vector_certificate("keys/cert-encrypted-bitwarden.xml")
 }
 
-fn shared_dir() -> std::path::PathBuf {
-    std::env::var_os("KEYWARD_SHARED_DIR")
+fn testdata_dir() -> std::path::PathBuf {
+    std::env::var_os("KEYWARD_TESTDATA_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
         })
 }
 
@@ -459,7 +459,7 @@ fn certificate_encryption_has_the_dotnet_shape_and_decrypts_independently() {
     let payload = node.protector(["p"]).protect(b"cert").unwrap();
     let file = key_files(dir.path()).remove(0);
     let sample =
-        std::fs::read_to_string(shared_dir().join("vectors/keys/cert-encrypted-aspnetcore.xml"))
+        std::fs::read_to_string(testdata_dir().join("vectors/keys/cert-encrypted-aspnetcore.xml"))
             .unwrap();
     assert_eq!(
         shape(&file),
@@ -501,7 +501,7 @@ fn a_certificate_that_is_not_configured_names_the_key() {
     let (pfx, password) = aspnetcore_certificate();
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
-        shared_dir().join("vectors/keys/cert-encrypted-aspnetcore.xml"),
+        testdata_dir().join("vectors/keys/cert-encrypted-aspnetcore.xml"),
         dir.path()
             .join("key-9c15d488-4417-49ab-ae39-ed2f36a9ebe3.xml"),
     )

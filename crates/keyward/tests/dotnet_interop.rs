@@ -14,7 +14,7 @@ use keyward::{Error, KeyId, KeyStatus, Provider};
 /// A fresh key directory holding a copy of one vector key file.
 fn directory_with(file: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let source = shared_dir().join("vectors/keys").join(file);
+    let source = testdata_dir().join("vectors/keys").join(file);
     let name = Path::new(file).file_name().unwrap();
     std::fs::copy(&source, dir.path().join(name)).unwrap();
     dir
@@ -199,7 +199,7 @@ fn keyward_keys_are_written_as_dotnet_writes_them() {
     let id = provider.ensure_default_key().unwrap();
     let text = std::fs::read_to_string(dir.path().join(format!("key-{id}.xml"))).unwrap();
     let sample =
-        std::fs::read_to_string(shared_dir().join("vectors/keys/unencrypted.xml")).unwrap();
+        std::fs::read_to_string(testdata_dir().join("vectors/keys/unencrypted.xml")).unwrap();
     // Same structure as the .NET sample: compare element paths and attribute names.
     fn shape(xml: &str) -> Vec<String> {
         let doc = roxmltree::Document::parse(xml.trim_start_matches('\u{feff}')).unwrap();

@@ -1,4 +1,4 @@
-//! Known-answer tests: every vector of `../shared/vectors/aspnetcore.json`, read at test time.
+//! Known-answer tests: every vector of `testdata/vectors/aspnetcore.json`, read at test time.
 //! A kind this slice does not handle yet is listed in `SKIPPED` with the reason; a kind that is
 //! neither handled nor skipped fails `every_vector_kind_is_handled_or_skipped_with_a_reason`.
 
@@ -448,7 +448,7 @@ impl KeyRepository for FixedRepository {
 #[test]
 fn key_xml_revocation() {
     for v in vectors_of("key_xml_revocation") {
-        let path = shared_dir()
+        let path = testdata_dir()
             .join("vectors")
             .join(str_of(&v["inputs"], "xml_file"));
         let xml = std::fs::read_to_string(&path).unwrap();
@@ -576,7 +576,9 @@ fn end_to_end_unprotect() {
         let pfx = base64_std(str_of(i, "pfx_base64"));
         let certificate =
             keyward::at_rest::Certificate::from_pkcs12(&pfx, str_of(i, "pfx_password")).unwrap();
-        let key_file = shared_dir().join("vectors").join(str_of(i, "key_xml_file"));
+        let key_file = testdata_dir()
+            .join("vectors")
+            .join(str_of(i, "key_xml_file"));
         let xml = std::fs::read_to_string(&key_file).unwrap();
         let chain: Vec<&str> = i["purposes_full_chain"]
             .as_array()
@@ -610,4 +612,41 @@ fn end_to_end_unprotect() {
             .unprotect_str(str_of(i, "protected_base64url"))
             .is_err());
     }
+}
+
+/// The repository carries its own copy of the vectors (`testdata/vectors`), so a clone alone
+/// runs every test. Where the project's shared folder sits beside the repository (developers'
+/// machines and CI), every file of it must be in that copy, byte for byte: an update of the
+/// shared vectors that was not copied in fails here.
+#[test]
+fn testdata_holds_the_shared_vectors_when_they_are_beside_the_repository() {
+    let shared =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors");
+    if !shared.is_dir() {
+        eprintln!("skipping: no ../shared/vectors beside the repository");
+        return;
+    }
+    let copy = testdata_dir().join("vectors");
+    let mut pending = vec![shared.clone()];
+    let mut compared = 0;
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let relative = path.strip_prefix(&shared).unwrap();
+            let ours = std::fs::read(copy.join(relative)).unwrap_or_else(|e| {
+                panic!("testdata/vectors/{} is missing: {e}", relative.display())
+            });
+            assert!(
+                ours == std::fs::read(&path).unwrap(),
+                "testdata/vectors/{} differs from ../shared/vectors (copy it again)",
+                relative.display()
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 10, "only {compared} shared vector files");
 }

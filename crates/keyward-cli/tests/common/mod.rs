@@ -8,10 +8,12 @@ use std::process::{Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_keyward");
 
-pub fn shared_dir() -> PathBuf {
-    std::env::var_os("KEYWARD_SHARED_DIR")
+/// The repository's `testdata` folder (its `vectors/` are the known-answer vectors), or
+/// `KEYWARD_TESTDATA_DIR`.
+pub fn testdata_dir() -> PathBuf {
+    std::env::var_os("KEYWARD_TESTDATA_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata"))
 }
 
 /// `keyward --keys-dir DIR --application-name APP ARGS…` with a clean environment.

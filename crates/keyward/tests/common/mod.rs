@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests: the `../shared` folder, its vectors, hex.
+//! Helpers shared by the integration tests: the repository's `testdata` folder, its vectors,
+//! hex.
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
 
@@ -6,15 +7,16 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-/// `../shared` beside the repository (or `KEYWARD_SHARED_DIR`). Missing is a failure.
-pub fn shared_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("KEYWARD_SHARED_DIR") {
+/// The repository's `testdata` folder (its `vectors/` are the known-answer vectors), or
+/// `KEYWARD_TESTDATA_DIR`. Missing is a failure.
+pub fn testdata_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("KEYWARD_TESTDATA_DIR") {
         return PathBuf::from(dir);
     }
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
     assert!(
         dir.join("vectors").is_dir(),
-        "the shared folder with vectors is missing at {} (set KEYWARD_SHARED_DIR)",
+        "the vectors are missing at {} (set KEYWARD_TESTDATA_DIR)",
         dir.display()
     );
     dir
@@ -22,7 +24,7 @@ pub fn shared_dir() -> PathBuf {
 
 /// Every vector in `vectors/aspnetcore.json`.
 pub fn aspnetcore_vectors() -> Vec<Value> {
-    let path = shared_dir().join("vectors/aspnetcore.json");
+    let path = testdata_dir().join("vectors/aspnetcore.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let doc: Value = serde_json::from_str(&text).expect("vectors JSON");
     doc["vectors"].as_array().expect("a vectors array").clone()
