@@ -217,6 +217,10 @@ pub enum KeysCommand {
         /// Only list what would be re-encrypted.
         #[arg(long)]
         dry_run: bool,
+        /// Also encrypt this plaintext key although it was created after the ring's first
+        /// encrypted key (such keys are suspect: a store writer may have planted them).
+        #[arg(long = "trust-plaintext", value_name = "KEY_ID")]
+        trust_plaintext: Vec<keyward::KeyId>,
     },
     /// Delete keys (their payloads can never be unprotected again).
     Delete {

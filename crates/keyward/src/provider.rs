@@ -292,6 +292,9 @@ pub struct Rewrap {
     pub rewrapped: Vec<KeyId>,
     /// Keys already encrypted as the current encryptor would.
     pub unchanged: Vec<KeyId>,
+    /// Plaintext keys created after the ring's first encrypted key: left as they are (a
+    /// store writer may have planted them). Name them in `trusted` to rewrap them.
+    pub suspect: Vec<KeyId>,
     /// Whether this was a dry run.
     pub dry_run: bool,
 }
@@ -578,9 +581,23 @@ impl Provider {
     /// [`Error::Configuration`] without an encryptor; [`Error::KeyDecryptionFailed`] naming a
     /// key no configured decryptor opens; repository errors. Keys done before an error stay
     /// done.
-    pub fn rewrap_keys(
+    pub fn rewrap_keys(&self, dry_run: bool, progress: impl FnMut(usize, usize)) -> Result<Rewrap> {
+        self.rewrap_keys_trusting(dry_run, &[], progress)
+    }
+
+    /// [`Provider::rewrap_keys`], also encrypting the plaintext keys named in `trusted`.
+    ///
+    /// A plaintext key created after the ring's first encrypted key is *suspect*: once
+    /// encryption is on, a plaintext key comes from a store writer, not from keyward, and
+    /// encrypting it would make a planted key trusted everywhere. Suspect keys are reported in
+    /// [`Rewrap::suspect`] and left alone unless their ids are in `trusted`.
+    ///
+    /// # Errors
+    /// As [`Provider::rewrap_keys`].
+    pub fn rewrap_keys_trusting(
         &self,
         dry_run: bool,
+        trusted: &[KeyId],
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Rewrap> {
         self.shared.check_writable()?;
@@ -612,6 +629,19 @@ impl Provider {
                 _ => {}
             }
         }
+        let creation = |element: &crate::xml::XmlElement| {
+            element
+                .child_element("creationDate")
+                .and_then(|d| date::parse(&d.text_content()))
+        };
+        let is_plain = crate::at_rest::has_plaintext_secret;
+        // The creation of the first key stored encrypted: plaintext keys created after it did
+        // not come from an encrypting keyward node.
+        let encrypted_since = keys
+            .iter()
+            .filter(|(_, element)| !is_plain(element))
+            .filter_map(|(_, element)| creation(element))
+            .min();
         let total = keys.len();
         for (done, (stored, mut element)) in keys.into_iter().enumerate() {
             let id: KeyId = element
@@ -621,6 +651,16 @@ impl Provider {
                     location: stored.location.clone(),
                     reason: "a key without a valid id".into(),
                 })?;
+            let suspect = is_plain(&element)
+                && !trusted.contains(&id)
+                && encrypted_since
+                    .is_some_and(|since| creation(&element).is_none_or(|c| c > since));
+            if suspect {
+                tracing::warn!(key_id = %id, "a plaintext key created after the ring's first encrypted key is not rewrapped (it may have been planted); name it to trust it");
+                report.suspect.push(id);
+                progress(done + 1, total);
+                continue;
+            }
             let Some(crate::xml::XmlNode::Element(secret)) =
                 crate::at_rest::secret_slot(&mut element).map(|s| s.clone())
             else {

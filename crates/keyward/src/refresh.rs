@@ -13,6 +13,9 @@ use crate::provider::Shared;
 #[derive(Debug, Default)]
 struct State {
     requested: bool,
+    /// An `unprotect` is waiting for this reload (an unknown key id): it skips the minimum
+    /// interval between reloads (unknown-key reloads have their own, longer, throttle).
+    urgent: bool,
     running: bool,
     stop: bool,
     /// How many refreshes have finished (successfully or not).
@@ -121,6 +124,7 @@ impl Refresher {
         // A refresh already running may have read the store before the key arrived.
         let target = state.completed + if state.running { 2 } else { 1 };
         state.requested = true;
+        state.urgent = true;
         self.signals.wake.notify_one();
         let deadline = Instant::now() + wait;
         while state.completed < target && !state.stop {
@@ -198,8 +202,9 @@ fn run(signals: &Signals, shared: &Weak<Shared>) {
             // However often the store says it changed, reload at most once per
             // `min_interval`: requests meanwhile fold into the next reload.
             if let Some(earliest) = last_finished.map(|t| t + min_interval) {
-                state = wait_until(signals, state, earliest, |s| s.stop);
+                state = wait_until(signals, state, earliest, |s| s.stop || s.urgent);
             }
+            state.urgent = false;
             if state.stop {
                 return;
             }

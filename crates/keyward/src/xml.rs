@@ -375,8 +375,8 @@ pub(crate) fn parse_limited(text: &str) -> std::result::Result<roxmltree::Docume
 
 /// Parses a stored document (a file with declaration and BOM, or a single-line element) into
 /// an [`XmlElement`], dropping whitespace-only text between elements; DTDs are refused, and
-/// the limits of stored documents apply ([`MAX_DOCUMENT_BYTES`], [`MAX_NODES`],
-/// [`MAX_DEPTH`]). Used to move elements between repositories (`keyward keys migrate`).
+/// the limits of stored documents apply (4 MiB, 100 000 nodes, elements nested at most 64
+/// deep). Used to move elements between repositories (`keyward keys migrate`).
 ///
 /// ```
 /// let element = keyward::parse_element("\u{feff}<?xml version=\"1.0\"?>\n<key id=\"x\">\n  <a>1</a>\n</key>\n").unwrap();

@@ -153,6 +153,18 @@ fn a_planted_plaintext_key_is_unusable_where_encryption_is_required() {
     let fresh = orders.protect(b"new").unwrap();
     assert_eq!(fresh[4..20], default.to_guid_bytes());
     assert_eq!(orders.unprotect(&genuine).unwrap(), b"genuine");
+
+    // A read-only consumer configured with only a decryptor refuses the planted key too.
+    let consumer = builder(&store, &clock)
+        .xml_decryptor(Arc::new(kek_ring()))
+        .read_only(true)
+        .build()
+        .unwrap();
+    assert_ne!(consumer.default_key_at(clock.now()), Some(planted_id));
+    assert!(matches!(
+        consumer.protector(["orders"]).unprotect(&forged),
+        Err(Error::KeyNotEncrypted(id)) if id == planted_id
+    ));
 }
 
 /// Finding 2: a key below the minimum key size never becomes the default, and unprotects
@@ -367,4 +379,109 @@ fn a_key_replaced_under_its_id_never_meets_its_predecessors_derivations() {
         reader.protector(["orders"]).unprotect(&payload).unwrap(),
         b"after the replacement"
     );
+}
+
+/// Review follow-up: the minimum interval between reloads never delays the reload an
+/// `unprotect` waits for when it meets an unknown key id (that reload has its own throttle).
+#[test]
+fn an_unknown_key_reload_is_not_held_back_by_the_minimum_interval() {
+    let clock = clock();
+    let store = Arc::new(MemoryRepository::new());
+    let policy = keyward::KeyManagementPolicy {
+        min_refresh_interval: std::time::Duration::from_secs(30),
+        unknown_key_refresh_interval: std::time::Duration::ZERO,
+        ..Default::default()
+    };
+    let reader = builder(&store, &clock).policy(policy).build().unwrap();
+    let orders = reader.protector(["orders"]);
+    orders.protect(b"first key").unwrap();
+
+    // A payload under a key no store holds: the refresher reloads once (and fails to find it).
+    let elsewhere = builder(&Arc::new(MemoryRepository::new()), &clock)
+        .build()
+        .unwrap();
+    let foreign = elsewhere.protector(["orders"]).protect(b"x").unwrap();
+    assert!(matches!(
+        orders.unprotect(&foreign),
+        Err(Error::KeyNotFound { .. })
+    ));
+
+    // Another node adds a key to the shared store and protects with it at once.
+    let writer = builder(&store, &clock).build().unwrap();
+    clock.advance(Duration::minutes(1));
+    let new_key = writer
+        .create_key(
+            clock.now() - Duration::seconds(1),
+            clock.now() + Duration::days(90),
+        )
+        .unwrap();
+    let payload = writer.protector(["orders"]).protect(b"new key").unwrap();
+    assert_eq!(payload[4..20], new_key.to_guid_bytes());
+    let started = std::time::Instant::now();
+    assert_eq!(orders.unprotect(&payload).unwrap(), b"new key");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}
+
+/// Review follow-up: `keys rewrap` must not turn a planted plaintext key into a trusted,
+/// encrypted one. A plaintext key created after the ring's first encrypted key is left alone
+/// unless named.
+#[test]
+fn rewrap_leaves_plaintext_keys_planted_after_encryption_began() {
+    let clock = clock();
+    let store = Arc::new(MemoryRepository::new());
+    // Before encryption: a plaintext key (legitimate, to be rewrapped).
+    let old_id = KeyId::random();
+    plant(
+        &store,
+        &plaintext_key(
+            old_id,
+            START - Duration::days(10),
+            Algorithm::AES_256_CBC_HMACSHA256,
+            &[3; 64],
+        ),
+        "key-old",
+    );
+    let node = builder(&store, &clock)
+        .key_encryption_keys(kek_ring())
+        .build()
+        .unwrap();
+    node.protector(["orders"]).protect(b"x").unwrap(); // creates the first encrypted key
+    clock.advance(Duration::hours(2));
+    let planted_id = KeyId::random();
+    plant(
+        &store,
+        &plaintext_key(
+            planted_id,
+            clock.now(),
+            Algorithm::AES_256_CBC_HMACSHA256,
+            &[4; 64],
+        ),
+        "key-planted",
+    );
+    let maintenance = builder(&store, &clock)
+        .key_encryption_keys(kek_ring())
+        .automatic_key_generation(false)
+        .build()
+        .unwrap();
+    let report = maintenance.rewrap_keys(false, |_, _| {}).unwrap();
+    assert_eq!(report.rewrapped, [old_id]);
+    assert_eq!(report.suspect, [planted_id]);
+    let listed = |id: KeyId| {
+        maintenance.refresh().unwrap();
+        maintenance.keys().into_iter().find(|k| k.id == id).unwrap()
+    };
+    assert!(
+        listed(old_id).unusable_reason.is_none(),
+        "the old key is encrypted and usable"
+    );
+    assert!(
+        listed(planted_id).unusable_reason.is_some(),
+        "the planted key stays unusable"
+    );
+
+    let trusted = maintenance
+        .rewrap_keys_trusting(false, &[planted_id], |_, _| {})
+        .unwrap();
+    assert_eq!(trusted.rewrapped, [planted_id]);
+    assert!(listed(planted_id).unusable_reason.is_none());
 }

@@ -78,7 +78,10 @@ pub fn run(global: &GlobalOptions, command: &KeysCommand) -> Result<(), CliError
             )?;
             migrate(&from, &to, *dry_run)
         }
-        KeysCommand::Rewrap { dry_run } => rewrap(global, *dry_run),
+        KeysCommand::Rewrap {
+            dry_run,
+            trust_plaintext,
+        } => rewrap(global, *dry_run, trust_plaintext),
         KeysCommand::Delete {
             id,
             expired_before,
@@ -419,11 +422,15 @@ fn migrate(from: &str, to: &str, dry_run: bool) -> Result<(), CliError> {
     .map_err(stdout_error)
 }
 
-fn rewrap(global: &GlobalOptions, dry_run: bool) -> Result<(), CliError> {
+fn rewrap(
+    global: &GlobalOptions,
+    dry_run: bool,
+    trusted: &[keyward::KeyId],
+) -> Result<(), CliError> {
     use std::io::IsTerminal;
     let provider = maintenance_provider(global)?;
     let terminal = std::io::stderr().is_terminal();
-    let report = provider.rewrap_keys(dry_run, |done, total| {
+    let report = provider.rewrap_keys_trusting(dry_run, trusted, |done, total| {
         if terminal {
             eprint!(
                 "\rrewrapping [{:<30}] {done}/{total}",
@@ -443,11 +450,19 @@ fn rewrap(global: &GlobalOptions, dry_run: bool) -> Result<(), CliError> {
     for id in &report.rewrapped {
         writeln!(out, "{verb} {id}").map_err(stdout_error)?;
     }
+    for id in &report.suspect {
+        writeln!(
+            out,
+            "left {id}: a plaintext key created after the ring's first encrypted key (it may have been planted; --trust-plaintext {id} encrypts it)"
+        )
+        .map_err(stdout_error)?;
+    }
     writeln!(
         out,
-        "{verb} {} key(s); {} already current",
+        "{verb} {} key(s); {} already current; {} suspect left alone",
         report.rewrapped.len(),
-        report.unchanged.len()
+        report.unchanged.len(),
+        report.suspect.len()
     )
     .map_err(stdout_error)
 }

@@ -143,6 +143,26 @@ fn parse(encrypted: &str) -> Option<roxmltree::Document<'_>> {
 
 /// Where a `<key>` element keeps its secret: the `<masterKey>` or `<encryptedSecret>`
 /// element inside `descriptor/descriptor`.
+/// Whether a `<key>` element keeps its secret as a plaintext `<masterKey>`.
+pub(crate) fn has_plaintext_secret(key: &XmlElement) -> bool {
+    fn element(node: &crate::xml::XmlNode) -> Option<&XmlElement> {
+        match node {
+            crate::xml::XmlNode::Element(e) => Some(e),
+            _ => None,
+        }
+    }
+    key.child_element("descriptor")
+        .and_then(|outer| outer.children().iter().find_map(element))
+        .and_then(|inner| {
+            inner
+                .children()
+                .iter()
+                .filter_map(element)
+                .find(|e| e.name() == "masterKey" || e.name().ends_with("encryptedSecret"))
+        })
+        .is_some_and(|secret| secret.name() == "masterKey")
+}
+
 pub(crate) fn secret_slot(key: &mut XmlElement) -> Option<&mut crate::xml::XmlNode> {
     let outer = key.children_mut().iter_mut().find_map(|c| match c {
         crate::xml::XmlNode::Element(e) if e.name() == "descriptor" => Some(e),
@@ -207,10 +227,11 @@ static PLAINTEXT_WARNING: std::sync::Once = std::sync::Once::new();
 
 impl AtRest {
     /// Whether plaintext master keys are refused: encryption at rest is required, or an
-    /// encryptor is configured (every key this node writes is encrypted, so a plaintext one
-    /// came from elsewhere).
+    /// encryptor or a decryptor is configured (the ring is meant to be encrypted, so a
+    /// plaintext key came from elsewhere: a read-only consumer with only a decryptor must not
+    /// adopt a planted key either).
     pub(crate) fn refuses_plaintext(&self) -> bool {
-        self.require_encryption || self.encryptor.is_some()
+        self.require_encryption || self.encryptor.is_some() || !self.decryptors.is_empty()
     }
 
     /// Warns once per key and process that a key is stored unencrypted.

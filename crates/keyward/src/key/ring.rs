@@ -398,7 +398,7 @@ fn ring_key(
 ) -> RingKey {
     let crypto = match (&record.material, record.algorithm) {
         (KeyMaterial::Plain(_), Some(_)) if at_rest.refuses_plaintext() => {
-            tracing::error!(key_id = %record.id, "a key in the ring is stored unencrypted although encryption at rest is required or configured: it is not used (it may have been planted by a store writer; `keyward keys rewrap` encrypts keys that were stored before encryption was turned on)");
+            tracing::error!(key_id = %record.id, "a key in the ring is stored unencrypted although encryption at rest is required or configured: it is not used (it may have been planted by a store writer; if it was stored before encryption was turned on, `keyward keys rewrap` encrypts it)");
             Err(KeyProblem::Unencrypted)
         }
         (KeyMaterial::Plain(secret), Some(algorithm)) => {

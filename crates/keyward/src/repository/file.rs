@@ -222,6 +222,18 @@ impl KeyRepository for FileSystemRepository {
                     ),
                 ));
             }
+            // Only while the file still holds the selected text.
+            match read_limited(&path) {
+                Ok(current) if current == element.xml => {}
+                Ok(_) => {
+                    return Err(Error::io(
+                        path,
+                        io::Error::other("the file changed since it was read; not deleted"),
+                    ))
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io(path, e)),
+            }
             match fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -316,10 +328,9 @@ fn no_follow(_options: &mut OpenOptions) {}
 fn permission_problems(directory: &Path) -> Vec<String> {
     use std::os::unix::fs::MetadataExt;
     let mut problems = Vec::new();
-    // The lock file is created by this process: its owner is who we run as.
-    let me = fs::symlink_metadata(directory.join(LOCK_FILE))
-        .ok()
-        .map(|m| m.uid());
+    // Who this process runs as: the owner of /proc/self is the effective user (Linux). Not
+    // the lock file's owner: whoever planted a lock file beforehand would pass for us.
+    let me = fs::metadata("/proc/self").ok().map(|m| m.uid());
     let describe = |path: &Path, meta: &fs::Metadata, what: &str| {
         format!(
             "{} {what} (owner uid {}, mode {:03o})",
@@ -329,9 +340,12 @@ fn permission_problems(directory: &Path) -> Vec<String> {
         )
     };
     if let Ok(meta) = fs::metadata(directory) {
-        // World- or group-writable without the sticky bit: others can replace key files.
-        if meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0 {
+        // Group- or world-writable (the sticky bit included: others can still add key files).
+        if meta.mode() & 0o022 != 0 {
             problems.push(describe(directory, &meta, "is writable by others"));
+        }
+        if me.is_some_and(|uid| uid != meta.uid()) {
+            problems.push(describe(directory, &meta, "belongs to another user"));
         }
     }
     let Ok(entries) = fs::read_dir(directory) else {
@@ -439,12 +453,13 @@ mod tests {
         repo.store_element(&XmlElement::new("key"), "key-a")
             .unwrap();
         assert!(repo.permission_problems().is_empty());
-        fs::set_permissions(repo.directory(), fs::Permissions::from_mode(0o777)).unwrap();
+        // The sticky bit does not help: others can still add key files.
+        fs::set_permissions(repo.directory(), fs::Permissions::from_mode(0o1777)).unwrap();
         let key_file = repo.directory().join("key-a.xml");
         fs::set_permissions(&key_file, fs::Permissions::from_mode(0o666)).unwrap();
         let problems = repo.permission_problems().join("\n");
         assert!(
-            problems.contains("mode 777") && problems.contains("mode 666"),
+            problems.contains("mode 1777") && problems.contains("mode 666"),
             "{problems}"
         );
         assert!(problems.contains("owner uid"), "{problems}");
