@@ -344,6 +344,11 @@ impl AtRest {
             Some(encryptor) => Ok(encrypted_secret(encryptor.encrypt(key_id, &master_key)?)),
             None if self.require_encryption => Err(crate::Error::EncryptionRequired(key_id)),
             None => {
+                // Warned here: reading it back needs no second warning.
+                self.plaintext_seen
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(key_id);
                 PLAINTEXT_WARNING.call_once(|| {
                     tracing::warn!(%key_id, "no XML encryptor configured: the key is stored unencrypted (as .NET does without one); configure a KEK, passphrase or certificate, or require_encryption_at_rest()");
                 });
