@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use crate::key::KeyId;
+use crate::key::id::KeyId;
 
 /// A `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

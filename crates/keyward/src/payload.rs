@@ -2,7 +2,7 @@
 //! Parsing never panics: every length is checked.
 
 use crate::error::{Error, MalformedReason, Result};
-use crate::key::KeyId;
+use crate::key::id::KeyId;
 
 /// The magic header: the high 28 bits of SHA-1 of the protector's type name, version nibble 0.
 pub const MAGIC: [u8; 4] = [0x09, 0xF0, 0xC9, 0xF0];

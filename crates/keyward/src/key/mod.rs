@@ -1,7 +1,7 @@
 //! Keys: ids, metadata, key XML, the key ring and the default-key policy.
 
 pub(crate) mod date;
-mod id;
+pub(crate) mod id;
 mod resolver;
 mod ring;
 mod rotation;
