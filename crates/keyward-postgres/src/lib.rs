@@ -20,14 +20,26 @@
 //! | --- | --- | --- |
 //! | `disable` | never | — |
 //! | `prefer` (default; `allow` is taken as `prefer`) | when the server offers it; plain text if it does not or the handshake fails | not verified |
-//! | `require` | always | not verified — unless `sslrootcert` is given, then as `verify-ca` |
-//! | `verify-ca` | always | chain verified up to a root; any host name |
+//! | `require` | always | not verified — unless `sslrootcert=PATH` is given, then as `verify-ca` |
+//! | `verify-ca` | always | chain verified up to a root of `sslrootcert=PATH` (required); any host name |
 //! | `verify-full` | always | chain verified, and issued for the host connected to |
 //!
-//! Roots come from `sslrootcert=PATH` (PEM; percent-encode it in a URL), or from the system's
-//! store when it is absent or `sslrootcert=system`. `SCRAM-SHA-256-PLUS` (channel binding) is
-//! not offered: leave `channel_binding` at `prefer`, or `disable`. Messages and errors name the
-//! store as [`display_url`] shows it: never with a password.
+//! Roots come from `sslrootcert=PATH` (PEM; percent-encode it in a URL, quote it in a
+//! `key=value` string if it holds `=`). The system's store (`sslrootcert=system`, or no
+//! `sslrootcert`) is used by `verify-full` only: it vouches for host names, so without the
+//! name check any publicly issued certificate would pass. `verify-ca` without `sslrootcert`,
+//! `sslrootcert=system` with `require` or `verify-ca`, and `sslrootcert` with `prefer` (or no
+//! `sslmode`) or `disable` are refused with [`Error::Configuration`]. `SCRAM-SHA-256-PLUS`
+//! (channel binding) is not offered: leave `channel_binding` at `prefer`, or `disable`.
+//!
+//! keyward fails closed on what it cannot read as the client would: URL query keys are
+//! percent-decoded as the client decodes them; a `key=value` string keyward cannot split, and
+//! an `sslmode` the client sees but keyward does not (a `?` in an unencoded password), are
+//! refused rather than left to the default `prefer`. In a `key=value` string an empty value
+//! must be quoted (`''`): as in libpq, `user= password=pw` would make `password=pw` the user
+//! name, so an unquoted value after whitespace that holds `=`, and an unquoted value of
+//! keyward's that is empty or holds `=`, are refused. Messages and errors name the store as
+//! [`display_url`] shows it: never with a password, nor a name that holds `=`.
 //!
 //! ```text
 //! postgres://app@db.example:5432/shop?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem&table=DataProtectionKeys
@@ -156,7 +168,7 @@ impl PostgresRepository {
     /// [`Error::Repository`] naming the store (without credentials), with the PostgreSQL
     /// client's error as its source; [`Error::Configuration`] for a bad keyward parameter.
     pub fn open(url: &str) -> Result<Self> {
-        let (base, parameters) = split_parameters(url);
+        let (base, parameters) = split_parameters(url).map_err(Error::Configuration)?;
         let defaults = PostgresOptions::default();
         let create_table = match parameters.create_table.as_deref() {
             None | Some("true") => true,
@@ -183,7 +195,7 @@ impl PostgresRepository {
     /// [`Error::Repository`] naming the store, with the client's error as its source;
     /// [`Error::Configuration`] for a bad keyward parameter.
     pub fn open_with(url: &str, options: PostgresOptions) -> Result<Self> {
-        let (base, parameters) = split_parameters(url);
+        let (base, parameters) = split_parameters(url).map_err(Error::Configuration)?;
         if parameters.table.is_some()
             || parameters.schema.is_some()
             || parameters.create_table.is_some()
@@ -214,6 +226,14 @@ impl PostgresRepository {
                 format!("invalid PostgreSQL connection string: {reason}"),
             )
         })?;
+        // keyward removed every sslmode it read: one the client parsed was hidden from keyward
+        // (a '?' in the password, …). Refused, never overridden by keyward's default.
+        if config.get_ssl_mode() != postgres::config::SslMode::Prefer {
+            return Err(Error::Configuration(
+                "the connection string holds an sslmode keyward cannot read (percent-encode '?', '@', '/' and '#' in the user name and password)"
+                    .into(),
+            ));
+        }
         // Built from the parsed configuration: a password given anywhere (userinfo, query,
         // key=value) never reaches messages.
         let location = store_of(&describe(&config));
@@ -227,8 +247,11 @@ impl PostgresRepository {
             })?,
         };
         config.ssl_mode(mode.negotiation());
-        let tls = tls::client_config(mode, parameters.sslrootcert.as_deref())
-            .map_err(|e| Error::repository_caused(location.clone(), "setting up TLS", e))?;
+        let tls =
+            tls::client_config(mode, parameters.sslrootcert.as_deref()).map_err(|e| match e {
+                tls::SetupError::Configuration(reason) => Error::Configuration(reason.into()),
+                e => Error::repository_caused(location.clone(), "setting up TLS", e),
+            })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -406,28 +429,34 @@ impl KeyRepository for PostgresRepository {
         // try-lock in a loop with a deadline: a holder stuck on a half-open connection must not
         // block this node for ever.
         let doing = "taking the key generation lock";
-        let mut client = self
-            .connector
-            .connect()
-            .map_err(|e| Error::repository_caused(self.location(), doing, e))?;
+        let connector = self.connector.clone();
         let key = self.advisory_key("keyward-generation");
-        let started = std::time::Instant::now();
-        loop {
-            let taken: bool = client
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
-                .and_then(|row| row.try_get(0))
-                .map_err(|e| Error::repository_caused(self.location(), doing, e))?;
-            if taken {
-                return Ok(GenerationLock::new(LockGuard(Some(client))));
+        let location = self.location();
+        let guard = LockGuard::hold(&self.location(), spawn_unlocker, move |slot| {
+            let client = slot.insert(
+                connector
+                    .connect()
+                    .map_err(|e| Error::repository_caused(location.clone(), doing, e))?,
+            );
+            let started = std::time::Instant::now();
+            loop {
+                let taken: bool = client
+                    .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+                    .and_then(|row| row.try_get(0))
+                    .map_err(|e| Error::repository_caused(location.clone(), doing, e))?;
+                if taken {
+                    return Ok(());
+                }
+                if started.elapsed() > Duration::from_secs(60) {
+                    return Err(Error::repository(
+                        location,
+                        "the key generation lock stayed taken for 60 s",
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(25));
             }
-            if started.elapsed() > Duration::from_secs(60) {
-                return Err(Error::repository(
-                    self.location(),
-                    "the key generation lock stayed taken for 60 s",
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
+        })?;
+        Ok(GenerationLock::new(guard))
     }
 
     fn location(&self) -> String {
@@ -510,29 +539,74 @@ impl KeyRepository for PostgresRepository {
     }
 }
 
-/// Holds the advisory lock's connection. Dropping it ends the session, which releases the
-/// lock on the server; no query waits for an answer, and the drop waits at most
-/// [`UNLOCK_WAIT`] for the close (a stalled server is left to a detached thread). Never
-/// panics.
-struct LockGuard(Option<Client>);
+/// A job on a thread of its own; fails when no thread can be started.
+type Spawn = fn(Box<dyn FnOnce() + Send>) -> std::io::Result<()>;
+
+fn spawn_unlocker(job: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("keyward-postgres-lock".into())
+        .spawn(job)
+        .map(drop)
+}
+
+/// Holds the advisory lock. Its connection lives on a thread of its own, started before
+/// connecting: dropping the guard tells that thread to end the session (which releases the
+/// lock on the server) and waits at most [`UNLOCK_WAIT`] for the close. `postgres::Client`'s
+/// own drop waits for the server without a timeout, so the guard never owns a client: no
+/// path of the drop (a stalled server, no thread to be had) blocks for longer. Never panics.
+struct LockGuard {
+    /// Dropped to release the lock.
+    release: Option<mpsc::Sender<()>>,
+    /// Answers once the session is closed.
+    closed: mpsc::Receiver<()>,
+}
+
+impl LockGuard {
+    /// Starts the lock's thread with `spawn` and runs `take` there: it connects into the slot
+    /// and takes the lock. Returns once the lock is taken, or with `take`'s error (the
+    /// connection, if any, is closed on that thread afterwards, never on the caller's).
+    fn hold(
+        location: &str,
+        spawn: Spawn,
+        take: impl FnOnce(&mut Option<Client>) -> Result<()> + Send + 'static,
+    ) -> Result<Self> {
+        let (taken_tx, taken) = mpsc::channel::<Result<()>>();
+        let (release, released) = mpsc::channel::<()>();
+        let (closed_tx, closed) = mpsc::channel::<()>();
+        spawn(Box::new(move || {
+            let mut slot = None;
+            let outcome = take(&mut slot);
+            let holding = outcome.is_ok();
+            if taken_tx.send(outcome).is_ok() && holding {
+                // Until the guard goes: its sender dropped.
+                let _ = released.recv();
+            }
+            // Terminate: the server ends the session and with it the lock.
+            if let Some(client) = slot {
+                let _ = client.close();
+            }
+            let _ = closed_tx.send(());
+        }))
+        .map_err(|e| {
+            Error::repository_caused(location, "starting the key generation lock's thread", e)
+        })?;
+        taken.recv().unwrap_or_else(|_| {
+            Err(Error::repository(
+                location,
+                "the key generation lock's thread ended without taking the lock",
+            ))
+        })?;
+        Ok(Self {
+            release: Some(release),
+            closed,
+        })
+    }
+}
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        let Some(client) = self.0.take() else {
-            return;
-        };
-        let (done, closed) = mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("keyward-postgres-unlock".into())
-            .spawn(move || {
-                // Terminate: the server ends the session and with it the lock.
-                let _ = client.close();
-                let _ = done.send(());
-            });
-        // If the thread could not start, the client went with the closure: closed already.
-        if spawned.is_ok() {
-            let _ = closed.recv_timeout(UNLOCK_WAIT);
-        }
+        drop(self.release.take());
+        let _ = self.closed.recv_timeout(UNLOCK_WAIT);
     }
 }
 
@@ -595,10 +669,9 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 /// own parameters (`table`, `schema`, `create_table`, `sslmode`, `sslrootcert`) are not shown.
 /// Never panics.
 pub fn display_url(url: &str) -> String {
-    let (base, _) = split_parameters(url);
-    match parse_config(&base) {
-        Ok(config) => describe(&config),
-        Err(_) => unparsable(url),
+    match split_parameters(url).map(|(base, _)| parse_config(&base)) {
+        Ok(Ok(config)) => describe(&config),
+        _ => unparsable(url),
     }
 }
 
@@ -653,8 +726,11 @@ fn url_rest(s: &str) -> Option<&str> {
         .or_else(|| s.strip_prefix("postgres://"))
 }
 
-/// `postgres://user@host:port/db`, from a parsed configuration, without any password.
+/// `postgres://user@host:port/db`, from a parsed configuration, without any password. A
+/// name holding '=' is left out (a user or database name, or a host as `(withheld)`): in a
+/// `key=value` string, `user= password=…` makes the next parameter the value.
 fn describe(config: &Config) -> String {
+    let shown = |name: &str| !name.contains('=');
     let hosts: Vec<String> = config
         .get_hosts()
         .iter()
@@ -663,6 +739,7 @@ fn describe(config: &Config) -> String {
             #[cfg(unix)]
             postgres::config::Host::Unix(path) => path.display().to_string(),
         })
+        .map(|h| if shown(&h) { h } else { "(withheld)".into() })
         .collect();
     let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
     let host = match (hosts.first(), ports.first()) {
@@ -672,12 +749,11 @@ fn describe(config: &Config) -> String {
     };
     let user = config
         .get_user()
+        .filter(|u| shown(u))
         .map(|u| format!("{u}@"))
         .unwrap_or_default();
-    format!(
-        "postgres://{user}{host}/{}",
-        config.get_dbname().unwrap_or("")
-    )
+    let dbname = config.get_dbname().filter(|d| shown(d)).unwrap_or("");
+    format!("postgres://{user}{host}/{dbname}")
 }
 
 /// A quoted SQL identifier.
@@ -709,19 +785,17 @@ impl Parameters {
     }
 }
 
-/// `url` without keyward's parameters, and those parameters: from a URL's query (values
-/// percent-decoded) or from a `key=value` connection string. A string keyward cannot split is
-/// returned whole, for the client's parser to refuse.
-fn split_parameters(url: &str) -> (String, Parameters) {
+/// `url` without keyward's parameters, and those parameters: from a URL's query (keys and
+/// values percent-decoded, as the client decodes them) or from a `key=value` connection string.
+/// The error, for a string keyward cannot split as the client would, quotes no value.
+fn split_parameters(url: &str) -> std::result::Result<(String, Parameters), String> {
     let mut parameters = Parameters::default();
     if url_rest(url).is_none() {
-        return match split_keywords(url, &mut parameters) {
-            Some(rest) => (rest, parameters),
-            None => (url.to_owned(), Parameters::default()),
-        };
+        let rest = split_keywords(url, &mut parameters)?;
+        return Ok((rest, parameters));
     }
     let Some((base, query)) = url.split_once('?') else {
-        return (url.to_owned(), parameters);
+        return Ok((url.to_owned(), parameters));
     };
     let rest: Vec<&str> = query
         .split('&')
@@ -729,7 +803,7 @@ fn split_parameters(url: &str) -> (String, Parameters) {
             let Some((key, value)) = pair.split_once('=') else {
                 return true;
             };
-            match parameters.slot(key) {
+            match parameters.slot(&percent_decode(key)) {
                 Some(slot) => {
                     *slot = Some(percent_decode(value));
                     false
@@ -743,11 +817,23 @@ fn split_parameters(url: &str) -> (String, Parameters) {
     } else {
         format!("{base}?{}", rest.join("&"))
     };
-    (base, parameters)
+    Ok((base, parameters))
 }
 
-/// libpq's `key = value ...` form without keyward's keys; `None` when it does not tokenise.
-fn split_keywords(s: &str, parameters: &mut Parameters) -> Option<String> {
+/// libpq's `key = value ...` form without keyward's keys. Refused rather than passed on: what
+/// does not tokenise (an unterminated quote, a backslash at the end — the client would drop
+/// it —, a word without `=`, an empty key — the client stops reading there); an unquoted value
+/// of keyward's that is empty or holds `=`; and any unquoted value after whitespace that holds
+/// `=` (as in libpq, `user= password=pw` makes `password=pw` the user name).
+fn split_keywords(s: &str, parameters: &mut Parameters) -> std::result::Result<String, String> {
+    let malformed = || {
+        "the key=value connection string does not parse: an unterminated quote, a backslash at the end, or a word without '='"
+            .to_owned()
+    };
+    let swallowed = || {
+        "a value in the key=value connection string is empty and takes the next key=value as its value: quote an empty value as ''"
+            .to_owned()
+    };
     let mut kept: Vec<&str> = Vec::new();
     let mut chars = s.char_indices().peekable();
     let skip_spaces = |chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>| {
@@ -762,14 +848,19 @@ fn split_keywords(s: &str, parameters: &mut Parameters) -> Option<String> {
         while let Some((_, c)) = chars.next_if(|(_, c)| *c != '=' && !c.is_whitespace()) {
             key.push(c);
         }
+        if key.is_empty() {
+            return Err(malformed());
+        }
         skip_spaces(&mut chars);
-        chars.next_if(|(_, c)| *c == '=')?;
+        chars.next_if(|(_, c)| *c == '=').ok_or_else(malformed)?;
+        let spaced = chars.peek().is_some_and(|(_, c)| c.is_whitespace());
         skip_spaces(&mut chars);
         let mut value = String::new();
-        if chars.next_if(|(_, c)| *c == '\'').is_some() {
+        let quoted = chars.next_if(|(_, c)| *c == '\'').is_some();
+        if quoted {
             loop {
-                match chars.next()? {
-                    (_, '\\') => value.push(chars.next()?.1),
+                match chars.next().ok_or_else(malformed)? {
+                    (_, '\\') => value.push(chars.next().ok_or_else(malformed)?.1),
                     (_, '\'') => break,
                     (_, c) => value.push(c),
                 }
@@ -777,7 +868,7 @@ fn split_keywords(s: &str, parameters: &mut Parameters) -> Option<String> {
         } else {
             while let Some((_, c)) = chars.next_if(|(_, c)| !c.is_whitespace()) {
                 if c == '\\' {
-                    value.push(chars.next()?.1);
+                    value.push(chars.next().ok_or_else(malformed)?.1);
                 } else {
                     value.push(c);
                 }
@@ -785,11 +876,18 @@ fn split_keywords(s: &str, parameters: &mut Parameters) -> Option<String> {
         }
         let end = chars.peek().map_or(s.len(), |&(i, _)| i);
         match parameters.slot(&key) {
+            Some(_) if !quoted && (value.is_empty() || value.contains('=')) => {
+                // The value is not repeated: it may be the next parameter, a password.
+                return Err(format!(
+                    "{key} has an empty value or one holding '=': quote it ('...') in a key=value connection string"
+                ));
+            }
+            _ if !quoted && spaced && value.contains('=') => return Err(swallowed()),
             Some(slot) => *slot = Some(value),
-            None => kept.push(s.get(start..end)?),
+            None => kept.push(s.get(start..end).ok_or_else(malformed)?),
         }
     }
-    Some(kept.join(" "))
+    Ok(kept.join(" "))
 }
 
 /// `%XX` decoded (invalid escapes kept as they are; invalid UTF-8 replaced).
@@ -827,7 +925,8 @@ mod tests {
     fn parameters_quoting_and_display() {
         let (base, parameters) = split_parameters(
             "postgres://u@h:5432/db?table=T&schema=S&sslmode=verify-full&create_table=false&sslrootcert=%2Ftmp%2Fca.pem&connect_timeout=3",
-        );
+        )
+        .unwrap();
         assert_eq!(base, "postgres://u@h:5432/db?connect_timeout=3");
         assert_eq!(
             parameters,
@@ -841,15 +940,36 @@ mod tests {
         );
         let (base, parameters) = split_parameters(
             "host=h sslmode = verify-ca  user=u sslrootcert='/tmp/my ca.pem' table=T password='a b\\'c'",
-        );
+        )
+        .unwrap();
         assert_eq!(base, "host=h user=u password='a b\\'c'");
         assert_eq!(parameters.sslmode.as_deref(), Some("verify-ca"));
         assert_eq!(parameters.sslrootcert.as_deref(), Some("/tmp/my ca.pem"));
         assert_eq!(parameters.table.as_deref(), Some("T"));
-        assert_eq!(
-            split_parameters("host='unterminated").0,
-            "host='unterminated"
-        );
+        assert!(split_parameters("host='unterminated").is_err());
+        // Keys are percent-decoded, as the client decodes them.
+        let (base, parameters) =
+            split_parameters("postgres://app@db/shop?ssl%6Dode=require&%74able=T").unwrap();
+        assert_eq!(base, "postgres://app@db/shop");
+        assert_eq!(parameters.sslmode.as_deref(), Some("require"));
+        assert_eq!(parameters.table.as_deref(), Some("T"));
+        // What keyward cannot split is refused, not passed on whole.
+        for refused in [
+            "host=db sslmode=require password=pw\\",
+            "host=db =x sslmode=require",
+            "host=db table= password=pw",
+            "host=db table=",
+            "host=db sslrootcert=a=b",
+            "host=db user= password=pw",
+            "host=db sslmode",
+        ] {
+            assert!(split_parameters(refused).is_err(), "{refused}");
+        }
+        let (base, parameters) =
+            split_parameters("host=db options=-csearch_path=x table='' schema='a=b'").unwrap();
+        assert_eq!(base, "host=db options=-csearch_path=x");
+        assert_eq!(parameters.table.as_deref(), Some(""));
+        assert_eq!(parameters.schema.as_deref(), Some("a=b"));
         assert_eq!(quote("a\"b"), "\"a\"\"b\"");
         assert_eq!(
             display_url("postgres://u:pw@h/db"),
@@ -871,5 +991,81 @@ mod tests {
         assert_eq!(percent_decode("a%2Fb%zz%4"), "a/b%zz%4");
         assert_eq!(SslMode::parse("verify-full"), Some(SslMode::VerifyFull));
         assert_eq!(SslMode::parse("verify_full"), None);
+    }
+
+    /// A server that answers the startup (trust) and then neither reads nor closes.
+    fn stalled_server() -> u16 {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut length = [0; 4];
+                if stream.read_exact(&mut length).is_err() {
+                    continue;
+                }
+                let length = usize::try_from(u32::from_be_bytes(length)).unwrap();
+                let mut startup = vec![0; length.saturating_sub(4)];
+                if stream.read_exact(&mut startup).is_err() {
+                    continue;
+                }
+                // AuthenticationOk, ReadyForQuery (idle).
+                let _ = stream.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 0, b'Z', 0, 0, 0, 5, b'I']);
+                held.push(stream);
+            }
+        });
+        port
+    }
+
+    fn no_thread(_: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
+        Err(std::io::Error::other("no thread to be had"))
+    }
+
+    #[test]
+    fn the_generation_lock_never_closes_its_session_on_the_callers_thread() {
+        let port = stalled_server();
+        let connect = move |slot: &mut Option<Client>| -> Result<()> {
+            let mut config = Config::new();
+            config
+                .host("127.0.0.1")
+                .port(port)
+                .user("u")
+                .ssl_mode(postgres::config::SslMode::Disable)
+                .connect_timeout(Duration::from_secs(5));
+            let client = config
+                .connect(NoTls)
+                .map_err(|e| Error::repository_caused("stalled", "connecting", e))?;
+            *slot = Some(client);
+            Ok(())
+        };
+        let bound = UNLOCK_WAIT + Duration::from_secs(2);
+
+        // No thread to be had: refused before connecting, so there is no client to drop.
+        let connected = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = connected.clone();
+        let refused = LockGuard::hold("stalled", no_thread, move |slot| {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            connect(slot)
+        });
+        assert!(refused.is_err());
+        assert!(!connected.load(std::sync::atomic::Ordering::SeqCst));
+
+        // Dropping the guard releases the lock and waits UNLOCK_WAIT at most (a frozen real
+        // server: tests/faults.rs).
+        let guard = LockGuard::hold("stalled", spawn_unlocker, connect).unwrap();
+        let started = std::time::Instant::now();
+        drop(guard);
+        assert!(started.elapsed() < bound, "{:?}", started.elapsed());
+
+        // A failure after connecting returns at once; the session is closed elsewhere.
+        let started = std::time::Instant::now();
+        let failed = LockGuard::hold("stalled", spawn_unlocker, move |slot| {
+            connect(slot)?;
+            Err(Error::repository("stalled", "the lock query failed"))
+        });
+        assert!(failed.is_err());
+        assert!(started.elapsed() < bound, "{:?}", started.elapsed());
     }
 }

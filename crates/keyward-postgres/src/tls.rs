@@ -15,9 +15,8 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-};
+use rustls::server::ParsedCertificate;
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// libpq's `sslmode`, as keyward honours it.
@@ -28,12 +27,14 @@ pub enum SslMode {
     /// TLS when the server offers it (certificate not verified), plain otherwise; the default.
     #[default]
     Prefer,
-    /// TLS or nothing; the certificate is not verified unless `sslrootcert` is given (then as
-    /// [`SslMode::VerifyCa`]).
+    /// TLS or nothing; the certificate is not verified unless `sslrootcert=PATH` is given
+    /// (then as [`SslMode::VerifyCa`]).
     Require,
-    /// TLS with the certificate chain verified against the root certificates; any host name.
+    /// TLS with the certificate chain verified up to the roots in `sslrootcert=PATH` (required:
+    /// never the system's roots); any host name.
     VerifyCa,
-    /// TLS with the chain verified and the certificate issued for the host connected to.
+    /// TLS with the chain verified and the certificate issued for the host connected to; roots
+    /// from `sslrootcert=PATH`, or the system's (`sslrootcert=system`, or none given).
     VerifyFull,
 }
 
@@ -64,6 +65,8 @@ impl SslMode {
 /// Why a TLS configuration could not be built.
 #[derive(Debug)]
 pub(crate) enum SetupError {
+    /// `sslmode` and `sslrootcert` do not go together (the text does not quote the values).
+    Configuration(&'static str),
     /// `sslrootcert` could not be read or holds no certificate.
     RootFile(String, Box<dyn std::error::Error + Send + Sync>),
     /// Verification was asked for and the system has no root certificates.
@@ -75,6 +78,7 @@ pub(crate) enum SetupError {
 impl fmt::Display for SetupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::Configuration(reason) => f.write_str(reason),
             Self::RootFile(path, _) => write!(f, "reading the root certificates in {path}"),
             Self::NoSystemRoots => f.write_str(
                 "certificate verification needs root certificates: the system has none; give sslrootcert=PATH",
@@ -88,7 +92,7 @@ impl std::error::Error for SetupError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::RootFile(_, e) | Self::Rustls(e) => Some(e.as_ref()),
-            Self::NoSystemRoots => None,
+            Self::Configuration(_) | Self::NoSystemRoots => None,
         }
     }
 }
@@ -104,31 +108,45 @@ impl fmt::Display for NoCertificate {
 
 impl std::error::Error for NoCertificate {}
 
+/// `sslrootcert=system`: the system's roots, as PostgreSQL 16's libpq (only with `verify-full`).
+const SYSTEM: &str = "system";
+
 /// The rustls client configuration for `mode`, or `None` for plain connections.
+///
+/// The system's roots vouch for host names, not for a server: without the name check any
+/// publicly issued certificate would pass, so only `verify-full` takes them (as PostgreSQL
+/// 16's libpq); `verify-ca` needs a root file (as libpq); `sslrootcert` with a mode that does
+/// not verify is refused rather than silently ignored.
 pub(crate) fn client_config(
     mode: SslMode,
     root_cert: Option<&str>,
 ) -> Result<Option<MakeRustls>, SetupError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let roots = |required: bool| -> Result<Option<Arc<RootCertStore>>, SetupError> {
-        match root_cert {
-            Some("system") => system_roots().map(Some),
-            Some(path) => file_roots(path).map(Some),
-            None if required => system_roots().map(Some),
-            None => Ok(None),
+    let refused = |reason| Err(SetupError::Configuration(reason));
+    let verifier: Arc<dyn ServerCertVerifier> = match (mode, root_cert) {
+        (SslMode::Disable | SslMode::Prefer, Some(_)) => {
+            return refused(
+                "sslrootcert is used only with sslmode=require, verify-ca or verify-full (prefer, the default, does not verify the certificate)",
+            )
         }
-    };
-    let verifier: Arc<dyn ServerCertVerifier> = match mode {
-        SslMode::Disable => return Ok(None),
-        SslMode::Prefer => Arc::new(Unverified(provider.clone())),
-        SslMode::Require | SslMode::VerifyCa => match roots(mode == SslMode::VerifyCa)? {
-            Some(roots) => Arc::new(ChainOnly(webpki(roots, &provider)?)),
-            None => Arc::new(Unverified(provider.clone())),
-        },
-        SslMode::VerifyFull => match roots(true)? {
-            Some(roots) => webpki(roots, &provider)?,
-            None => return Err(SetupError::NoSystemRoots),
-        },
+        (SslMode::Require | SslMode::VerifyCa, Some(SYSTEM)) => {
+            return refused(
+                "sslrootcert=system is accepted only with sslmode=verify-full: the system's roots vouch for host names, so the name must be checked",
+            )
+        }
+        (SslMode::VerifyCa, None) => {
+            return refused(
+                "sslmode=verify-ca needs sslrootcert=PATH, the CA certificates that issued the server's certificate",
+            )
+        }
+        (SslMode::Disable, None) => return Ok(None),
+        (SslMode::Prefer | SslMode::Require, None) => Arc::new(Unverified(provider.clone())),
+        (SslMode::Require | SslMode::VerifyCa, Some(path)) => Arc::new(ChainOnly {
+            roots: file_roots(path)?,
+            provider: provider.clone(),
+        }),
+        (SslMode::VerifyFull, None | Some(SYSTEM)) => webpki(system_roots()?, &provider)?,
+        (SslMode::VerifyFull, Some(path)) => webpki(file_roots(path)?, &provider)?,
     };
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -223,29 +241,32 @@ impl ServerCertVerifier for Unverified {
     }
 }
 
-/// `verify-ca`: the chain must lead to a root; the name is not checked. webpki checks the
-/// chain before the name, so a name mismatch reported means the chain was good.
+/// `verify-ca`, and `require` with `sslrootcert=PATH`: the chain must lead to one of the roots
+/// of that file (never the system's), for server authentication; the name is not checked.
 #[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
+struct ChainOnly {
+    roots: Arc<RootCertStore>,
+    provider: Arc<CryptoProvider>,
+}
 
 impl ServerCertVerifier for ChainOnly {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
+        let certificate = ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_cert_signed_by_trust_anchor(
+            &certificate,
+            &self.roots,
+            intermediates,
+            now,
+            self.provider.signature_verification_algorithms.all,
+        )?;
+        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
@@ -254,7 +275,12 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -263,11 +289,18 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 

@@ -77,6 +77,47 @@ const CASES: &[(&str, &[&str])] = &[
     ("POSTGRES://u:s3cret@127.0.0.1:1/db", &["s3cret"]),
     ("://u:s3cret@127.0.0.1:1/db", &["s3cret"]),
     ("s3cret", &["s3cret"]),
+    // libpq skips whitespace after '=': an empty value swallows the next `key=value`.
+    (
+        "host=127.0.0.1 port=1 table= password=hunter2",
+        &["hunter2"],
+    ),
+    (
+        "host=127.0.0.1 port=1 schema= password=hunter2",
+        &["hunter2"],
+    ),
+    (
+        "host=127.0.0.1 port=1 sslmode=verify-full sslrootcert= password=hunter2",
+        &["hunter2"],
+    ),
+    (
+        "host=127.0.0.1 port=1 sslmode= password=hunter2",
+        &["hunter2"],
+    ),
+    (
+        "host=127.0.0.1 port=1 user= password=hunter2 dbname=db",
+        &["hunter2"],
+    ),
+    (
+        "host=127.0.0.1 port=1 user=u dbname= password=hunter2",
+        &["hunter2"],
+    ),
+    ("host= password=hunter2 port=1", &["hunter2"]),
+    (
+        "host=127.0.0.1 port=1 password=hunter2 table=",
+        &["hunter2"],
+    ),
+    // A user or database name holding '=' is never shown.
+    (
+        "host=127.0.0.1 port=1 user='password=hunter2' dbname=db",
+        &["hunter2"],
+    ),
+    (
+        "host=127.0.0.1 port=1 user=u dbname='password=hunter2'",
+        &["hunter2"],
+    ),
+    ("postgres://password%3Dhunter2@127.0.0.1:1/db", &["hunter2"]),
+    ("postgres://u@127.0.0.1:1/password%3Dhunter2", &["hunter2"]),
 ];
 
 /// Everything an error shows: its text, every cause, and its `Debug`.
@@ -140,4 +181,46 @@ fn display_url_shows_the_target_or_only_the_scheme() {
     ] {
         let _ = display_url(url);
     }
+}
+
+#[test]
+fn an_empty_value_that_swallows_the_next_parameter_is_refused() {
+    for url in [
+        "host=127.0.0.1 port=1 table= password=hunter2",
+        "host=127.0.0.1 port=1 schema= password=hunter2",
+        "host=127.0.0.1 port=1 create_table= password=hunter2",
+        "host=127.0.0.1 port=1 sslmode=verify-full sslrootcert= password=hunter2",
+        "host=127.0.0.1 port=1 sslmode= password=hunter2",
+        "host=127.0.0.1 port=1 user= password=hunter2",
+        "host= password=hunter2 port=1",
+        "host=127.0.0.1 port=1 password=hunter2 table=",
+        "host=127.0.0.1 port=1 table=a=b",
+        // Strings keyward cannot split are refused, not passed on whole.
+        "host=127.0.0.1 port=1 sslmode=require password=hunter2\\",
+        "host=127.0.0.1 port=1 =hunter2",
+    ] {
+        let err = PostgresRepository::open(url).map(drop).expect_err(url);
+        assert!(
+            matches!(err, keyward::Error::Configuration(_)),
+            "{url}: {err}"
+        );
+        assert!(!everything(&err).contains("hunter2"), "{url}: {err:?}");
+    }
+    // Quoted, an empty value or one holding '=' is what it says.
+    assert_eq!(
+        display_url("host=db user=u dbname=shop table='' sslrootcert='/etc/a=b.pem'"),
+        "postgres://u@db/shop"
+    );
+}
+
+#[test]
+fn names_holding_an_equals_sign_are_not_shown() {
+    assert_eq!(
+        display_url("host=db user='password=hunter2' dbname='a=b'"),
+        "postgres://db/"
+    );
+    assert_eq!(
+        display_url("postgres://password%3Dhunter2@db/x%3Dy"),
+        "postgres://db:5432/"
+    );
 }

@@ -215,3 +215,69 @@ fn sslmode_is_honoured() {
     );
     assert!(missing.contains("/nonexistent/ca.crt"), "{missing}");
 }
+
+fn configuration_error(url: &str) -> String {
+    match PostgresRepository::open(url) {
+        Ok(_) => panic!("{url} connected"),
+        Err(Error::Configuration(reason)) => reason,
+        Err(err) => panic!("{url}: not a configuration error: {}", err.chain()),
+    }
+}
+
+/// libpq refuses `verify-ca` without a root file, and PostgreSQL 16 takes `sslrootcert=system`
+/// only with `verify-full`: the system's roots vouch for names, so without the name check any
+/// publicly issued certificate would pass. No server needed: refused before connecting.
+#[test]
+fn system_roots_are_trusted_only_with_a_name_check() {
+    let base = "postgres://u@127.0.0.1:1/db";
+    for query in [
+        "sslmode=verify-ca",
+        "sslmode=verify-ca&sslrootcert=system",
+        "sslmode=require&sslrootcert=system",
+        // sslrootcert is not used by prefer (the default) or disable: refused, not ignored.
+        "sslmode=prefer&sslrootcert=/etc/ssl/ca.pem",
+        "sslmode=allow&sslrootcert=/etc/ssl/ca.pem",
+        "sslrootcert=/etc/ssl/ca.pem",
+        "sslmode=disable&sslrootcert=/etc/ssl/ca.pem",
+    ] {
+        let reason = configuration_error(&format!("{base}?{query}"));
+        assert!(reason.contains("sslrootcert"), "{query}: {reason}");
+    }
+    configuration_error("host=127.0.0.1 port=1 sslmode=verify-ca");
+    // verify-full checks the name: the system's roots are fine (connecting fails: port 1).
+    for query in [
+        "sslmode=verify-full&sslrootcert=system",
+        "sslmode=verify-full",
+    ] {
+        let err = PostgresRepository::open(&format!("{base}?{query}"))
+            .map(drop)
+            .expect_err(query);
+        assert!(matches!(err, Error::Repository { .. }), "{query}: {err}");
+    }
+}
+
+/// A `sslmode` keyward does not read must not be overridden by keyward's default (`prefer`):
+/// against a server without TLS, each of these connected in plain text.
+#[test]
+fn a_hidden_sslmode_is_never_downgraded() {
+    let Some(instance) = Instance::create() else {
+        return;
+    };
+    let port = instance.port;
+    let url = instance.url_for("127.0.0.1");
+    // Sanity: the server takes plain text, and refuses sslmode=require.
+    open(&url, "sslmode=disable").unwrap();
+    failure(&url, "sslmode=require");
+    // A percent-encoded key: the client decodes it, so keyward does too.
+    let encoded = failure(&url, "ssl%6Dode=require");
+    assert!(encoded.contains("TLS"), "{encoded}");
+    // A '?' in the password hides the query from keyward's splitter, not from the client's.
+    let reason = configuration_error(&format!(
+        "postgres://postgres:p?w@127.0.0.1:{port}/postgres?sslmode=require"
+    ));
+    assert!(reason.contains("sslmode"), "{reason}");
+    // A key=value string keyward cannot split (a trailing backslash) is refused.
+    configuration_error(&format!(
+        "host=127.0.0.1 port={port} user=postgres dbname=postgres sslmode=require password=pw\\"
+    ));
+}
