@@ -29,12 +29,15 @@
 // One audited exception: registering the `fork` handler (crypto/fork.rs).
 #![deny(unsafe_code)]
 
+mod admin;
 pub mod at_rest;
+mod builder;
 mod clock;
 mod crypto;
 pub mod encoding;
 mod error;
 mod key;
+mod live_ring;
 pub mod machine_key;
 pub mod payload;
 mod policy;
@@ -48,6 +51,8 @@ mod subkeys;
 mod time_limited;
 mod xml;
 
+pub use admin::{Deletion, Rewrap};
+pub use builder::ProviderBuilder;
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use crypto::{AesKeySize, Algorithm, ValidationAlgorithm};
 pub use error::{error_chain, Error, MalformedReason, Result};
@@ -58,9 +63,7 @@ pub use key::{
 };
 pub use policy::KeyManagementPolicy;
 pub use protector::{Protector, Unprotected};
-pub use provider::{
-    Deletion, Provider, ProviderBuilder, Rewrap, DEFAULT_KEY_LIFETIME, MIN_KEY_LIFETIME,
-};
+pub use provider::{Provider, DEFAULT_KEY_LIFETIME, MIN_KEY_LIFETIME};
 pub use purpose::additional_authenticated_data;
 pub use repository::{
     spawn_watcher, ChangeCallback, FileSystemRepository, GenerationLock, KeyRepository,

@@ -13,11 +13,10 @@ use crate::encoding::{base64url_decode, base64url_encode};
 use crate::error::{Error, Result};
 use crate::key::KeyId;
 use crate::key::RingKey;
+use crate::live_ring::LiveRing;
 use crate::payload::{self, HEADER_LEN};
-use crate::provider::Shared;
 use crate::purpose::aad_tail;
 use crate::subkeys::{DerivedSubkeys, Issuing, SubkeyReuse};
-use crate::time_limited::TimeLimitedProtector;
 
 /// What [`Protector::unprotect_allow_revoked`] returns.
 #[derive(Clone, PartialEq, Eq)]
@@ -48,7 +47,7 @@ impl fmt::Debug for Unprotected {
 /// (except that the very first `protect` on a ring with no usable key creates one).
 #[derive(Clone)]
 pub struct Protector {
-    shared: Arc<Shared>,
+    shared: Arc<LiveRing>,
     purposes: Arc<[String]>,
     /// `u32be(count) || purposes`: the purpose part of the AAD, computed once.
     aad_tail: Arc<[u8]>,
@@ -75,7 +74,7 @@ impl fmt::Debug for Protector {
 }
 
 impl Protector {
-    pub(crate) fn new(shared: Arc<Shared>, purposes: Vec<String>) -> Self {
+    pub(crate) fn new(shared: Arc<LiveRing>, purposes: Vec<String>) -> Self {
         let aad_tail = aad_tail(&purposes).into();
         Self {
             shared,
@@ -100,12 +99,7 @@ impl Protector {
         Self::new(Arc::clone(&self.shared), chain)
     }
 
-    /// A time-limited protector over this chain (.NET's `ToTimeLimitedDataProtector`).
-    pub fn to_time_limited(&self) -> TimeLimitedProtector {
-        TimeLimitedProtector::new(self.shared_handle(), self.purposes.to_vec())
-    }
-
-    pub(crate) fn shared_handle(&self) -> Arc<Shared> {
+    pub(crate) fn shared_handle(&self) -> Arc<LiveRing> {
         Arc::clone(&self.shared)
     }
 
@@ -285,7 +279,7 @@ impl Protector {
             drop(ring);
             let policy = self.shared.policy();
             self.shared.refresher.refresh_for_unknown_key(
-                &self.shared,
+                &*self.shared,
                 policy.unknown_key_refresh_interval,
                 policy.unknown_key_wait,
             );

@@ -8,7 +8,19 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::provider::Shared;
+use crate::error::Result;
+use crate::policy::KeyManagementPolicy;
+
+/// What the refresh thread needs of the ring it keeps current, and nothing more.
+pub(crate) trait Reload: Send + Sync {
+    /// Re-reads the ring (creating the successor key if one is due). A failure keeps the
+    /// last good ring.
+    fn reload(&self) -> Result<()>;
+    /// Where the ring lives, for events.
+    fn location(&self) -> String;
+    /// The refresh period, its jitter and the minimum interval between reloads.
+    fn policy(&self) -> &KeyManagementPolicy;
+}
 
 #[derive(Debug, Default)]
 struct State {
@@ -56,7 +68,7 @@ impl Refresher {
 
     /// Starts the thread. Without a thread (spawning failed), refreshes asked for by
     /// `unprotect` run on the caller's thread instead.
-    pub(crate) fn start(&self, shared: Weak<Shared>) {
+    pub(crate) fn start(&self, shared: Weak<dyn Reload>) {
         let signals = Arc::clone(&self.signals);
         let spawned = std::thread::Builder::new()
             .name("keyward-refresh".into())
@@ -102,7 +114,7 @@ impl Refresher {
     /// it up to `wait`. Returns whether a refresh finished that may hold the key.
     pub(crate) fn refresh_for_unknown_key(
         &self,
-        shared: &Shared,
+        shared: &dyn Reload,
         interval: Duration,
         wait: Duration,
     ) -> bool {
@@ -118,7 +130,7 @@ impl Refresher {
         }
         tracing::info!("a payload names an unknown key id: refreshing the key ring");
         if !self.has_thread() {
-            return shared.refresh().is_ok();
+            return shared.reload().is_ok();
         }
         let mut state = self.signals.lock();
         // A refresh already running may have read the store before the key arrived.
@@ -185,7 +197,7 @@ fn wait_until<'a>(
     state
 }
 
-fn run(signals: &Signals, shared: &Weak<Shared>) {
+fn run(signals: &Signals, shared: &Weak<dyn Reload>) {
     let mut failures: u32 = 0;
     let (mut deadline, min_interval) = match shared.upgrade() {
         Some(shared) => (
@@ -216,7 +228,7 @@ fn run(signals: &Signals, shared: &Weak<Shared>) {
         };
         let period = to_std(provider.policy().jittered_refresh_period());
         let mut not_before = None;
-        match provider.refresh() {
+        match provider.reload() {
             Ok(_) => {
                 if failures > 0 {
                     tracing::info!(location = %provider.location(), "key ring refresh recovered");

@@ -9,8 +9,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::encoding::{base64url_decode, base64url_encode};
 use crate::error::{Error, Result};
+use crate::live_ring::LiveRing;
 use crate::protector::Protector;
-use crate::provider::Shared;
 
 /// The purpose .NET appends for time-limited protectors.
 pub const TIME_LIMITED_PURPOSE: &str =
@@ -55,14 +55,14 @@ pub fn max_expiration() -> OffsetDateTime {
 /// ```
 #[derive(Debug, Clone)]
 pub struct TimeLimitedProtector {
-    shared: Arc<Shared>,
+    shared: Arc<LiveRing>,
     /// The caller's chain (without the time-limited suffix).
     purposes: Vec<String>,
     inner: Protector,
 }
 
 impl TimeLimitedProtector {
-    pub(crate) fn new(shared: Arc<Shared>, purposes: Vec<String>) -> Self {
+    pub(crate) fn new(shared: Arc<LiveRing>, purposes: Vec<String>) -> Self {
         let mut chain = purposes.clone();
         chain.push(TIME_LIMITED_PURPOSE.to_owned());
         let inner = Protector::new(Arc::clone(&shared), chain);
@@ -136,6 +136,13 @@ impl TimeLimitedProtector {
         let (data, expiration) = self.unprotect(&base64url_decode(protected)?)?;
         let text = String::from_utf8(data).map_err(|_| Error::NotUtf8)?;
         Ok((text, expiration))
+    }
+}
+
+impl Protector {
+    /// A time-limited protector over this chain (.NET's `ToTimeLimitedDataProtector`).
+    pub fn to_time_limited(&self) -> TimeLimitedProtector {
+        TimeLimitedProtector::new(self.shared_handle(), self.purposes().to_vec())
     }
 }
 

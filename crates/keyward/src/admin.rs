@@ -1,0 +1,338 @@
+//! Operator actions on a provider's ring: create, revoke, delete and rewrap keys. Each one
+//! writes to the store (never implicitly), then re-reads the ring.
+
+use std::collections::HashSet;
+use std::sync::PoisonError;
+
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result};
+use crate::key::{date, xml, ElementContent, KeyId, KeyInfo};
+use crate::provider::Provider;
+
+/// What [`Provider::delete_keys`] deleted (or, in a dry run, would delete).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deletion {
+    /// The keys.
+    pub keys: Vec<KeyInfo>,
+    /// The stored revocation elements that only concerned deleted or missing keys.
+    pub revocations: Vec<String>,
+    /// Whether this was a dry run (nothing was deleted).
+    pub dry_run: bool,
+}
+
+/// What [`Provider::rewrap_keys`] did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rewrap {
+    /// Keys re-encrypted with the current encryptor.
+    pub rewrapped: Vec<KeyId>,
+    /// Keys already encrypted as the current encryptor would.
+    pub unchanged: Vec<KeyId>,
+    /// Plaintext keys created after the ring's first encrypted key: left as they are (a
+    /// store writer may have planted them). Name them in `trusted` to rewrap them.
+    pub suspect: Vec<KeyId>,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+}
+
+impl Provider {
+    /// Writes a new key with the given activation and expiration, and re-reads the ring.
+    ///
+    /// # Errors
+    /// When the expiration is not after the activation, the provider is read-only, or the
+    /// repository fails.
+    pub fn create_key(
+        &self,
+        activation: OffsetDateTime,
+        expiration: OffsetDateTime,
+    ) -> Result<KeyId> {
+        if expiration <= activation {
+            return Err(Error::Configuration(
+                "a key's expiration must come after its activation".into(),
+            ));
+        }
+        let now = date::to_ticks_precision(self.shared.now());
+        let activation = date::to_ticks_precision(activation);
+        let expiration = date::to_ticks_precision(expiration);
+        let id = self
+            .shared
+            .write_key(now.min(activation), activation, expiration)?;
+        tracing::info!(key_id = %id, activation = %date::format(activation), expiration = %date::format(expiration), "key created");
+        self.shared.refresh()?;
+        Ok(id)
+    }
+
+    /// Revokes one key (.NET-compatible revocation XML). Its payloads then fail with
+    /// [`Error::KeyRevoked`]; if it was the default key, a new key is created at once.
+    ///
+    /// An id the ring does not hold is revoked too (with a warning): nodes that still hold
+    /// that key in memory after it vanished from the store must stop using it.
+    ///
+    /// # Errors
+    /// Repository errors; a read-only provider.
+    pub fn revoke_key(&self, key_id: KeyId, reason: &str) -> Result<()> {
+        self.shared.check_writable()?;
+        let ring = self.shared.ring();
+        if !ring.contains(&key_id) {
+            tracing::warn!(%key_id, location = %ring.location(), "revoking a key the ring does not hold (nodes that hold it in memory stop using it)");
+        }
+        drop(ring);
+        let now = date::to_ticks_precision(self.now());
+        let element = xml::revocation_element(key_id, now, reason);
+        self.shared
+            .repository
+            .store_element(&element, &format!("revocation-{key_id}"))?;
+        tracing::warn!(%key_id, %reason, "key revoked");
+        self.shared.refresh().map(drop)
+    }
+
+    /// Revokes every key created strictly before `created_before` (.NET's `RevokeAllKeys`).
+    /// If that takes the default key, a new key is created at once.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] for a date in the future (it would revoke the keys created
+    /// to replace the revoked ones); repository errors.
+    pub fn revoke_all_keys(&self, created_before: OffsetDateTime, reason: &str) -> Result<()> {
+        self.shared.check_writable()?;
+        if created_before > self.now() {
+            return Err(Error::Configuration(
+                "a mass revocation cannot be dated in the future: every key created until then would be revoked too".into(),
+            ));
+        }
+        let date = date::to_ticks_precision(created_before);
+        let element = xml::mass_revocation_element(date, reason);
+        self.shared
+            .repository
+            .store_element(&element, &xml::mass_revocation_name(date))?;
+        tracing::warn!(created_before = %date::format(date), %reason, "all keys created before the date revoked");
+        self.shared.refresh().map(drop)
+    }
+
+    /// Deletes the keys `select` picks — never implicitly, and never the default key or a
+    /// key activated within the last propagation window (or not yet activated): picking one
+    /// of those is refused and nothing is deleted. Revocation records that only concerned
+    /// deleted (or missing) keys go too. Payloads of deleted keys can never be unprotected
+    /// again. With `dry_run`, nothing is deleted and the result says what would be.
+    ///
+    /// # Errors
+    /// [`Error::DeletionRefused`]; repository errors (including repositories that cannot
+    /// delete).
+    pub fn delete_keys(
+        &self,
+        select: impl Fn(&KeyInfo) -> bool,
+        dry_run: bool,
+    ) -> Result<Deletion> {
+        self.shared.check_writable()?;
+        let _lock = self.shared.repository.lock_for_generation()?;
+        let elements = self.shared.repository.load_elements()?;
+        let ring = self.shared.ring_of(&elements)?;
+        let now = self.now();
+        let default_key = ring.default_key_at(now).map(|k| k.info.id);
+        let recent = now - self.shared.policy.propagation_window;
+        let mut keys = Vec::new();
+        for key in ring.keys().filter(|k| select(&k.info)) {
+            let refusal = if Some(key.info.id) == default_key {
+                Some("it is the default key")
+            } else if key.info.activation > recent {
+                Some("it was activated within the last propagation window, or is not active yet")
+            } else {
+                None
+            };
+            if let Some(reason) = refusal {
+                return Err(Error::DeletionRefused {
+                    key_id: key.info.id,
+                    reason: reason.into(),
+                });
+            }
+            keys.push(key.info.clone());
+        }
+        let doomed: HashSet<KeyId> = keys.iter().map(|k| k.id).collect();
+        let mut key_locations = Vec::new();
+        let mut revocations = Vec::new();
+        for source in ring.sources() {
+            let holds_doomed = source
+                .contents
+                .iter()
+                .any(|c| matches!(c, ElementContent::Key(id) if doomed.contains(id)));
+            if holds_doomed {
+                if source.contents.len() != 1 {
+                    return Err(Error::Configuration(format!(
+                        "{} holds several elements; delete keys from it by hand",
+                        source.location
+                    )));
+                }
+                key_locations.push(source.location.clone());
+                continue;
+            }
+            // Only revocations of the keys deleted now: a revocation of a key absent from the
+            // store still binds the nodes that hold that key in memory.
+            let stale_revocation = !source.contents.is_empty()
+                && source
+                    .contents
+                    .iter()
+                    .all(|c| matches!(c, ElementContent::RevokeKey(id) if doomed.contains(id)));
+            if stale_revocation {
+                revocations.push(source.location.clone());
+            }
+        }
+        if !dry_run && !keys.is_empty() {
+            self.shared
+                .deleted
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend(doomed.iter().copied());
+            self.shared.at_rest.forget(doomed.iter().copied());
+            let all: Vec<crate::repository::StoredElement> = elements
+                .iter()
+                .filter(|e| {
+                    key_locations.contains(&e.location) || revocations.contains(&e.location)
+                })
+                .cloned()
+                .collect();
+            self.shared.repository.delete_elements(&all)?;
+            for key in &keys {
+                tracing::warn!(key_id = %key.id, "key deleted: its payloads can never be unprotected again");
+            }
+            for location in &revocations {
+                tracing::info!(%location, "revocation record deleted with its key");
+            }
+            drop(_lock);
+            self.shared.refresh()?;
+        }
+        Ok(Deletion {
+            keys,
+            revocations,
+            dry_run,
+        })
+    }
+
+    /// Re-encrypts every key with the current XML encryptor: each key is decrypted with any
+    /// configured decryptor (or read in the clear) and replaced atomically, one at a time, so
+    /// an interrupted rewrap loses nothing and a rerun finishes the job. `progress` is called
+    /// with (done, total) after each key.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] without an encryptor; [`Error::KeyDecryptionFailed`] naming a
+    /// key no configured decryptor opens; repository errors. Keys done before an error stay
+    /// done.
+    pub fn rewrap_keys(&self, dry_run: bool, progress: impl FnMut(usize, usize)) -> Result<Rewrap> {
+        self.rewrap_keys_trusting(dry_run, &[], progress)
+    }
+
+    /// [`Provider::rewrap_keys`], also encrypting the plaintext keys named in `trusted`.
+    ///
+    /// A plaintext key created after the ring's first encrypted key is *suspect*: once
+    /// encryption is on, a plaintext key comes from a store writer, not from keyward, and
+    /// encrypting it would make a planted key trusted everywhere. Suspect keys are reported in
+    /// [`Rewrap::suspect`] and left alone unless their ids are in `trusted`.
+    ///
+    /// # Errors
+    /// As [`Provider::rewrap_keys`].
+    pub fn rewrap_keys_trusting(
+        &self,
+        dry_run: bool,
+        trusted: &[KeyId],
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<Rewrap> {
+        self.shared.check_writable()?;
+        let at_rest = &self.shared.at_rest;
+        let encryptor = at_rest.encryptor.clone().ok_or_else(|| {
+            Error::Configuration(
+                "rewrapping needs an XML encryptor (a KEK, passphrase or certificate)".into(),
+            )
+        })?;
+        let _lock = self.shared.repository.lock_for_generation()?;
+        let stored = self.shared.repository.load_elements()?;
+        let mut report = Rewrap {
+            dry_run,
+            ..Rewrap::default()
+        };
+        let mut keys = Vec::new();
+        for stored in stored {
+            let element = crate::xml::parse_element(&stored.xml)?;
+            match element.name() {
+                "key" => keys.push((stored, element)),
+                "revocation" => {}
+                // A container (Azure Blob's <repository>) cannot be rewrapped key by key.
+                _ if element.child_element("key").is_some() => {
+                    return Err(Error::Configuration(format!(
+                        "{} holds several keys in one document; rewrap cannot replace them one at a time",
+                        stored.location
+                    )))
+                }
+                _ => {}
+            }
+        }
+        let creation = |element: &crate::xml::XmlElement| {
+            element
+                .child_element("creationDate")
+                .and_then(|d| date::parse(&d.text_content()))
+        };
+        let is_plain = crate::at_rest::has_plaintext_secret;
+        // The creation of the first key stored encrypted: plaintext keys created after it did
+        // not come from an encrypting keyward node.
+        let encrypted_since = keys
+            .iter()
+            .filter(|(_, element)| !is_plain(element))
+            .filter_map(|(_, element)| creation(element))
+            .min();
+        let total = keys.len();
+        for (done, (stored, mut element)) in keys.into_iter().enumerate() {
+            let id: KeyId = element
+                .attribute("id")
+                .and_then(|id| id.parse().ok())
+                .ok_or_else(|| Error::KeyXml {
+                    location: stored.location.clone(),
+                    reason: "a key without a valid id".into(),
+                })?;
+            let suspect = is_plain(&element)
+                && !trusted.contains(&id)
+                && encrypted_since
+                    .is_some_and(|since| creation(&element).is_none_or(|c| c > since));
+            if suspect {
+                tracing::warn!(key_id = %id, "a plaintext key created after the ring's first encrypted key is not rewrapped (it may have been planted); name it to trust it");
+                report.suspect.push(id);
+                progress(done + 1, total);
+                continue;
+            }
+            let Some(crate::xml::XmlNode::Element(secret)) =
+                crate::at_rest::secret_slot(&mut element).map(|s| s.clone())
+            else {
+                return Err(Error::KeyXml {
+                    location: stored.location.clone(),
+                    reason: "no <masterKey> or <encryptedSecret> in the descriptor".into(),
+                });
+            };
+            let master = at_rest
+                .master_key_of(id, &secret, encryptor.as_ref())
+                .map_err(|reason| Error::KeyDecryptionFailed {
+                    key_id: id,
+                    decryptor_type: secret
+                        .attribute("decryptorType")
+                        .unwrap_or("(none)")
+                        .to_owned(),
+                    reason,
+                })?;
+            let Some(master) = master else {
+                report.unchanged.push(id);
+                progress(done + 1, total);
+                continue;
+            };
+            if !dry_run {
+                let sealed = crate::at_rest::encrypted_secret(encryptor.encrypt(id, &master)?);
+                if let Some(slot) = crate::at_rest::secret_slot(&mut element) {
+                    *slot = crate::xml::XmlNode::Element(sealed);
+                }
+                self.shared.repository.replace_element(&stored, &element)?;
+                tracing::info!(key_id = %id, "key re-encrypted at rest");
+            }
+            report.rewrapped.push(id);
+            progress(done + 1, total);
+        }
+        drop(_lock);
+        if !dry_run {
+            self.shared.refresh()?;
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,286 @@
+//! [`LiveRing`]: the key ring a provider serves from, and the protocol that keeps it current:
+//! read the store, keep keys a store lost, create the successor key under the store's lock,
+//! swap the snapshot in.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arc_swap::ArcSwap;
+use time::{Duration, OffsetDateTime};
+
+use crate::at_rest::AtRest;
+use crate::clock::Clock;
+use crate::crypto::Algorithm;
+use crate::error::{Error, Result};
+use crate::key::{date, xml, KeyId, KeyRing};
+use crate::policy::KeyManagementPolicy;
+use crate::refresh::{Refresher, Reload};
+use crate::repository::KeyRepository;
+use crate::secret::Secret;
+use crate::subkeys::{SubkeyCache, SubkeyReuse};
+
+/// The key ring a provider serves from, and what keeps it current: the repository, the
+/// snapshot protectors read, the policy, at-rest encryption, the refresh thread and the
+/// subkey cache. Every protector of a provider shares one.
+#[derive(Debug)]
+pub(crate) struct LiveRing {
+    pub(crate) repository: Box<dyn KeyRepository>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) algorithm: Algorithm,
+    pub(crate) policy: KeyManagementPolicy,
+    /// The current snapshot: readers never lock; a refresh swaps in a new `Arc`.
+    pub(crate) ring: ArcSwap<KeyRing>,
+    /// Encryption of master keys at rest, and the cache of decrypted ones.
+    pub(crate) at_rest: AtRest,
+    /// Serializes refreshes so an older read never replaces a newer one.
+    pub(crate) refresh_lock: Mutex<()>,
+    /// Whether a real ring has been installed (the first install replaces an empty placeholder).
+    pub(crate) loaded: std::sync::atomic::AtomicBool,
+    /// When an attempt to get a default key last failed (provider clock): protects the
+    /// repository from one read per `protect` while no key can be had.
+    pub(crate) last_failed_ensure: Mutex<Option<OffsetDateTime>>,
+    /// Keys deleted on purpose: not kept from memory when they vanish from the store.
+    pub(crate) deleted: Mutex<HashSet<KeyId>>,
+    pub(crate) refresher: Refresher,
+    /// How many payloads `protect` issues under one key modifier.
+    pub(crate) subkey_reuse: SubkeyReuse,
+    /// Subkeys derived by `unprotect` or issued by `protect`, by key, purposes and modifier.
+    pub(crate) subkeys: SubkeyCache,
+}
+
+impl Drop for LiveRing {
+    fn drop(&mut self) {
+        self.refresher.stop();
+    }
+}
+
+impl LiveRing {
+    pub(crate) fn ring(&self) -> arc_swap::Guard<Arc<KeyRing>> {
+        self.ring.load()
+    }
+
+    pub(crate) fn ring_full(&self) -> Arc<KeyRing> {
+        self.ring.load_full()
+    }
+
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub(crate) fn policy(&self) -> &KeyManagementPolicy {
+        &self.policy
+    }
+
+    pub(crate) fn location(&self) -> String {
+        self.repository.location()
+    }
+
+    pub(crate) fn load_ring(&self) -> Result<KeyRing> {
+        let elements = self.repository.load_elements()?;
+        self.ring_of(&elements)
+    }
+
+    /// The ring these stored elements make, at the provider's current time.
+    pub(crate) fn ring_of(&self, elements: &[crate::repository::StoredElement]) -> Result<KeyRing> {
+        KeyRing::from_elements(
+            elements,
+            self.repository.location(),
+            self.clock.now(),
+            self.policy,
+            &self.at_rest,
+        )
+    }
+
+    pub(crate) fn may_create_keys(&self) -> bool {
+        self.policy.automatic_key_generation && !self.policy.read_only
+    }
+
+    /// Re-reads the ring, creates the next key if the ring needs one (under the repository's
+    /// generation lock, after re-reading), and installs the new snapshot. A failed read
+    /// changes nothing: the last good ring stays, and no key is created.
+    pub(crate) fn refresh(&self) -> Result<Arc<KeyRing>> {
+        let _serial = self
+            .refresh_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut ring = self.load_ring()?;
+        self.keep_vanished_keys(&mut ring);
+        if self.may_create_keys() && ring.plan_new_key(self.now()).is_some() {
+            let _lock = self.repository.lock_for_generation()?;
+            ring = self.load_ring()?;
+            self.keep_vanished_keys(&mut ring);
+            let now = date::to_ticks_precision(self.now());
+            if let Some(plan) = ring.plan_new_key(now) {
+                let id =
+                    self.write_key(now.min(plan.activation), plan.activation, plan.expiration)?;
+                tracing::info!(
+                    key_id = %id,
+                    activation = %date::format(plan.activation),
+                    expiration = %date::format(plan.expiration),
+                    location = %self.repository.location(),
+                    "key created"
+                );
+                ring = self.load_ring()?;
+                self.keep_vanished_keys(&mut ring);
+            }
+        }
+        Ok(self.install(ring))
+    }
+
+    /// Carries over keys this node holds that the freshly read ring lacks (the store lost
+    /// them): see `KeyRing::retain_from_memory`. Deliberately deleted keys are not kept.
+    pub(crate) fn keep_vanished_keys(&self, ring: &mut KeyRing) {
+        if !self.loaded.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
+        let old = self.ring.load_full();
+        let deleted = self
+            .deleted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let missing: Vec<&crate::key::RingKey> = old
+            .keys_held()
+            .filter(|k| !ring.contains(&k.info.id) && !deleted.contains(&k.info.id))
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        let ids: Vec<String> = missing.iter().map(|k| k.info.id.to_string()).collect();
+        // Keys deleted on purpose elsewhere (old ones, never the default) are let go; a store
+        // that lost everything, or lost the key this node protects with, was emptied by
+        // accident (Redis restarted without persistence): keep using what this node holds.
+        let now = self.now();
+        let lost_default = old
+            .default_key_at(now)
+            .is_some_and(|d| !ring.contains(&d.info.id));
+        if !ring.is_empty() && !lost_default {
+            tracing::info!(deleted = %ids.join(", "), "keys were deleted from the repository");
+            self.at_rest.forget(missing.iter().map(|k| k.info.id));
+            return;
+        }
+        // A store emptied by accident must not make this node's payloads unreadable, nor make
+        // it write: keep using the keys it holds.
+        tracing::error!(missing = %ids.join(", "), "the key ring shrank: keys this node held are gone from the repository; still using them from memory, writing and deleting nothing because of it");
+        ring.retain_from_memory(self.now(), missing.into_iter().cloned());
+    }
+
+    pub(crate) fn install(&self, ring: KeyRing) -> Arc<KeyRing> {
+        let now = self.now();
+        let old = self.ring.load_full();
+        if !self.loaded.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            let default_key = ring.default_key_at(now).map(|k| k.info.id.to_string());
+            tracing::debug!(keys = ring.keys().count(), default_key = ?default_key, location = %ring.location(), "key ring loaded");
+            let ring = Arc::new(ring);
+            self.ring.store(Arc::clone(&ring));
+            return ring;
+        }
+        let before = old.default_key_at(now).map(|k| k.info.id);
+        let after = ring.default_key_at(now).map(|k| k.info.id);
+        if before != after {
+            match after {
+                Some(id) => tracing::info!(key_id = %id, "default key changed"),
+                None => {
+                    tracing::warn!(location = %ring.location(), "the key ring has no default key")
+                }
+            }
+        }
+        tracing::debug!(keys = ring.keys().count(), location = %ring.location(), "key ring refreshed");
+        self.subkeys.retain(|id| ring.contains(id));
+        let ring = Arc::new(ring);
+        self.ring.store(Arc::clone(&ring));
+        ring
+    }
+
+    /// Returns a ring with a default key at the current time, refreshing (and creating a key
+    /// if allowed) when the current snapshot has none.
+    pub(crate) fn ensure_default_key(&self) -> Result<Arc<KeyRing>> {
+        const RETRY_AFTER: Duration = Duration::seconds(5);
+        let now = self.now();
+        let last_failure = *self
+            .last_failed_ensure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let ring = match last_failure {
+            // Failed moments ago: answer from memory, no repository I/O.
+            Some(failed) if now >= failed && now - failed < RETRY_AFTER => self.ring_full(),
+            _ => self
+                .refresh()
+                .inspect_err(|_| self.note_failed_ensure(now))?,
+        };
+        if ring.default_key_at(self.now()).is_some() {
+            return Ok(ring);
+        }
+        self.note_failed_ensure(now);
+        let undecryptable = ring.undecryptable_decryptor();
+        let reason = if let Some(decryptor) = undecryptable {
+            format!("the ring holds keys encrypted at rest with {decryptor}, which keyward cannot decrypt; it will not add an unencrypted key beside them (create one explicitly with `keyward keys new` if that is acceptable)")
+        } else if self.policy.read_only {
+            "this node is read-only: another node or `keyward keys new` must create a key".into()
+        } else if !self.policy.automatic_key_generation {
+            "automatic key generation is disabled: create a key with `keyward keys new`".into()
+        } else {
+            "no key qualifies as the default key".into()
+        };
+        Err(Error::NoDefaultKey {
+            ring_location: ring.location().to_owned(),
+            reason,
+        })
+    }
+
+    pub(crate) fn note_failed_ensure(&self, at: OffsetDateTime) {
+        *self
+            .last_failed_ensure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(at);
+    }
+
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        if self.policy.read_only {
+            return Err(Error::Configuration(
+                "this provider is read-only: it never writes to the key repository".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn write_key(
+        &self,
+        creation: OffsetDateTime,
+        activation: OffsetDateTime,
+        expiration: OffsetDateTime,
+    ) -> Result<KeyId> {
+        self.check_writable()?;
+        let id = KeyId::random();
+        let master_key = Secret::random(64);
+        let secret_element = self
+            .at_rest
+            .protect_master_key(id, xml::master_key_element(&master_key))?;
+        let element = xml::key_element_with(
+            id,
+            creation,
+            activation,
+            expiration,
+            self.algorithm,
+            secret_element,
+        );
+        self.repository
+            .store_element(&element, &format!("key-{id}"))?;
+        Ok(id)
+    }
+}
+
+/// The refresh thread reloads through this narrow view.
+impl Reload for LiveRing {
+    fn reload(&self) -> Result<()> {
+        self.refresh().map(drop)
+    }
+
+    fn location(&self) -> String {
+        LiveRing::location(self)
+    }
+
+    fn policy(&self) -> &KeyManagementPolicy {
+        &self.policy
+    }
+}
