@@ -249,7 +249,7 @@ impl Provider {
         };
         let mut keys = Vec::new();
         for stored in stored {
-            let element = crate::xml::parse_element(&stored.xml)?;
+            let element = crate::element_tree::parse_element(&stored.xml)?;
             match element.name() {
                 "key" => keys.push((stored, element)),
                 "revocation" => {}
@@ -263,7 +263,7 @@ impl Provider {
                 _ => {}
             }
         }
-        let creation = |element: &crate::xml::XmlElement| {
+        let creation = |element: &crate::element_tree::XmlElement| {
             element
                 .child_element("creationDate")
                 .and_then(|d| date::parse(&d.text_content()))
@@ -295,7 +295,7 @@ impl Provider {
                 progress(done + 1, total);
                 continue;
             }
-            let Some(crate::xml::XmlNode::Element(secret)) =
+            let Some(crate::element_tree::XmlNode::Element(secret)) =
                 crate::at_rest::secret_slot(&mut element).map(|s| s.clone())
             else {
                 return Err(Error::KeyXml {
@@ -321,7 +321,7 @@ impl Provider {
             if !dry_run {
                 let sealed = crate::at_rest::encrypted_secret(encryptor.encrypt(id, &master)?);
                 if let Some(slot) = crate::at_rest::secret_slot(&mut element) {
-                    *slot = crate::xml::XmlNode::Element(sealed);
+                    *slot = crate::element_tree::XmlNode::Element(sealed);
                 }
                 self.shared.repository.replace_element(&stored, &element)?;
                 tracing::info!(key_id = %id, "key re-encrypted at rest");

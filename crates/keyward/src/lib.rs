@@ -34,6 +34,7 @@ pub mod at_rest;
 mod builder;
 mod clock;
 mod crypto;
+mod element_tree;
 pub mod encoding;
 mod error;
 mod key;
@@ -49,12 +50,12 @@ mod repository;
 mod secret;
 mod subkeys;
 mod time_limited;
-mod xml;
 
 pub use admin::{Deletion, Rewrap};
 pub use builder::ProviderBuilder;
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use crypto::{AesKeySize, Algorithm, ValidationAlgorithm};
+pub use element_tree::{parse_element, XmlElement, XmlNode};
 pub use error::{error_chain, Error, MalformedReason, Result};
 pub use key::xml::{DATA_PROTECTION_NAMESPACE, DEFAULT_DESERIALIZER_TYPE};
 pub use key::{
@@ -75,7 +76,6 @@ pub use time;
 pub use time_limited::{
     from_ticks, max_expiration, to_ticks, TimeLimitedProtector, TIME_LIMITED_PURPOSE,
 };
-pub use xml::{parse_element, XmlElement, XmlNode};
 
 /// Low-level pieces exposed for known-answer tests and interoperability checks. Not part of
 /// the stable API.

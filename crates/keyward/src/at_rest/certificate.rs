@@ -20,10 +20,10 @@ use cbc::cipher::{
 use roxmltree::Node;
 
 use super::{EncryptedElement, XmlDecryptor, XmlEncryptor};
+use crate::element_tree::XmlElement;
 use crate::encoding::{base64_standard_decode, base64_standard_encode};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::xml::XmlElement;
 
 /// .NET's decryptor type for certificate-encrypted keys (keyward writes it too, so .NET nodes
 /// pick their `EncryptedXmlDecryptor`).

@@ -3,10 +3,10 @@
 use std::fmt;
 
 use super::{nonce_and_value, parse, seal, EncryptedElement, XmlDecryptor, XmlEncryptor};
+use crate::element_tree::XmlElement;
 use crate::encoding::{base64_standard_decode, base64_standard_encode};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::xml::XmlElement;
 
 /// The `decryptorType` of KEK-wrapped master keys (keyward's own; .NET cannot read them).
 pub const KEK_DECRYPTOR_TYPE: &str = "Keyward.XmlEncryption.KekXmlDecryptor, Keyward";

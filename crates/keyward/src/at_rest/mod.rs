@@ -14,8 +14,8 @@ pub use certificate::{Certificate, CertificateEncryptor, ENCRYPTED_XML_DECRYPTOR
 pub use kek::{Kek, KekRing, KEK_DECRYPTOR_TYPE};
 pub use passphrase::{PassphraseEncryptor, PASSPHRASE_DECRYPTOR_TYPE};
 
+use crate::element_tree::XmlElement;
 use crate::error::Result;
-use crate::xml::XmlElement;
 
 /// An encrypted `<masterKey>`: the element to place inside `<encryptedSecret>` and the
 /// `decryptorType` that reads it back.
@@ -138,16 +138,16 @@ fn nonce_and_value(node: roxmltree::Node<'_, '_>) -> Option<(Vec<u8>, Vec<u8>)> 
 
 /// Parses the encrypted element's text (DTDs refused).
 fn parse(encrypted: &str) -> Option<roxmltree::Document<'_>> {
-    crate::xml::parse_limited(encrypted).ok()
+    crate::element_tree::parse_limited(encrypted).ok()
 }
 
 /// Where a `<key>` element keeps its secret: the `<masterKey>` or `<encryptedSecret>`
 /// element inside `descriptor/descriptor`.
 /// Whether a `<key>` element keeps its secret as a plaintext `<masterKey>`.
 pub(crate) fn has_plaintext_secret(key: &XmlElement) -> bool {
-    fn element(node: &crate::xml::XmlNode) -> Option<&XmlElement> {
+    fn element(node: &crate::element_tree::XmlNode) -> Option<&XmlElement> {
         match node {
-            crate::xml::XmlNode::Element(e) => Some(e),
+            crate::element_tree::XmlNode::Element(e) => Some(e),
             _ => None,
         }
     }
@@ -163,17 +163,17 @@ pub(crate) fn has_plaintext_secret(key: &XmlElement) -> bool {
         .is_some_and(|secret| secret.name() == "masterKey")
 }
 
-pub(crate) fn secret_slot(key: &mut XmlElement) -> Option<&mut crate::xml::XmlNode> {
+pub(crate) fn secret_slot(key: &mut XmlElement) -> Option<&mut crate::element_tree::XmlNode> {
     let outer = key.children_mut().iter_mut().find_map(|c| match c {
-        crate::xml::XmlNode::Element(e) if e.name() == "descriptor" => Some(e),
+        crate::element_tree::XmlNode::Element(e) if e.name() == "descriptor" => Some(e),
         _ => None,
     })?;
     let inner = outer.children_mut().iter_mut().find_map(|c| match c {
-        crate::xml::XmlNode::Element(e) => Some(e),
+        crate::element_tree::XmlNode::Element(e) => Some(e),
         _ => None,
     })?;
     inner.children_mut().iter_mut().find(|c| {
-        matches!(c, crate::xml::XmlNode::Element(e) if e.name() == "masterKey" || e.name().ends_with("encryptedSecret"))
+        matches!(c, crate::element_tree::XmlNode::Element(e) if e.name() == "masterKey" || e.name().ends_with("encryptedSecret"))
     })
 }
 
@@ -298,7 +298,7 @@ impl AtRest {
             .children()
             .iter()
             .find_map(|c| match c {
-                crate::xml::XmlNode::Element(e) => Some(e.to_compact()),
+                crate::element_tree::XmlNode::Element(e) => Some(e.to_compact()),
                 _ => None,
             })
             .ok_or("the <encryptedSecret> is empty")?;
@@ -314,7 +314,7 @@ impl AtRest {
         let xml = decryptor
             .decrypt(key_id, &inner)
             .map_err(|e| e.to_string())?;
-        crate::xml::parse_element(&xml)
+        crate::element_tree::parse_element(&xml)
             .map(Some)
             .map_err(|e| e.to_string())
     }

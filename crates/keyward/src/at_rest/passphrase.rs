@@ -6,10 +6,10 @@ use std::fmt;
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use super::{nonce_and_value, parse, seal, EncryptedElement, XmlDecryptor, XmlEncryptor};
+use crate::element_tree::XmlElement;
 use crate::encoding::{base64_standard_decode, base64_standard_encode};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::xml::XmlElement;
 
 /// The `decryptorType` of passphrase-protected master keys (keyward's own).
 pub const PASSPHRASE_DECRYPTOR_TYPE: &str = "Keyward.XmlEncryption.PassphraseXmlDecryptor, Keyward";

@@ -10,16 +10,16 @@ use time::OffsetDateTime;
 
 use super::{date, KeyId, KeyMaterial, KeyRecord};
 use crate::crypto::{AesKeySize, Algorithm, ValidationAlgorithm};
+use crate::element_tree::XmlElement;
 use crate::encoding::{base64_standard_decode, base64_standard_encode};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::xml::XmlElement;
 
 /// The Data Protection XML namespace (`requiresEncryption`, `encryptedSecret`).
 pub const DATA_PROTECTION_NAMESPACE: &str = "http://schemas.asp.net/2015/03/dataProtection";
 
 /// The largest key or revocation document keyward reads.
-pub use crate::xml::MAX_DOCUMENT_BYTES;
+pub use crate::element_tree::MAX_DOCUMENT_BYTES;
 
 /// The deserializer .NET writes for (and reads) the default descriptor, without a version so
 /// every .NET release resolves it.
@@ -47,7 +47,7 @@ pub(crate) fn parse_document(text: &str, location: &str) -> Result<Vec<RingEleme
         location: location.to_owned(),
         reason,
     };
-    let doc = crate::xml::parse_limited(text).map_err(xml_error)?;
+    let doc = crate::element_tree::parse_limited(text).map_err(xml_error)?;
     let root = doc.root_element();
     if is_plain(root, "key") || is_plain(root, "revocation") {
         return Ok(vec![parse_element(root, location)?]);
@@ -304,7 +304,7 @@ fn master_key_value(master_key: Node<'_, '_>) -> Option<Secret> {
 
 /// The secret of a decrypted `<masterKey>` element given as XML text.
 pub(crate) fn master_key_from_xml(text: &str) -> Option<Secret> {
-    let doc = crate::xml::parse_limited(text).ok()?;
+    let doc = crate::element_tree::parse_limited(text).ok()?;
     let root = doc.root_element();
     (root.tag_name().name() == "masterKey").then(|| master_key_value(root))?
 }
@@ -439,7 +439,7 @@ pub(crate) mod testing {
 
     /// Reads an inner descriptor element of the default deserializer: algorithm and master key.
     pub fn read_default_descriptor(xml: &str) -> Option<(Algorithm, Vec<u8>)> {
-        let doc = crate::xml::parse_limited(xml).ok()?;
+        let doc = crate::element_tree::parse_limited(xml).ok()?;
         match parse_inner_descriptor(DEFAULT_DESERIALIZER_TYPE, doc.root_element()) {
             (Some(algorithm), KeyMaterial::Plain(secret)) => {
                 Some((algorithm, secret.expose().to_vec()))
@@ -472,18 +472,21 @@ mod tests {
                 &Secret::random(64),
             );
             let parsed =
-                crate::xml::parse_element(&format!("\u{feff}{}", key.to_document())).unwrap();
+                crate::element_tree::parse_element(&format!("\u{feff}{}", key.to_document()))
+                    .unwrap();
             assert_eq!(parsed.to_compact(), key.to_compact());
         }
         let revocation = mass_revocation_element(now, "r");
         assert_eq!(
-            crate::xml::parse_element(&revocation.to_document()).unwrap(),
+            crate::element_tree::parse_element(&revocation.to_document()).unwrap(),
             revocation
         );
         // A namespace declared on an ancestor is not repeated on the child.
         let nested = r#"<a xmlns="urn:x" xmlns:p="urn:p"><b p:c="1"><d xmlns="" /></b></a>"#;
         assert_eq!(
-            crate::xml::parse_element(nested).unwrap().to_compact(),
+            crate::element_tree::parse_element(nested)
+                .unwrap()
+                .to_compact(),
             r#"<a xmlns="urn:x" xmlns:p="urn:p"><b p:c="1"><d xmlns="" /></b></a>"#
         );
     }

@@ -6,9 +6,9 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::{GenerationLock, KeyRepository, StoredElement};
+use crate::element_tree::XmlElement;
 use crate::error::{Error, Result};
 use crate::key::xml::MAX_DOCUMENT_BYTES;
-use crate::xml::XmlElement;
 
 /// The lock file taken while deciding whether to create a key (not `*.xml`, so .NET ignores it).
 const LOCK_FILE: &str = ".keyward-generation.lock";

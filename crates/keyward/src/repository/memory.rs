@@ -3,8 +3,8 @@
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use super::{GenerationLock, KeyRepository, StoredElement};
+use crate::element_tree::XmlElement;
 use crate::error::Result;
-use crate::xml::XmlElement;
 
 /// An in-memory repository: for tests and ephemeral providers. Payloads protected with its
 /// keys cannot be unprotected after the process ends.

@@ -13,8 +13,8 @@ use std::fmt;
 pub use file::{FileSystemRepository, ReadOnlyFileSystemRepository};
 pub use memory::MemoryRepository;
 
+use crate::element_tree::XmlElement;
 use crate::error::Result;
-use crate::xml::XmlElement;
 
 /// One stored document and where it came from (for error messages).
 #[derive(Clone, PartialEq, Eq)]
