@@ -1,0 +1,122 @@
+//! Reading and writing key XML.
+
+use super::*;
+
+fn one(text: &str) -> RingElement {
+    let mut all = parse_document(text, "test").unwrap();
+    assert_eq!(all.len(), 1);
+    all.remove(0)
+}
+
+#[test]
+fn documents_parse_back_to_the_same_element() {
+    let now = date::to_ticks_precision(OffsetDateTime::now_utc());
+    for algorithm in [Algorithm::AES_256_CBC_HMACSHA256, Algorithm::AES_256_GCM] {
+        let key = key_element(
+            KeyId::random(),
+            now,
+            now,
+            now,
+            algorithm,
+            &Secret::random(64),
+        );
+        let parsed =
+            crate::element_tree::parse_element(&format!("\u{feff}{}", key.to_document())).unwrap();
+        assert_eq!(parsed.to_compact(), key.to_compact());
+    }
+    let revocation = mass_revocation_element(now, "r");
+    assert_eq!(
+        crate::element_tree::parse_element(&revocation.to_document()).unwrap(),
+        revocation
+    );
+    // A namespace declared on an ancestor is not repeated on the child.
+    let nested = r#"<a xmlns="urn:x" xmlns:p="urn:p"><b p:c="1"><d xmlns="" /></b></a>"#;
+    assert_eq!(
+        crate::element_tree::parse_element(nested)
+            .unwrap()
+            .to_compact(),
+        r#"<a xmlns="urn:x" xmlns:p="urn:p"><b p:c="1"><d xmlns="" /></b></a>"#
+    );
+}
+
+#[test]
+fn revocations_read_back() {
+    let id = KeyId::random();
+    let date = time::macros::datetime!(2015-03-20 22:45:30.261674 UTC);
+    let single = revocation_element(id, date, "lost <laptop>").to_document();
+    assert!(matches!(one(&single), RingElement::RevokeKey { key_id } if key_id == id));
+    let mass = mass_revocation_element(date, "rotate all").to_compact();
+    assert!(matches!(one(&mass), RingElement::RevokeAllBefore { date: d } if d == date));
+    assert_eq!(
+        mass_revocation_name(date),
+        "revocation-20150320T224530261674Z"
+    );
+    let whole = time::macros::datetime!(2015-03-20 22:45:30 UTC);
+    assert_eq!(mass_revocation_name(whole), "revocation-20150320T224530Z");
+}
+
+#[test]
+fn refuses_dtds_and_entities() {
+    let evil = r#"<?xml version="1.0"?><!DOCTYPE k [<!ENTITY a "aaaa">]><key id="6417072d-bd2e-4737-8995-fd280fe00251">&a;</key>"#;
+    let err = parse_document(evil, "evil.xml").unwrap_err();
+    assert!(matches!(err, Error::KeyXml { .. }), "{err}");
+}
+
+#[test]
+fn refuses_oversized_documents() {
+    let big = format!("<x>{}</x>", "a".repeat(MAX_DOCUMENT_BYTES));
+    assert!(parse_document(&big, "big.xml").is_err());
+}
+
+#[test]
+fn key_with_bad_dates_is_skipped_not_fatal() {
+    let text = r#"<key id="6417072d-bd2e-4737-8995-fd280fe00251" version="1"><creationDate>soon</creationDate></key>"#;
+    assert!(matches!(one(text), RingElement::SkippedKey { .. }));
+}
+
+#[test]
+fn bad_revocation_is_fatal() {
+    let text = r#"<revocation version="1"><revocationDate>2015-01-01T00:00:00Z</revocationDate><key id="{invalid}" /></revocation>"#;
+    assert!(parse_document(text, "r.xml").is_err());
+}
+
+#[test]
+fn written_key_reads_back() {
+    let id = KeyId::random();
+    let now = date::to_ticks_precision(OffsetDateTime::now_utc());
+    let secret = Secret::random(64);
+    for algorithm in [Algorithm::AES_256_CBC_HMACSHA256, Algorithm::AES_256_GCM] {
+        let element = key_element(id, now, now, now, algorithm, &secret);
+        for text in [element.to_document(), element.to_compact()] {
+            let RingElement::Key(record) = one(&text) else {
+                panic!("not a key: {text}");
+            };
+            assert_eq!(record.id, id);
+            assert_eq!(record.expiration, now);
+            assert_eq!(record.algorithm, Some(algorithm));
+            let KeyMaterial::Plain(read) = &record.material else {
+                panic!("no plain master key");
+            };
+            assert_eq!(read.expose(), secret.expose());
+        }
+    }
+}
+
+#[test]
+fn prefix_is_irrelevant_namespace_is_not() {
+    let key = |ns: &str| {
+        format!(
+            r#"<key id="6417072d-bd2e-4737-8995-fd280fe00251" version="1"><creationDate>2020-01-01T00:00:00Z</creationDate><activationDate>2020-01-01T00:00:00Z</activationDate><expirationDate>2020-04-01T00:00:00Z</expirationDate><descriptor deserializerType="{DEFAULT_DESERIALIZER_TYPE}"><descriptor><encryption algorithm="AES_256_CBC" /><validation algorithm="HMACSHA256" /><zz:encryptedSecret xmlns:zz="{ns}" decryptorType="X.Y, Z"><inner /></zz:encryptedSecret></descriptor></descriptor></key>"#
+        )
+    };
+    let RingElement::Key(record) = one(&key(DATA_PROTECTION_NAMESPACE)) else {
+        panic!()
+    };
+    assert!(
+        matches!(&record.material, KeyMaterial::Encrypted { decryptor_type, .. } if decryptor_type == "X.Y, Z")
+    );
+    let RingElement::Key(record) = one(&key("urn:other")) else {
+        panic!()
+    };
+    assert!(matches!(record.material, KeyMaterial::Unsupported { .. }));
+}
