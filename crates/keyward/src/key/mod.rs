@@ -4,6 +4,7 @@ pub(crate) mod date;
 pub(crate) mod id;
 mod resolver;
 mod ring;
+mod ring_key;
 mod rotation;
 pub(crate) mod xml;
 
@@ -13,7 +14,8 @@ use time::OffsetDateTime;
 
 pub use id::{KeyId, ParseKeyIdError};
 pub use resolver::{resolve_default_key, KeyCandidate, Resolution, ResolverPolicy};
-pub(crate) use ring::{ElementContent, KeyRing, RingKey};
+pub(crate) use ring::{ElementContent, KeyRing};
+pub(crate) use ring_key::RingKey;
 
 use crate::crypto::Algorithm;
 use crate::secret::Secret;

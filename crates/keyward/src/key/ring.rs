@@ -6,87 +6,13 @@ use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
 use super::id::KeyIdMap;
+use super::ring_key::{ring_key, same_record, RingKey};
 use super::rotation::{plan_new_key, NewKeyPlan};
 use super::xml::{parse_document, RingElement};
-use super::{resolve_default_key, KeyCandidate, KeyId, KeyInfo, KeyMaterial, Resolution};
-use crate::crypto::KeyCrypto;
+use super::{resolve_default_key, KeyCandidate, KeyId, Resolution};
 use crate::error::{Error, Result};
 use crate::policy::KeyManagementPolicy;
 use crate::repository::StoredElement;
-
-/// Why a key in the ring cannot be used.
-#[derive(Debug, Clone)]
-enum KeyProblem {
-    NotDecryptable {
-        decryptor_type: String,
-    },
-    DecryptionFailed {
-        decryptor_type: String,
-        reason: String,
-    },
-    Unsupported {
-        detail: String,
-    },
-    /// A plaintext master key where encryption at rest is required or configured: anyone who
-    /// can write to the store could have planted it.
-    Unencrypted,
-}
-
-/// One key of the ring: its metadata and, when usable, its prepared crypto.
-#[derive(Clone)]
-pub(crate) struct RingKey {
-    pub(crate) info: KeyInfo,
-    pub(crate) guid_bytes: [u8; 16],
-    crypto: std::result::Result<KeyCrypto, KeyProblem>,
-    /// Whether the key is strong enough to be the default key ([`KeyManagementPolicy::minimum_key_size`]).
-    may_be_default: bool,
-}
-
-impl RingKey {
-    /// What the default-key policy needs of this key.
-    fn candidate(&self) -> KeyCandidate {
-        KeyCandidate {
-            id: self.info.id,
-            creation: self.info.creation,
-            activation: self.info.activation,
-            expiration: self.info.expiration,
-            revoked: self.info.revoked,
-            usable: self.crypto.is_ok() && self.may_be_default,
-        }
-    }
-
-    /// The key's crypto, or why there is none.
-    pub(crate) fn crypto(&self) -> Result<&KeyCrypto> {
-        match &self.crypto {
-            Ok(crypto) => Ok(crypto),
-            Err(KeyProblem::NotDecryptable { decryptor_type }) => Err(Error::KeyNotDecryptable {
-                key_id: self.info.id,
-                decryptor_type: decryptor_type.clone(),
-            }),
-            Err(KeyProblem::DecryptionFailed {
-                decryptor_type,
-                reason,
-            }) => Err(Error::KeyDecryptionFailed {
-                key_id: self.info.id,
-                decryptor_type: decryptor_type.clone(),
-                reason: reason.clone(),
-            }),
-            Err(KeyProblem::Unsupported { detail }) => Err(Error::UnsupportedAlgorithm {
-                key_id: self.info.id,
-                detail: detail.clone(),
-            }),
-            Err(KeyProblem::Unencrypted) => Err(Error::KeyNotEncrypted(self.info.id)),
-        }
-    }
-}
-
-impl std::fmt::Debug for RingKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RingKey")
-            .field("id", &self.info.id)
-            .finish_non_exhaustive()
-    }
-}
 
 /// What one stored element holds (for deletion).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,12 +202,10 @@ impl KeyRing {
 
     /// The decryptor of an unrevoked key whose master key keyward cannot decrypt, if any.
     pub(crate) fn undecryptable_decryptor(&self) -> Option<&str> {
-        self.keys.values().find_map(|key| match &key.crypto {
-            Err(KeyProblem::NotDecryptable { decryptor_type }) if !key.info.revoked => {
-                Some(decryptor_type.as_str())
-            }
-            _ => None,
-        })
+        self.keys
+            .values()
+            .filter(|key| !key.info.revoked)
+            .find_map(RingKey::undecryptable_by)
     }
 
     /// The key that should be created at `now`, if any. None while a mass revocation is
@@ -364,126 +288,5 @@ impl KeyRing {
     /// Where the ring was read from.
     pub(crate) fn location(&self) -> &str {
         &self.location
-    }
-}
-
-/// Whether two records of one key id are copies of the same key.
-fn same_record(a: &super::KeyRecord, b: &super::KeyRecord) -> bool {
-    let material = match (&a.material, &b.material) {
-        (KeyMaterial::Plain(x), KeyMaterial::Plain(y)) => x.expose() == y.expose(),
-        (
-            KeyMaterial::Encrypted {
-                decryptor_type: t1,
-                encrypted_xml: x1,
-            },
-            KeyMaterial::Encrypted {
-                decryptor_type: t2,
-                encrypted_xml: x2,
-            },
-        ) => t1 == t2 && x1 == x2,
-        _ => false,
-    };
-    material
-        && a.creation == b.creation
-        && a.activation == b.activation
-        && a.expiration == b.expiration
-        && a.algorithm == b.algorithm
-}
-
-fn ring_key(
-    record: &super::KeyRecord,
-    revoked: bool,
-    at_rest: &crate::at_rest::AtRest,
-    policy: &KeyManagementPolicy,
-) -> RingKey {
-    let crypto = match (&record.material, record.algorithm) {
-        (KeyMaterial::Plain(_), Some(_)) if at_rest.refuses_plaintext() => {
-            tracing::error!(key_id = %record.id, "a key in the ring is stored unencrypted although encryption at rest is required or configured: it is not used (it may have been planted by a store writer; if it was stored before encryption was turned on, `keyward keys rewrap` encrypts it)");
-            Err(KeyProblem::Unencrypted)
-        }
-        (KeyMaterial::Plain(secret), Some(algorithm)) => {
-            at_rest.note_plaintext_key(record.id);
-            Ok(KeyCrypto::new(algorithm, secret))
-        }
-        (
-            KeyMaterial::Encrypted {
-                decryptor_type,
-                encrypted_xml,
-            },
-            Some(algorithm),
-        ) => match at_rest.decrypt(record.id, decryptor_type, encrypted_xml) {
-            Some(Ok(secret)) => Ok(KeyCrypto::new(algorithm, &secret)),
-            Some(Err(reason)) => Err(KeyProblem::DecryptionFailed {
-                decryptor_type: decryptor_type.clone(),
-                reason,
-            }),
-            None => Err(KeyProblem::NotDecryptable {
-                decryptor_type: decryptor_type.clone(),
-            }),
-        },
-        (KeyMaterial::Encrypted { decryptor_type, .. }, None) => Err(KeyProblem::NotDecryptable {
-            decryptor_type: decryptor_type.clone(),
-        }),
-        (KeyMaterial::Unsupported { detail }, _) => Err(KeyProblem::Unsupported {
-            detail: detail.clone(),
-        }),
-        (KeyMaterial::Plain(_), None) => Err(KeyProblem::Unsupported {
-            detail: "unknown algorithm".into(),
-        }),
-    };
-    let unusable_reason = crypto.as_ref().err().map(|problem| match problem {
-        KeyProblem::NotDecryptable { decryptor_type } => {
-            format!("master key encrypted at rest with {decryptor_type}")
-        }
-        KeyProblem::DecryptionFailed {
-            decryptor_type,
-            reason,
-        } => {
-            format!("master key could not be decrypted with {decryptor_type}: {reason}")
-        }
-        KeyProblem::Unsupported { detail } => detail.clone(),
-        KeyProblem::Unencrypted => {
-            "stored unencrypted, but encryption at rest is required or configured".into()
-        }
-    });
-    let strong_enough = record
-        .algorithm
-        .is_none_or(|a| a.key_size().bytes() >= policy.minimum_key_size.bytes());
-    let (crypto, unusable_reason) = match crypto {
-        Ok(_) if !strong_enough && !policy.unprotect_with_weaker_keys => {
-            let detail = format!(
-                "{}-bit keys are below the minimum key size ({} bits)",
-                record.algorithm.map_or(0, |a| a.key_size().bytes() * 8),
-                policy.minimum_key_size.bytes() * 8
-            );
-            (
-                Err(KeyProblem::Unsupported {
-                    detail: detail.clone(),
-                }),
-                Some(detail),
-            )
-        }
-        Ok(crypto) if !strong_enough => (
-            Ok(crypto),
-            Some(format!(
-                "unprotect only: below the minimum key size for the default key ({} bits)",
-                policy.minimum_key_size.bytes() * 8
-            )),
-        ),
-        other => (other, unusable_reason),
-    };
-    RingKey {
-        guid_bytes: record.id.to_guid_bytes(),
-        info: KeyInfo {
-            id: record.id,
-            creation: record.creation,
-            activation: record.activation,
-            expiration: record.expiration,
-            algorithm: record.algorithm,
-            revoked,
-            unusable_reason,
-        },
-        crypto,
-        may_be_default: strong_enough,
     }
 }
