@@ -47,7 +47,7 @@ impl Provider {
         expiration: OffsetDateTime,
     ) -> Result<KeyId> {
         if expiration <= activation {
-            return Err(Error::Configuration(
+            return Err(Error::InvalidArgument(
                 "a key's expiration must come after its activation".into(),
             ));
         }
@@ -90,12 +90,12 @@ impl Provider {
     /// If that takes the default key, a new key is created at once.
     ///
     /// # Errors
-    /// [`Error::Configuration`] for a date in the future (it would revoke the keys created
+    /// [`Error::InvalidArgument`] for a date in the future (it would revoke the keys created
     /// to replace the revoked ones); repository errors.
     pub fn revoke_all_keys(&self, created_before: OffsetDateTime, reason: &str) -> Result<()> {
         self.shared.check_writable()?;
         if created_before > self.now() {
-            return Err(Error::Configuration(
+            return Err(Error::InvalidArgument(
                 "a mass revocation cannot be dated in the future: every key created until then would be revoked too".into(),
             ));
         }
@@ -156,7 +156,7 @@ impl Provider {
                 .any(|c| matches!(c, ElementContent::Key(id) if doomed.contains(id)));
             if holds_doomed {
                 if source.contents.len() != 1 {
-                    return Err(Error::Configuration(format!(
+                    return Err(Error::Unsupported(format!(
                         "{} holds several elements; delete keys from it by hand",
                         source.location
                     )));
@@ -255,7 +255,7 @@ impl Provider {
                 "revocation" => {}
                 // A container (Azure Blob's <repository>) cannot be rewrapped key by key.
                 _ if element.child_element("key").is_some() => {
-                    return Err(Error::Configuration(format!(
+                    return Err(Error::Unsupported(format!(
                         "{} holds several keys in one document; rewrap cannot replace them one at a time",
                         stored.location
                     )))

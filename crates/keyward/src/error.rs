@@ -191,9 +191,28 @@ pub enum Error {
         reason: String,
     },
 
-    /// The provider was configured wrongly.
+    /// The provider was configured wrongly (a builder setting, a KEK, passphrase or
+    /// certificate that cannot be used).
     #[error("invalid configuration: {0}")]
     Configuration(String),
+
+    /// A call was made with arguments it cannot take (an expiration before the activation, a
+    /// mass revocation dated in the future).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// The repository (or the document layout it holds) does not support the operation.
+    #[error("unsupported operation: {0}")]
+    Unsupported(String),
+
+    /// A read-only provider was asked to write.
+    #[error("this provider is read-only: it never writes to the key repository")]
+    ReadOnly,
+
+    /// A master key could not be encrypted or decrypted at rest (a malformed encrypted
+    /// element, a wrong KEK, passphrase or certificate); never secret material.
+    #[error("master key encryption at rest: {0}")]
+    AtRest(String),
 
     /// Encrypting failed (a primitive refused its input): nothing was produced.
     #[error("encryption failed: {0}")]

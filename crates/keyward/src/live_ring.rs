@@ -237,9 +237,7 @@ impl LiveRing {
 
     pub(crate) fn check_writable(&self) -> Result<()> {
         if self.policy.read_only {
-            return Err(Error::Configuration(
-                "this provider is read-only: it never writes to the key repository".into(),
-            ));
+            return Err(Error::ReadOnly);
         }
         Ok(())
     }

@@ -93,7 +93,7 @@ impl FromStr for Framework {
             "4.0" => Ok(Self::V4_0),
             "4.5" | "4.5.1" | "4.5.2" | "4.6" | "4.6.1" | "4.6.2" | "4.7" | "4.7.1" | "4.7.2"
             | "4.8" | "4.8.1" => Ok(Self::V4_5),
-            other => Err(Error::Configuration(format!(
+            other => Err(Error::InvalidArgument(format!(
                 "unknown framework {other:?}: use 1.1, 2.0, 4.0 or 4.5"
             ))),
         }
@@ -157,7 +157,7 @@ impl FromStr for MachineKeyValidation {
         all.into_iter()
             .find(|v| v.name().eq_ignore_ascii_case(text.trim()))
             .ok_or_else(|| {
-                Error::Configuration(format!(
+                Error::InvalidArgument(format!(
                     "unknown validation algorithm {text:?}: use SHA1, MD5, 3DES, AES, HMACSHA256, HMACSHA384 or HMACSHA512"
                 ))
             })
@@ -202,7 +202,7 @@ impl FromStr for MachineKeyDecryption {
             .into_iter()
             .find(|d| d.name().eq_ignore_ascii_case(text.trim()))
             .ok_or_else(|| {
-                Error::Configuration(format!(
+                Error::InvalidArgument(format!(
                     "unknown decryption algorithm {text:?}: use AES, 3DES or DES (Auto is not generated: name the algorithm)"
                 ))
             })
@@ -243,7 +243,7 @@ impl MachineKey {
     /// defaults (1.1: SHA1 + 3DES; 2.0: SHA1 + AES; 4.0 and 4.5: HMACSHA256 + AES).
     ///
     /// # Errors
-    /// [`Error::Configuration`] when the framework does not accept an algorithm.
+    /// [`Error::InvalidArgument`] when the framework does not accept an algorithm.
     pub fn generate(
         framework: Framework,
         validation: Option<MachineKeyValidation>,
@@ -252,14 +252,14 @@ impl MachineKey {
         let validation = validation.unwrap_or(framework.default_validation());
         let decryption = decryption.unwrap_or(framework.default_decryption());
         if !framework.validations().contains(&validation) {
-            return Err(Error::Configuration(format!(
+            return Err(Error::InvalidArgument(format!(
                 "ASP.NET {framework} does not accept validation=\"{}\": use one of {}",
                 validation.name(),
                 names(framework.validations().iter().map(|v| v.name()))
             )));
         }
         if !framework.decryptions().contains(&decryption) {
-            return Err(Error::Configuration(format!(
+            return Err(Error::InvalidArgument(format!(
                 "ASP.NET {framework} does not accept decryption {}: use one of {}",
                 decryption.name(),
                 names(framework.decryptions().iter().map(|d| d.name()))

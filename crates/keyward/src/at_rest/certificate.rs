@@ -111,7 +111,7 @@ impl Certificate {
         let mut sealed = vec![0u8; public.ciphertext_size()];
         let sealed = public
             .encrypt(&OAEP_SHA1_MGF1SHA1, probe.expose(), &mut sealed, None)
-            .map_err(|_| Error::Configuration("RSA-OAEP failed".into()))?
+            .map_err(|_| Error::EncryptionFailed("RSA-OAEP refused to encrypt"))?
             .to_vec();
         let mut opened = zeroize::Zeroizing::new(vec![0u8; sealed.len()]);
         let matches = OaepPrivateDecryptingKey::new(certificate.private_key()?)
@@ -240,7 +240,7 @@ impl XmlDecryptor for CertificateEncryptor {
         _key_id: crate::KeyId,
         encrypted: &str,
     ) -> Result<zeroize::Zeroizing<String>> {
-        let fail = |reason: &str| Error::Configuration(reason.to_owned());
+        let fail = |reason: &str| Error::AtRest(reason.to_owned());
         let doc =
             super::parse(encrypted).ok_or_else(|| fail("the EncryptedData element is not XML"))?;
         let data = doc.root_element();
@@ -310,7 +310,7 @@ impl XmlDecryptor for CertificateEncryptor {
 impl XmlEncryptor for CertificateEncryptor {
     fn encrypt(&self, _key_id: crate::KeyId, master_key: &XmlElement) -> Result<EncryptedElement> {
         let certificate = &self.certificates[0];
-        let fail = |reason: &str| Error::Configuration(reason.to_owned());
+        let fail = |reason: &str| Error::AtRest(reason.to_owned());
         let session = Secret::random(32);
         let mut iv = [0u8; 16];
         crate::crypto::rng::fill(&mut iv);

@@ -129,7 +129,7 @@ impl XmlEncryptor for KekRing {
             aad(&kek.id, key_id).as_bytes(),
             plaintext.as_bytes(),
         )
-        .ok_or_else(|| Error::Configuration("AES-256-GCM sealing failed".into()))?;
+        .ok_or_else(|| Error::EncryptionFailed("AES-256-GCM refused to seal the master key"))?;
         Ok(EncryptedElement {
             decryptor_type: KEK_DECRYPTOR_TYPE.into(),
             element: XmlElement::new("encryptedKey")
@@ -164,7 +164,7 @@ impl XmlDecryptor for KekRing {
     }
 
     fn decrypt(&self, key_id: crate::KeyId, encrypted: &str) -> Result<zeroize::Zeroizing<String>> {
-        let fail = |reason: String| Error::Configuration(reason);
+        let fail = |reason: String| Error::AtRest(reason);
         let doc =
             parse(encrypted).ok_or_else(|| fail("the KEK-encrypted element is not XML".into()))?;
         let root = doc.root_element();

@@ -130,7 +130,7 @@ impl XmlEncryptor for PassphraseEncryptor {
         crate::crypto::rng::fill(&mut salt);
         let kek = self
             .derive(&salt, self.cost)
-            .ok_or_else(|| Error::Configuration("Argon2id derivation failed".into()))?;
+            .ok_or_else(|| Error::AtRest("Argon2id derivation failed".into()))?;
         let salt = base64_standard_encode(&salt);
         let plaintext = zeroize::Zeroizing::new(master_key.to_compact());
         let (nonce, sealed) = seal::seal(
@@ -138,7 +138,7 @@ impl XmlEncryptor for PassphraseEncryptor {
             aad(&salt, key_id).as_bytes(),
             plaintext.as_bytes(),
         )
-        .ok_or_else(|| Error::Configuration("AES-256-GCM sealing failed".into()))?;
+        .ok_or_else(|| Error::EncryptionFailed("AES-256-GCM refused to seal the master key"))?;
         Ok(EncryptedElement {
             decryptor_type: PASSPHRASE_DECRYPTOR_TYPE.into(),
             element: XmlElement::new("encryptedKey")
@@ -174,7 +174,7 @@ impl XmlDecryptor for PassphraseEncryptor {
     }
 
     fn decrypt(&self, key_id: crate::KeyId, encrypted: &str) -> Result<zeroize::Zeroizing<String>> {
-        let fail = |reason: &str| Error::Configuration(reason.to_owned());
+        let fail = |reason: &str| Error::AtRest(reason.to_owned());
         let doc =
             parse(encrypted).ok_or_else(|| fail("the passphrase-encrypted element is not XML"))?;
         let root = doc.root_element();

@@ -91,10 +91,10 @@ impl KeyRepository for MemoryRepository {
                 entry.1 = new.to_compact();
                 Ok(())
             }
-            None => Err(crate::Error::Configuration(format!(
-                "{} changed or vanished; nothing replaced",
-                old.location
-            ))),
+            None => Err(crate::Error::repository(
+                self.location(),
+                format!("{} changed or vanished; nothing replaced", old.location),
+            )),
         }
     }
 

@@ -165,7 +165,7 @@ pub trait KeyRepository: Send + Sync + fmt::Debug {
     /// cannot replace (the default).
     fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> Result<()> {
         let _ = (old, new);
-        Err(crate::Error::Configuration(format!(
+        Err(crate::Error::Unsupported(format!(
             "the repository at {} does not support replacing elements",
             self.location()
         )))
@@ -180,7 +180,7 @@ pub trait KeyRepository: Send + Sync + fmt::Debug {
     /// When the store cannot delete, or does not support deletion (the default).
     fn delete_elements(&self, elements: &[StoredElement]) -> Result<()> {
         let _ = elements;
-        Err(crate::Error::Configuration(format!(
+        Err(crate::Error::Unsupported(format!(
             "the repository at {} does not support deleting keys",
             self.location()
         )))
