@@ -192,9 +192,27 @@ impl LiveRing {
         ring
     }
 
+    /// For `protect` on a snapshot without a default key: the refresh thread reloads (and
+    /// creates a key if this node may), and the caller waits for it at most
+    /// `unknown_key_wait`. No repository I/O on the caller's thread.
+    pub(crate) fn default_key_from_refresher(&self) -> Result<Arc<KeyRing>> {
+        self.ensure_default_key_with(|| {
+            self.refresher
+                .reload_and_wait(self, self.policy.unknown_key_wait);
+            Ok(self.ring_full())
+        })
+    }
+
     /// Returns a ring with a default key at the current time, refreshing (and creating a key
     /// if allowed) when the current snapshot has none.
     pub(crate) fn ensure_default_key(&self) -> Result<Arc<KeyRing>> {
+        self.ensure_default_key_with(|| self.refresh())
+    }
+
+    fn ensure_default_key_with(
+        &self,
+        reload: impl FnOnce() -> Result<Arc<KeyRing>>,
+    ) -> Result<Arc<KeyRing>> {
         const RETRY_AFTER: Duration = Duration::seconds(5);
         let now = self.now();
         let last_failure = *self
@@ -204,9 +222,7 @@ impl LiveRing {
         let ring = match last_failure {
             // Failed moments ago: answer from memory, no repository I/O.
             Some(failed) if now >= failed && now - failed < RETRY_AFTER => self.ring_full(),
-            _ => self
-                .refresh()
-                .inspect_err(|_| self.note_failed_ensure(now))?,
+            _ => reload().inspect_err(|_| self.note_failed_ensure(now))?,
         };
         if ring.default_key_at(self.now()).is_some() {
             return Ok(ring);

@@ -35,7 +35,10 @@ pub struct KeyManagementPolicy {
     pub read_only: bool,
     /// The least time between two refreshes caused by payloads with unknown key ids: 30 s.
     pub unknown_key_refresh_interval: StdDuration,
-    /// How long an `unprotect` that meets an unknown key id waits for that refresh: 2 s.
+    /// How long a caller waits for the refresh thread when an `unprotect` meets an unknown
+    /// key id, or a `protect` finds no default key: 2 s. The wait is on a condition variable,
+    /// never repository I/O on the caller's thread. `Duration::ZERO` never blocks a caller (a
+    /// request then fails at once while the refresh thread reloads in the background).
     pub unknown_key_wait: StdDuration,
     /// The least time between two reloads of the ring, whatever the rate of change
     /// notifications from the store (a store writer publishing in a loop): 1 s.

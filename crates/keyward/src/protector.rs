@@ -108,11 +108,14 @@ impl Protector {
         &self.purposes
     }
 
-    /// Protects bytes with the ring's default key. Creates a key first if the ring has no
-    /// usable one (the only case where `protect` touches the repository).
+    /// Protects bytes with the ring's default key. If the ring has no usable key (none was
+    /// created yet, or the refresh thread could not create the successor in time), the
+    /// refresh thread reloads (creating a key if this node may) and this call waits for it at
+    /// most [`unknown_key_wait`](crate::KeyManagementPolicy::unknown_key_wait). The caller's
+    /// thread never does repository I/O.
     ///
     /// # Errors
-    /// Only when a key has to be created and that fails.
+    /// [`Error::NoDefaultKey`] when no key could be had in that time.
     pub fn protect(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
         let now = self.shared.now();
         let ring = self.shared.ring();
@@ -123,7 +126,7 @@ impl Protector {
             return self.protect_with(key, plaintext, now);
         }
         drop(ring);
-        let ring = self.shared.ensure_default_key()?;
+        let ring = self.shared.default_key_from_refresher()?;
         let now = self.shared.now();
         let key = ring
             .default_key_at(now)

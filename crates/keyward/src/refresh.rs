@@ -129,6 +129,14 @@ impl Refresher {
             state.last_unknown_key_refresh = Some(Instant::now());
         }
         tracing::info!("a payload names an unknown key id: refreshing the key ring");
+        self.reload_and_wait(shared, wait)
+    }
+
+    /// Has the refresh thread reload the ring now (ahead of the minimum interval) and waits
+    /// for it up to `wait`: the caller's thread never does repository I/O itself. Without a
+    /// refresh thread (it could not be started), the reload runs here. Returns whether a
+    /// reload that started after this call finished.
+    pub(crate) fn reload_and_wait(&self, shared: &dyn Reload, wait: Duration) -> bool {
         if !self.has_thread() {
             return shared.reload().is_ok();
         }
