@@ -55,6 +55,7 @@ pub use admin::{Deletion, Rewrap};
 pub use builder::ProviderBuilder;
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use crypto::{AesKeySize, Algorithm, ValidationAlgorithm};
+#[doc(hidden)] // At `keyward::store`; kept here so existing code builds.
 pub use element_tree::{parse_element, XmlElement, XmlNode};
 pub use error::{error_chain, Error, MalformedReason, Result};
 pub use key::xml::{DATA_PROTECTION_NAMESPACE, DEFAULT_DESERIALIZER_TYPE};
@@ -66,16 +67,31 @@ pub use policy::KeyManagementPolicy;
 pub use protector::{Protector, Unprotected};
 pub use provider::{Provider, DEFAULT_KEY_LIFETIME, MIN_KEY_LIFETIME};
 pub use purpose::additional_authenticated_data;
+#[doc(hidden)] // At `keyward::store`; kept here so existing code builds.
 pub use repository::{
-    spawn_watcher, ChangeCallback, FileSystemRepository, GenerationLock, KeyRepository,
-    MemoryRepository, Notification, ReadOnlyFileSystemRepository, StoredElement,
+    spawn_watcher, ChangeCallback, GenerationLock, Notification, ReadOnlyFileSystemRepository,
+    StoredElement,
 };
+pub use repository::{FileSystemRepository, KeyRepository, MemoryRepository};
 pub use secret::Secret;
 pub use subkeys::SubkeyReuse;
 pub use time;
 pub use time_limited::{
     from_ticks, max_expiration, to_ticks, TimeLimitedProtector, TIME_LIMITED_PURPOSE,
 };
+
+/// What a key store implements, and what helps it: the API for store authors (the Redis and
+/// PostgreSQL crates are written against it). Applications need only the crate root.
+///
+/// A store keeps XML documents ([`StoredElement`]), hands out an exclusive lock for key
+/// generation ([`GenerationLock`]), and may push change notifications ([`spawn_watcher`]).
+pub mod store {
+    pub use crate::element_tree::{parse_element, XmlElement, XmlNode, MAX_DOCUMENT_BYTES};
+    pub use crate::repository::{
+        spawn_watcher, ChangeCallback, FileSystemRepository, GenerationLock, KeyRepository,
+        MemoryRepository, Notification, ReadOnlyFileSystemRepository, StoredElement,
+    };
+}
 
 /// Low-level pieces exposed for known-answer tests and interoperability checks. Not part of
 /// the stable API.
