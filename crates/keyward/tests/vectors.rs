@@ -650,3 +650,92 @@ fn testdata_holds_the_shared_vectors_when_they_are_beside_the_repository() {
     }
     assert!(compared > 10, "only {compared} shared vector files");
 }
+
+/// keyward's own vectors (`testdata/vectors/keyward-purposes.json`, made by an independent
+/// Python implementation of the specification): purposes whose length prefix takes one, two
+/// or three bytes, non-ASCII and non-BMP purposes, an empty purpose, for CBC and GCM. Each
+/// checks the AAD, the body with fixed randomness both ways, and a full unprotect through a
+/// provider whose ring holds the key.
+#[test]
+fn purpose_edge_cases() {
+    let path = testdata_dir().join("vectors/keyward-purposes.json");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let vectors = doc["vectors"].as_array().unwrap();
+    assert_eq!(vectors.len(), 14);
+    for v in vectors {
+        let name = str_of(v, "name");
+        let i = &v["inputs"];
+        let algorithm = match str_of(i, "algorithm") {
+            "AES_256_CBC/HMACSHA256" => Algorithm::AES_256_CBC_HMACSHA256,
+            "AES_256_GCM" => Algorithm::AES_256_GCM,
+            other => panic!("{name}: unknown algorithm {other}"),
+        };
+        let key_id: KeyId = str_of(i, "key_id").parse().unwrap();
+        let master = hex(str_of(i, "master_key_hex"));
+        let chain: Vec<String> = i["purposes_full_chain"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_owned())
+            .collect();
+        let aad = additional_authenticated_data(key_id, &chain);
+        assert_eq!(
+            to_hex(&aad),
+            str_of(&v["expected"], "aad_hex"),
+            "{name}: AAD"
+        );
+
+        let protected =
+            encoding::base64url_decode(str_of(&v["expected"], "protected_base64url")).unwrap();
+        let plaintext = str_of(i, "plaintext_utf8").as_bytes();
+        assert_eq!(
+            testing::decrypt(algorithm, &master, &aad, &protected[20..]).unwrap(),
+            plaintext,
+            "{name}: decrypt"
+        );
+        let key_modifier: [u8; 16] = hex(str_of(i, "key_modifier_hex")).try_into().unwrap();
+        assert_eq!(
+            testing::encrypt_with_fixed_randomness(
+                algorithm,
+                &master,
+                &aad,
+                &key_modifier,
+                &hex(str_of(i, "iv_or_nonce_hex")),
+                plaintext
+            ),
+            protected[20..],
+            "{name}: encrypt"
+        );
+
+        // The whole path: a ring holding the key, the purpose chain as a protector.
+        let repository = keyward::MemoryRepository::new();
+        let key_xml = format!(
+            r#"<key id="{key_id}" version="1"><creationDate>2020-01-01T00:00:00Z</creationDate><activationDate>2020-01-01T00:00:00Z</activationDate><expirationDate>2099-01-01T00:00:00Z</expirationDate><descriptor deserializerType="{}">{}</descriptor></key>"#,
+            keyward::DEFAULT_DESERIALIZER_TYPE,
+            testing::descriptor_xml(algorithm, &master)
+        );
+        repository
+            .store_element(&keyward::parse_element(&key_xml).unwrap(), "key")
+            .unwrap();
+        let provider = Provider::builder()
+            .no_application_discriminator()
+            .repository(repository)
+            .read_only(true)
+            .build()
+            .unwrap();
+        assert_eq!(
+            provider
+                .protector(chain.clone())
+                .unprotect(&protected)
+                .unwrap(),
+            plaintext,
+            "{name}: unprotect"
+        );
+        let mut other = chain.clone();
+        other[1].push('x');
+        assert!(
+            provider.protector(other).unprotect(&protected).is_err(),
+            "{name}"
+        );
+    }
+}
