@@ -39,7 +39,6 @@ pub mod encoding;
 mod error;
 mod key;
 mod live_ring;
-pub mod machine_key;
 pub mod payload;
 mod policy;
 mod protector;

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use keyward::machine_key::{Framework, MachineKey};
+use keyward_machinekey::{Framework, MachineKey};
 use serde::Serialize;
 
 use super::CliError;

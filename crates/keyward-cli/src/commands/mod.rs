@@ -15,6 +15,9 @@ pub enum CliError {
     /// From the library.
     #[error(transparent)]
     Keyward(#[from] keyward::Error),
+    /// From the machineKey generator.
+    #[error(transparent)]
+    MachineKey(#[from] keyward_machinekey::Error),
     /// Reading stdin or writing stdout failed.
     #[error("{context}: {source}")]
     Io {

@@ -2,13 +2,29 @@
 //! CSPRNG, as uppercase hex, with the lengths and algorithm names each framework accepts —
 //! never `AutoGenerate` or `IsolateApps`, which differ per server and break farms.
 //!
-//! The rules are those of `../shared/spec/legacy-machinekey.md` §1.
+//! The rules are those of `../shared/spec/legacy-machinekey.md` §1. This is a different
+//! product from keyward's Data Protection core, so it lives in its own crate (the classic
+//! machineKey payloads build on it).
+
+#![forbid(unsafe_code)]
 
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::{Error, Result};
-use crate::secret::Secret;
+use keyward::Secret;
+
+/// The one error type of this crate: an argument the classic framework does not accept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A framework, validation or decryption name (or their combination) that classic
+    /// ASP.NET does not accept; the message says which and what is accepted.
+    #[error("invalid machineKey setting: {0}")]
+    InvalidArgument(String),
+}
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The .NET Framework generation whose `web.config` the element is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -212,7 +228,7 @@ impl FromStr for MachineKeyDecryption {
 /// A generated `<machineKey>`. `Debug` never shows the keys.
 ///
 /// ```
-/// use keyward::machine_key::{Framework, MachineKey};
+/// use keyward_machinekey::{Framework, MachineKey};
 /// let key = MachineKey::generate(Framework::V4_5, None, None).unwrap();
 /// let element = key.element();
 /// assert!(element.starts_with("<machineKey validationKey=\""));
