@@ -46,9 +46,17 @@
 //! host=db.example user=app dbname=shop sslmode=verify-ca sslrootcert=/etc/ssl/db-ca.pem
 //! ```
 //!
-//! The client is the synchronous `postgres` crate: keyward calls repositories from its own
-//! refresh thread and from `Provider::build`; do not build a provider from inside a tokio
-//! runtime's worker thread (use `spawn_blocking`).
+//! ## Inside a tokio runtime
+//!
+//! The client is the synchronous `postgres` crate, which blocks on a tokio runtime of its own.
+//! keyward calls repositories from its own refresh thread, and also from the caller's thread
+//! ([`PostgresRepository::open`], `Provider::build`, `refresh`, `create_key`, `revoke_key`,
+//! `delete_keys`, `rewrap_keys`, and dropping the repository): every such call that finds
+//! itself on a tokio runtime's thread (`#[tokio::main]`, a handler) runs the client on a
+//! scoped thread of its own and waits for it, so a provider can be opened, built, used and
+//! dropped from async code without `spawn_blocking`. The wait blocks the calling worker for
+//! the length of the query, as any synchronous call does. `protect` and `unprotect` never
+//! call the repository on the caller's thread (at most they wait for keyward's refresh thread).
 //!
 //! ```no_run
 //! let repository = keyward_postgres::PostgresRepository::open(
@@ -268,11 +276,15 @@ impl PostgresRepository {
             table: options.table,
             location,
         };
-        if options.create_table {
-            repository.create_table()?;
-        }
-        let probe = format!("SELECT count(*) FROM {}", repository.qualified());
-        repository.with_client("reading the table", |c| c.query_one(&probe, &[]).map(drop))?;
+        // One thread off the runtime (if any) for both; a repository that fails here is
+        // dropped safely on the caller's thread (see Drop).
+        off_runtime(&repository.location, || {
+            if options.create_table {
+                repository.create_table()?;
+            }
+            let probe = format!("SELECT count(*) FROM {}", repository.qualified());
+            repository.with_client("reading the table", |c| c.query_one(&probe, &[]).map(drop))
+        })?;
         Ok(repository)
     }
 
@@ -315,8 +327,18 @@ impl PostgresRepository {
     }
 
     /// Runs `f` on the shared connection, reconnecting once if it broke. `doing` says what
-    /// keyward was doing, for the error; the client's error is its source.
-    fn with_client<T>(
+    /// keyward was doing, for the error; the client's error is its source. Every use of the
+    /// shared client goes through here, and so [`off_runtime`].
+    fn with_client<T: Send>(
+        &self,
+        doing: &str,
+        f: impl Fn(&mut Client) -> std::result::Result<T, postgres::Error> + Send,
+    ) -> Result<T> {
+        off_runtime(&self.location, || self.with_client_here(doing, f))
+    }
+
+    /// [`Self::with_client`] on this thread.
+    fn with_client_here<T>(
         &self,
         doing: &str,
         f: impl Fn(&mut Client) -> std::result::Result<T, postgres::Error>,
@@ -417,11 +439,13 @@ impl KeyRepository for PostgresRepository {
             self.qualified()
         );
         let xml = element.to_compact();
-        self.with_client("storing a key", |c| {
-            c.execute(&statement, &[&friendly_name, &xml]).map(drop)
-        })?;
-        self.notify();
-        Ok(())
+        off_runtime(&self.location, || {
+            self.with_client("storing a key", |c| {
+                c.execute(&statement, &[&friendly_name, &xml]).map(drop)
+            })?;
+            self.notify();
+            Ok(())
+        })
     }
 
     fn lock_for_generation(&self) -> Result<GenerationLock> {
@@ -491,20 +515,22 @@ impl KeyRepository for PostgresRepository {
             self.qualified()
         );
         let new = new.to_compact();
-        let updated = self.with_client("replacing a key", |c| {
-            c.execute(&statement, &[&new, &id, &old.xml])
-        })?;
-        if updated != 1 {
-            return Err(Error::repository(
-                self.location(),
-                format!(
-                    "{} changed since it was read; nothing replaced",
-                    old.location
-                ),
-            ));
-        }
-        self.notify();
-        Ok(())
+        off_runtime(&self.location, || {
+            let updated = self.with_client("replacing a key", |c| {
+                c.execute(&statement, &[&new, &id, &old.xml])
+            })?;
+            if updated != 1 {
+                return Err(Error::repository(
+                    self.location(),
+                    format!(
+                        "{} changed since it was read; nothing replaced",
+                        old.location
+                    ),
+                ));
+            }
+            self.notify();
+            Ok(())
+        })
     }
 
     fn delete_elements(&self, elements: &[StoredElement]) -> Result<()> {
@@ -531,12 +557,72 @@ impl KeyRepository for PostgresRepository {
              WHERE t.\"Id\" = d.id AND t.\"Xml\" = d.xml",
             self.qualified()
         );
-        self.with_client("deleting keys", |c| {
-            c.execute(&statement, &[&ids, &texts]).map(drop)
-        })?;
-        self.notify();
-        Ok(())
+        off_runtime(&self.location, || {
+            self.with_client("deleting keys", |c| {
+                c.execute(&statement, &[&ids, &texts]).map(drop)
+            })?;
+            self.notify();
+            Ok(())
+        })
     }
+}
+
+impl Drop for PostgresRepository {
+    /// `postgres::Client`'s own drop closes the session by blocking on the client's runtime,
+    /// which panics on a tokio runtime's thread: there, the shared client is closed on a
+    /// thread of its own (and waited for, as it would be here).
+    fn drop(&mut self) {
+        let slot = self
+            .client
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() {
+            return;
+        }
+        if let Err(error) = off_runtime(&self.location, || {
+            drop(slot.take());
+            Ok(())
+        }) {
+            // No thread to be had inside a runtime: the connection is leaked rather than
+            // closed here, which would panic. The server ends the session when the socket goes.
+            if let Some(client) = slot.take() {
+                std::mem::forget(client);
+            }
+            tracing::warn!(error = %error.chain(), "could not close the PostgreSQL connection");
+        }
+    }
+}
+
+/// Runs `work`, which uses the synchronous `postgres` client, where that client may block.
+///
+/// The client drives each call with `block_on` on a tokio runtime of its own, and tokio
+/// panics when that happens on a thread that is inside a runtime ("Cannot start a runtime
+/// from within a runtime": `#[tokio::main]`, a handler). So inside a runtime `work` runs on a
+/// scoped thread of its own, and the caller waits for it (a blocking wait, as the call itself
+/// would be without a runtime); anywhere else (keyward's refresh thread, a plain `main`), here.
+/// A panic in `work` is resumed on the caller's thread.
+///
+/// # Errors
+/// `work`'s; [`Error::Repository`] naming `location` when no thread can be started.
+fn off_runtime<T: Send>(location: &str, work: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return work();
+    }
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name("keyward-postgres".into())
+            .spawn_scoped(scope, work)
+            .map_err(|e| {
+                Error::repository_caused(
+                    location,
+                    "starting a thread for the PostgreSQL client outside the tokio runtime",
+                    e,
+                )
+            })?;
+        thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 /// A job on a thread of its own; fails when no thread can be started.
