@@ -357,3 +357,22 @@ impl AtRest {
         }
     }
 }
+
+impl crate::key::MasterKeyOpener for AtRest {
+    fn open(
+        &self,
+        key_id: crate::KeyId,
+        decryptor_type: &str,
+        encrypted: &str,
+    ) -> Option<std::result::Result<crate::Secret, String>> {
+        self.decrypt(key_id, decryptor_type, encrypted)
+    }
+
+    fn refuses_plaintext(&self) -> bool {
+        AtRest::refuses_plaintext(self)
+    }
+
+    fn note_plaintext_key(&self, key_id: crate::KeyId) {
+        AtRest::note_plaintext_key(self, key_id);
+    }
+}

@@ -142,3 +142,22 @@ impl fmt::Display for KeyStatus {
         f.write_str(self.as_str())
     }
 }
+
+/// How the ring opens master keys stored encrypted, and whether it accepts one in the clear.
+/// Implemented by at-rest encryption (`at_rest::AtRest`), so `key/` depends on no encryptor.
+pub(crate) trait MasterKeyOpener {
+    /// Decrypts a master key with the decryptor its `decryptorType` names: `None` when none
+    /// is configured, `Some(Err(reason))` when it fails.
+    fn open(
+        &self,
+        key_id: KeyId,
+        decryptor_type: &str,
+        encrypted: &str,
+    ) -> Option<std::result::Result<Secret, String>>;
+
+    /// Whether a plaintext master key must be refused (encryption at rest is on).
+    fn refuses_plaintext(&self) -> bool;
+
+    /// Called for each plaintext master key read (for a warning).
+    fn note_plaintext_key(&self, key_id: KeyId);
+}

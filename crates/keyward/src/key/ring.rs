@@ -63,7 +63,7 @@ impl KeyRing {
         location: String,
         now: OffsetDateTime,
         policy: KeyManagementPolicy,
-        at_rest: &crate::at_rest::AtRest,
+        at_rest: &dyn super::MasterKeyOpener,
     ) -> Result<Self> {
         let mut records = Vec::new();
         let mut sources = Vec::with_capacity(elements.len());

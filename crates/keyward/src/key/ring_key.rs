@@ -116,7 +116,7 @@ pub(super) fn same_record(a: &super::KeyRecord, b: &super::KeyRecord) -> bool {
 pub(super) fn ring_key(
     record: &super::KeyRecord,
     revoked: bool,
-    at_rest: &crate::at_rest::AtRest,
+    at_rest: &dyn super::MasterKeyOpener,
     policy: &KeyManagementPolicy,
 ) -> RingKey {
     let crypto = match (&record.material, record.algorithm) {
@@ -134,7 +134,7 @@ pub(super) fn ring_key(
                 encrypted_xml,
             },
             Some(algorithm),
-        ) => match at_rest.decrypt(record.id, decryptor_type, encrypted_xml) {
+        ) => match at_rest.open(record.id, decryptor_type, encrypted_xml) {
             Some(Ok(secret)) => Ok(KeyCrypto::new(algorithm, &secret)),
             Some(Err(reason)) => Err(KeyProblem::DecryptionFailed {
                 decryptor_type: decryptor_type.clone(),
