@@ -1,6 +1,6 @@
 //! Writes the seed corpora: `seed_corpus OUT_DIR [VECTORS_DIR]` fills `OUT_DIR/<target>/`
 //! with built-in seeds (payloads made by the fixed ring, the fixed keys, encrypted secrets
-//! made with the fixed KEK and certificate, ...) and, when VECTORS_DIR (`../shared/vectors`)
+//! made with the fixed KEK and certificate, ...) and, when VECTORS_DIR (`testdata/vectors`)
 //! exists, seeds taken from the known-answer vectors. Run by `fuzz/seed.sh`.
 
 use std::path::{Path, PathBuf};
