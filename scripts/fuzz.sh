@@ -76,8 +76,9 @@ for target in "${targets[@]}"; do
   else
     artifact=$(grep -Eo 'Test unit written to [^ ]+' "$log" | tail -n1 | sed 's/Test unit written to //')
     echo "fuzz: $target: CRASHED (exit $status) after ${execs:-?} executions; reproducer: ${artifact:-none written}"
-    grep -E 'panicked at|ERROR: AddressSanitizer|ERROR: libFuzzer|SUMMARY' "$log" | head -n 5 | sed 's/^/    /'
-    tail -n 40 "$log" | sed 's/^/    | /'
+    # The report: the panic or sanitizer error with its stack (long input dumps cut short).
+    awk '/panicked at|==[0-9]+==ERROR|ERROR: libFuzzer/ { on = 1 } on && n < 80 { print; n++ }' "$log" \
+      | cut -c1-300 | sed 's/^/    | /'
     crashed+=("$target")
   fi
 done
