@@ -140,9 +140,12 @@ pub(crate) fn client_config(
             )
         }
         (SslMode::Disable, None) => return Ok(None),
-        (SslMode::Prefer | SslMode::Require, None) => Arc::new(Unverified(provider.clone())),
-        (SslMode::Require | SslMode::VerifyCa, Some(path)) => Arc::new(ChainOnly {
-            roots: file_roots(path)?,
+        (SslMode::Prefer | SslMode::Require, None) => Arc::new(WithoutName {
+            roots: None,
+            provider: provider.clone(),
+        }),
+        (SslMode::Require | SslMode::VerifyCa, Some(path)) => Arc::new(WithoutName {
+            roots: Some(file_roots(path)?),
             provider: provider.clone(),
         }),
         (SslMode::VerifyFull, None | Some(SYSTEM)) => webpki(system_roots()?, &provider)?,
@@ -191,65 +194,20 @@ fn system_roots() -> Result<Arc<RootCertStore>, SetupError> {
     Ok(Arc::new(roots))
 }
 
-/// `prefer`, and `require` without `sslrootcert`: encryption without authentication, as libpq.
-/// The handshake's signatures are still checked (the peer holds the certificate's key).
+/// The verifier of the modes that do not check the host name, as libpq's:
+/// - `prefer`, and `require` without `sslrootcert` (`roots: None`): encryption without
+///   authentication;
+/// - `verify-ca`, and `require` with `sslrootcert=PATH` (`roots: Some`): the chain must lead to
+///   a root of that file (never the system's); the name is not checked.
+///
+/// The handshake's signatures are always checked (the peer holds the certificate's key).
 #[derive(Debug)]
-struct Unverified(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for Unverified {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// `verify-ca`, and `require` with `sslrootcert=PATH`: the chain must lead to one of the roots
-/// of that file (never the system's), for server authentication; the name is not checked.
-#[derive(Debug)]
-struct ChainOnly {
-    roots: Arc<RootCertStore>,
+struct WithoutName {
+    roots: Option<Arc<RootCertStore>>,
     provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for WithoutName {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -258,14 +216,16 @@ impl ServerCertVerifier for ChainOnly {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let certificate = ParsedCertificate::try_from(end_entity)?;
-        rustls::client::verify_server_cert_signed_by_trust_anchor(
-            &certificate,
-            &self.roots,
-            intermediates,
-            now,
-            self.provider.signature_verification_algorithms.all,
-        )?;
+        if let Some(roots) = &self.roots {
+            let certificate = ParsedCertificate::try_from(end_entity)?;
+            rustls::client::verify_server_cert_signed_by_trust_anchor(
+                &certificate,
+                roots,
+                intermediates,
+                now,
+                self.provider.signature_verification_algorithms.all,
+            )?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 
