@@ -7,7 +7,7 @@ use std::sync::PoisonError;
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::key::{date, xml, ElementContent, KeyId, KeyInfo};
+use crate::key::{date, xml, ElementContent, KeyDocument, KeyId, KeyInfo};
 use crate::provider::Provider;
 
 /// What [`Provider::delete_keys`] deleted (or, in a dry run, would delete).
@@ -249,55 +249,41 @@ impl Provider {
         };
         let mut keys = Vec::new();
         for stored in stored {
-            let element = crate::element_tree::parse_element(&stored.xml)?;
-            match element.name() {
-                "key" => keys.push((stored, element)),
-                "revocation" => {}
+            let document = KeyDocument::parse(&stored.xml)?;
+            if document.is_key() {
+                keys.push((stored, document));
+            } else if document.is_container() {
                 // A container (Azure Blob's <repository>) cannot be rewrapped key by key.
-                _ if element.child_element("key").is_some() => {
-                    return Err(Error::Unsupported(format!(
-                        "{} holds several keys in one document; rewrap cannot replace them one at a time",
-                        stored.location
-                    )))
-                }
-                _ => {}
+                return Err(Error::Unsupported(format!(
+                    "{} holds several keys in one document; rewrap cannot replace them one at a time",
+                    stored.location
+                )));
             }
         }
-        let creation = |element: &crate::element_tree::XmlElement| {
-            element
-                .child_element("creationDate")
-                .and_then(|d| date::parse(&d.text_content()))
-        };
-        let is_plain = crate::at_rest::has_plaintext_secret;
         // The creation of the first key stored encrypted: plaintext keys created after it did
         // not come from an encrypting keyward node.
         let encrypted_since = keys
             .iter()
-            .filter(|(_, element)| !is_plain(element))
-            .filter_map(|(_, element)| creation(element))
+            .filter(|(_, document)| !document.has_plaintext_secret())
+            .filter_map(|(_, document)| document.creation())
             .min();
         let total = keys.len();
-        for (done, (stored, mut element)) in keys.into_iter().enumerate() {
-            let id: KeyId = element
-                .attribute("id")
-                .and_then(|id| id.parse().ok())
-                .ok_or_else(|| Error::KeyXml {
-                    location: stored.location.clone(),
-                    reason: "a key without a valid id".into(),
-                })?;
-            let suspect = is_plain(&element)
+        for (done, (stored, mut document)) in keys.into_iter().enumerate() {
+            let id: KeyId = document.key_id().ok_or_else(|| Error::KeyXml {
+                location: stored.location.clone(),
+                reason: "a key without a valid id".into(),
+            })?;
+            let suspect = document.has_plaintext_secret()
                 && !trusted.contains(&id)
                 && encrypted_since
-                    .is_some_and(|since| creation(&element).is_none_or(|c| c > since));
+                    .is_some_and(|since| document.creation().is_none_or(|c| c > since));
             if suspect {
                 tracing::warn!(key_id = %id, "a plaintext key created after the ring's first encrypted key is not rewrapped (it may have been planted); name it to trust it");
                 report.suspect.push(id);
                 progress(done + 1, total);
                 continue;
             }
-            let Some(crate::element_tree::XmlNode::Element(secret)) =
-                crate::at_rest::secret_slot(&mut element).map(|s| s.clone())
-            else {
+            let Some(secret) = document.secret().cloned() else {
                 return Err(Error::KeyXml {
                     location: stored.location.clone(),
                     reason: "no <masterKey> or <encryptedSecret> in the descriptor".into(),
@@ -320,10 +306,10 @@ impl Provider {
             };
             if !dry_run {
                 let sealed = crate::at_rest::encrypted_secret(encryptor.encrypt(id, &master)?);
-                if let Some(slot) = crate::at_rest::secret_slot(&mut element) {
-                    *slot = crate::element_tree::XmlNode::Element(sealed);
-                }
-                self.shared.repository.replace_element(&stored, &element)?;
+                document.replace_secret(sealed);
+                self.shared
+                    .repository
+                    .replace_element(&stored, document.element())?;
                 tracing::info!(key_id = %id, "key re-encrypted at rest");
             }
             report.rewrapped.push(id);

@@ -86,6 +86,7 @@ pub use time_limited::{
 /// generation ([`GenerationLock`]), and may push change notifications ([`spawn_watcher`]).
 pub mod store {
     pub use crate::element_tree::{parse_element, XmlElement, XmlNode, MAX_DOCUMENT_BYTES};
+    pub use crate::key::KeyDocument;
     pub use crate::repository::{
         spawn_watcher, ChangeCallback, FileSystemRepository, GenerationLock, KeyRepository,
         MemoryRepository, Notification, ReadOnlyFileSystemRepository, StoredElement,

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use keyward::store::KeyDocument;
 use keyward::time::format_description::well_known::Rfc3339;
 use keyward::time::OffsetDateTime;
 use keyward::{KeyInfo, KeyRepository};
@@ -312,60 +313,6 @@ fn write_table(
     Ok(())
 }
 
-/// What makes two stored elements the same key or revocation, whatever their formatting.
-fn identity(element: &keyward::XmlElement) -> String {
-    match element.name() {
-        "key" => format!(
-            "key:{}",
-            element.attribute("id").unwrap_or("").to_ascii_lowercase()
-        ),
-        "revocation" => {
-            let target = element
-                .child_element("key")
-                .and_then(|k| k.attribute("id"))
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            let date = element
-                .child_element("revocationDate")
-                .map(keyward::XmlElement::text_content)
-                .unwrap_or_default();
-            format!("revocation:{target}:{date}")
-        }
-        _ => element.to_compact(),
-    }
-}
-
-/// The friendly name .NET would give the element (`key-{id}`, `revocation-…`).
-fn friendly_name(element: &keyward::XmlElement) -> String {
-    let compact = |text: &str| {
-        text.chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect::<String>()
-    };
-    match element.name() {
-        "key" => format!(
-            "key-{}",
-            element
-                .attribute("id")
-                .unwrap_or("unknown")
-                .to_ascii_lowercase()
-        ),
-        "revocation" => match element.child_element("key").and_then(|k| k.attribute("id")) {
-            Some("*") | None => format!(
-                "revocation-{}",
-                compact(
-                    &element
-                        .child_element("revocationDate")
-                        .map(keyward::XmlElement::text_content)
-                        .unwrap_or_default()
-                )
-            ),
-            Some(id) => format!("revocation-{}", id.to_ascii_lowercase()),
-        },
-        other => compact(other),
-    }
-}
-
 fn migrate(from: &str, to: &str, dry_run: bool) -> Result<(), CliError> {
     use std::io::IsTerminal;
     let source = open_repository(from, true)?;
@@ -373,8 +320,8 @@ fn migrate(from: &str, to: &str, dry_run: bool) -> Result<(), CliError> {
     let existing: std::collections::HashSet<String> = target
         .load_elements()?
         .iter()
-        .filter_map(|stored| keyward::parse_element(&stored.xml).ok())
-        .map(|element| identity(&element))
+        .filter_map(|stored| KeyDocument::parse(&stored.xml).ok())
+        .map(|document| document.identity())
         .collect();
     let elements = source.load_elements()?;
     if elements.is_empty() {
@@ -385,22 +332,22 @@ fn migrate(from: &str, to: &str, dry_run: bool) -> Result<(), CliError> {
     }
     let mut pending = Vec::new();
     for stored in elements {
-        let element = keyward::parse_element(&stored.xml)
+        let document = KeyDocument::parse(&stored.xml)
             .map_err(|e| CliError::Usage(format!("{}: {e}", stored.location)))?;
-        let id = identity(&element);
+        let id = document.identity();
         if !existing.contains(&id) && !pending.iter().any(|(other, _)| *other == id) {
-            pending.push((id, element));
+            pending.push((id, document));
         }
     }
     let mut out = std::io::stdout().lock();
     let progress = std::io::stderr().is_terminal();
     let total = pending.len();
-    for (done, (id, element)) in pending.iter().enumerate() {
+    for (done, (id, document)) in pending.iter().enumerate() {
         if dry_run {
             writeln!(out, "would copy {}", printable(id)).map_err(stdout_error)?;
             continue;
         }
-        target.store_element(element, &friendly_name(element))?;
+        target.store_element(document.element(), &document.friendly_name())?;
         if progress {
             eprint!(
                 "\rcopying [{:<30}] {}/{total}",

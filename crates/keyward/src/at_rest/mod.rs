@@ -141,42 +141,6 @@ fn parse(encrypted: &str) -> Option<roxmltree::Document<'_>> {
     crate::element_tree::parse_limited(encrypted).ok()
 }
 
-/// Where a `<key>` element keeps its secret: the `<masterKey>` or `<encryptedSecret>`
-/// element inside `descriptor/descriptor`.
-/// Whether a `<key>` element keeps its secret as a plaintext `<masterKey>`.
-pub(crate) fn has_plaintext_secret(key: &XmlElement) -> bool {
-    fn element(node: &crate::element_tree::XmlNode) -> Option<&XmlElement> {
-        match node {
-            crate::element_tree::XmlNode::Element(e) => Some(e),
-            _ => None,
-        }
-    }
-    key.child_element("descriptor")
-        .and_then(|outer| outer.children().iter().find_map(element))
-        .and_then(|inner| {
-            inner
-                .children()
-                .iter()
-                .filter_map(element)
-                .find(|e| e.name() == "masterKey" || e.name().ends_with("encryptedSecret"))
-        })
-        .is_some_and(|secret| secret.name() == "masterKey")
-}
-
-pub(crate) fn secret_slot(key: &mut XmlElement) -> Option<&mut crate::element_tree::XmlNode> {
-    let outer = key.children_mut().iter_mut().find_map(|c| match c {
-        crate::element_tree::XmlNode::Element(e) if e.name() == "descriptor" => Some(e),
-        _ => None,
-    })?;
-    let inner = outer.children_mut().iter_mut().find_map(|c| match c {
-        crate::element_tree::XmlNode::Element(e) => Some(e),
-        _ => None,
-    })?;
-    inner.children_mut().iter_mut().find(|c| {
-        matches!(c, crate::element_tree::XmlNode::Element(e) if e.name() == "masterKey" || e.name().ends_with("encryptedSecret"))
-    })
-}
-
 /// A sink called with every new key's `<masterKey>` element before it is encrypted (for
 /// example to seal a copy to an offline escrow KEK or certificate).
 pub type EscrowSink = std::sync::Arc<dyn Fn(crate::KeyId, &XmlElement) + Send + Sync>;

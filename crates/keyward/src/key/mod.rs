@@ -1,6 +1,7 @@
 //! Keys: ids, metadata, key XML, the key ring and the default-key policy.
 
 pub(crate) mod date;
+mod document;
 pub(crate) mod id;
 mod resolver;
 mod ring;
@@ -12,6 +13,7 @@ use std::fmt;
 
 use time::OffsetDateTime;
 
+pub use document::KeyDocument;
 pub use id::{KeyId, ParseKeyIdError};
 pub use resolver::{resolve_default_key, KeyCandidate, Resolution, ResolverPolicy};
 pub(crate) use ring::{ElementContent, KeyRing};
