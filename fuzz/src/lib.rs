@@ -109,9 +109,12 @@ impl KeyRepository for RawRepository {
             .0
             .iter()
             .enumerate()
-            .map(|(i, xml)| StoredElement {
-                location: format!("fuzz:{i}"),
-                xml: xml.clone(),
+            .map(|(i, xml)| {
+                StoredElement::new(
+                    format!("fuzz:{i}"),
+                    keyward::store::ElementHandle::new(i.to_string()),
+                    xml.clone(),
+                )
             })
             .collect())
     }

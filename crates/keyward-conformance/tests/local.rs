@@ -48,9 +48,12 @@ impl keyward::KeyRepository for IndexAddressedList {
             .unwrap()
             .iter()
             .enumerate()
-            .map(|(index, xml)| keyward::StoredElement {
-                location: format!("list[{index}]"),
-                xml: xml.clone(),
+            .map(|(index, xml)| {
+                keyward::StoredElement::new(
+                    format!("list[{index}]"),
+                    keyward::store::ElementHandle::new(index.to_string()),
+                    xml.clone(),
+                )
             })
             .collect())
     }
@@ -72,13 +75,7 @@ impl keyward::KeyRepository for IndexAddressedList {
         let mut items = self.items.lock().unwrap();
         let mut indexes: Vec<usize> = elements
             .iter()
-            .filter_map(|e| {
-                e.location
-                    .strip_prefix("list[")?
-                    .strip_suffix(']')?
-                    .parse()
-                    .ok()
-            })
+            .filter_map(|e| e.handle.as_str().parse().ok())
             .filter(|index| *index < items.len())
             .collect();
         indexes.sort_unstable();

@@ -77,6 +77,7 @@ use std::fmt;
 use std::sync::{mpsc, Mutex, PoisonError};
 use std::time::Duration;
 
+use keyward::store::ElementHandle;
 use keyward::{
     ChangeCallback, Error, GenerationLock, KeyRepository, Notification, Result, StoredElement,
     XmlElement,
@@ -424,11 +425,13 @@ impl KeyRepository for PostgresRepository {
                     .ok()?;
                 let xml: Option<String> = row.try_get(1).ok()?;
                 // EF Core skips rows without XML; so does keyward.
-                xml.filter(|x| !x.trim().is_empty())
-                    .map(|xml| StoredElement {
-                        location: format!("{} row {id}", self.location()),
+                xml.filter(|x| !x.trim().is_empty()).map(|xml| {
+                    StoredElement::new(
+                        format!("{} row {id}", self.location()),
+                        ElementHandle::new(id.to_string()),
                         xml,
-                    })
+                    )
+                })
             })
             .collect())
     }
@@ -500,16 +503,12 @@ impl KeyRepository for PostgresRepository {
     }
 
     fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> Result<()> {
-        let id = old
-            .location
-            .strip_prefix(&format!("{} row ", self.location()))
-            .and_then(|id| id.parse::<i64>().ok())
-            .ok_or_else(|| {
-                Error::repository(
-                    self.location(),
-                    format!("{} is not a row of this table", old.location),
-                )
-            })?;
+        let id = old.handle.as_str().parse::<i64>().ok().ok_or_else(|| {
+            Error::repository(
+                self.location(),
+                format!("{} is not a row of this table", old.location),
+            )
+        })?;
         let statement = format!(
             "UPDATE {} SET \"Xml\" = $1 WHERE \"Id\" = $2::bigint AND \"Xml\" = $3",
             self.qualified()
@@ -534,21 +533,16 @@ impl KeyRepository for PostgresRepository {
     }
 
     fn delete_elements(&self, elements: &[StoredElement]) -> Result<()> {
-        let prefix = format!("{} row ", self.location());
         let mut ids = Vec::with_capacity(elements.len());
         let mut texts = Vec::with_capacity(elements.len());
         for element in elements {
             texts.push(element.xml.as_str());
-            let location = &element.location;
-            let id = location
-                .strip_prefix(&prefix)
-                .and_then(|id| id.parse::<i64>().ok())
-                .ok_or_else(|| {
-                    Error::repository(
-                        self.location(),
-                        format!("{location} is not a row of this table"),
-                    )
-                })?;
+            let id = element.handle.as_str().parse::<i64>().map_err(|_| {
+                Error::repository(
+                    self.location(),
+                    format!("{} is not a row of this table", element.location),
+                )
+            })?;
             ids.push(id);
         }
         let statement = format!(

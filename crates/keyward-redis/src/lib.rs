@@ -25,6 +25,7 @@ use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use keyward::store::ElementHandle;
 use keyward::{
     ChangeCallback, Error, GenerationLock, KeyId, KeyRepository, Notification, Result,
     StoredElement, XmlElement,
@@ -191,9 +192,12 @@ impl KeyRepository for RedisRepository {
         Ok(items
             .into_iter()
             .enumerate()
-            .map(|(index, xml)| StoredElement {
-                location: format!("{}[{index}]", self.location()),
-                xml,
+            .map(|(index, xml)| {
+                StoredElement::new(
+                    format!("{}[{index}]", self.location()),
+                    ElementHandle::new(index.to_string()),
+                    xml,
+                )
             })
             .collect())
     }
@@ -262,17 +266,12 @@ impl KeyRepository for RedisRepository {
     }
 
     fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> Result<()> {
-        let index = old
-            .location
-            .strip_prefix(&format!("{}[", self.location()))
-            .and_then(|rest| rest.strip_suffix(']'))
-            .and_then(|i| i.parse::<i64>().ok())
-            .ok_or_else(|| {
-                Error::repository(
-                    self.location(),
-                    format!("{} is not an element of this list", old.location),
-                )
-            })?;
+        let index = old.handle.as_str().parse::<i64>().ok().ok_or_else(|| {
+            Error::repository(
+                self.location(),
+                format!("{} is not an element of this list", old.location),
+            )
+        })?;
         let new = new.to_compact();
         let replaced: i64 = self.with_connection("replacing an element", |c| {
             redis::Script::new(REPLACE_SCRIPT)

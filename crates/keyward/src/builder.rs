@@ -187,7 +187,7 @@ impl ProviderBuilder {
     }
 
     /// The least time between two reloads of the ring, whatever the rate of the store's
-    /// change notifications (default 1 s, at most one hour).
+    /// change notifications (default 250 ms, at most one hour).
     #[must_use]
     pub fn min_refresh_interval(mut self, interval: std::time::Duration) -> Self {
         self.policy.min_refresh_interval = interval;

@@ -41,7 +41,7 @@ pub struct KeyManagementPolicy {
     /// request then fails at once while the refresh thread reloads in the background).
     pub unknown_key_wait: StdDuration,
     /// The least time between two reloads of the ring, whatever the rate of change
-    /// notifications from the store (a store writer publishing in a loop): 1 s.
+    /// notifications from the store (a store writer publishing in a loop): 250 ms.
     pub min_refresh_interval: StdDuration,
     /// The weakest AES key size a key may have to be used: AES-256. A key below it never
     /// becomes the default key (whatever its dates: a store writer cannot plant an AES-128
@@ -65,7 +65,7 @@ impl Default for KeyManagementPolicy {
             read_only: false,
             unknown_key_refresh_interval: StdDuration::from_secs(30),
             unknown_key_wait: StdDuration::from_secs(2),
-            min_refresh_interval: StdDuration::from_secs(1),
+            min_refresh_interval: StdDuration::from_millis(250),
             minimum_key_size: AesKeySize::Aes256,
             unprotect_with_weaker_keys: false,
         }

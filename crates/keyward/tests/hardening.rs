@@ -308,13 +308,14 @@ impl KeyRepository for Flooded {
 }
 
 /// Finding 8: however fast a store says "changed", the ring is reloaded at most once per
-/// minimum interval (1 s by default).
+/// minimum interval (250 ms by default; 500 ms here).
 #[test]
 fn change_notifications_cannot_drive_reloads_faster_than_the_minimum_interval() {
     let repository = Arc::new(Flooded::default());
     let provider = Provider::builder()
         .application_name("shop")
         .repository(Handle(Arc::clone(&repository)))
+        .min_refresh_interval(std::time::Duration::from_millis(500))
         .build()
         .unwrap();
     provider.protector(["p"]).protect(b"x").unwrap();
@@ -334,7 +335,7 @@ fn change_notifications_cannot_drive_reloads_faster_than_the_minimum_interval() 
     std::thread::sleep(std::time::Duration::from_millis(200));
     let reloads = repository.loads.load(Ordering::SeqCst) - before;
     assert!(
-        (1..=4).contains(&reloads),
+        (1..=7).contains(&reloads),
         "{reloads} reloads in 2.7 s of notifications"
     );
 }

@@ -454,10 +454,11 @@ fn key_xml_revocation() {
         let xml = std::fs::read_to_string(&path).unwrap();
         let provider = Provider::builder()
             .no_application_discriminator()
-            .repository(FixedRepository(vec![StoredElement {
-                location: path.display().to_string(),
+            .repository(FixedRepository(vec![StoredElement::new(
+                path.display().to_string(),
+                keyward::store::ElementHandle::new("fixed"),
                 xml,
-            }]))
+            )]))
             .read_only(true)
             .build()
             .unwrap();
@@ -588,10 +589,11 @@ fn end_to_end_unprotect() {
             .collect();
         let provider = Provider::builder()
             .no_application_discriminator()
-            .repository(FixedRepository(vec![StoredElement {
-                location: key_file.display().to_string(),
+            .repository(FixedRepository(vec![StoredElement::new(
+                key_file.display().to_string(),
+                keyward::store::ElementHandle::new("fixed"),
                 xml,
-            }]))
+            )]))
             .certificates(keyward::at_rest::CertificateEncryptor::new(vec![certificate]).unwrap())
             .read_only(true)
             .build()

@@ -5,7 +5,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::{GenerationLock, KeyRepository, StoredElement};
+use super::{ElementHandle, GenerationLock, KeyRepository, StoredElement};
 use crate::element_tree::XmlElement;
 use crate::error::{Error, Result};
 use crate::key::xml::MAX_DOCUMENT_BYTES;
@@ -117,10 +117,12 @@ impl FileSystemRepository {
             .into_iter()
             .map(|path| {
                 let xml = read_limited(&path).map_err(|e| Error::io(&path, e))?;
-                Ok(StoredElement {
-                    location: path.display().to_string(),
+                let shown = path.display().to_string();
+                Ok(StoredElement::new(
+                    shown.clone(),
+                    ElementHandle::new(shown),
                     xml,
-                })
+                ))
             })
             .collect()
     }
@@ -189,7 +191,7 @@ impl KeyRepository for FileSystemRepository {
     }
 
     fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> Result<()> {
-        let path = PathBuf::from(&old.location);
+        let path = PathBuf::from(old.handle.as_str());
         if path.parent() != Some(self.directory.as_path()) {
             return Err(Error::io(
                 path,
@@ -211,7 +213,7 @@ impl KeyRepository for FileSystemRepository {
 
     fn delete_elements(&self, elements: &[StoredElement]) -> Result<()> {
         for element in elements {
-            let path = PathBuf::from(&element.location);
+            let path = PathBuf::from(element.handle.as_str());
             // Only files of this directory, as load_elements named them.
             if path.parent() != Some(self.directory.as_path()) {
                 return Err(Error::io(

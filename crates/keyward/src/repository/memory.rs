@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
-use super::{GenerationLock, KeyRepository, StoredElement};
+use super::{ElementHandle, GenerationLock, KeyRepository, StoredElement};
 use crate::element_tree::XmlElement;
 use crate::error::Result;
 
@@ -48,9 +48,8 @@ impl KeyRepository for MemoryRepository {
         let elements = self.elements.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(elements
             .iter()
-            .map(|(location, xml)| StoredElement {
-                location: location.clone(),
-                xml: xml.clone(),
+            .map(|(location, xml)| {
+                StoredElement::new(location.clone(), ElementHandle::new(location), xml.clone())
             })
             .collect())
     }
@@ -85,7 +84,7 @@ impl KeyRepository for MemoryRepository {
         let mut elements = self.elements.lock().unwrap_or_else(PoisonError::into_inner);
         match elements
             .iter_mut()
-            .find(|(location, xml)| *location == old.location && *xml == old.xml)
+            .find(|(location, xml)| location == old.handle.as_str() && *xml == old.xml)
         {
             Some(entry) => {
                 entry.1 = new.to_compact();
@@ -105,7 +104,7 @@ impl KeyRepository for MemoryRepository {
             .retain(|(location, xml)| {
                 !elements
                     .iter()
-                    .any(|e| e.location == *location && e.xml == *xml)
+                    .any(|e| e.handle.as_str() == location && e.xml == *xml)
             });
         Ok(())
     }

@@ -16,19 +16,57 @@ pub use memory::MemoryRepository;
 use crate::element_tree::XmlElement;
 use crate::error::Result;
 
-/// One stored document and where it came from (for error messages).
+/// One stored document: where it came from (for people), how its store finds it again (for
+/// the store), and its text.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredElement {
-    /// Where the document lives: a file path, a list index, a row id.
+    /// Where the document lives, for messages: a file path, `list[index]`, `table row id`.
+    /// Never parsed back: stores find the element again by [`StoredElement::handle`].
     pub location: String,
+    /// How the store that loaded the element finds it again (opaque to everyone else).
+    pub handle: ElementHandle,
     /// The XML text (a document, or a single element with no declaration).
     pub xml: String,
+}
+
+/// How a store finds one of its elements again: a file path, a list index, a row id. Opaque
+/// outside the store that made it (only that store reads it back).
+///
+/// ```
+/// use keyward::store::ElementHandle;
+/// let handle = ElementHandle::new("42");
+/// assert_eq!(handle.as_str(), "42");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ElementHandle(String);
+
+impl ElementHandle {
+    /// A handle made by a store.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The handle's value, for the store that made it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Documents can hold master keys: their text is wiped when dropped.
 impl Drop for StoredElement {
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.xml);
+    }
+}
+
+impl StoredElement {
+    /// An element as a store loaded it.
+    pub fn new(location: impl Into<String>, handle: ElementHandle, xml: String) -> Self {
+        Self {
+            location: location.into(),
+            handle,
+            xml,
+        }
     }
 }
 
