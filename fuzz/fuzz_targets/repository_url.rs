@@ -67,17 +67,12 @@ fuzz_target!(|data: &[u8]| {
         }
         // A PostgreSQL key/value connection string around the password.
         3 => {
-            // Known and reported (regressions/repository_url/pg-keyvalue-*): an option with an
-            // empty value (`user= password=…`) or a value ending in `\` swallows the password
-            // option as its value (libpq's rules), and `display_url` shows it as the user, host
-            // or database. Skipped here so the target looks for other leaks.
-            // Likewise (regressions/repository_url/pg-url-then-keyvalue): a URL followed by
-            // ` password=…` puts the password into the database name, which is shown.
-            let tail = text.trim_end();
-            if !(tail.ends_with('=') || tail.ends_with('\\') || text.contains("://")) {
-                urls.push((false, format!("{text} password={MARK}")));
-                urls.push((false, format!("{text} password='{MARK}'")));
-            }
+            // Once leaks (regressions/repository_url/pg-*): an option with an empty value
+            // (`user= password=…`), a value ending in `\`, or a URL followed by
+            // ` password=…` made the password a shown name; keyward-postgres now refuses or
+            // withholds those, so every shape is checked.
+            urls.push((false, format!("{text} password={MARK}")));
+            urls.push((false, format!("{text} password='{MARK}'")));
             urls.push((false, format!("password={MARK} {text}")));
         }
         // Redis over a Unix socket: the password as the `pass` query parameter.

@@ -99,6 +99,9 @@ impl XmlElement {
     }
 
     fn push_comment(&mut self, text: String) {
+        // Comments cannot hold character references: line ends are written as LF, which is
+        // what a parser reads back anyway.
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
         let mut text = xml_safe(text);
         while text.contains("--") {
             text = text.replace("--", "- -");
@@ -304,7 +307,8 @@ fn xml_safe(text: String) -> String {
 
 fn escape(text: &str, attribute: bool) -> std::borrow::Cow<'_, str> {
     let needs = |c: char| {
-        matches!(c, '&' | '<' | '>') || (attribute && matches!(c, '"' | '\n' | '\r' | '\t'))
+        // A raw CR would read back as LF (XML normalizes line ends): always a reference.
+        matches!(c, '&' | '<' | '>' | '\r') || (attribute && matches!(c, '"' | '\n' | '\t'))
     };
     if !text.chars().any(needs) {
         return std::borrow::Cow::Borrowed(text);
@@ -317,7 +321,7 @@ fn escape(text: &str, attribute: bool) -> std::borrow::Cow<'_, str> {
             '>' => out.push_str("&gt;"),
             '"' if attribute => out.push_str("&quot;"),
             '\n' if attribute => out.push_str("&#xA;"),
-            '\r' if attribute => out.push_str("&#xD;"),
+            '\r' => out.push_str("&#xD;"),
             '\t' if attribute => out.push_str("&#x9;"),
             c => out.push(c),
         }
