@@ -127,10 +127,14 @@ fn shell(node: roxmltree::Node<'_, '_>) -> XmlElement {
         Some(prefix) => format!("{prefix}:{name}"),
         None => name.to_owned(),
     };
-    let mut element = XmlElement::new(qualified(
-        node.tag_name().name(),
-        node.tag_name().namespace(),
-    ));
+    // An element in the default namespace in scope is written without a prefix, even when a
+    // prefix maps to the same namespace (which prefix a lookup finds depends on where the
+    // declarations sit, so the choice would not survive writing and reading back).
+    let name = match node.tag_name().namespace() {
+        Some(ns) if node.default_namespace() == Some(ns) => node.tag_name().name().to_owned(),
+        namespace => qualified(node.tag_name().name(), namespace),
+    };
+    let mut element = XmlElement::new(name);
     // Attributes, then the namespace declarations made on this element (.NET's order).
     for attribute in node.attributes() {
         element = element.attr(
@@ -210,6 +214,9 @@ mod tests {
         for input in [
             // Found by the xml_element fuzz target: a CR from a character reference.
             "<v>a&#13;b<!--c\r\nd\re--></v>",
+            // And: a prefix and the default namespace naming one namespace.
+            r#"<a xmlns="urn:p" xmlns:p="urn:p"><b xmlns:p="urn:p"><c/></b><p:d/></a>"#,
+            r#"<a xmlns="urn:p" xmlns:p="urn:p"><b :pns="urn:x" xmlns:p="urn:p"><b :pmlns="urn:x" xmlns:p="urn:p">c="1">8d xmlns="" /></b>:p<e xml:lang="en"/>,1">8d xml /></b>:p<e xml:lang="en"/>,</a>"#,
             "<v>abc<?pi data?>\n==</v>",
             "<v>a<?x?> <?y?>b</v>",
             "<v>a<!--c--> b<k/>  <?p?>  </v>",
