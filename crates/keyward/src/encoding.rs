@@ -59,9 +59,105 @@ pub(crate) fn base64_standard_encode(data: &[u8]) -> String {
     STANDARD_LENIENT.encode(data)
 }
 
-/// Decodes standard base64, padding optional.
-pub(crate) fn base64_standard_decode(text: &str) -> Option<Vec<u8>> {
-    STANDARD_LENIENT.decode(text).ok()
+/// Standard base64 as `Convert.FromBase64String` reads it: padding required, bits after the
+/// last byte ignored.
+const STANDARD_PADDED: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
+);
+
+/// Why text is not base64 as key XML holds it. The message names a character and its
+/// offset at most, never the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Base64Error {
+    /// Nothing but whitespace.
+    Empty,
+    /// A character outside the standard alphabet (or data after `=` padding), at a byte
+    /// offset of the text.
+    InvalidCharacter {
+        /// The character.
+        character: char,
+        /// Its byte offset in the text as given (whitespace included).
+        offset: usize,
+        /// Whether it follows `=` padding.
+        after_padding: bool,
+    },
+    /// More than two `=`.
+    TooMuchPadding,
+    /// The characters left after removing whitespace are not a multiple of 4.
+    Length(usize),
+}
+
+impl std::fmt::Display for Base64Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Empty => f.write_str("empty"),
+            Self::InvalidCharacter {
+                character,
+                offset,
+                after_padding: false,
+            } => write!(f, "invalid character {character:?} at offset {offset}"),
+            Self::InvalidCharacter {
+                character,
+                offset,
+                after_padding: true,
+            } => write!(
+                f,
+                "invalid character {character:?} at offset {offset} (after '=' padding)"
+            ),
+            Self::TooMuchPadding => f.write_str("more than two '=' padding characters"),
+            Self::Length(n) => write!(
+                f,
+                "length is not a multiple of 4 after removing whitespace ({n} characters)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Base64Error {}
+
+/// Decodes standard base64 as .NET's `Convert.FromBase64String` does, the one reader of every
+/// base64 value in key XML (master keys, KEK and passphrase elements, certificates): spaces,
+/// tabs, CR and LF are skipped anywhere (so values wrapped over lines read), `=` padding is
+/// required, and empty text is refused (no key XML value is empty).
+///
+/// # Errors
+/// A [`Base64Error`] saying what is wrong (a character and its offset at most).
+pub(crate) fn base64_standard_decode(text: &str) -> std::result::Result<Vec<u8>, Base64Error> {
+    // The compacted text may be a master key's base64: wiped when dropped.
+    let mut compact = zeroize::Zeroizing::new(String::with_capacity(text.len()));
+    let mut padding = 0usize;
+    for (offset, character) in text.char_indices() {
+        match character {
+            ' ' | '\t' | '\r' | '\n' => continue,
+            '=' => padding += 1,
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '+' | '/' if padding == 0 => {}
+            _ => {
+                return Err(Base64Error::InvalidCharacter {
+                    character,
+                    offset,
+                    after_padding: padding > 0,
+                })
+            }
+        }
+        compact.push(character);
+    }
+    if compact.is_empty() {
+        return Err(Base64Error::Empty);
+    }
+    if padding > 2 {
+        return Err(Base64Error::TooMuchPadding);
+    }
+    if !compact.len().is_multiple_of(4) {
+        return Err(Base64Error::Length(compact.len()));
+    }
+    // Checked above: only the alphabet, then at most two `=`, in quads. What the engine
+    // could still refuse (none known) is reported as a length problem.
+    STANDARD_PADDED
+        .decode(compact.as_bytes())
+        .map_err(|_| Base64Error::Length(compact.len()))
 }
 
 /// How many bytes the 7-bit encoding of `value` takes (1 to 5), as .NET's
@@ -109,6 +205,56 @@ mod tests {
             write_varint(&mut out, v);
             assert_eq!(out.len(), varint_len(v), "value {v}");
         }
+    }
+
+    #[test]
+    fn standard_decode_skips_whitespace_as_dotnet_does() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let text = base64_standard_encode(&bytes);
+        // 76-column lines with CRLF, and lines indented with spaces and tabs.
+        let wrapped: String = text
+            .as_bytes()
+            .chunks(76)
+            .map(|line| format!("{}\r\n", std::str::from_utf8(line).unwrap()))
+            .collect();
+        assert_eq!(base64_standard_decode(&wrapped).unwrap(), bytes);
+        let indented: String = text
+            .as_bytes()
+            .chunks(64)
+            .map(|line| format!("\n \t  {}", std::str::from_utf8(line).unwrap()))
+            .collect();
+        assert_eq!(base64_standard_decode(&indented).unwrap(), bytes);
+        assert_eq!(base64_standard_decode(" +/ 8= ").unwrap(), [0xfb, 0xff]);
+        assert_eq!(base64_standard_decode("AA =\n=").unwrap(), [0]);
+        // Bits after the last byte are ignored, as .NET ignores them.
+        assert_eq!(base64_standard_decode("AB==").unwrap(), [0]);
+    }
+
+    #[test]
+    fn standard_decode_says_what_is_wrong() {
+        let err = |text: &str| base64_standard_decode(text).unwrap_err().to_string();
+        assert_eq!(err(""), "empty");
+        assert_eq!(err(" \r\n\t"), "empty");
+        assert_eq!(err("AAAA AAA!"), "invalid character '!' at offset 8");
+        assert_eq!(err("AA-_"), "invalid character '-' at offset 2");
+        // Only the four whitespace characters .NET skips.
+        assert_eq!(err("AA\u{a0}AA"), "invalid character '\\u{a0}' at offset 2");
+        assert_eq!(err("AA\x0bAA"), "invalid character '\\u{b}' at offset 2");
+        assert_eq!(
+            err("AA=A"),
+            "invalid character 'A' at offset 3 (after '=' padding)"
+        );
+        assert_eq!(err("A==="), "more than two '=' padding characters");
+        assert_eq!(
+            err("+/8"),
+            "length is not a multiple of 4 after removing whitespace (3 characters)"
+        );
+        assert_eq!(
+            err("AAAAA\r\n"),
+            "length is not a multiple of 4 after removing whitespace (5 characters)"
+        );
+        // The message never holds the text.
+        assert!(!err("c2VjcmV0c2VjcmV0!").contains("c2Vj"));
     }
 
     #[test]

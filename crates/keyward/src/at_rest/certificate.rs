@@ -83,14 +83,8 @@ impl Certificate {
             let end = format!("-----END {label}-----");
             let start = pem.find(&begin)? + begin.len();
             let stop = start + pem[start..].find(&end)?;
-            // The private key's base64 is key material too: wiped after decoding.
-            let body: zeroize::Zeroizing<String> = zeroize::Zeroizing::new(
-                pem[start..stop]
-                    .chars()
-                    .filter(|c| !c.is_whitespace())
-                    .collect(),
-            );
-            base64_standard_decode(&body)
+            // Line breaks and indentation skipped by the reader (which wipes its copy).
+            base64_standard_decode(&pem[start..stop]).ok()
         };
         let der = block("CERTIFICATE")
             .ok_or_else(|| Error::Configuration("no CERTIFICATE block in the PEM".into()))?;
@@ -185,12 +179,7 @@ fn child<'a, 'i>(node: Node<'a, 'i>, namespace: &str, name: &str) -> Option<Node
 
 fn cipher_value(node: Node<'_, '_>) -> Option<Vec<u8>> {
     let value = child(child(node, XMLENC, "CipherData")?, XMLENC, "CipherValue")?;
-    let text: String = value
-        .text()?
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    base64_standard_decode(&text)
+    base64_standard_decode(&super::element_text(value)).ok()
 }
 
 fn algorithm<'a>(node: Node<'a, '_>) -> Option<&'a str> {
@@ -250,16 +239,12 @@ impl XmlDecryptor for CertificateEncryptor {
         let encrypted_key = child(data, XMLDSIG, "KeyInfo")
             .and_then(|k| child(k, XMLENC, "EncryptedKey"))
             .ok_or_else(|| fail("no KeyInfo/EncryptedKey"))?;
-        let embedded: String = child(encrypted_key, XMLDSIG, "KeyInfo")
+        let embedded = child(encrypted_key, XMLDSIG, "KeyInfo")
             .and_then(|k| child(k, XMLDSIG, "X509Data"))
             .and_then(|x| child(x, XMLDSIG, "X509Certificate"))
-            .and_then(|c| c.text())
-            .ok_or_else(|| fail("no X509Data/X509Certificate in the EncryptedKey"))?
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        let embedded = base64_standard_decode(&embedded)
-            .ok_or_else(|| fail("the X509Certificate is not base64"))?;
+            .ok_or_else(|| fail("no X509Data/X509Certificate in the EncryptedKey"))?;
+        let embedded = base64_standard_decode(&super::element_text(embedded))
+            .map_err(|e| Error::AtRest(format!("the X509Certificate is not base64: {e}")))?;
         let certificate = self
             .certificates
             .iter()
@@ -300,7 +285,7 @@ impl XmlDecryptor for CertificateEncryptor {
             let body = cipher_value(data)?;
             let plaintext = aes_cbc_decrypt(&session, &body)?;
             let text = zeroize::Zeroizing::new(std::str::from_utf8(&plaintext).ok()?.to_owned());
-            crate::key::xml::master_key_from_xml(&text)?;
+            crate::key::xml::master_key_from_xml(&text).ok()?;
             Some(text)
         })();
         plaintext.ok_or_else(opaque)
@@ -368,14 +353,12 @@ impl XmlEncryptor for CertificateEncryptor {
         if super::type_name_of(decryptor_type) != self.type_name() {
             return false;
         }
-        let current = base64_standard_encode(&self.certificates[0].der);
+        let current = &self.certificates[0].der;
         super::parse(encrypted).is_some_and(|doc| {
             doc.descendants()
                 .find(|n| is(*n, XMLDSIG, "X509Certificate"))
-                .and_then(|n| n.text())
-                .is_some_and(|t| {
-                    t.chars().filter(|c| !c.is_whitespace()).collect::<String>() == current
-                })
+                .and_then(|n| base64_standard_decode(&super::element_text(n)).ok())
+                .is_some_and(|der| der == *current)
         })
     }
 }

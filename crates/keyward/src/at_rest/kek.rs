@@ -45,9 +45,13 @@ impl Kek {
     /// [`Error::Configuration`] for text that is not base64 of 32 bytes.
     pub fn from_base64(text: &str) -> Result<Self> {
         let bytes = zeroize::Zeroizing::new(text.trim().to_owned());
-        let key = base64_standard_decode(&bytes)
-            .or_else(|| crate::encoding::base64url_decode(&bytes).ok())
-            .ok_or_else(|| Error::Configuration("the key-encryption key is not base64".into()))?;
+        let key = match base64_standard_decode(&bytes) {
+            Ok(key) => key,
+            // Also base64url, or standard base64 without padding.
+            Err(standard) => crate::encoding::base64url_decode(&bytes).map_err(|_| {
+                Error::Configuration(format!("the key-encryption key is not base64: {standard}"))
+            })?,
+        };
         Self::new(Secret::new(key))
     }
 
@@ -174,8 +178,7 @@ impl XmlDecryptor for KekRing {
                 "no configured key-encryption key has the id {kek_id:?}"
             ))
         })?;
-        let (nonce, sealed) = nonce_and_value(root)
-            .ok_or_else(|| fail("the KEK-encrypted element lacks <nonce> or <value>".into()))?;
+        let (nonce, sealed) = nonce_and_value(root, "the KEK-encrypted element").map_err(fail)?;
         let plaintext = seal::open(
             kek.key.expose(),
             aad(kek_id, key_id).as_bytes(),

@@ -124,16 +124,33 @@ mod seal {
     }
 }
 
-/// Reads `<nonce>` and `<value>` (base64) of an encrypted element.
-fn nonce_and_value(node: roxmltree::Node<'_, '_>) -> Option<(Vec<u8>, Vec<u8>)> {
-    let text = |name: &str| {
-        node.children()
-            .find(|c| c.has_tag_name(name))
-            .and_then(|c| c.text())
-            .map(str::trim)
-            .and_then(crate::encoding::base64_standard_decode)
+/// Reads `<nonce>` and `<value>` (base64, whitespace and comments inside ignored) of an
+/// encrypted element; `what` names the element in errors ("the KEK-encrypted element").
+///
+/// # Errors
+/// Which child is missing or not base64, and why.
+fn nonce_and_value(
+    node: roxmltree::Node<'_, '_>,
+    what: &str,
+) -> std::result::Result<(Vec<u8>, Vec<u8>), String> {
+    let read = |name: &str| {
+        let child = node
+            .children()
+            .find(|c| c.is_element() && c.has_tag_name(name))
+            .ok_or_else(|| format!("{what} lacks <{name}>"))?;
+        crate::encoding::base64_standard_decode(&element_text(child))
+            .map_err(|e| format!("{what}'s <{name}> is not base64: {e}"))
     };
-    Some((text("nonce")?, text("value")?))
+    Ok((read("nonce")?, read("value")?))
+}
+
+/// All text inside an element (CDATA included, comments and processing instructions left
+/// out), as .NET's `(string)XElement` reads it.
+pub(crate) fn element_text(node: roxmltree::Node<'_, '_>) -> String {
+    node.descendants()
+        .filter(roxmltree::Node::is_text)
+        .filter_map(|n| n.text())
+        .collect()
 }
 
 /// Parses the encrypted element's text (DTDs refused).
@@ -231,11 +248,7 @@ impl AtRest {
         let result = decryptor
             .decrypt(key_id, encrypted)
             .map_err(|e| e.to_string())
-            .and_then(|xml| {
-                crate::key::xml::master_key_from_xml(&xml).ok_or_else(|| {
-                    "the decrypted element is not a <masterKey> with a base64 value".to_owned()
-                })
-            });
+            .and_then(|xml| crate::key::xml::master_key_from_xml(&xml));
         cache.insert(
             key_id,
             CachedDecryption {

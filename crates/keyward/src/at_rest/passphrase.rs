@@ -203,17 +203,24 @@ impl XmlDecryptor for PassphraseEncryptor {
                 "the Argon2id cost in the element exceeds the configured cost (see PassphraseEncryptor::accept_cost_up_to)",
             ));
         }
-        let salt_text = root.attribute("salt").unwrap_or("");
-        let salt =
-            base64_standard_decode(salt_text).ok_or_else(|| fail("the salt is not base64"))?;
+        let salt_text = root
+            .attribute("salt")
+            .ok_or_else(|| fail("the passphrase-encrypted element lacks its salt"))?;
+        let salt = base64_standard_decode(salt_text).map_err(|e| {
+            Error::AtRest(format!(
+                "the passphrase-encrypted element's salt is not base64: {e}"
+            ))
+        })?;
         let (nonce, sealed) =
-            nonce_and_value(root).ok_or_else(|| fail("the element lacks <nonce> or <value>"))?;
+            nonce_and_value(root, "the passphrase-encrypted element").map_err(Error::AtRest)?;
         let kek = self
             .derive(&salt, cost)
             .ok_or_else(|| fail("Argon2id derivation failed"))?;
+        // The salt as keyward wrote it (canonical base64), so a salt that a tool wrapped or
+        // indented still authenticates.
         let plaintext = seal::open(
             kek.expose(),
-            aad(salt_text, key_id).as_bytes(),
+            aad(&base64_standard_encode(&salt), key_id).as_bytes(),
             &nonce,
             &sealed,
         )

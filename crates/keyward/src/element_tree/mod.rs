@@ -4,7 +4,8 @@
 //! Two forms, the two that .NET's repositories use: a document with declaration and two-space
 //! indentation ([`XmlElement::to_document`], `XElement.Save`, the file system) and one line with
 //! no declaration ([`XmlElement::to_compact`], `ToString(SaveOptions.DisableFormatting)`, Redis
-//! and SQL rows). Reading uses `roxmltree` with DTDs refused (see `key::xml`).
+//! and SQL rows). Reading uses `roxmltree` with DTDs refused (see `key::xml`); stored file
+//! bytes become text through `decode_document` (UTF-8 or UTF-16, by BOM and declaration).
 
 use std::fmt::Write as _;
 
@@ -329,8 +330,10 @@ fn escape(text: &str, attribute: bool) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+mod decode;
 mod parse;
 
+pub(crate) use decode::decode_document;
 pub(crate) use parse::parse_limited;
 pub use parse::{parse_element, MAX_DOCUMENT_BYTES};
 

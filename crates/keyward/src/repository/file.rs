@@ -15,7 +15,9 @@ const LOCK_FILE: &str = ".keyward-generation.lock";
 
 /// A key directory shared with .NET: files `key-{id}.xml` and `revocation-….xml`, written
 /// with a UTF-8 BOM and an XML declaration, atomically (temporary file, fsync, rename,
-/// directory fsync). The directory is created `0700` and files `0600`.
+/// directory fsync). The directory is created `0700` and files `0600`. Files are read as
+/// UTF-8 or UTF-16 by their byte order mark and XML declaration, as .NET reads them (see
+/// `docs/key-xml.md`).
 ///
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
@@ -116,7 +118,7 @@ impl FileSystemRepository {
         paths
             .into_iter()
             .map(|path| {
-                let xml = read_limited(&path).map_err(|e| Error::io(&path, e))?;
+                let xml = read_limited(&path)?;
                 let shown = path.display().to_string();
                 Ok(StoredElement::new(
                     shown.clone(),
@@ -201,7 +203,7 @@ impl KeyRepository for FileSystemRepository {
                 ),
             ));
         }
-        let current = read_limited(&path).map_err(|e| Error::io(&path, e))?;
+        let current = read_limited(&path)?;
         if current != old.xml {
             return Err(Error::io(
                 path,
@@ -225,14 +227,18 @@ impl KeyRepository for FileSystemRepository {
                 ));
             }
             // Only while the file still holds the selected text.
-            match read_limited(&path) {
-                Ok(current) if current == element.xml => {}
-                Ok(_) => {
-                    return Err(Error::io(
-                        path,
-                        io::Error::other("the file changed since it was read; not deleted"),
-                    ))
-                }
+            let changed = || {
+                Error::io(
+                    &path,
+                    io::Error::other("the file changed since it was read; not deleted"),
+                )
+            };
+            match read_bytes_limited(&path) {
+                Ok(bytes) => match crate::element_tree::decode_document(&bytes) {
+                    Ok(current) if current == element.xml => {}
+                    // It decoded when it was read: text that no longer decodes changed.
+                    _ => return Err(changed()),
+                },
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(Error::io(path, e)),
             }
@@ -276,7 +282,24 @@ impl KeyRepository for ReadOnlyFileSystemRepository {
     }
 }
 
-fn read_limited(path: &Path) -> io::Result<String> {
+/// A key file's text: at most [`MAX_DOCUMENT_BYTES`] bytes are read (the limit applies to
+/// the bytes on disk, before decoding), then decoded as UTF-8 or UTF-16 by its byte order
+/// mark and XML declaration (see `element_tree::decode_document`).
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read or is over the limit, [`Error::KeyXml`] when
+/// its encoding is not one keyward reads.
+fn read_limited(path: &Path) -> Result<String> {
+    let bytes = read_bytes_limited(path).map_err(|e| Error::io(path, e))?;
+    crate::element_tree::decode_document(&bytes).map_err(|reason| Error::KeyXml {
+        location: path.display().to_string(),
+        reason,
+    })
+}
+
+/// The bytes of a file, refused when larger than [`MAX_DOCUMENT_BYTES`] (never more than one
+/// byte past the limit is read).
+fn read_bytes_limited(path: &Path) -> io::Result<Vec<u8>> {
     let file = File::open(path)?;
     let mut bytes = Vec::new();
     file.take(MAX_DOCUMENT_BYTES as u64 + 1)
@@ -287,7 +310,7 @@ fn read_limited(path: &Path) -> io::Result<String> {
             format!("larger than the {MAX_DOCUMENT_BYTES}-byte limit for a key document"),
         ));
     }
-    String::from_utf8(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"))
+    Ok(bytes)
 }
 
 #[cfg(unix)]

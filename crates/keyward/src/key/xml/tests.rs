@@ -120,3 +120,117 @@ fn prefix_is_irrelevant_namespace_is_not() {
     };
     assert!(matches!(record.material, KeyMaterial::Unsupported { .. }));
 }
+
+/// A key document whose `<masterKey>` text is `value` (the rest as keyward writes it).
+fn key_with_master_key_text(secret: &Secret, value: impl Fn(&str) -> String) -> String {
+    let now = date::to_ticks_precision(OffsetDateTime::now_utc());
+    let element = key_element(
+        KeyId::random(),
+        now,
+        now,
+        now,
+        Algorithm::AES_256_CBC_HMACSHA256,
+        secret,
+    );
+    let text = element.to_document();
+    let start = text.find("<value>").unwrap() + "<value>".len();
+    let end = text.find("</value>").unwrap();
+    format!(
+        "{}{}{}",
+        &text[..start],
+        value(&text[start..end]),
+        &text[end..]
+    )
+}
+
+fn material(text: &str) -> KeyMaterial {
+    let RingElement::Key(record) = one(text) else {
+        panic!("not a key");
+    };
+    record.material
+}
+
+#[test]
+fn master_key_base64_reads_as_dotnet_reads_it() {
+    let secret = Secret::random(64);
+    let wrapped = |b64: &str| {
+        b64.as_bytes()
+            .chunks(76)
+            .map(|l| format!("\r\n\t  {}", std::str::from_utf8(l).unwrap()))
+            .collect::<String>()
+            + "\r\n"
+    };
+    let commented = |b64: &str| format!("{}<!-- note -->{}", &b64[..10], &b64[10..]);
+    let cdata = |b64: &str| format!("<![CDATA[{b64}]]>");
+    let spaced = |b64: &str| b64.chars().flat_map(|c| [c, ' ']).collect::<String>();
+    for shape in [
+        &wrapped as &dyn Fn(&str) -> String,
+        &commented,
+        &cdata,
+        &spaced,
+    ] {
+        let text = key_with_master_key_text(&secret, shape);
+        let KeyMaterial::Plain(read) = material(&text) else {
+            panic!("not read: {text}");
+        };
+        assert_eq!(read.expose(), secret.expose());
+    }
+}
+
+/// A change to a `<masterKey>` value's text.
+type Shape = dyn Fn(&str) -> String;
+
+#[test]
+fn bad_master_key_base64_says_what_is_wrong_without_the_value() {
+    let secret = Secret::random(64);
+    let cases: [(&Shape, &str); 4] = [
+        (
+            &|b64: &str| format!("{}!{}", &b64[..12], &b64[12..]),
+            "the <masterKey> value is not base64: invalid character '!' at offset 12",
+        ),
+        (
+            &|b64: &str| b64.trim_end_matches('=').to_owned(),
+            "the <masterKey> value is not base64: length is not a multiple of 4 after removing whitespace (86 characters)",
+        ),
+        (
+            &|_: &str| String::new(),
+            "the <masterKey> value is empty or missing",
+        ),
+        (
+            &|b64: &str| format!("{}=={}", &b64[..8], &b64[8..]),
+            "the <masterKey> value is not base64: invalid character",
+        ),
+    ];
+    for (shape, expected) in cases {
+        let text = key_with_master_key_text(&secret, shape);
+        let KeyMaterial::Unsupported { detail } = material(&text) else {
+            panic!("read: {text}");
+        };
+        assert!(detail.starts_with(expected), "{detail}");
+        let b64 = crate::encoding::base64_standard_encode(secret.expose());
+        assert!(!detail.contains(&b64[..8]), "{detail}");
+    }
+}
+
+#[test]
+fn decrypted_master_key_errors_name_the_problem() {
+    let ok = master_key_from_xml("<masterKey><value>\r\n  AAEC\r\n  AwQF\r\n</value></masterKey>");
+    assert_eq!(ok.unwrap().expose(), [0, 1, 2, 3, 4, 5]);
+    let err = |xml: &str| master_key_from_xml(xml).unwrap_err();
+    assert_eq!(
+        err("<masterKey><value>AAEC"),
+        "the decrypted element is not well-formed XML"
+    );
+    assert_eq!(
+        err("<other><value>AAEC</value></other>"),
+        "the decrypted element is not a <masterKey>"
+    );
+    assert_eq!(
+        err("<masterKey><value>AA#C</value></masterKey>"),
+        "the decrypted <masterKey> value is not base64: invalid character '#' at offset 2"
+    );
+    assert_eq!(
+        err("<masterKey />"),
+        "the decrypted <masterKey> value is empty or missing"
+    );
+}
