@@ -42,17 +42,38 @@ pub struct GlobalOptions {
     pub repository: Option<String>,
 
     /// The application name: the .NET app's SetApplicationName value (the first purpose).
+    /// `inspect --try-known-purposes` takes several (repeat the option).
     #[arg(
         long,
         global = true,
         env = "KEYWARD_APPLICATION_NAME",
         value_name = "NAME"
     )]
-    pub application_name: Option<String>,
+    pub application_name: Vec<String>,
 
     /// Use no application name (a .NET provider created without one).
     #[arg(long, global = true)]
     pub no_application_name: bool,
+
+    /// The content root of a .NET app that never called SetApplicationName: the application
+    /// name is derived from it as .NET does (≥ 7: the path with a trailing separator).
+    #[arg(
+        long,
+        global = true,
+        env = "KEYWARD_CONTENT_ROOT",
+        value_name = "DIR",
+        conflicts_with_all = ["application_name", "no_application_name"]
+    )]
+    pub content_root: Option<String>,
+
+    /// Which .NET version's rule derives the application name from --content-root.
+    #[arg(long, global = true, value_enum, default_value_t = ContentRootRuleArg::Net7, requires = "content_root")]
+    pub content_root_rule: ContentRootRuleArg,
+
+    /// Use the key folder .NET uses when an app configures none: $HOME/.aspnet/DataProtection-Keys
+    /// (Windows: %LOCALAPPDATA%\ASP.NET\DataProtection-Keys). Wins over --keys-dir.
+    #[arg(long, global = true, conflicts_with = "repository")]
+    pub dotnet_default_keys: bool,
 
     /// A key-encryption key file (base64 of 32 bytes); repeat to add more: the first encrypts
     /// new keys, all decrypt. KEYWARD_KEK may also hold one (base64), used after the files.
@@ -85,6 +106,50 @@ pub struct GlobalOptions {
     /// never become the default key, so they never protect.
     #[arg(long, global = true)]
     pub allow_weaker_keys: bool,
+
+    /// Run as if the time were TIME (RFC 3339): for planning, and for tests. Every command
+    /// then sees this fixed clock.
+    #[arg(
+        long,
+        global = true,
+        env = "KEYWARD_NOW",
+        value_name = "TIME",
+        hide = true
+    )]
+    pub now: Option<String>,
+}
+
+/// `--color` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// Colour when stdout is a terminal.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// `--content-root-rule` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ContentRootRuleArg {
+    /// .NET 7 and later: the content root with a trailing separator.
+    Net7,
+    /// .NET 6 minimal hosting (WebApplication): the content root as reported, with its
+    /// trailing separator.
+    Net6,
+    /// .NET 5 and earlier, or .NET 6 with a Startup class: the content root as-is.
+    Net5,
+}
+
+impl From<ContentRootRuleArg> for keyward::discriminator::ContentRootRule {
+    fn from(rule: ContentRootRuleArg) -> Self {
+        match rule {
+            ContentRootRuleArg::Net7 => Self::Net7,
+            ContentRootRuleArg::Net6 => Self::Net6,
+            ContentRootRuleArg::Net5 => Self::Net5,
+        }
+    }
 }
 
 /// `--algorithm` values.
@@ -109,6 +174,64 @@ pub enum Command {
     /// Classic ASP.NET `<machineKey>` elements.
     #[command(name = "machine-key", subcommand)]
     MachineKey(MachineKeyCommand),
+    /// Check a key ring and explain what is wrong: exit 0 healthy, 1 warnings, 2 errors.
+    Doctor(DoctorArgs),
+    /// Show what a payload or cookie holds: its envelope, its key's status, and (with
+    /// --purpose or --try-known-purposes) whether and how it opens.
+    Inspect(InspectArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+/// `keyward doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The user the service runs as: key files it cannot read are reported.
+    #[arg(long, value_name = "NAME")]
+    pub service_user: Option<String>,
+    /// Print the findings as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `keyward inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A payload (base64url or base64), a cookie value, or a whole `Cookie:` header; without
+    /// it, stdin is read.
+    pub payload: Option<String>,
+    /// Unprotect under this purpose chain (after the application name; repeat for a chain).
+    #[arg(long = "purpose", value_name = "P")]
+    pub purposes: Vec<String>,
+    /// The payload is time-limited (with --purpose).
+    #[arg(long)]
+    pub time_limited: bool,
+    /// Try the purpose chains ASP.NET Core uses (cookie authentication, antiforgery, session,
+    /// TempData, OpenID Connect) under each --application-name, and say which one opens it.
+    #[arg(long, conflicts_with = "purposes")]
+    pub try_known_purposes: bool,
+    /// An authentication scheme to try with --try-known-purposes (repeatable; default:
+    /// Cookies, Identity.Application, Identity.External, Identity.TwoFactorUserId, and the
+    /// OpenID Connect and Microsoft Account schemes).
+    #[arg(long = "scheme", value_name = "NAME")]
+    pub schemes: Vec<String>,
+    /// The cookie to read from a `Cookie:` header (default: the only one, or the first that
+    /// holds a payload).
+    #[arg(long, value_name = "NAME")]
+    pub cookie: Option<String>,
+    /// Show the plaintext when it opens (default: its size and a UTF-8 preview of at most 80
+    /// characters; secrets in payloads deserve care).
+    #[arg(long)]
+    pub show_plaintext: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `keyward protect`.
@@ -222,6 +345,60 @@ pub enum KeysCommand {
         #[arg(long = "trust-plaintext", value_name = "KEY_ID")]
         trust_plaintext: Vec<keyward::KeyId>,
     },
+    /// The janitor for cron and CronJobs: make sure a default key exists and its successor is
+    /// written ahead of use; optionally delete long-expired keys; say when to run next.
+    Ensure {
+        /// Also delete keys that expired before TIME (never the default or a recent key).
+        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+        delete_expired_before: Option<String>,
+        /// Only say what would be done.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A picture of the ring over time: each key from creation through activation to
+    /// expiration, revocations, the default key, now and the next rotation.
+    Timeline {
+        /// Also write a self-contained HTML page with an SVG picture to FILE.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Print JSON (the bars and events) instead of the terminal picture.
+        #[arg(long)]
+        json: bool,
+        /// The terminal picture's width in columns (default: the terminal's, else 100).
+        #[arg(long, value_name = "COLUMNS")]
+        width: Option<usize>,
+        /// Colour: auto (when stdout is a terminal), always, never.
+        #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+        color: ColorArg,
+    },
+    /// Write the whole ring (keys and revocations) to one file, for backup and escrow.
+    Export {
+        /// The file to write (default: stdout).
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Write master keys stored in the clear as they are (without it, a plaintext key is
+        /// refused unless --kek-file, --passphrase-file or --certificate wraps it for the file).
+        #[arg(long)]
+        allow_plaintext: bool,
+        /// Print a JSON summary on stdout (with --output).
+        #[arg(long, requires = "output")]
+        json: bool,
+    },
+    /// Read a file made by `keys export` into the ring: idempotent by key id; an existing key
+    /// is never replaced.
+    Import {
+        /// The export file.
+        file: PathBuf,
+        /// Only say what would be imported.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete keys (their payloads can never be unprotected again).
     Delete {
         /// The key to delete.
@@ -267,6 +444,27 @@ pub fn default_keys_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
         .join("keyward")
         .join("keys")
+}
+
+/// The folder .NET's Data Protection uses when an app configures no key storage:
+/// `$HOME/.aspnet/DataProtection-Keys`, or `%LOCALAPPDATA%\ASP.NET\DataProtection-Keys` on
+/// Windows.
+pub fn dotnet_default_keys_dir() -> Option<PathBuf> {
+    if cfg!(windows) {
+        std::env::var_os("LOCALAPPDATA").map(|base| {
+            PathBuf::from(base)
+                .join("ASP.NET")
+                .join("DataProtection-Keys")
+        })
+    } else {
+        std::env::var_os("HOME")
+            .filter(|home| !home.is_empty())
+            .map(|home| {
+                PathBuf::from(home)
+                    .join(".aspnet")
+                    .join("DataProtection-Keys")
+            })
+    }
 }
 
 #[cfg(test)]

@@ -26,6 +26,10 @@ fn main() -> ExitCode {
         Command::Unprotect(args) => commands::unprotect::run(&cli.global, args),
         Command::Keys(command) => commands::keys::run(&cli.global, command),
         Command::MachineKey(command) => commands::machine_key::run(command),
+        Command::Doctor(args) => return commands::doctor::run(&cli.global, args),
+        Command::Inspect(args) => commands::inspect::run(&cli.global, args),
+        Command::Completions { shell } => commands::completions::completions(*shell),
+        Command::Man => commands::completions::man(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

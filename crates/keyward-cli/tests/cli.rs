@@ -204,12 +204,20 @@ fn keys_list_json_has_exactly_the_contract_fields() {
         [
             "activation",
             "algorithm",
+            "at_rest",
+            "at_rest_id",
             "created",
+            "dotnet_readable",
             "expiration",
             "id",
+            "location",
+            "reason",
             "status"
         ]
     );
+    assert_eq!(key["at_rest"], "none");
+    assert_eq!(key["dotnet_readable"], true);
+    assert!(key["reason"].is_null() && key["location"].is_null());
     assert_eq!(key["status"], "default");
     assert_eq!(key["algorithm"], "AES_256_CBC/HMACSHA256");
     for field in ["created", "activation", "expiration"] {

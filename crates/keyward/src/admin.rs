@@ -54,9 +54,9 @@ impl Provider {
         let now = date::to_ticks_precision(self.shared.now());
         let activation = date::to_ticks_precision(activation);
         let expiration = date::to_ticks_precision(expiration);
-        let id = self
-            .shared
-            .write_key(now.min(activation), activation, expiration)?;
+        // The creation date is always the moment of creation, as .NET records it: a mass
+        // revocation ("every key created before T") must never take a key made after T.
+        let id = self.shared.write_key(now, activation, expiration)?;
         tracing::info!(key_id = %id, activation = %date::format(activation), expiration = %date::format(expiration), "key created");
         self.shared.refresh()?;
         Ok(id)

@@ -77,6 +77,18 @@ pub enum Error {
         ring_location: String,
     },
 
+    /// The payload names a key that is in the ring but could not be read (a missing element,
+    /// a bad date, bad base64, an unknown algorithm): it is skipped, as .NET skips it.
+    #[error("the key {{{key_id}}} is in the key ring ({location}) but cannot be read: {reason}")]
+    KeyUnreadable {
+        /// The key id the payload names.
+        key_id: KeyId,
+        /// The stored element holding the key.
+        location: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// The payload's key has been revoked.
     #[error("the key {{{0}}} has been revoked")]
     KeyRevoked(KeyId),

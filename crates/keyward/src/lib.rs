@@ -34,6 +34,7 @@ pub mod at_rest;
 mod builder;
 mod clock;
 mod crypto;
+pub mod discriminator;
 mod element_tree;
 pub mod encoding;
 mod error;
@@ -59,8 +60,8 @@ pub use element_tree::{parse_element, XmlElement, XmlNode};
 pub use error::{error_chain, Error, MalformedReason, Result};
 pub use key::xml::{DATA_PROTECTION_NAMESPACE, DEFAULT_DESERIALIZER_TYPE};
 pub use key::{
-    resolve_default_key, KeyCandidate, KeyId, KeyInfo, KeyStatus, ParseKeyIdError, Resolution,
-    ResolverPolicy,
+    resolve_default_key, AtRestProtection, KeyCandidate, KeyId, KeyInfo, KeyStatus,
+    ParseKeyIdError, Resolution, ResolverPolicy, UnreadableKey,
 };
 pub use policy::KeyManagementPolicy;
 pub use protector::{Protector, Unprotected};

@@ -111,8 +111,7 @@ impl LiveRing {
             self.keep_vanished_keys(&mut ring);
             let now = date::to_ticks_precision(self.now());
             if let Some(plan) = ring.plan_new_key(now) {
-                let id =
-                    self.write_key(now.min(plan.activation), plan.activation, plan.expiration)?;
+                let id = self.write_key(now, plan.activation, plan.expiration)?;
                 tracing::info!(
                     key_id = %id,
                     activation = %date::format(plan.activation),

@@ -256,7 +256,7 @@ impl Protector {
     /// most once per 30 s by default), waited for up to 2 s, before failing.
     ///
     /// # Errors
-    /// [`Error::MalformedPayload`], [`Error::KeyNotFound`], [`Error::KeyRevoked`],
+    /// [`Error::MalformedPayload`], [`Error::KeyNotFound`], [`Error::KeyUnreadable`], [`Error::KeyRevoked`],
     /// [`Error::KeyNotDecryptable`], [`Error::UnsupportedAlgorithm`], or
     /// [`Error::InvalidPayload`] when it was tampered with or made for other purposes.
     pub fn unprotect(&self, protected: &[u8]) -> Result<Vec<u8>> {
@@ -288,10 +288,19 @@ impl Protector {
             );
             ring = self.shared.ring();
         }
-        let key = ring.get(&key_id).ok_or_else(|| Error::KeyNotFound {
-            key_id,
-            ring_location: ring.location().to_owned(),
-        })?;
+        let key = ring
+            .get(&key_id)
+            .ok_or_else(|| match ring.unreadable_key(&key_id) {
+                Some(unreadable) => Error::KeyUnreadable {
+                    key_id,
+                    location: unreadable.location.clone(),
+                    reason: unreadable.reason.clone(),
+                },
+                None => Error::KeyNotFound {
+                    key_id,
+                    ring_location: ring.location().to_owned(),
+                },
+            })?;
         if key.info.revoked && !allow_revoked {
             return Err(Error::KeyRevoked(key_id));
         }

@@ -58,6 +58,13 @@ impl Provider {
         self.shared.ring().keys().map(|k| k.info.clone()).collect()
     }
 
+    /// The `<key>` elements the ring skipped because their id, dates or structure could not be
+    /// read (keys whose descriptor or master key is unusable are in [`Provider::keys`], with
+    /// [`KeyInfo::unusable_reason`]).
+    pub fn unreadable_keys(&self) -> Vec<crate::UnreadableKey> {
+        self.shared.ring().unreadable().to_vec()
+    }
+
     /// The key the ring would protect with at `at` (`None` if no key qualifies): the planning
     /// view, computed from the keys the ring holds now.
     pub fn default_key_at(&self, at: OffsetDateTime) -> Option<KeyId> {

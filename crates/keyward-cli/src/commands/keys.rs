@@ -8,20 +8,33 @@ use keyward::time::OffsetDateTime;
 use keyward::{KeyInfo, KeyRepository};
 use serde::Serialize;
 
-use super::{maintenance_provider, open_repository, provider, read_only_provider, CliError};
+use super::{command_now, maintenance_provider, open_repository, ring_reader, CliError};
 use crate::cli::{GlobalOptions, KeysCommand};
 use crate::printable::printable;
 use crate::timespec::{parse_duration, parse_time_in_range};
 
-/// One key as `keys list --json` prints it (these field names are a contract).
+/// One key as `keys list --json` prints it (these field names are a contract). A key whose
+/// element could not be read has status `unreadable`, a `reason`, and `null` for what could
+/// not be read.
 #[derive(Debug, Serialize)]
 struct KeyRow {
-    id: String,
-    created: String,
-    activation: String,
-    expiration: String,
+    id: Option<String>,
+    created: Option<String>,
+    activation: Option<String>,
+    expiration: Option<String>,
     algorithm: String,
     status: String,
+    /// Why the key cannot be used (status `unreadable`), or a remark on a usable key.
+    reason: Option<String>,
+    /// How the master key is stored: `none`, `certificate`, `kek`, `passphrase`, `dpapi`,
+    /// `dpapi-ng`, `other`, or `unknown` for an unreadable element.
+    at_rest: String,
+    /// The certificate thumbprint, KEK id or decryptor type, when there is one.
+    at_rest_id: Option<String>,
+    /// Whether ASP.NET Core can read the key (given its certificate or Windows account).
+    dotnet_readable: Option<bool>,
+    /// Where the element is stored, for unreadable keys.
+    location: Option<String>,
 }
 
 fn rfc3339(at: OffsetDateTime) -> String {
@@ -32,15 +45,42 @@ fn rfc3339(at: OffsetDateTime) -> String {
 }
 
 fn row(key: &KeyInfo, now: OffsetDateTime, default_key: Option<keyward::KeyId>) -> KeyRow {
+    let at_rest_id = match &key.at_rest {
+        keyward::AtRestProtection::Certificate { thumbprint } => thumbprint.clone(),
+        keyward::AtRestProtection::Kek { kek_id } => kek_id.clone(),
+        keyward::AtRestProtection::Other { decryptor_type } => Some(decryptor_type.clone()),
+        _ => None,
+    };
     KeyRow {
-        id: key.id.to_string(),
-        created: rfc3339(key.creation),
-        activation: rfc3339(key.activation),
-        expiration: rfc3339(key.expiration),
+        id: Some(key.id.to_string()),
+        created: Some(rfc3339(key.creation)),
+        activation: Some(rfc3339(key.activation)),
+        expiration: Some(rfc3339(key.expiration)),
         algorithm: key
             .algorithm
             .map_or_else(|| "unknown".to_owned(), |a| a.to_string()),
         status: key.status_at(now, default_key).to_string(),
+        reason: key.unusable_reason.clone().or_else(|| key.note.clone()),
+        at_rest: key.at_rest.kind().to_owned(),
+        at_rest_id,
+        dotnet_readable: Some(key.at_rest.dotnet_readable()),
+        location: None,
+    }
+}
+
+fn unreadable_row(key: &keyward::UnreadableKey) -> KeyRow {
+    KeyRow {
+        id: key.id.map(|id| id.to_string()),
+        created: key.creation.map(rfc3339),
+        activation: key.activation.map(rfc3339),
+        expiration: key.expiration.map(rfc3339),
+        algorithm: "unknown".to_owned(),
+        status: keyward::KeyStatus::Unreadable.to_string(),
+        reason: Some(key.reason.clone()),
+        at_rest: "unknown".to_owned(),
+        at_rest_id: None,
+        dotnet_readable: None,
+        location: Some(key.location.clone()),
     }
 }
 
@@ -83,6 +123,27 @@ pub fn run(global: &GlobalOptions, command: &KeysCommand) -> Result<(), CliError
             dry_run,
             trust_plaintext,
         } => rewrap(global, *dry_run, trust_plaintext),
+        KeysCommand::Ensure {
+            delete_expired_before,
+            dry_run,
+            json,
+        } => super::ensure::run(global, delete_expired_before.as_deref(), *dry_run, *json),
+        KeysCommand::Timeline {
+            html,
+            json,
+            width,
+            color,
+        } => super::timeline::run(global, html.as_deref(), *json, *width, *color),
+        KeysCommand::Export {
+            output,
+            allow_plaintext,
+            json,
+        } => super::export::export(global, output.as_deref(), *allow_plaintext, *json),
+        KeysCommand::Import {
+            file,
+            dry_run,
+            json,
+        } => super::export::import(global, file, *dry_run, *json),
         KeysCommand::Delete {
             id,
             expired_before,
@@ -145,12 +206,16 @@ fn key_id_arg(text: &str) -> Result<keyward::KeyId, CliError> {
 }
 
 fn list(global: &GlobalOptions, at: Option<&str>, json: bool) -> Result<(), CliError> {
-    let provider = read_only_provider(global)?;
+    let provider = ring_reader(global)?;
     let now = provider.now();
     let at = at.map(|t| time_arg(t, now)).transpose()?.unwrap_or(now);
     let default_key = provider.default_key_at(at);
-    let keys = provider.keys();
-    let rows: Vec<KeyRow> = keys.iter().map(|k| row(k, at, default_key)).collect();
+    let mut rows: Vec<KeyRow> = provider
+        .keys()
+        .iter()
+        .map(|k| row(k, at, default_key))
+        .collect();
+    rows.extend(provider.unreadable_keys().iter().map(unreadable_row));
     let mut out = std::io::stdout().lock();
     let written = if json {
         serde_json::to_writer_pretty(&mut out, &rows)
@@ -161,32 +226,72 @@ fn list(global: &GlobalOptions, at: Option<&str>, json: bool) -> Result<(), CliE
             let shown = at.replace_nanosecond(0).unwrap_or(at);
             writeln!(out, "as at {}:", rfc3339(shown)).map_err(stdout_error)?;
         }
-        write_table(&mut out, &rows, &keys, &provider.location())
+        write_table(&mut out, &rows, &provider.location())
     };
     written.map_err(stdout_error)
 }
 
+/// `keys new`: validates everything, then writes exactly one key. With a usable default key
+/// in the ring and no `--activate-at`, the key activates after the propagation window, so
+/// nodes that have not re-read the ring never meet a payload under a key they lack.
 fn new(global: &GlobalOptions, activate_at: Option<&str>, lifetime: &str) -> Result<(), CliError> {
-    let provider = provider(global)?;
-    let now = provider.now();
-    let activation = activate_at
-        .map(|t| time_arg(t, now))
-        .transpose()?
-        .unwrap_or(now);
+    let checked_now = command_now(global)?;
+    let explicit_activation = activate_at
+        .map(|t| time_arg(t, checked_now).map(|_| t))
+        .transpose()?;
     let lifetime = parse_duration(lifetime).map_err(CliError::Usage)?;
     if lifetime < keyward::MIN_KEY_LIFETIME {
         return Err(CliError::Usage(
             "the key lifetime must be at least 7 days".into(),
         ));
     }
+    let provider = maintenance_provider(global)?;
+    let now = provider.now();
+    let window = provider.policy().propagation_window;
+    let usable_default = provider.default_key_at(now);
+    let activation = match explicit_activation {
+        Some(text) => {
+            let activation = time_arg(text, now)?;
+            if usable_default.is_some() && activation < now + window {
+                eprintln!(
+                    "keyward: warning: the key activates before the propagation window ({}) has passed: nodes that have not re-read the ring since will refuse its payloads (\"the key was not found\") until their next refresh",
+                    format_duration(window)
+                );
+            }
+            activation
+        }
+        None if usable_default.is_some() => now + window,
+        None => now,
+    };
     let expiration = activation
         .checked_add(lifetime)
         .and_then(crate::timespec::in_range)
         .ok_or_else(|| CliError::Usage("the key would expire out of range".into()))?;
     let id = provider.create_key(activation, expiration)?;
+    if explicit_activation.is_none() && usable_default.is_some() {
+        eprintln!(
+            "keyward: key {id} activates at {} (after the propagation window, so every node sees it before it protects); --activate-at now makes it active at once",
+            rfc3339(activation.replace_nanosecond(0).unwrap_or(activation))
+        );
+    }
     writeln!(std::io::stdout(), "{id}").map_err(stdout_error)
 }
 
+/// `2d`, `36h`, `90m`: a duration as the options take it.
+fn format_duration(duration: keyward::time::Duration) -> String {
+    let seconds = duration.whole_seconds();
+    if seconds % 86_400 == 0 {
+        format!("{}d", seconds / 86_400)
+    } else if seconds % 3_600 == 0 {
+        format!("{}h", seconds / 3_600)
+    } else {
+        format!("{}m", seconds / 60)
+    }
+}
+
+/// `keys revoke`: validates its input, then writes one revocation. When that takes the
+/// ring's default key, a replacement key is created at once (active now: no usable key is
+/// left to bridge the propagation window), as .NET's next protect would.
 fn revoke(
     global: &GlobalOptions,
     id: Option<&str>,
@@ -194,24 +299,46 @@ fn revoke(
     before: Option<&str>,
     reason: &str,
 ) -> Result<(), CliError> {
-    let provider = provider(global)?;
-    let mut out = std::io::stdout().lock();
-    match (id, all, before) {
-        (Some(id), false, None) => {
-            let id = key_id_arg(id)?;
-            provider.revoke_key(id, reason)?;
-            writeln!(out, "revoked {id}").map_err(stdout_error)
-        }
+    let checked_now = command_now(global)?;
+    let target = match (id, all, before) {
+        (Some(id), false, None) => Ok(key_id_arg(id)?),
         (None, true, Some(before)) => {
-            let before = time_arg(before, provider.now())?;
+            let at = time_arg(before, checked_now)?;
+            if at > checked_now {
+                return Err(CliError::Usage(
+                    "a mass revocation cannot be dated in the future: every key created until then would be revoked too".into(),
+                ));
+            }
+            Err(before)
+        }
+        _ => {
+            return Err(CliError::Usage(
+                "give a key id, or --all --before TIME".into(),
+            ))
+        }
+    };
+    let provider = maintenance_provider(global)?;
+    let now = provider.now();
+    let had_default = provider.default_key_at(now).is_some();
+    let mut out = std::io::stdout().lock();
+    match target {
+        Ok(id) => {
+            provider.revoke_key(id, reason)?;
+            writeln!(out, "revoked {id}").map_err(stdout_error)?;
+        }
+        Err(before) => {
+            let before = time_arg(before, now)?;
             provider.revoke_all_keys(before, reason)?;
             writeln!(out, "revoked every key created before {}", rfc3339(before))
-                .map_err(stdout_error)
+                .map_err(stdout_error)?;
         }
-        _ => Err(CliError::Usage(
-            "give a key id, or --all --before TIME".into(),
-        )),
     }
+    if had_default && provider.default_key_at(provider.now()).is_none() {
+        let now = provider.now();
+        let id = provider.create_key(now, now + provider.policy().key_lifetime)?;
+        writeln!(out, "created {id} to replace the revoked default key").map_err(stdout_error)?;
+    }
+    Ok(())
 }
 
 fn delete(
@@ -220,10 +347,26 @@ fn delete(
     expired_before: Option<&str>,
     dry_run: bool,
 ) -> Result<(), CliError> {
+    enum Selection<'a> {
+        Id(keyward::KeyId),
+        ExpiredBefore(&'a str),
+    }
+    // Every argument is checked before the repository is opened.
+    let selection = match (id, expired_before) {
+        (Some(id), None) => Selection::Id(key_id_arg(id)?),
+        (None, Some(before)) => {
+            time_arg(before, command_now(global)?)?;
+            Selection::ExpiredBefore(before)
+        }
+        _ => {
+            return Err(CliError::Usage(
+                "give --id ID or --expired-before TIME".into(),
+            ))
+        }
+    };
     let provider = maintenance_provider(global)?;
-    let deletion = match (id, expired_before) {
-        (Some(id), None) => {
-            let id = key_id_arg(id)?;
+    let deletion = match selection {
+        Selection::Id(id) => {
             if !provider.keys().iter().any(|k| k.id == id) {
                 return Err(keyward::Error::KeyNotFound {
                     key_id: id,
@@ -233,14 +376,9 @@ fn delete(
             }
             provider.delete_keys(|k| k.id == id, dry_run)?
         }
-        (None, Some(before)) => {
+        Selection::ExpiredBefore(before) => {
             let before = time_arg(before, provider.now())?;
             provider.delete_keys(|k| k.expiration < before, dry_run)?
-        }
-        _ => {
-            return Err(CliError::Usage(
-                "give --id ID or --expired-before TIME".into(),
-            ))
         }
     };
     let verb = if dry_run { "would delete" } else { "deleted" };
@@ -272,12 +410,7 @@ fn delete(
     Ok(())
 }
 
-fn write_table(
-    out: &mut impl Write,
-    rows: &[KeyRow],
-    keys: &[KeyInfo],
-    location: &str,
-) -> std::io::Result<()> {
+fn write_table(out: &mut impl Write, rows: &[KeyRow], location: &str) -> std::io::Result<()> {
     if rows.is_empty() {
         return writeln!(
             out,
@@ -287,26 +420,36 @@ fn write_table(
     }
     writeln!(
         out,
-        "{:<36}  {:<8}  {:<22}  {:<20}  {:<20}  {:<20}",
+        "{:<36}  {:<10}  {:<22}  {:<20}  {:<20}  {:<20}  AT REST",
         "ID", "STATUS", "ALGORITHM", "CREATED", "ACTIVATION", "EXPIRATION"
     )?;
-    for (row, key) in rows.iter().zip(keys) {
-        let short = |s: &str| {
-            s.get(..19)
-                .map_or_else(|| s.to_owned(), |p| format!("{p}Z"))
+    let short = |s: &Option<String>| match s {
+        Some(s) => s.get(..19).map_or_else(|| s.clone(), |p| format!("{p}Z")),
+        None => "?".to_owned(),
+    };
+    for row in rows {
+        let at_rest = match (&row.at_rest_id, row.dotnet_readable) {
+            (Some(id), Some(false)) => format!("{} {id} (.NET cannot read)", row.at_rest),
+            (None, Some(false)) => format!("{} (.NET cannot read)", row.at_rest),
+            (Some(id), _) => format!("{} {id}", row.at_rest),
+            (None, _) => row.at_rest.clone(),
         };
         write!(
             out,
-            "{:<36}  {:<8}  {:<22}  {:<20}  {:<20}  {:<20}",
-            printable(&row.id),
+            "{:<36}  {:<10}  {:<22}  {:<20}  {:<20}  {:<20}  {}",
+            printable(row.id.as_deref().unwrap_or("?")),
             printable(&row.status),
             printable(&row.algorithm),
             short(&row.created),
             short(&row.activation),
-            short(&row.expiration)
+            short(&row.expiration),
+            printable(&at_rest)
         )?;
-        if let Some(reason) = &key.unusable_reason {
-            write!(out, "  (unusable: {})", printable(reason))?;
+        if let Some(reason) = &row.reason {
+            write!(out, "  ({})", printable(reason))?;
+        }
+        if let Some(location) = &row.location {
+            write!(out, " in {}", printable(location))?;
         }
         writeln!(out)?;
     }

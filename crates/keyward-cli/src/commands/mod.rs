@@ -1,8 +1,14 @@
 //! One module per subcommand; each returns the process outcome.
 
+pub mod completions;
+pub mod doctor;
+pub mod ensure;
+pub mod export;
+pub mod inspect;
 pub mod keys;
 pub mod machine_key;
 pub mod protect;
+pub mod timeline;
 pub mod unprotect;
 
 use keyward::{Algorithm, KeyRepository, Provider};
@@ -124,18 +130,83 @@ pub fn read_stdin() -> Result<Vec<u8>, CliError> {
 
 /// Builds the provider from the global options.
 pub fn provider(global: &GlobalOptions) -> Result<Provider, CliError> {
-    provider_with(global, false, true)
+    provider_with(global, Access::Protect)
 }
 
-/// Builds a provider that never writes (for listings).
+/// Builds a provider that never writes, for commands that use purposes (`unprotect`): an
+/// application name is required.
 pub fn read_only_provider(global: &GlobalOptions) -> Result<Provider, CliError> {
-    provider_with(global, true, false)
+    provider_with(global, Access::Unprotect)
 }
 
-/// Builds a provider for maintenance (delete, rewrap): it writes only what the command asks,
-/// never a key of its own accord.
+/// Builds a provider that never writes and needs no application name (listings, doctor,
+/// inspect without purposes).
+pub fn ring_reader(global: &GlobalOptions) -> Result<Provider, CliError> {
+    provider_with(global, Access::Read)
+}
+
+/// Builds a provider for maintenance (new, revoke, delete, rewrap, ensure, import): it writes
+/// only what the command asks, never a key of its own accord, and needs no application name.
 pub fn maintenance_provider(global: &GlobalOptions) -> Result<Provider, CliError> {
-    provider_with(global, false, false)
+    provider_with(global, Access::Maintain)
+}
+
+/// What a command does with the ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Protects: writes a key when the ring has no usable default; needs a name.
+    Protect,
+    /// Unprotects: never writes; needs a name.
+    Unprotect,
+    /// Reads keys only: never writes; no name.
+    Read,
+    /// Writes what it is asked: no name.
+    Maintain,
+}
+
+/// The time the command runs at: `--now` (`KEYWARD_NOW`) when given, else the system clock.
+pub fn command_now(global: &GlobalOptions) -> Result<keyward::time::OffsetDateTime, CliError> {
+    match &global.now {
+        Some(text) => keyward::time::OffsetDateTime::parse(
+            text,
+            &keyward::time::format_description::well_known::Rfc3339,
+        )
+        .map_err(|_| CliError::Usage(format!("--now {text:?} is not an RFC 3339 time"))),
+        None => Ok(keyward::time::OffsetDateTime::now_utc()),
+    }
+}
+
+/// The application name the global options give (`None`: no application name), from
+/// `--application-name`, `--no-application-name` or `--content-root`.
+pub fn application_name(global: &GlobalOptions) -> Result<Option<String>, CliError> {
+    if let Some(root) = &global.content_root {
+        return Ok(keyward::discriminator::application_name_from_content_root(
+            root,
+            global.content_root_rule.into(),
+        ));
+    }
+    match (global.application_name.as_slice(), global.no_application_name) {
+        (_, true) => Ok(None),
+        ([name], false) => Ok(Some(name.clone())),
+        ([], false) => Err(CliError::Usage(
+            "no application name: pass --application-name NAME (the .NET app's SetApplicationName value, or KEYWARD_APPLICATION_NAME), --content-root DIR (an app that never set one) or --no-application-name".into(),
+        )),
+        (_, false) => Err(CliError::Usage(
+            "several --application-name values: only `inspect --try-known-purposes` tries more than one".into(),
+        )),
+    }
+}
+
+/// The key directory: .NET's default folder with `--dotnet-default-keys`, else `--keys-dir`.
+fn keys_dir(global: &GlobalOptions) -> Result<std::path::PathBuf, CliError> {
+    if global.dotnet_default_keys {
+        return crate::cli::dotnet_default_keys_dir().ok_or_else(|| {
+            CliError::Usage(
+                "--dotnet-default-keys: HOME (LOCALAPPDATA on Windows) is not set, so .NET's default key folder is unknown".into(),
+            )
+        });
+    }
+    Ok(global.keys_dir.clone())
 }
 
 /// Opens a repository from a URI: `file:DIR` or a plain path, `redis://…` (`rediss://`,
@@ -202,32 +273,34 @@ pub fn open_directory(
     }
 }
 
-fn provider_with(
-    global: &GlobalOptions,
-    read_only: bool,
-    generate_keys: bool,
-) -> Result<Provider, CliError> {
+fn provider_with(global: &GlobalOptions, access: Access) -> Result<Provider, CliError> {
+    let read_only = matches!(access, Access::Unprotect | Access::Read);
+    let name = match access {
+        Access::Protect | Access::Unprotect => application_name(global)?,
+        // Key management never uses purposes: any name (or none) reads the same keys.
+        Access::Read | Access::Maintain => application_name(global).ok().flatten(),
+    };
     let repository = match &global.repository {
         Some(uri) => open_repository(uri, read_only)?,
-        None => open_directory(global.keys_dir.clone(), read_only)?,
+        None => open_directory(keys_dir(global)?, read_only)?,
     };
     let mut builder = at_rest(Provider::builder(), global)?
         .repository(repository)
         .read_only(read_only)
-        .automatic_key_generation(generate_keys)
+        .automatic_key_generation(access == Access::Protect)
         .unprotect_with_weaker_keys(global.allow_weaker_keys)
         .algorithm(match global.algorithm {
             AlgorithmArg::Cbc => Algorithm::AES_256_CBC_HMACSHA256,
             AlgorithmArg::Gcm => Algorithm::AES_256_GCM,
         });
-    builder = match (&global.application_name, global.no_application_name) {
-        (_, true) => builder.no_application_discriminator(),
-        (Some(name), false) => builder.application_name(name.clone()),
-        (None, false) => {
-            return Err(CliError::Usage(
-                "no application name: pass --application-name NAME (the .NET app's SetApplicationName value, or KEYWARD_APPLICATION_NAME) or --no-application-name".into(),
-            ))
-        }
+    if global.now.is_some() {
+        let now = command_now(global)?;
+        builder = builder.clock(std::sync::Arc::new(keyward::ManualClock::new(now)));
+    }
+    builder = match name {
+        Some(name) => builder.application_name(name),
+        None => builder.no_application_discriminator(),
     };
+
     Ok(builder.build()?)
 }

@@ -5,6 +5,7 @@
 //! The element formats are documented in `docs/at-rest.md`.
 
 mod certificate;
+mod describe;
 mod kek;
 mod passphrase;
 
@@ -351,5 +352,9 @@ impl crate::key::MasterKeyOpener for AtRest {
 
     fn note_plaintext_key(&self, key_id: crate::KeyId) {
         AtRest::note_plaintext_key(self, key_id);
+    }
+
+    fn protection(&self, decryptor_type: &str, encrypted: &str) -> crate::key::AtRestProtection {
+        describe::protection(decryptor_type, encrypted)
     }
 }

@@ -72,8 +72,14 @@ pub struct KeyInfo {
     pub algorithm: Option<Algorithm>,
     /// Whether a revocation covers the key.
     pub revoked: bool,
-    /// Why the key cannot be used, if it cannot (encrypted at rest, unsupported algorithm).
+    /// Why the key cannot be used, if it cannot (encrypted at rest with something keyward
+    /// does not hold, unsupported algorithm, bad master key, below the minimum key size):
+    /// such a key is skipped, as .NET skips it, and its status is [`KeyStatus::Unreadable`].
     pub unusable_reason: Option<String>,
+    /// A remark on a usable key (a weaker key allowed to unprotect only).
+    pub note: Option<String>,
+    /// How the master key is protected at rest.
+    pub at_rest: AtRestProtection,
 }
 
 impl KeyInfo {
@@ -90,6 +96,8 @@ impl KeyInfo {
     ///     algorithm: None,
     ///     revoked: false,
     ///     unusable_reason: None,
+    ///     note: None,
+    ///     at_rest: keyward::AtRestProtection::None,
     /// };
     /// assert_eq!(key.status_at(datetime!(2026-01-02 0:00 UTC), None), KeyStatus::Pending);
     /// assert_eq!(key.status_at(datetime!(2026-02-01 0:00 UTC), None), KeyStatus::Active);
@@ -99,6 +107,8 @@ impl KeyInfo {
     pub fn status_at(&self, now: OffsetDateTime, default_key: Option<KeyId>) -> KeyStatus {
         if self.revoked {
             KeyStatus::Revoked
+        } else if self.unusable_reason.is_some() {
+            KeyStatus::Unreadable
         } else if default_key == Some(self.id) {
             KeyStatus::Default
         } else if self.expiration <= now {
@@ -107,6 +117,92 @@ impl KeyInfo {
             KeyStatus::Pending
         } else {
             KeyStatus::Active
+        }
+    }
+}
+
+/// A `<key>` element in the ring whose id, dates or structure could not be read. It is
+/// skipped, as .NET skips it; keyward keeps its name and the reason so that listings show
+/// it and a payload under it is told why it cannot be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableKey {
+    /// The key id, when the `id` attribute could be read.
+    pub id: Option<KeyId>,
+    /// The stored element it came from (a file path, a Redis list entry, a table row).
+    pub location: String,
+    /// What is wrong (a missing element, a date that is not an `xs:dateTime`, …).
+    pub reason: String,
+    /// The creation date, when it could be read.
+    pub creation: Option<OffsetDateTime>,
+    /// The activation date, when it could be read.
+    pub activation: Option<OffsetDateTime>,
+    /// The expiration date, when it could be read.
+    pub expiration: Option<OffsetDateTime>,
+}
+
+/// How a key's master key is protected at rest, as its `<encryptedSecret>` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AtRestProtection {
+    /// Stored in the clear (.NET's default off Windows without a certificate).
+    None,
+    /// Encrypted to an X.509 certificate (.NET's `ProtectKeysWithCertificate`): the
+    /// certificate's SHA-1 thumbprint (upper-case hex), when the element names it.
+    Certificate {
+        /// The thumbprint, when the element carries the certificate.
+        thumbprint: Option<String>,
+    },
+    /// Wrapped with a keyward key-encryption key: its id.
+    Kek {
+        /// The KEK id, when the element names it.
+        kek_id: Option<String>,
+    },
+    /// Wrapped with a keyward passphrase.
+    Passphrase,
+    /// Windows DPAPI (`ProtectKeysWithDpapi`): readable only on the Windows account or
+    /// machine that wrote it.
+    Dpapi,
+    /// Windows DPAPI-NG (`ProtectKeysWithDpapiNG`).
+    DpapiNg,
+    /// Another decryptor (Azure Key Vault, a custom `IXmlDecryptor`): its type name.
+    Other {
+        /// The `decryptorType` up to its first comma.
+        decryptor_type: String,
+    },
+}
+
+impl AtRestProtection {
+    /// Whether ASP.NET Core can read such a key (given the matching configuration on the .NET
+    /// side: the certificate, the Windows account, the Key Vault). keyward's own KEK and
+    /// passphrase formats are unknown to .NET.
+    pub fn dotnet_readable(&self) -> bool {
+        !matches!(self, Self::Kek { .. } | Self::Passphrase)
+    }
+
+    /// A short name: `none`, `certificate`, `kek`, `passphrase`, `dpapi`, `dpapi-ng`, `other`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Certificate { .. } => "certificate",
+            Self::Kek { .. } => "kek",
+            Self::Passphrase => "passphrase",
+            Self::Dpapi => "dpapi",
+            Self::DpapiNg => "dpapi-ng",
+            Self::Other { .. } => "other",
+        }
+    }
+}
+
+impl fmt::Display for AtRestProtection {
+    /// `none`, `certificate THUMBPRINT`, `kek ID`, `passphrase`, `dpapi`, `dpapi-ng`, or the
+    /// decryptor's type name.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Certificate {
+                thumbprint: Some(thumbprint),
+            } => write!(f, "certificate {thumbprint}"),
+            Self::Kek { kek_id: Some(id) } => write!(f, "kek {id}"),
+            Self::Other { decryptor_type } => write!(f, "{decryptor_type}"),
+            other => f.write_str(other.kind()),
         }
     }
 }
@@ -124,10 +220,13 @@ pub enum KeyStatus {
     Expired,
     /// Revoked: it neither protects nor unprotects.
     Revoked,
+    /// In the ring but unusable (see [`KeyInfo::unusable_reason`]): skipped.
+    Unreadable,
 }
 
 impl KeyStatus {
-    /// The lowercase name (`default`, `active`, `pending`, `expired`, `revoked`).
+    /// The lowercase name (`default`, `active`, `pending`, `expired`, `revoked`,
+    /// `unreadable`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Default => "default",
@@ -135,6 +234,7 @@ impl KeyStatus {
             Self::Pending => "pending",
             Self::Expired => "expired",
             Self::Revoked => "revoked",
+            Self::Unreadable => "unreadable",
         }
     }
 }
@@ -162,4 +262,7 @@ pub(crate) trait MasterKeyOpener {
 
     /// Called for each plaintext master key read (for a warning).
     fn note_plaintext_key(&self, key_id: KeyId);
+
+    /// How an encrypted master key is protected, from its `decryptorType` and element.
+    fn protection(&self, decryptor_type: &str, encrypted: &str) -> AtRestProtection;
 }

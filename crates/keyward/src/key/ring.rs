@@ -9,7 +9,7 @@ use super::id::KeyIdMap;
 use super::ring_key::{ring_key, same_record, RingKey};
 use super::rotation::{plan_new_key, NewKeyPlan};
 use super::xml::{parse_document, RingElement};
-use super::{resolve_default_key, KeyCandidate, KeyId, Resolution};
+use super::{resolve_default_key, KeyCandidate, KeyId, Resolution, UnreadableKey};
 use crate::error::{Error, Result};
 use crate::policy::KeyManagementPolicy;
 use crate::repository::StoredElement;
@@ -54,6 +54,8 @@ pub(crate) struct KeyRing {
     /// When this snapshot should be re-read (wall clock of the provider's `Clock`).
     refresh_at: OffsetDateTime,
     location: String,
+    /// `<key>` elements skipped because their id, dates or structure could not be read.
+    unreadable: Vec<UnreadableKey>,
 }
 
 impl KeyRing {
@@ -69,6 +71,7 @@ impl KeyRing {
         let mut sources = Vec::with_capacity(elements.len());
         let mut revoked_ids = HashSet::new();
         let mut revoke_before: Option<OffsetDateTime> = None;
+        let mut unreadable = Vec::new();
         for stored in elements {
             let mut contents = Vec::new();
             for element in parse_document(&stored.xml, &stored.location)? {
@@ -78,9 +81,11 @@ impl KeyRing {
                         records.push(*record);
                         ElementContent::Key(id)
                     }
-                    RingElement::SkippedKey { reason } => {
-                        tracing::warn!(%reason, "skipping a key that cannot be read");
-                        ElementContent::Other
+                    RingElement::SkippedKey(key) => {
+                        tracing::warn!(location = %key.location, reason = %key.reason, "skipping a key that cannot be read");
+                        let content = key.id.map_or(ElementContent::Other, ElementContent::Key);
+                        unreadable.push(*key);
+                        content
                     }
                     RingElement::RevokeKey { key_id } => {
                         revoked_ids.insert(key_id);
@@ -142,6 +147,7 @@ impl KeyRing {
             },
             refresh_at: now,
             location,
+            unreadable,
         };
         ring.cached = ring.resolve_cached(now);
         let period = policy.jittered_refresh_period();
@@ -263,6 +269,16 @@ impl KeyRing {
         }
         self.candidates.sort_by_key(|c| (c.creation, c.id));
         self.cached = self.resolve_cached(now);
+    }
+
+    /// The `<key>` elements skipped because they could not be read.
+    pub(crate) fn unreadable(&self) -> &[UnreadableKey] {
+        &self.unreadable
+    }
+
+    /// The skipped key with this id, if one is.
+    pub(crate) fn unreadable_key(&self, id: &KeyId) -> Option<&UnreadableKey> {
+        self.unreadable.iter().find(|k| k.id.as_ref() == Some(id))
     }
 
     /// Whether the ring holds no key at all.

@@ -172,6 +172,7 @@ pub(super) fn ring_key(
     let strong_enough = record
         .algorithm
         .is_none_or(|a| a.key_size().bytes() >= policy.minimum_key_size.bytes());
+    let mut note = None;
     let (crypto, unusable_reason) = match crypto {
         Ok(_) if !strong_enough && !policy.unprotect_with_weaker_keys => {
             let detail = format!(
@@ -183,17 +184,24 @@ pub(super) fn ring_key(
                 Err(KeyProblem::Unsupported {
                     detail: detail.clone(),
                 }),
-                Some(detail),
+                Some(format!("{detail} (--allow-weaker-keys lets it unprotect)")),
             )
         }
-        Ok(crypto) if !strong_enough => (
-            Ok(crypto),
-            Some(format!(
+        Ok(crypto) if !strong_enough => {
+            note = Some(format!(
                 "unprotect only: below the minimum key size for the default key ({} bits)",
                 policy.minimum_key_size.bytes() * 8
-            )),
-        ),
+            ));
+            (Ok(crypto), None)
+        }
         other => (other, unusable_reason),
+    };
+    let protection = match &record.material {
+        KeyMaterial::Encrypted {
+            decryptor_type,
+            encrypted_xml,
+        } => at_rest.protection(decryptor_type, encrypted_xml),
+        _ => super::AtRestProtection::None,
     };
     RingKey {
         guid_bytes: record.id.to_guid_bytes(),
@@ -205,6 +213,8 @@ pub(super) fn ring_key(
             algorithm: record.algorithm,
             revoked,
             unusable_reason,
+            note,
+            at_rest: protection,
         },
         crypto,
         may_be_default: strong_enough,

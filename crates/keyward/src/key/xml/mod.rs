@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::{date, KeyId, KeyMaterial, KeyRecord};
 use crate::crypto::{AesKeySize, Algorithm, ValidationAlgorithm};
-use crate::encoding::base64_standard_decode;
+use crate::encoding::{base64_standard_decode, Base64Error};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
@@ -29,8 +29,9 @@ pub const DEFAULT_DESERIALIZER_TYPE: &str = "Microsoft.AspNetCore.DataProtection
 pub(crate) enum RingElement {
     /// A `<key>`.
     Key(Box<KeyRecord>),
-    /// A `<key>` whose id or dates could not be read: skipped, as .NET skips it.
-    SkippedKey { reason: String },
+    /// A `<key>` whose id or dates could not be read: skipped, as .NET skips it, but kept
+    /// by name (with what could be read) so listings and errors can say why.
+    SkippedKey(Box<super::UnreadableKey>),
     /// A `<revocation>` of one key.
     RevokeKey { key_id: KeyId },
     /// A `<revocation>` of every key created before `date`.
@@ -89,9 +90,14 @@ fn parse_element(node: Node<'_, '_>, location: &str) -> Result<RingElement> {
     if is_plain(node, "key") {
         return Ok(match parse_key(node) {
             Ok(record) => RingElement::Key(Box::new(record)),
-            Err(reason) => RingElement::SkippedKey {
-                reason: format!("{location}: {reason}"),
-            },
+            Err(reason) => RingElement::SkippedKey(Box::new(super::UnreadableKey {
+                id: node.attribute("id").and_then(|id| id.parse().ok()),
+                location: location.to_owned(),
+                reason,
+                creation: parse_date(node, "creationDate").ok(),
+                activation: parse_date(node, "activationDate").ok(),
+                expiration: parse_date(node, "expirationDate").ok(),
+            })),
         });
     }
     if is_plain(node, "revocation") {
@@ -116,9 +122,9 @@ fn parse_key(node: Node<'_, '_>) -> std::result::Result<KeyRecord, String> {
     let id: KeyId = id_text
         .parse()
         .map_err(|e: super::ParseKeyIdError| e.to_string())?;
-    let creation = parse_date(node, "creationDate").map_err(|e| format!("key {id}: {e}"))?;
-    let activation = parse_date(node, "activationDate").map_err(|e| format!("key {id}: {e}"))?;
-    let expiration = parse_date(node, "expirationDate").map_err(|e| format!("key {id}: {e}"))?;
+    let creation = parse_date(node, "creationDate")?;
+    let activation = parse_date(node, "activationDate")?;
+    let expiration = parse_date(node, "expirationDate")?;
     let (algorithm, material) = match child(node, "descriptor") {
         Some(descriptor) => parse_descriptor(descriptor),
         None => (
@@ -286,26 +292,40 @@ fn parse_master_key(inner: Node<'_, '_>) -> KeyMaterial {
         };
     };
     match master_key_value(master_key) {
-        Some(secret) => KeyMaterial::Plain(secret),
-        None => KeyMaterial::Unsupported {
-            detail: "the <masterKey> value is not base64".into(),
+        Ok(secret) => KeyMaterial::Plain(secret),
+        Err(Base64Error::Empty) => KeyMaterial::Unsupported {
+            detail: "the <masterKey> value is empty or missing".into(),
+        },
+        Err(e) => KeyMaterial::Unsupported {
+            detail: format!("the <masterKey> value is not base64: {e}"),
         },
     }
 }
 
-/// The secret of a `<masterKey>` element: all its text, trimmed, base64.
-fn master_key_value(master_key: Node<'_, '_>) -> Option<Secret> {
+/// The secret of a `<masterKey>` element: all its text (comments left out, CDATA included),
+/// base64 as `Convert.FromBase64String` reads it (whitespace anywhere skipped), as .NET's
+/// `(string)masterKeyElement` then `ToSecret`.
+fn master_key_value(master_key: Node<'_, '_>) -> std::result::Result<Secret, Base64Error> {
     let value = zeroize::Zeroizing::new(string_value(master_key));
-    base64_standard_decode(&value)
-        .filter(|bytes| !bytes.is_empty())
-        .map(Secret::new)
+    base64_standard_decode(&value).map(Secret::new)
 }
 
 /// The secret of a decrypted `<masterKey>` element given as XML text.
-pub(crate) fn master_key_from_xml(text: &str) -> Option<Secret> {
-    let doc = crate::element_tree::parse_limited(text).ok()?;
+///
+/// # Errors
+/// What is wrong, without the text: not XML (the parser's message is left out, it could
+/// quote the decrypted text), not a `<masterKey>`, or a value that is not base64.
+pub(crate) fn master_key_from_xml(text: &str) -> std::result::Result<Secret, String> {
+    let doc = crate::element_tree::parse_limited(text)
+        .map_err(|_| "the decrypted element is not well-formed XML".to_owned())?;
     let root = doc.root_element();
-    (root.tag_name().name() == "masterKey").then(|| master_key_value(root))?
+    if root.tag_name().name() != "masterKey" {
+        return Err("the decrypted element is not a <masterKey>".into());
+    }
+    master_key_value(root).map_err(|e| match e {
+        Base64Error::Empty => "the decrypted <masterKey> value is empty or missing".to_owned(),
+        e => format!("the decrypted <masterKey> value is not base64: {e}"),
+    })
 }
 
 fn parse_revocation(node: Node<'_, '_>) -> std::result::Result<RingElement, String> {
