@@ -64,3 +64,55 @@ pub fn failure_line(output: &Output) -> String {
     assert_eq!(stderr.lines().count(), 1, "one line on stderr: {stderr:?}");
     stderr
 }
+
+/// A key for a prepared ring: fixed id and dates (RFC 3339), so command output is the same
+/// on every run (pair it with `--now`).
+pub struct FixtureKey<'a> {
+    pub id: &'a str,
+    pub created: &'a str,
+    pub activation: &'a str,
+    pub expiration: &'a str,
+}
+
+/// The key XML .NET writes for `key` (CBC, a fixed plaintext master key).
+pub fn fixture_key_xml(key: &FixtureKey<'_>) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<key id=\"{id}\" version=\"1\">\n  <creationDate>{created}</creationDate>\n  <activationDate>{activation}</activationDate>\n  <expirationDate>{expiration}</expirationDate>\n  <descriptor deserializerType=\"Microsoft.AspNetCore.DataProtection.AuthenticatedEncryption.ConfigurationModel.AuthenticatedEncryptorDescriptorDeserializer, Microsoft.AspNetCore.DataProtection, Version=10.0.0.0, Culture=neutral, PublicKeyToken=adb9793829ddae60\">\n    <descriptor>\n      <encryption algorithm=\"AES_256_CBC\" />\n      <validation algorithm=\"HMACSHA256\" />\n      <masterKey p4:requiresEncryption=\"true\" xmlns:p4=\"http://schemas.asp.net/2015/03/dataProtection\">\n        <!-- Warning: the key below is in an unencrypted form. -->\n        <value>{master}</value>\n      </masterKey>\n    </descriptor>\n  </descriptor>\n</key>",
+        id = key.id,
+        created = key.created,
+        activation = key.activation,
+        expiration = key.expiration,
+        master = "a2V5d2FyZCB0ZXN0IGZpeHR1cmUgbWFzdGVyIGtleTogc2l4dHktZm91ciBieXRlcywgbm8gc2VjcmV0ISEhIQ==",
+    )
+}
+
+/// The revocation XML .NET writes for one key.
+pub fn fixture_revocation_xml(id: &str, date: &str, reason: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<revocation version=\"1\">\n  <revocationDate>{date}</revocationDate>\n  <!--All keys created before the revocation date are revoked.-->\n  <key id=\"{id}\" />\n  <reason>{reason}</reason>\n</revocation>"
+    )
+    .replace(
+        "  <!--All keys created before the revocation date are revoked.-->\n",
+        "",
+    )
+}
+
+/// Writes a prepared ring into `dir` (created if missing): `key-{id}.xml` per key and
+/// `revocation-{id}.xml` per revoked id.
+pub fn write_fixture_ring(dir: &Path, keys: &[FixtureKey<'_>], revoked: &[(&str, &str)]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for key in keys {
+        std::fs::write(
+            dir.join(format!("key-{}.xml", key.id)),
+            fixture_key_xml(key),
+        )
+        .unwrap();
+    }
+    for (id, date) in revoked {
+        std::fs::write(
+            dir.join(format!("revocation-{id}.xml")),
+            fixture_revocation_xml(id, date, "fixture"),
+        )
+        .unwrap();
+    }
+}
