@@ -1,0 +1,626 @@
+//! What `inspect` reads: a bare payload (base64url or standard base64), a `Cookie:` header (with
+//! or without its `Cookie:` prefix), a single `name=value`, or raw payload bytes on stdin; .NET
+//! chunked cookies (`NAME=chunks-N`, `NAMEC1` … `NAMECN`, as `ChunkingCookieManager` writes
+//! them) are put back together in order.
+//!
+//! Input is hostile: its size and the number of cookies and chunks are bounded, and every error
+//! says what is wrong without quoting a value.
+
+use std::fmt;
+
+/// The most input read (a browser sends a few dozen KiB of cookies at most).
+pub const MAX_INPUT_BYTES: usize = 1 << 20;
+
+/// The most cookies a header may hold.
+pub const MAX_COOKIES: usize = 4096;
+
+/// The most chunks a chunked cookie may declare (256 chunks of .NET's 4050-byte default is
+/// about 1 MiB, the input limit).
+pub const MAX_CHUNKS: usize = 256;
+
+/// The prefix of the chunk-count marker `ChunkingCookieManager` writes in the cookie itself.
+const CHUNKS_MARKER: &str = "chunks-";
+
+/// The name prefix of the OpenID Connect nonce cookie: the protected nonce is the rest of the
+/// *name* (the value is `N`).
+pub const OIDC_NONCE_PREFIX: &str = ".AspNetCore.OpenIdConnect.Nonce.";
+
+/// Where the payload text came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The input was the payload itself.
+    Bare,
+    /// One cookie's value.
+    Cookie {
+        /// The cookie's name.
+        name: String,
+    },
+    /// A chunked cookie, reassembled.
+    Chunked {
+        /// The cookie's name (the one holding `chunks-N`).
+        name: String,
+        /// N.
+        chunks: usize,
+    },
+    /// An OpenID Connect nonce cookie: the payload is the end of its name.
+    NonceCookieName {
+        /// The cookie's whole name.
+        name: String,
+    },
+}
+
+impl Source {
+    /// The cookie's name, when the payload came from a cookie.
+    pub fn cookie_name(&self) -> Option<&str> {
+        match self {
+            Self::Bare => None,
+            Self::Cookie { name } | Self::Chunked { name, .. } | Self::NonceCookieName { name } => {
+                Some(name)
+            }
+        }
+    }
+}
+
+/// A payload's text and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extracted {
+    /// Where it came from.
+    pub source: Source,
+    /// The payload text (base64url or base64), percent-decoded.
+    pub text: String,
+}
+
+/// Why no payload could be taken from the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputError {
+    /// More than [`MAX_INPUT_BYTES`].
+    TooLarge(usize),
+    /// Nothing but whitespace.
+    Empty,
+    /// More than [`MAX_COOKIES`] cookies.
+    TooManyCookies,
+    /// `--cookie NAME` names no cookie of the header.
+    NoSuchCookie(String),
+    /// `--cookie NAME` was given for input that is not a cookie header.
+    NotACookieHeader,
+    /// No cookie of the header holds a payload.
+    NoPayloadCookie {
+        /// The names seen (at most a few).
+        names: Vec<String>,
+        /// How many cookies there were.
+        count: usize,
+    },
+    /// `chunks-N` where N is not a decimal number above zero.
+    BadChunkCount(String),
+    /// N above [`MAX_CHUNKS`].
+    TooManyChunks {
+        /// The cookie.
+        name: String,
+        /// N as written (its first digits).
+        declared: String,
+    },
+    /// A chunk is missing or empty.
+    MissingChunk {
+        /// The chunk cookie's name.
+        chunk: String,
+        /// N.
+        count: usize,
+    },
+    /// A chunk beyond N (or not numbered as .NET numbers them) is present.
+    ExtraChunk {
+        /// The chunk cookie's name.
+        chunk: String,
+        /// N.
+        count: usize,
+    },
+    /// The same chunk appears twice with different values.
+    DuplicateChunk(String),
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLarge(len) => write!(
+                f,
+                "the input is {len} bytes long; inspect reads at most {MAX_INPUT_BYTES}"
+            ),
+            Self::Empty => f.write_str("the input is empty: pass a payload, a cookie or a Cookie header (argument or stdin)"),
+            Self::TooManyCookies => write!(f, "the Cookie header holds more than {MAX_COOKIES} cookies"),
+            Self::NoSuchCookie(name) => write!(f, "the Cookie header has no cookie named {name:?}"),
+            Self::NotACookieHeader => f.write_str("--cookie: the input is a bare payload, not a Cookie header"),
+            Self::NoPayloadCookie { names, count } => {
+                write!(f, "no cookie of the header holds a Data Protection payload ({count} cookie{}: ", if *count == 1 { "" } else { "s" })?;
+                f.write_str(&names.join(", "))?;
+                if *count > names.len() {
+                    f.write_str(", …")?;
+                }
+                f.write_str("); pick one with --cookie NAME")
+            }
+            Self::BadChunkCount(name) => write!(
+                f,
+                "cookie {name:?} starts with \"chunks-\" but its count is not a decimal number above zero"
+            ),
+            Self::TooManyChunks { name, declared } => write!(
+                f,
+                "cookie {name:?} declares {declared} chunks; inspect reassembles at most {MAX_CHUNKS}"
+            ),
+            Self::MissingChunk { chunk, count } => write!(
+                f,
+                "chunk {chunk:?} of {count} is missing or empty: the header does not hold the whole cookie"
+            ),
+            Self::ExtraChunk { chunk, count } => write!(
+                f,
+                "cookie {chunk:?} is not one of the {count} chunks declared: the header mixes cookies from different responses"
+            ),
+            Self::DuplicateChunk(chunk) => {
+                write!(f, "chunk {chunk:?} appears twice with different values")
+            }
+        }
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// Takes the payload text out of `input`: the payload itself, or the cookie `wanted` (default:
+/// the only cookie, else the first whose value looks like a payload) of a cookie header.
+///
+/// # Errors
+/// An [`InputError`] saying what is wrong.
+pub fn extract(input: &str, wanted: Option<&str>) -> Result<Extracted, InputError> {
+    if input.len() > MAX_INPUT_BYTES {
+        return Err(InputError::TooLarge(input.len()));
+    }
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return Err(InputError::Empty);
+    }
+    let header = strip_cookie_prefix(trimmed);
+    if header.is_none() && is_bare_payload(trimmed) {
+        if wanted.is_some() {
+            return Err(InputError::NotACookieHeader);
+        }
+        return Ok(Extracted {
+            source: Source::Bare,
+            text: percent_decode(trimmed),
+        });
+    }
+    let header = header.unwrap_or(trimmed);
+    if header.is_empty() {
+        return Err(InputError::Empty);
+    }
+    let pairs = parse_header(header)?;
+    if pairs.is_empty() {
+        // No `name=value` at all: a payload with characters base64 lacks, refused as such.
+        return Ok(Extracted {
+            source: Source::Bare,
+            text: trimmed.to_owned(),
+        });
+    }
+    select(&pairs, wanted)
+}
+
+/// The header without its `Cookie:` name (any case), or `None` when it has none.
+fn strip_cookie_prefix(text: &str) -> Option<&str> {
+    let prefix = text.get(..7)?;
+    prefix
+        .eq_ignore_ascii_case("cookie:")
+        .then(|| text[7..].trim_start())
+}
+
+/// Whether `text` is a payload on its own: base64 (either alphabet, percent-escaped or not)
+/// with optional trailing `=` padding.
+fn is_bare_payload(text: &str) -> bool {
+    text.trim_end_matches('=')
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'/' | b'%'))
+}
+
+/// The `name=value` pairs of a cookie header, in order (values unquoted; parts without `=`
+/// skipped).
+fn parse_header(header: &str) -> Result<Vec<(&str, &str)>, InputError> {
+    let mut pairs = Vec::new();
+    for part in header.split(';') {
+        let Some((name, value)) = part.split_once('=') else {
+            continue;
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            continue;
+        }
+        if pairs.len() == MAX_COOKIES {
+            return Err(InputError::TooManyCookies);
+        }
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        pairs.push((name, value));
+    }
+    Ok(pairs)
+}
+
+/// The first value of the cookie `name` (a browser sends the most specific path first).
+fn value_of<'a>(pairs: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+}
+
+/// The chunk count of a `chunks-N` value: `None` when the value is not a chunk marker.
+fn chunk_marker(value: &str) -> Option<&str> {
+    value.strip_prefix(CHUNKS_MARKER)
+}
+
+/// Picks the cookie and reassembles it.
+fn select(pairs: &[(&str, &str)], wanted: Option<&str>) -> Result<Extracted, InputError> {
+    if let Some(name) = wanted {
+        if let Some(value) = value_of(pairs, name) {
+            return cookie_payload(pairs, name, value);
+        }
+        // The nonce cookie carries its payload in its name.
+        if let Some(rest) = name.strip_prefix(OIDC_NONCE_PREFIX) {
+            if pairs.iter().any(|(n, _)| *n == name) {
+                return Ok(nonce(name, rest));
+            }
+        }
+        return Err(InputError::NoSuchCookie(name.to_owned()));
+    }
+    // Chunk cookies belong to their chunked cookie: never candidates of their own.
+    let chunked: Vec<&str> = pairs
+        .iter()
+        .filter(|(_, v)| chunk_marker(v).is_some())
+        .map(|(n, _)| *n)
+        .collect();
+    let candidates: Vec<(&str, &str)> = pairs
+        .iter()
+        .filter(|(n, _)| !chunked.iter().any(|base| chunk_index(base, n).is_some()))
+        .copied()
+        .collect();
+    if let [(name, value)] = candidates.as_slice() {
+        if let Some(rest) = name.strip_prefix(OIDC_NONCE_PREFIX) {
+            return Ok(nonce(name, rest));
+        }
+        return cookie_payload(pairs, name, value);
+    }
+    for (name, value) in &candidates {
+        if let Some(rest) = name.strip_prefix(OIDC_NONCE_PREFIX) {
+            if looks_like_payload(rest) {
+                return Ok(nonce(name, rest));
+            }
+        } else if chunk_marker(value).is_some() || looks_like_payload(value) {
+            // A chunked cookie is a payload (or an error worth seeing).
+            return cookie_payload(pairs, name, value);
+        }
+    }
+    Err(InputError::NoPayloadCookie {
+        names: candidates
+            .iter()
+            .take(8)
+            .map(|(n, _)| (*n).to_owned())
+            .collect(),
+        count: candidates.len(),
+    })
+}
+
+/// The nonce cookie's payload.
+fn nonce(name: &str, rest: &str) -> Extracted {
+    Extracted {
+        source: Source::NonceCookieName {
+            name: name.to_owned(),
+        },
+        text: percent_decode(rest),
+    }
+}
+
+/// Whether a cookie value looks like a Data Protection payload: every payload starts with
+/// the magic header and a key id, which base64url writes as `CfDJ8`.
+fn looks_like_payload(value: &str) -> bool {
+    let value = percent_decode(value);
+    value.len() >= 27
+        && is_bare_payload(&value)
+        && keyward::encoding::base64url_decode(value.get(..28).unwrap_or(&value))
+            .ok()
+            .or_else(|| keyward::encoding::base64url_decode(&value).ok())
+            .is_some_and(|bytes| bytes.starts_with(&keyward::payload::MAGIC))
+}
+
+/// If `name` is `{base}C{digits}`, the digits.
+fn chunk_index<'a>(base: &str, name: &'a str) -> Option<&'a str> {
+    let digits = name.strip_prefix(base)?.strip_prefix('C')?;
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
+}
+
+/// The payload of cookie `name` with value `value`: the value, or the chunks it announces.
+fn cookie_payload(
+    pairs: &[(&str, &str)],
+    name: &str,
+    value: &str,
+) -> Result<Extracted, InputError> {
+    let Some(count) = chunk_marker(value) else {
+        return Ok(Extracted {
+            source: Source::Cookie {
+                name: name.to_owned(),
+            },
+            text: percent_decode(value),
+        });
+    };
+    // .NET parses the count with NumberStyles.None: decimal digits only.
+    if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(InputError::BadChunkCount(name.to_owned()));
+    }
+    let too_many = || InputError::TooManyChunks {
+        name: name.to_owned(),
+        declared: count.chars().take(12).collect(),
+    };
+    let count = match count.parse::<usize>() {
+        Ok(0) => return Err(InputError::BadChunkCount(name.to_owned())),
+        Ok(n) if n <= MAX_CHUNKS => n,
+        _ => return Err(too_many()),
+    };
+    let mut chunks: Vec<Option<&str>> = vec![None; count];
+    for (chunk_name, chunk_value) in pairs {
+        let Some(digits) = chunk_index(name, chunk_name) else {
+            continue;
+        };
+        // Only C1 … CN as .NET writes them (no leading zero) belong to this cookie.
+        let index = digits
+            .parse::<usize>()
+            .ok()
+            .filter(|&i| (1..=count).contains(&i) && !digits.starts_with('0'));
+        let Some(index) = index else {
+            return Err(InputError::ExtraChunk {
+                chunk: (*chunk_name).to_owned(),
+                count,
+            });
+        };
+        match chunks[index - 1] {
+            Some(seen) if seen != *chunk_value => {
+                return Err(InputError::DuplicateChunk((*chunk_name).to_owned()))
+            }
+            _ => chunks[index - 1] = Some(chunk_value),
+        }
+    }
+    let mut text = String::new();
+    for (index, chunk) in chunks.iter().enumerate() {
+        match chunk {
+            Some(value) if !value.is_empty() => text.push_str(value),
+            _ => {
+                return Err(InputError::MissingChunk {
+                    chunk: format!("{name}C{}", index + 1),
+                    count,
+                })
+            }
+        }
+    }
+    Ok(Extracted {
+        source: Source::Chunked {
+            name: name.to_owned(),
+            chunks: count,
+        },
+        text: percent_decode(&text),
+    })
+}
+
+/// Decodes `%XX` escapes (ASP.NET Core unescapes cookie values; the session cookie's standard
+/// base64 is escaped as `%2B`, `%2F`, `%3D`). Anything else is kept as it is.
+fn percent_decode(text: &str) -> String {
+    if !text.contains('%') {
+        return text.to_owned();
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            .filter(u8::is_ascii);
+        match decoded {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    // Only ASCII was decoded into ASCII positions: still UTF-8.
+    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: &str = "CfDJ8LPK8qESjidHlH6PQvXM-MsaGFexbIeZP6IJWynsDg";
+
+    fn ok(input: &str) -> Extracted {
+        extract(input, None).unwrap()
+    }
+
+    fn err(input: &str) -> InputError {
+        extract(input, None).unwrap_err()
+    }
+
+    #[test]
+    fn a_bare_payload_is_itself_in_either_alphabet() {
+        assert_eq!(ok(&format!("  {P}\n")).text, P);
+        assert_eq!(ok(P).source, Source::Bare);
+        assert_eq!(ok("CfDJ8+/a==").text, "CfDJ8+/a==");
+        assert_eq!(ok("CfDJ8%2Ba%2F%3D").text, "CfDJ8+a/=");
+    }
+
+    #[test]
+    fn headers_with_and_without_prefix_and_single_pairs() {
+        for input in [
+            format!("Cookie: a=b; .AspNetCore.Cookies={P}"),
+            format!("cookie:a=b;.AspNetCore.Cookies={P}"),
+            format!("a=b; .AspNetCore.Cookies=\"{P}\""),
+            format!(".AspNetCore.Cookies={P}"),
+        ] {
+            let got = ok(&input);
+            assert_eq!(got.text, P, "{input}");
+            assert_eq!(got.source.cookie_name(), Some(".AspNetCore.Cookies"));
+        }
+    }
+
+    #[test]
+    fn the_cookie_asked_for_wins_and_an_absent_one_is_named() {
+        let header = format!("x={P}; y=CfDJ8other");
+        assert_eq!(extract(&header, Some("y")).unwrap().text, "CfDJ8other");
+        assert_eq!(
+            extract(&header, Some("z")).unwrap_err(),
+            InputError::NoSuchCookie("z".into())
+        );
+        assert_eq!(
+            extract(P, Some("z")).unwrap_err(),
+            InputError::NotACookieHeader
+        );
+    }
+
+    #[test]
+    fn without_a_payload_cookie_the_names_are_listed() {
+        let e = err("a=1; b=2");
+        assert_eq!(
+            e,
+            InputError::NoPayloadCookie {
+                names: vec!["a".into(), "b".into()],
+                count: 2
+            }
+        );
+        assert!(e.to_string().contains("--cookie NAME"), "{e}");
+    }
+
+    #[test]
+    fn chunks_are_reassembled_in_order_whatever_the_header_order() {
+        let got = ok("n=chunks-3; nC3=ccc; other=1; nC1=aaa; nC2=bbb");
+        assert_eq!(got.text, "aaabbbccc");
+        assert_eq!(
+            got.source,
+            Source::Chunked {
+                name: "n".into(),
+                chunks: 3
+            }
+        );
+    }
+
+    #[test]
+    fn missing_empty_extra_and_duplicate_chunks_are_refused() {
+        assert_eq!(
+            err("n=chunks-3; nC1=a; nC3=c"),
+            InputError::MissingChunk {
+                chunk: "nC2".into(),
+                count: 3
+            }
+        );
+        assert_eq!(
+            err("n=chunks-2; nC1=a; nC2="),
+            InputError::MissingChunk {
+                chunk: "nC2".into(),
+                count: 2
+            }
+        );
+        assert_eq!(
+            err("n=chunks-2; nC1=a; nC2=b; nC3=c"),
+            InputError::ExtraChunk {
+                chunk: "nC3".into(),
+                count: 2
+            }
+        );
+        assert_eq!(
+            err("n=chunks-2; nC1=a; nC02=b; nC2=b"),
+            InputError::ExtraChunk {
+                chunk: "nC02".into(),
+                count: 2
+            }
+        );
+        assert_eq!(
+            err("n=chunks-2; nC1=a; nC2=b; nC1=x"),
+            InputError::DuplicateChunk("nC1".into())
+        );
+        // The same chunk sent twice unchanged is harmless.
+        assert_eq!(ok("n=chunks-2; nC1=a; nC2=b; nC1=a").text, "ab");
+    }
+
+    #[test]
+    fn chunk_counts_are_decimal_bounded_and_positive() {
+        for bad in [
+            "n=chunks-",
+            "n=chunks-0",
+            "n=chunks-+2",
+            "n=chunks- 2",
+            "n=chunks-x",
+        ] {
+            assert_eq!(err(bad), InputError::BadChunkCount("n".into()), "{bad}");
+        }
+        assert_eq!(
+            err("n=chunks-257"),
+            InputError::TooManyChunks {
+                name: "n".into(),
+                declared: "257".into()
+            }
+        );
+        // Leading zeros are decimal still, as NumberStyles.None reads them.
+        assert_eq!(ok("n=chunks-02; nC1=a; nC2=b").text, "ab");
+        assert!(matches!(
+            err("n=chunks-99999999999999999999"),
+            InputError::TooManyChunks { .. }
+        ));
+    }
+
+    #[test]
+    fn a_chunked_cookie_is_chosen_among_others() {
+        let got = ok(&format!(
+            "theme=dark; .AspNetCore.Cookies=chunks-2; .AspNetCore.CookiesC1={}; .AspNetCore.CookiesC2={}",
+            &P[..20],
+            &P[20..]
+        ));
+        assert_eq!(got.text, P);
+    }
+
+    #[test]
+    fn the_nonce_cookie_carries_its_payload_in_its_name() {
+        let got = ok(&format!("{OIDC_NONCE_PREFIX}{P}=N; theme=dark"));
+        assert_eq!(got.text, P);
+        assert!(matches!(got.source, Source::NonceCookieName { .. }));
+    }
+
+    #[test]
+    fn hostile_sizes_are_bounded() {
+        assert!(matches!(
+            err(&"a".repeat(MAX_INPUT_BYTES + 1)),
+            InputError::TooLarge(_)
+        ));
+        assert_eq!(
+            err(&"a=1;".repeat(MAX_COOKIES + 1)),
+            InputError::TooManyCookies
+        );
+        assert_eq!(err(" \n"), InputError::Empty);
+        assert_eq!(err("Cookie: "), InputError::Empty);
+        // Without any pair, it is a (bad) payload.
+        assert_eq!(ok("not base64!").source, Source::Bare);
+        // Odd shapes never panic.
+        for odd in [
+            "=",
+            ";;;",
+            "Cookie:",
+            "a",
+            "%",
+            "%4",
+            "é=%ZZ; ü",
+            "n=chunks-1; nC1=%",
+        ] {
+            let _ = extract(odd, None);
+        }
+    }
+
+    #[test]
+    fn percent_decoding_keeps_what_is_not_an_escape() {
+        assert_eq!(percent_decode("a%2Bb%2fc"), "a+b/c");
+        assert_eq!(percent_decode("%zz%4%"), "%zz%4%");
+        assert_eq!(percent_decode("%C3%A9"), "%C3%A9");
+    }
+}
