@@ -283,6 +283,7 @@ impl ProviderBuilder {
     /// omitted, no repository is given, or the policy is out of range; [`Error::Io`] and
     /// [`Error::KeyXml`] when the key ring cannot be read.
     pub fn build(self) -> Result<Provider> {
+        crate::metrics::describe_once();
         let root_purposes = match (self.application_name, self.no_application_discriminator) {
             (Some(_), true) => {
                 return Err(Error::Configuration(

@@ -40,6 +40,7 @@ pub mod encoding;
 mod error;
 mod key;
 mod live_ring;
+pub mod metrics;
 pub mod payload;
 mod policy;
 mod protector;

@@ -97,8 +97,15 @@ impl LiveRing {
 
     /// Re-reads the ring, creates the next key if the ring needs one (under the repository's
     /// generation lock, after re-reading), and installs the new snapshot. A failed read
-    /// changes nothing: the last good ring stays, and no key is created.
+    /// changes nothing: the last good ring stays, and no key is created. Every refresh is
+    /// counted (`keyward_refresh_total`), whoever asked for it.
     pub(crate) fn refresh(&self) -> Result<Arc<KeyRing>> {
+        let result = self.refresh_unrecorded();
+        crate::metrics::refresh(result.is_ok());
+        result
+    }
+
+    fn refresh_unrecorded(&self) -> Result<Arc<KeyRing>> {
         let _serial = self
             .refresh_lock
             .lock()
@@ -166,6 +173,7 @@ impl LiveRing {
 
     pub(crate) fn install(&self, ring: KeyRing) -> Arc<KeyRing> {
         let now = self.now();
+        crate::metrics::ring_installed(&ring, now, self.policy.max_clock_skew);
         let old = self.ring.load_full();
         if !self.loaded.swap(true, std::sync::atomic::Ordering::AcqRel) {
             let default_key = ring.default_key_at(now).map(|k| k.info.id.to_string());
@@ -279,6 +287,7 @@ impl LiveRing {
         );
         self.repository
             .store_element(&element, &format!("key-{id}"))?;
+        crate::metrics::key_created();
         Ok(id)
     }
 }

@@ -117,6 +117,12 @@ impl Protector {
     /// # Errors
     /// [`Error::NoDefaultKey`] when no key could be had in that time.
     pub fn protect(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
+        // Failures only are recorded: success costs nothing.
+        self.protect_unrecorded(plaintext)
+            .inspect_err(crate::metrics::protect_failed)
+    }
+
+    fn protect_unrecorded(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
         let now = self.shared.now();
         let ring = self.shared.ring();
         if now >= ring.refresh_at() {
@@ -274,10 +280,17 @@ impl Protector {
     }
 
     fn unprotect_checked(&self, protected: &[u8], allow_revoked: bool) -> Result<Unprotected> {
+        // Failures only are recorded: success costs nothing.
+        self.unprotect_unrecorded(protected, allow_revoked)
+            .inspect_err(crate::metrics::unprotect_failed)
+    }
+
+    fn unprotect_unrecorded(&self, protected: &[u8], allow_revoked: bool) -> Result<Unprotected> {
         let (key_id, body) = payload::parse(protected)?;
         let mut ring = self.shared.ring();
         if !ring.contains(&key_id) {
             tracing::debug!(%key_id, "a payload names a key id that is not in the key ring");
+            crate::metrics::unknown_key_lookup();
             // Never hold a snapshot while waiting for the refresh thread.
             drop(ring);
             let policy = self.shared.policy();
@@ -357,12 +370,15 @@ impl Protector {
     /// # Errors
     /// As [`Protector::unprotect`], plus invalid base64 and [`Error::NotUtf8`].
     pub fn unprotect_str(&self, protected: &str) -> Result<String> {
-        let payload = base64url_decode(protected)?;
+        // `unprotect` records its own failures; the text form's are recorded here.
+        let payload = base64url_decode(protected).inspect_err(crate::metrics::unprotect_failed)?;
         let plaintext = self.unprotect(&payload)?;
-        String::from_utf8(plaintext).map_err(|e| {
-            zeroize::Zeroize::zeroize(&mut e.into_bytes());
-            Error::NotUtf8
-        })
+        String::from_utf8(plaintext)
+            .map_err(|e| {
+                zeroize::Zeroize::zeroize(&mut e.into_bytes());
+                Error::NotUtf8
+            })
+            .inspect_err(crate::metrics::unprotect_failed)
     }
 }
 

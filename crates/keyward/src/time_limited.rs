@@ -104,9 +104,17 @@ impl TimeLimitedProtector {
     /// [`Error::Expired`] once the expiration has passed; otherwise as
     /// [`Protector::unprotect`].
     pub fn unprotect(&self, protected: &[u8]) -> Result<(Vec<u8>, OffsetDateTime)> {
+        // The inner `unprotect` records its own failures; those after it are recorded here.
+        let inner = self.inner.unprotect(protected)?;
+        self.check(inner)
+            .inspect_err(crate::metrics::unprotect_failed)
+    }
+
+    /// Splits the expiration off an unprotected inner plaintext and checks it.
+    fn check(&self, inner: Vec<u8>) -> Result<(Vec<u8>, OffsetDateTime)> {
         // The inner plaintext is wiped on every path, the successful one included (the data
         // returned is a copy without the 8-byte header).
-        let inner = zeroize::Zeroizing::new(self.inner.unprotect(protected)?);
+        let inner = zeroize::Zeroizing::new(inner);
         let Some((ticks, data)) = inner.split_first_chunk::<8>() else {
             return Err(Error::InvalidPayload);
         };
@@ -133,8 +141,11 @@ impl TimeLimitedProtector {
     /// # Errors
     /// As [`TimeLimitedProtector::unprotect`], plus invalid base64 and [`Error::NotUtf8`].
     pub fn unprotect_str(&self, protected: &str) -> Result<(String, OffsetDateTime)> {
-        let (data, expiration) = self.unprotect(&base64url_decode(protected)?)?;
-        let text = String::from_utf8(data).map_err(|_| Error::NotUtf8)?;
+        let payload = base64url_decode(protected).inspect_err(crate::metrics::unprotect_failed)?;
+        let (data, expiration) = self.unprotect(&payload)?;
+        let text = String::from_utf8(data)
+            .map_err(|_| Error::NotUtf8)
+            .inspect_err(crate::metrics::unprotect_failed)?;
         Ok((text, expiration))
     }
 }
