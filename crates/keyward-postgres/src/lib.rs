@@ -409,6 +409,22 @@ fn create_locked(
 }
 
 impl KeyRepository for PostgresRepository {
+    fn server_time(&self) -> Option<Result<keyward::time::OffsetDateTime>> {
+        let micros = self.with_client("reading the server clock (now())", |c| {
+            c.query_one(
+                "SELECT (extract(epoch from clock_timestamp()) * 1000000)::int8",
+                &[],
+            )
+            .and_then(|row| row.try_get::<_, i64>(0))
+        });
+        Some(micros.and_then(|micros| {
+            keyward::time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+                .map_err(|_| {
+                    keyward::Error::repository(self.location(), "now() answered an impossible time")
+                })
+        }))
+    }
+
     fn load_elements(&self) -> Result<Vec<StoredElement>> {
         let query = format!(
             "SELECT \"Id\", \"Xml\" FROM {} ORDER BY \"Id\"",

@@ -202,6 +202,18 @@ impl KeyRepository for RedisRepository {
             .collect())
     }
 
+    fn server_time(&self) -> Option<Result<keyward::time::OffsetDateTime>> {
+        let reply = self.with_connection("reading the server clock (TIME)", |c| {
+            redis::cmd("TIME").query::<(i64, i64)>(c)
+        });
+        Some(reply.and_then(|(seconds, micros)| {
+            let nanos = i128::from(seconds) * 1_000_000_000 + i128::from(micros) * 1_000;
+            keyward::time::OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| {
+                keyward::Error::repository(self.location(), "TIME answered an impossible time")
+            })
+        }))
+    }
+
     fn store_element(&self, element: &XmlElement, _friendly_name: &str) -> Result<()> {
         // .NET ignores the friendly name here too: RPUSH of the single-line element.
         let xml = element.to_compact();

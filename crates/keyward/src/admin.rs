@@ -122,8 +122,13 @@ impl Provider {
         select: impl Fn(&KeyInfo) -> bool,
         dry_run: bool,
     ) -> Result<Deletion> {
-        self.shared.check_writable()?;
-        let _lock = self.shared.repository.lock_for_generation()?;
+        // A dry run only reads: a read-only provider may do it, and no lock is taken.
+        let _lock = if dry_run {
+            None
+        } else {
+            self.shared.check_writable()?;
+            Some(self.shared.repository.lock_for_generation()?)
+        };
         let elements = self.shared.repository.load_elements()?;
         let ring = self.shared.ring_of(&elements)?;
         let now = self.now();

@@ -38,6 +38,8 @@ pub mod discriminator;
 mod element_tree;
 pub mod encoding;
 mod error;
+mod export;
+mod janitor;
 mod key;
 mod live_ring;
 pub mod metrics;
@@ -59,6 +61,8 @@ pub use crypto::{AesKeySize, Algorithm, ValidationAlgorithm};
 #[doc(hidden)] // At `keyward::store`; kept here so existing code builds.
 pub use element_tree::{parse_element, XmlElement, XmlNode};
 pub use error::{error_chain, Error, MalformedReason, Result};
+pub use export::{RingExport, RingImport};
+pub use janitor::{Ensured, PlannedKey};
 pub use key::xml::{DATA_PROTECTION_NAMESPACE, DEFAULT_DESERIALIZER_TYPE};
 pub use key::{
     resolve_default_key, AtRestProtection, KeyCandidate, KeyId, KeyInfo, KeyStatus,

@@ -1,24 +1,191 @@
-//! `keyward keys export` / `keys import`: placeholder (being built).
+//! `keyward keys export` / `keyward keys import`: the whole ring to one file and back.
 
-use super::CliError;
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::{maintenance_provider, ring_reader, CliError};
 use crate::cli::GlobalOptions;
+use crate::printable::printable;
 
-/// Writes the ring to one file.
-pub fn export(
-    _global: &GlobalOptions,
-    _output: Option<&std::path::Path>,
-    _allow_plaintext: bool,
-    _json: bool,
-) -> Result<(), CliError> {
-    Err(CliError::Usage("export is not built yet".into()))
+/// `keys export --json` (field names are a contract).
+#[derive(Debug, Serialize)]
+struct ExportReport {
+    file: String,
+    keys: Vec<String>,
+    revocations: usize,
+    wrapped: Vec<String>,
+    plaintext: Vec<String>,
 }
 
-/// Reads an export into the ring.
-pub fn import(
-    _global: &GlobalOptions,
-    _file: &std::path::Path,
-    _dry_run: bool,
-    _json: bool,
+/// `keys import --json` (field names are a contract).
+#[derive(Debug, Serialize)]
+struct ImportReport {
+    dry_run: bool,
+    imported_keys: Vec<String>,
+    imported_revocations: usize,
+    already_present: Vec<String>,
+    conflicts: Vec<String>,
+}
+
+fn io(context: &'static str) -> impl Fn(std::io::Error) -> CliError {
+    move |source| CliError::Io { context, source }
+}
+
+fn ids(ids: &[keyward::KeyId]) -> Vec<String> {
+    ids.iter().map(ToString::to_string).collect()
+}
+
+/// Writes the ring to `output` (owner-only, written whole or not at all) or stdout.
+pub fn export(
+    global: &GlobalOptions,
+    output: Option<&Path>,
+    allow_plaintext: bool,
+    json: bool,
 ) -> Result<(), CliError> {
-    Err(CliError::Usage("import is not built yet".into()))
+    let provider = ring_reader(global)?;
+    let export = provider.export_ring(allow_plaintext).map_err(|error| match error {
+        keyward::Error::KeyNotEncrypted(id) => CliError::Usage(format!(
+            "the key {{{id}}} is stored in the clear: refusing to write its master key to an export file; give --kek-file, --passphrase-file or --certificate to encrypt it for the file, or --allow-plaintext"
+        )),
+        other => other.into(),
+    })?;
+    let Some(path) = output else {
+        let mut out = std::io::stdout().lock();
+        out.write_all(export.document.as_bytes())
+            .and_then(|()| writeln!(out))
+            .map_err(io("writing stdout"))?;
+        return Ok(());
+    };
+    write_private(path, export.document.as_bytes())?;
+    let report = ExportReport {
+        file: path.display().to_string(),
+        keys: ids(&export.keys),
+        revocations: export.revocations,
+        wrapped: ids(&export.wrapped),
+        plaintext: ids(&export.plaintext),
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &report)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
+            .map_err(io("writing stdout"))
+    } else {
+        writeln!(
+            out,
+            "exported {} key(s) and {} revocation(s) to {}{}{}",
+            report.keys.len(),
+            report.revocations,
+            printable(&report.file),
+            if report.wrapped.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; {} plaintext key(s) encrypted for the file",
+                    report.wrapped.len()
+                )
+            },
+            if report.plaintext.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; {} master key(s) IN THE CLEAR (--allow-plaintext)",
+                    report.plaintext.len()
+                )
+            }
+        )
+        .map_err(io("writing stdout"))
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory (mode 0600 on
+/// Unix), renamed into place: a reader never sees half a file.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let directory = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| CliError::Usage(format!("{} is not a file name", path.display())))?;
+    let temporary = directory.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let result = options
+        .open(&temporary)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
+        .and_then(|()| std::fs::rename(&temporary, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result.map_err(|source| CliError::Usage(format!("cannot write {}: {source}", path.display())))
+}
+
+/// Reads an export file into the ring.
+pub fn import(
+    global: &GlobalOptions,
+    file: &Path,
+    dry_run: bool,
+    json: bool,
+) -> Result<(), CliError> {
+    let limit = keyward::store::MAX_DOCUMENT_BYTES as u64;
+    let metadata = std::fs::metadata(file)
+        .map_err(|source| CliError::Usage(format!("cannot read {}: {source}", file.display())))?;
+    if metadata.len() > limit {
+        return Err(CliError::Usage(format!(
+            "{} is larger than the {limit}-byte limit of a key document",
+            file.display()
+        )));
+    }
+    let text = std::fs::read_to_string(file)
+        .map_err(|source| CliError::Usage(format!("cannot read {}: {source}", file.display())))?;
+    // A dry run reads only: not even a lock file is created.
+    let provider = if dry_run {
+        ring_reader(global)?
+    } else {
+        maintenance_provider(global)?
+    };
+    let import = provider.import_ring(text.trim_start_matches('\u{feff}'), dry_run)?;
+    let report = ImportReport {
+        dry_run,
+        imported_keys: ids(&import.imported_keys),
+        imported_revocations: import.imported_revocations.len(),
+        already_present: ids(&import.already_present),
+        conflicts: ids(&import.conflicts),
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &report)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
+            .map_err(io("writing stdout"))?;
+    } else {
+        let verb = if dry_run { "would import" } else { "imported" };
+        for id in &report.imported_keys {
+            writeln!(out, "{verb} key {id}").map_err(io("writing stdout"))?;
+        }
+        writeln!(
+            out,
+            "{verb} {} key(s) and {} revocation(s); {} already present",
+            report.imported_keys.len(),
+            report.imported_revocations,
+            report.already_present.len()
+        )
+        .map_err(io("writing stdout"))?;
+    }
+    if !report.conflicts.is_empty() {
+        return Err(CliError::Usage(format!(
+            "not imported: the ring holds a different key under the id(s) {} (an existing key is never replaced)",
+            report.conflicts.join(", ")
+        )));
+    }
+    Ok(())
 }

@@ -197,6 +197,19 @@ pub fn application_name(global: &GlobalOptions) -> Result<Option<String>, CliErr
     }
 }
 
+/// The key directory the options name, when the ring is a directory (not Redis or
+/// PostgreSQL).
+pub fn directory_of(global: &GlobalOptions) -> Option<std::path::PathBuf> {
+    match &global.repository {
+        None => keys_dir(global).ok(),
+        Some(uri) => {
+            let lower = uri.trim_start().to_ascii_lowercase();
+            (!lower.contains("://"))
+                .then(|| std::path::PathBuf::from(uri.strip_prefix("file:").unwrap_or(uri)))
+        }
+    }
+}
+
 /// The key directory: .NET's default folder with `--dotnet-default-keys`, else `--keys-dir`.
 fn keys_dir(global: &GlobalOptions) -> Result<std::path::PathBuf, CliError> {
     if global.dotnet_default_keys {

@@ -18,6 +18,7 @@ pub use id::{KeyId, ParseKeyIdError};
 pub use resolver::{resolve_default_key, KeyCandidate, Resolution, ResolverPolicy};
 pub(crate) use ring::{ElementContent, KeyRing};
 pub(crate) use ring_key::RingKey;
+pub(crate) use rotation::plan_new_key;
 
 use crate::crypto::Algorithm;
 use crate::secret::Secret;

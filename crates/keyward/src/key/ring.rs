@@ -233,6 +233,11 @@ impl KeyRing {
         plan_new_key(&self.candidates, now, &self.policy)
     }
 
+    /// The policy view of every key, ordered by creation, then id.
+    pub(crate) fn candidates(&self) -> &[KeyCandidate] {
+        &self.candidates
+    }
+
     /// The key with this id.
     pub(crate) fn get(&self, id: &KeyId) -> Option<&RingKey> {
         self.keys.get(id)

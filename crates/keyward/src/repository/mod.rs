@@ -223,6 +223,15 @@ pub trait KeyRepository: Send + Sync + fmt::Debug {
             self.location()
         )))
     }
+
+    /// The store's own clock (Redis `TIME`, PostgreSQL `now()`), for checking clock skew
+    /// between this node and the store. `None` (the default) for stores without one.
+    ///
+    /// # Errors
+    /// When the store cannot be asked.
+    fn server_time(&self) -> Option<Result<time::OffsetDateTime>> {
+        None
+    }
 }
 
 /// A boxed repository is a repository (so a choice made at run time can be passed to the
@@ -248,5 +257,8 @@ impl<R: KeyRepository + ?Sized> KeyRepository for Box<R> {
     }
     fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> Result<()> {
         (**self).replace_element(old, new)
+    }
+    fn server_time(&self) -> Option<Result<time::OffsetDateTime>> {
+        (**self).server_time()
     }
 }

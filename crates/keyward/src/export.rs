@@ -1,0 +1,243 @@
+//! [`Provider::export_ring`] and [`Provider::import_ring`]: a whole ring (keys and
+//! revocations) to one document and back, for backup and escrow.
+//!
+//! The document is a `<repository>` element holding each key and revocation as .NET writes
+//! them (the container shape of Azure Blob's key store), so keyward and .NET tooling can read
+//! it. It is limited like every key document ([`crate::store::MAX_DOCUMENT_BYTES`]).
+
+use std::collections::HashMap;
+
+use crate::element_tree::{XmlElement, XmlNode};
+use crate::error::{Error, Result};
+use crate::key::{KeyDocument, KeyId};
+use crate::provider::Provider;
+
+/// What [`Provider::export_ring`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RingExport {
+    /// The export document (XML text).
+    pub document: String,
+    /// The keys in it.
+    pub keys: Vec<KeyId>,
+    /// How many revocations it holds.
+    pub revocations: usize,
+    /// Keys stored in the clear that were encrypted for the file with the configured
+    /// encryptor.
+    pub wrapped: Vec<KeyId>,
+    /// Keys written in the clear (only with `allow_plaintext`).
+    pub plaintext: Vec<KeyId>,
+}
+
+/// What [`Provider::import_ring`] did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RingImport {
+    /// Keys added to the ring.
+    pub imported_keys: Vec<KeyId>,
+    /// Revocations added (by the id they name; `None` for a mass revocation).
+    pub imported_revocations: Vec<Option<KeyId>>,
+    /// Keys the ring already held (same id and dates, however the secret is wrapped): skipped.
+    pub already_present: Vec<KeyId>,
+    /// Keys whose id the ring holds with different content: never replaced.
+    pub conflicts: Vec<KeyId>,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+}
+
+impl Provider {
+    /// Exports every key and revocation of the repository into one document. A master key
+    /// stored in the clear is encrypted for the file with the configured XML encryptor (KEK,
+    /// passphrase or certificate); without one, plaintext keys are refused unless
+    /// `allow_plaintext`. Keys encrypted at rest are exported as they are stored.
+    ///
+    /// # Errors
+    /// [`Error::KeyNotEncrypted`] for a plaintext key with neither an encryptor nor
+    /// `allow_plaintext`; [`Error::Unsupported`] for an element keyward cannot place in the
+    /// document; repository errors.
+    pub fn export_ring(&self, allow_plaintext: bool) -> Result<RingExport> {
+        let encryptor = self.shared.at_rest.encryptor.clone();
+        let mut root = XmlElement::new("repository");
+        let mut export = RingExport {
+            document: String::new(),
+            keys: Vec::new(),
+            revocations: 0,
+            wrapped: Vec::new(),
+            plaintext: Vec::new(),
+        };
+        for stored in self.shared.repository.load_elements()? {
+            let document = KeyDocument::parse(&stored.xml)?;
+            let documents: Vec<KeyDocument> = if document.is_container() {
+                document
+                    .element()
+                    .children()
+                    .iter()
+                    .filter_map(|node| match node {
+                        XmlNode::Element(e) => Some(KeyDocument::from(e.clone())),
+                        _ => None,
+                    })
+                    .collect()
+            } else {
+                vec![document]
+            };
+            for mut document in documents {
+                if document.is_revocation() {
+                    export.revocations += 1;
+                } else if document.is_key() {
+                    let id = document.key_id().ok_or_else(|| Error::KeyXml {
+                        location: stored.location.clone(),
+                        reason: "a key without a valid id cannot be exported".into(),
+                    })?;
+                    if document.has_plaintext_secret() {
+                        match &encryptor {
+                            Some(encryptor) => {
+                                let master =
+                                    document.secret().cloned().ok_or_else(|| Error::KeyXml {
+                                        location: stored.location.clone(),
+                                        reason: "the key has no <masterKey>".into(),
+                                    })?;
+                                let sealed = crate::at_rest::encrypted_secret(
+                                    encryptor.encrypt(id, &master)?,
+                                );
+                                document.replace_secret(sealed);
+                                export.wrapped.push(id);
+                            }
+                            None if allow_plaintext => export.plaintext.push(id),
+                            None => return Err(Error::KeyNotEncrypted(id)),
+                        }
+                    }
+                    export.keys.push(id);
+                } else {
+                    tracing::debug!(location = %stored.location, "an element that is neither a key nor a revocation is not exported");
+                    continue;
+                }
+                root = root.child(document.element().clone());
+            }
+        }
+        export.document = root.to_document();
+        Ok(export)
+    }
+
+    /// Imports a document made by [`Provider::export_ring`] (or any `<repository>`, `<key>`
+    /// or `<revocation>` document): every element is checked before anything is written;
+    /// keys are added by id and an existing key is never replaced (a different key under the
+    /// same id is reported in [`RingImport::conflicts`]); revocations already present are
+    /// skipped. Running it twice adds nothing the second time.
+    ///
+    /// # Errors
+    /// [`Error::KeyXml`] for a document or element that is not valid key XML (nothing is
+    /// written then); a read-only provider (unless `dry_run`); repository errors.
+    pub fn import_ring(&self, document: &str, dry_run: bool) -> Result<RingImport> {
+        if !dry_run {
+            self.shared.check_writable()?;
+        }
+        let location = "the import document";
+        let invalid = |reason: String| Error::KeyXml {
+            location: location.to_owned(),
+            reason,
+        };
+        let parsed = KeyDocument::parse(document)?;
+        let incoming: Vec<KeyDocument> = if parsed.is_key() || parsed.is_revocation() {
+            vec![parsed]
+        } else {
+            parsed
+                .element()
+                .children()
+                .iter()
+                .filter_map(|node| match node {
+                    XmlNode::Element(e) => Some(KeyDocument::from(e.clone())),
+                    _ => None,
+                })
+                .collect()
+        };
+        if incoming.is_empty() {
+            return Err(invalid("it holds no key and no revocation".into()));
+        }
+        // Every element must read as the ring would read it, before anything is written.
+        for (index, element) in incoming.iter().enumerate() {
+            if !element.is_key() && !element.is_revocation() {
+                return Err(invalid(format!(
+                    "element {} is <{}>, neither a key nor a revocation",
+                    index + 1,
+                    element.element().name()
+                )));
+            }
+            let text = element.element().to_document();
+            let read = crate::key::xml::parse_document(&text, location)?;
+            for item in read {
+                if let crate::key::xml::RingElement::SkippedKey(key) = item {
+                    return Err(invalid(format!("element {}: {}", index + 1, key.reason)));
+                }
+            }
+        }
+        let _lock = if dry_run {
+            None
+        } else {
+            Some(self.shared.repository.lock_for_generation()?)
+        };
+        let mut existing: HashMap<String, XmlElement> = HashMap::new();
+        for stored in self.shared.repository.load_elements()? {
+            let Ok(document) = KeyDocument::parse(&stored.xml) else {
+                continue;
+            };
+            let parts: Vec<KeyDocument> = if document.is_container() {
+                document
+                    .element()
+                    .children()
+                    .iter()
+                    .filter_map(|node| match node {
+                        XmlNode::Element(e) => Some(KeyDocument::from(e.clone())),
+                        _ => None,
+                    })
+                    .collect()
+            } else {
+                vec![document]
+            };
+            for part in parts {
+                existing.insert(part.identity(), part.element().clone());
+            }
+        }
+        let mut report = RingImport {
+            dry_run,
+            ..RingImport::default()
+        };
+        for element in incoming {
+            let identity = element.identity();
+            if let Some(present) = existing.get(&identity) {
+                if let Some(id) = element.key_id().filter(|_| element.is_key()) {
+                    if without_secret(present) == without_secret(element.element()) {
+                        report.already_present.push(id);
+                    } else {
+                        tracing::warn!(key_id = %id, "an imported key has the id of a different key in the ring: not replaced");
+                        report.conflicts.push(id);
+                    }
+                }
+                continue;
+            }
+            if !dry_run {
+                self.shared
+                    .repository
+                    .store_element(element.element(), &element.friendly_name())?;
+            }
+            existing.insert(identity, element.element().clone());
+            if element.is_key() {
+                if let Some(id) = element.key_id() {
+                    report.imported_keys.push(id);
+                }
+            } else {
+                report.imported_revocations.push(element.key_id());
+            }
+        }
+        drop(_lock);
+        if !dry_run {
+            self.shared.refresh()?;
+        }
+        Ok(report)
+    }
+}
+
+/// The element's compact text with its secret slot emptied: the same key wrapped for an
+/// export file and stored in the clear compare equal.
+fn without_secret(element: &XmlElement) -> String {
+    let mut document = KeyDocument::from(element.clone());
+    document.replace_secret(XmlElement::new("secret"));
+    document.element().to_compact()
+}
