@@ -295,3 +295,53 @@ fn an_unreachable_store_is_an_error() {
         "{text}"
     );
 }
+
+#[test]
+fn the_store_clock_is_compared_with_this_one() {
+    for uri in [redis_uri(), postgres_uri()].into_iter().flatten() {
+        store_clock(&uri);
+    }
+}
+
+fn store_clock(uri: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    // A ring in the store (PostgreSQL's table is created by the first writer).
+    ok(&keyward(
+        dir.path(),
+        "a",
+        &["--repository", uri, "keys", "ensure"],
+        None,
+    ));
+    // With this node's clock as it is: within the allowed skew.
+    let output = keyward(
+        dir.path(),
+        "a",
+        &["--repository", uri, "doctor", "--json"],
+        None,
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"time.store"), "{report}");
+    // A node whose clock is a day ahead of the store: an error naming the skew.
+    let ahead = (keyward::time::OffsetDateTime::now_utc() + keyward::time::Duration::days(1))
+        .format(&keyward::time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let output = keyward(
+        dir.path(),
+        "a",
+        &["--repository", uri, "--now", &ahead, "doctor"],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("error") && l.contains("ahead of the store's")),
+        "{text}"
+    );
+}

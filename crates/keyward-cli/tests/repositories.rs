@@ -8,56 +8,6 @@ mod common;
 
 use common::*;
 
-fn unique(prefix: &str) -> String {
-    format!("{prefix}_{}", std::process::id())
-        + &format!(
-            "_{:x}",
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        )
-}
-
-fn redis_uri() -> Option<String> {
-    let base =
-        std::env::var("KEYWARD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    service_up("Redis", &base, 6379).then(|| format!("{base}?key={}", unique("keyward-cli-test")))
-}
-
-fn postgres_uri() -> Option<String> {
-    let base = std::env::var("KEYWARD_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    service_up("PostgreSQL", &base, 5432)
-        .then(|| format!("{base}?table={}", unique("keyward_cli_test")))
-}
-
-/// Whether the service's port answers; outside CI a closed port skips, in CI it fails.
-fn service_up(what: &str, url: &str, default_port: u16) -> bool {
-    let authority = url
-        .split("://")
-        .nth(1)
-        .unwrap_or("")
-        .split('/')
-        .next()
-        .unwrap_or("");
-    let host_port = authority.rsplit('@').next().unwrap_or("");
-    let address = if host_port.contains(':') {
-        host_port.to_owned()
-    } else {
-        format!("{host_port}:{default_port}")
-    };
-    let up = std::net::TcpStream::connect(&address).is_ok();
-    if !up {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{what} at {address} is not reachable in CI"
-        );
-        eprintln!("skipping: {what} at {address} is not reachable");
-    }
-    up
-}
-
 fn with_repository(uri: &str, args: &[&str], stdin: Option<&[u8]>) -> std::process::Output {
     let unused = tempfile::tempdir().unwrap();
     let mut all = vec!["--repository", uri];

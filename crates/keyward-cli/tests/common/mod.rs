@@ -116,3 +116,58 @@ pub fn write_fixture_ring(dir: &Path, keys: &[FixtureKey<'_>], revoked: &[(&str,
         .unwrap();
     }
 }
+
+/// A name no other test run uses.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}", std::process::id())
+        + &format!(
+            "_{:x}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        )
+}
+
+/// A Redis repository URI with a fresh list key (`KEYWARD_TEST_REDIS_URL`), or `None`
+/// (skip) when the server does not answer outside CI.
+pub fn redis_uri() -> Option<String> {
+    let base =
+        std::env::var("KEYWARD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    service_up("Redis", &base, 6379).then(|| format!("{base}?key={}", unique("keyward-cli-test")))
+}
+
+/// A PostgreSQL repository URI with a fresh table (`KEYWARD_TEST_POSTGRES_URL`), or `None`
+/// (skip) when the server does not answer outside CI.
+pub fn postgres_uri() -> Option<String> {
+    let base = std::env::var("KEYWARD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    service_up("PostgreSQL", &base, 5432)
+        .then(|| format!("{base}?table={}", unique("keyward_cli_test")))
+}
+
+/// Whether the service's port answers; outside CI a closed port skips, in CI it fails.
+pub fn service_up(what: &str, url: &str, default_port: u16) -> bool {
+    let authority = url
+        .split("://")
+        .nth(1)
+        .unwrap_or("")
+        .split('/')
+        .next()
+        .unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let address = if host_port.contains(':') {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:{default_port}")
+    };
+    let up = std::net::TcpStream::connect(&address).is_ok();
+    if !up {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{what} at {address} is not reachable in CI"
+        );
+        eprintln!("skipping: {what} at {address} is not reachable");
+    }
+    up
+}
