@@ -65,20 +65,7 @@ impl Provider {
         };
         for stored in self.shared.repository.load_elements()? {
             let document = KeyDocument::parse(&stored.xml)?;
-            let documents: Vec<KeyDocument> = if document.is_container() {
-                document
-                    .element()
-                    .children()
-                    .iter()
-                    .filter_map(|node| match node {
-                        XmlNode::Element(e) => Some(KeyDocument::from(e.clone())),
-                        _ => None,
-                    })
-                    .collect()
-            } else {
-                vec![document]
-            };
-            for mut document in documents {
+            for mut document in parts(document) {
                 if document.is_revocation() {
                     export.revocations += 1;
                 } else if document.is_key() {
@@ -135,18 +122,10 @@ impl Provider {
             reason,
         };
         let parsed = KeyDocument::parse(document)?;
-        let incoming: Vec<KeyDocument> = if parsed.is_key() || parsed.is_revocation() {
+        let incoming = if parsed.is_key() || parsed.is_revocation() {
             vec![parsed]
         } else {
-            parsed
-                .element()
-                .children()
-                .iter()
-                .filter_map(|node| match node {
-                    XmlNode::Element(e) => Some(KeyDocument::from(e.clone())),
-                    _ => None,
-                })
-                .collect()
+            children(&parsed)
         };
         if incoming.is_empty() {
             return Err(invalid("it holds no key and no revocation".into()));
@@ -178,20 +157,7 @@ impl Provider {
             let Ok(document) = KeyDocument::parse(&stored.xml) else {
                 continue;
             };
-            let parts: Vec<KeyDocument> = if document.is_container() {
-                document
-                    .element()
-                    .children()
-                    .iter()
-                    .filter_map(|node| match node {
-                        XmlNode::Element(e) => Some(KeyDocument::from(e.clone())),
-                        _ => None,
-                    })
-                    .collect()
-            } else {
-                vec![document]
-            };
-            for part in parts {
+            for part in parts(document) {
                 existing.insert(part.identity(), part.element().clone());
             }
         }
@@ -240,4 +206,26 @@ fn without_secret(element: &XmlElement) -> String {
     let mut document = KeyDocument::from(element.clone());
     document.replace_secret(XmlElement::new("secret"));
     document.element().to_compact()
+}
+
+/// The elements a stored document holds: itself, or each child of a container.
+fn parts(document: KeyDocument) -> Vec<KeyDocument> {
+    if document.is_container() {
+        children(&document)
+    } else {
+        vec![document]
+    }
+}
+
+/// The child elements of a document, each as a document.
+fn children(document: &KeyDocument) -> Vec<KeyDocument> {
+    document
+        .element()
+        .children()
+        .iter()
+        .filter_map(|node| match node {
+            XmlNode::Element(e) => Some(KeyDocument::from(e.clone())),
+            _ => None,
+        })
+        .collect()
 }
