@@ -1,0 +1,323 @@
+//! The `System.IO.BinaryWriter` primitives the ticket format is made of: little-endian
+//! `int32`, one-byte `bool`, and strings as a 7-bit encoded UTF-8 byte count followed by the
+//! bytes (`legacy-machinekey.md` §5.1).
+//!
+//! The reader never panics and never allocates more than the input could hold: every length
+//! and count is checked against the bytes that remain before anything is reserved.
+
+use crate::error::{Error, Result};
+
+/// The string .NET writes for "equal to the default" (the single character U+0000).
+pub(crate) const DEFAULT_PLACEHOLDER: &str = "\0";
+
+/// Reads `BinaryWriter` output, tracking the offset for error messages.
+pub(crate) struct Reader<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader at the start of `bytes`.
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes, offset: 0 }
+    }
+
+    /// How many bytes are left.
+    pub(crate) fn remaining(&self) -> usize {
+        self.bytes.len() - self.offset
+    }
+
+    /// Takes `len` bytes, or says that `what` is cut short.
+    fn take(&mut self, len: usize, what: &'static str, start: usize) -> Result<&'a [u8]> {
+        let remaining = self.remaining();
+        if len > remaining {
+            return Err(Error::Truncated {
+                what,
+                offset: start,
+                needed: len as u64,
+                remaining,
+            });
+        }
+        let taken = &self.bytes[self.offset..self.offset + len];
+        self.offset += len;
+        Ok(taken)
+    }
+
+    /// `BinaryReader.ReadInt32`.
+    pub(crate) fn read_i32(&mut self, what: &'static str) -> Result<i32> {
+        let start = self.offset;
+        let bytes = self.take(4, what, start)?;
+        let mut le = [0u8; 4];
+        le.copy_from_slice(bytes);
+        Ok(i32::from_le_bytes(le))
+    }
+
+    /// `BinaryReader.ReadBoolean`: any non-zero byte is true, as in .NET.
+    pub(crate) fn read_bool(&mut self, what: &'static str) -> Result<bool> {
+        let start = self.offset;
+        Ok(self.take(1, what, start)?[0] != 0)
+    }
+
+    /// `BinaryReader.Read7BitEncodedInt` for a string length: at most five bytes, at most
+    /// `i32::MAX`.
+    fn read_length(&mut self, what: &'static str) -> Result<usize> {
+        let start = self.offset;
+        let mut value: u64 = 0;
+        for index in 0..5 {
+            let byte = self.take(1, what, start)?[0];
+            value |= u64::from(byte & 0x7f) << (7 * index);
+            if byte & 0x80 == 0 {
+                return usize::try_from(value)
+                    .ok()
+                    .filter(|&v| v <= i32::MAX as usize)
+                    .ok_or(Error::BadLength {
+                        what,
+                        offset: start,
+                    });
+            }
+        }
+        Err(Error::BadLength {
+            what,
+            offset: start,
+        })
+    }
+
+    /// `BinaryReader.ReadString`: the length, then that many bytes of UTF-8.
+    pub(crate) fn read_string(&mut self, what: &'static str) -> Result<String> {
+        let len = self.read_length(what)?;
+        let start = self.offset;
+        let bytes = self.take(len, what, start)?;
+        std::str::from_utf8(bytes)
+            .map(str::to_owned)
+            .map_err(|_| Error::InvalidUtf8 {
+                what,
+                offset: start,
+            })
+    }
+
+    /// A string where `"\0"` stands for `default`.
+    pub(crate) fn read_string_or(&mut self, what: &'static str, default: &str) -> Result<String> {
+        let value = self.read_string(what)?;
+        Ok(if value == DEFAULT_PLACEHOLDER {
+            default.to_owned()
+        } else {
+            value
+        })
+    }
+
+    /// An `int32` count: not negative, at most `max`, and no more items than the remaining
+    /// bytes could hold at `min_item_bytes` each (so nothing is reserved for items that
+    /// cannot be there).
+    pub(crate) fn read_count(
+        &mut self,
+        what: &'static str,
+        max: usize,
+        min_item_bytes: usize,
+    ) -> Result<usize> {
+        let count = self.read_i32(what)?;
+        let Ok(count) = usize::try_from(count) else {
+            return Err(Error::NegativeCount { what, count });
+        };
+        if count > max {
+            return Err(Error::TooMany {
+                what,
+                count: count as u64,
+                max: max as u64,
+            });
+        }
+        let fits = self.remaining() / min_item_bytes.max(1);
+        if count > fits {
+            return Err(Error::Truncated {
+                what,
+                offset: self.offset - 4,
+                needed: (count as u64).saturating_mul(min_item_bytes as u64),
+                remaining: self.remaining(),
+            });
+        }
+        Ok(count)
+    }
+
+    /// Succeeds only when every byte was read.
+    pub(crate) fn finish(self) -> Result<()> {
+        match self.remaining() {
+            0 => Ok(()),
+            count => Err(Error::TrailingBytes { count }),
+        }
+    }
+}
+
+/// Writes `BinaryWriter` output.
+#[derive(Default)]
+pub(crate) struct Writer {
+    out: Vec<u8>,
+}
+
+impl Writer {
+    /// An empty writer.
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// The bytes written.
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        self.out
+    }
+
+    /// How many bytes were written.
+    pub(crate) fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// `BinaryWriter.Write(int)`.
+    pub(crate) fn write_i32(&mut self, value: i32) {
+        self.out.extend_from_slice(&value.to_le_bytes());
+    }
+
+    /// A count as `int32`, refused above `max` (which is below `i32::MAX`).
+    pub(crate) fn write_count(
+        &mut self,
+        what: &'static str,
+        count: usize,
+        max: usize,
+    ) -> Result<()> {
+        match i32::try_from(count) {
+            Ok(value) if count <= max => {
+                self.write_i32(value);
+                Ok(())
+            }
+            _ => Err(Error::TooMany {
+                what,
+                count: count as u64,
+                max: max as u64,
+            }),
+        }
+    }
+
+    /// `BinaryWriter.Write(bool)`.
+    pub(crate) fn write_bool(&mut self, value: bool) {
+        self.out.push(u8::from(value));
+    }
+
+    /// `BinaryWriter.Write(string)`. Lengths above `i32::MAX` cannot occur: the serializer
+    /// refuses the ticket long before (its total size is bounded).
+    pub(crate) fn write_string(&mut self, what: &'static str, value: &str) -> Result<()> {
+        let len = u32::try_from(value.len())
+            .ok()
+            .filter(|&len| len <= i32::MAX as u32)
+            .ok_or(Error::TooLarge {
+                what,
+                len: value.len(),
+                max: i32::MAX as usize,
+            })?;
+        keyward::encoding::write_varint(&mut self.out, len);
+        self.out.extend_from_slice(value.as_bytes());
+        Ok(())
+    }
+
+    /// A string written as `"\0"` when it equals `default` (ordinal comparison). A value that
+    /// *is* `"\0"` but is not the default is refused: it would read back as the default.
+    pub(crate) fn write_string_or(
+        &mut self,
+        what: &'static str,
+        value: &str,
+        default: &str,
+    ) -> Result<()> {
+        if value == default {
+            self.write_string(what, DEFAULT_PLACEHOLDER)
+        } else if value == DEFAULT_PLACEHOLDER {
+            Err(Error::ReservedPlaceholder { what })
+        } else {
+            self.write_string(what, value)
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_7bit_length_prefixed_utf8() {
+        let mut w = Writer::new();
+        w.write_string("s", "é").unwrap();
+        w.write_string("s", &"a".repeat(200)).unwrap();
+        let bytes = w.into_bytes();
+        assert_eq!(&bytes[..3], &[2, 0xc3, 0xa9]);
+        assert_eq!(&bytes[3..5], &[0xc8, 0x01]);
+        let mut r = Reader::new(&bytes);
+        assert_eq!(r.read_string("s").unwrap(), "é");
+        assert_eq!(r.read_string("s").unwrap().len(), 200);
+        r.finish().unwrap();
+    }
+
+    #[test]
+    fn the_placeholder_stands_for_the_default() {
+        let mut w = Writer::new();
+        w.write_string_or("t", "x", "x").unwrap();
+        w.write_string_or("t", "y", "x").unwrap();
+        assert!(matches!(
+            w.write_string_or("t", "\0", "x"),
+            Err(Error::ReservedPlaceholder { what: "t" })
+        ));
+        let bytes = w.into_bytes();
+        assert_eq!(&bytes[..2], &[1, 0]);
+        let mut r = Reader::new(&bytes);
+        assert_eq!(r.read_string_or("t", "x").unwrap(), "x");
+        assert_eq!(r.read_string_or("t", "x").unwrap(), "y");
+    }
+
+    #[test]
+    fn lengths_are_bounded_and_checked_against_the_input() {
+        // Six continuation bytes; a five-byte value above i32::MAX; a length past the end.
+        for bytes in [
+            &[0x80, 0x80, 0x80, 0x80, 0x80, 0x00][..],
+            &[0xff, 0xff, 0xff, 0xff, 0x0f],
+        ] {
+            assert!(matches!(
+                Reader::new(bytes).read_string("s"),
+                Err(Error::BadLength { .. })
+            ));
+        }
+        assert!(matches!(
+            Reader::new(&[0xff, 0xff, 0xff, 0xff, 0x07]).read_string("s"),
+            Err(Error::Truncated {
+                needed: 2_147_483_647,
+                ..
+            })
+        ));
+        assert!(matches!(
+            Reader::new(&[2, 0xff, 0xfe]).read_string("s"),
+            Err(Error::InvalidUtf8 { offset: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn counts_are_positive_bounded_and_fit_the_input() {
+        let neg = (-1i32).to_le_bytes();
+        assert!(matches!(
+            Reader::new(&neg).read_count("c", 10, 1),
+            Err(Error::NegativeCount { count: -1, .. })
+        ));
+        let big = 11i32.to_le_bytes();
+        assert!(matches!(
+            Reader::new(&big).read_count("c", 10, 1),
+            Err(Error::TooMany { count: 11, .. })
+        ));
+        let three = [3, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert!(matches!(
+            Reader::new(&three).read_count("c", 10, 3),
+            Err(Error::Truncated { .. })
+        ));
+        assert_eq!(Reader::new(&three[..]).read_count("c", 10, 1).unwrap(), 3);
+    }
+
+    #[test]
+    fn bools_read_any_nonzero_as_true() {
+        let mut r = Reader::new(&[0, 1, 7]);
+        assert!(!r.read_bool("b").unwrap());
+        assert!(r.read_bool("b").unwrap());
+        assert!(r.read_bool("b").unwrap());
+        assert!(r.read_bool("b").is_err());
+    }
+}

@@ -1,0 +1,298 @@
+//! `AuthenticationProperties`: the string dictionary beside the principal (issue and
+//! expiry times, persistence, redirect), in .NET's key names and text formats.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use time::format_description::FormatItem;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+/// The key of the issue time.
+pub const ISSUED_KEY: &str = ".issued";
+/// The key of the expiry time.
+pub const EXPIRES_KEY: &str = ".expires";
+/// The key whose presence means "persistent" (its value is `""`).
+pub const PERSISTENT_KEY: &str = ".persistent";
+/// The key of the redirect URI.
+pub const REDIRECT_KEY: &str = ".redirect";
+/// The key of "allow refresh" (`"True"` / `"False"`).
+pub const REFRESH_KEY: &str = ".refresh";
+
+/// .NET's `"r"` (RFC 1123) format: `Thu, 01 Jan 2026 00:00:00 GMT`.
+const RFC1123: &[FormatItem<'static>] = format_description!(
+    "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+);
+
+/// The properties of a ticket (`Microsoft.AspNetCore.Authentication.AuthenticationProperties`).
+///
+/// The items are a map, but the order .NET inserted them in is part of the serialized bytes:
+/// it is remembered for keys set through [`AuthenticationProperties::insert`] (and the
+/// setters, and when read from a ticket), so a ticket read from .NET serializes back to the
+/// same bytes. Keys put into [`AuthenticationProperties::items`] directly are written after
+/// those, in key order. Two values are equal when their items and that order are.
+///
+/// ```
+/// use keyward_aspnetcore::AuthenticationProperties;
+/// use time::macros::datetime;
+/// let mut properties = AuthenticationProperties::new();
+/// properties.set_issued_utc(datetime!(2026-01-01 00:00:00 UTC));
+/// properties.set_persistent(true);
+/// assert_eq!(properties.items[".issued"], "Thu, 01 Jan 2026 00:00:00 GMT");
+/// assert_eq!(properties.issued_utc(), Some(datetime!(2026-01-01 00:00:00 UTC)));
+/// assert!(properties.is_persistent());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct AuthenticationProperties {
+    /// The items, by key.
+    pub items: BTreeMap<String, String>,
+    /// The keys in insertion order (may hold keys since removed from `items`).
+    order: Vec<String>,
+}
+
+impl PartialEq for AuthenticationProperties {
+    fn eq(&self, other: &Self) -> bool {
+        self.items == other.items && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for AuthenticationProperties {}
+
+impl From<BTreeMap<String, String>> for AuthenticationProperties {
+    fn from(items: BTreeMap<String, String>) -> Self {
+        Self {
+            items,
+            order: Vec::new(),
+        }
+    }
+}
+
+impl AuthenticationProperties {
+    /// No items.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.items.get(key).map(String::as_str)
+    }
+
+    /// Sets `key` to `value`; a new key goes after the others (as a .NET dictionary).
+    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        let key = key.into();
+        if !self.order.contains(&key) {
+            self.order.push(key.clone());
+        }
+        self.items.insert(key, value.into());
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        self.order.retain(|k| k != key);
+        self.items.remove(key)
+    }
+
+    /// How many items.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The items in the order they are serialized: insertion order, then keys set directly
+    /// in [`AuthenticationProperties::items`], in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut seen = BTreeSet::new();
+        let ordered: Vec<&str> = self
+            .order
+            .iter()
+            .map(String::as_str)
+            .filter(|k| self.items.contains_key(*k) && seen.insert(*k))
+            .collect();
+        let rest = self
+            .items
+            .keys()
+            .map(String::as_str)
+            .filter(move |k| !seen.contains(k));
+        ordered
+            .into_iter()
+            .chain(rest)
+            .filter_map(|k| self.items.get_key_value(k))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// When the ticket was issued (`.issued`), if set and readable.
+    pub fn issued_utc(&self) -> Option<OffsetDateTime> {
+        self.get(ISSUED_KEY).and_then(parse_rfc1123)
+    }
+
+    /// Sets (or with `None` removes) `.issued`, in .NET's `"r"` format: UTC, whole seconds,
+    /// years 1 to 9999.
+    pub fn set_issued_utc(&mut self, at: impl Into<Option<OffsetDateTime>>) {
+        self.set_time(ISSUED_KEY, at.into());
+    }
+
+    /// When the ticket expires (`.expires`), if set and readable.
+    pub fn expires_utc(&self) -> Option<OffsetDateTime> {
+        self.get(EXPIRES_KEY).and_then(parse_rfc1123)
+    }
+
+    /// Sets (or with `None` removes) `.expires`, as [`AuthenticationProperties::set_issued_utc`].
+    pub fn set_expires_utc(&mut self, at: impl Into<Option<OffsetDateTime>>) {
+        self.set_time(EXPIRES_KEY, at.into());
+    }
+
+    /// Whether the cookie outlives the browser session (`.persistent` present).
+    pub fn is_persistent(&self) -> bool {
+        self.items.contains_key(PERSISTENT_KEY)
+    }
+
+    /// Sets `.persistent` to `""` (true) or removes it (false), as .NET.
+    pub fn set_persistent(&mut self, persistent: bool) {
+        if persistent {
+            self.insert(PERSISTENT_KEY, "");
+        } else {
+            self.remove(PERSISTENT_KEY);
+        }
+    }
+
+    /// Where to go after sign-in or sign-out (`.redirect`).
+    pub fn redirect_uri(&self) -> Option<&str> {
+        self.get(REDIRECT_KEY)
+    }
+
+    /// Sets `.redirect`.
+    pub fn set_redirect_uri(&mut self, uri: impl Into<String>) {
+        self.insert(REDIRECT_KEY, uri);
+    }
+
+    /// Whether the handler may refresh the ticket (`.refresh`, `"True"`/`"False"`; `None`
+    /// when absent or unreadable).
+    pub fn allow_refresh(&self) -> Option<bool> {
+        match self.get(REFRESH_KEY)? {
+            v if v.eq_ignore_ascii_case("true") => Some(true),
+            v if v.eq_ignore_ascii_case("false") => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Sets (or with `None` removes) `.refresh`.
+    pub fn set_allow_refresh(&mut self, allow: Option<bool>) {
+        match allow {
+            Some(true) => self.insert(REFRESH_KEY, "True"),
+            Some(false) => self.insert(REFRESH_KEY, "False"),
+            None => {
+                self.remove(REFRESH_KEY);
+            }
+        }
+    }
+
+    fn set_time(&mut self, key: &str, at: Option<OffsetDateTime>) {
+        match at {
+            Some(at) => self.insert(key, format_rfc1123(at)),
+            None => {
+                self.remove(key);
+            }
+        }
+    }
+}
+
+/// `DateTimeOffset.ToString("r")`: converted to UTC, whole seconds, the year clamped to
+/// .NET's 1 to 9999.
+pub fn format_rfc1123(at: OffsetDateTime) -> String {
+    let utc = at.to_offset(UtcOffset::UTC);
+    let min = time::macros::datetime!(0001-01-01 00:00:00 UTC);
+    let max = time::macros::datetime!(9999-12-31 23:59:59 UTC);
+    let utc = utc.clamp(min, max);
+    let utc = utc.replace_nanosecond(0).unwrap_or(utc);
+    // Every value in that range formats; the fallback is unreachable.
+    utc.format(RFC1123).unwrap_or_default()
+}
+
+/// Parses .NET's `"r"` format (`DateTimeOffset.TryParseExact(…, "r", …)`); `None` if it is not.
+pub fn parse_rfc1123(text: &str) -> Option<OffsetDateTime> {
+    PrimitiveDateTime::parse(text, RFC1123)
+        .ok()
+        .map(PrimitiveDateTime::assume_utc)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn times_use_dotnets_r_format_in_utc_whole_seconds() {
+        let at = datetime!(2031-01-02 05:04:05.999 +02:00);
+        assert_eq!(format_rfc1123(at), "Thu, 02 Jan 2031 03:04:05 GMT");
+        assert_eq!(
+            parse_rfc1123("Sun, 01 Nov 2026 08:00:00 GMT"),
+            Some(datetime!(2026-11-01 08:00:00 UTC))
+        );
+        assert_eq!(parse_rfc1123("2026-11-01T08:00:00Z"), None);
+        assert_eq!(
+            format_rfc1123(datetime!(0001-01-01 00:00:00 UTC)),
+            "Mon, 01 Jan 0001 00:00:00 GMT"
+        );
+        assert_eq!(
+            format_rfc1123(datetime!(-0005-01-01 00:00:00 UTC)),
+            "Mon, 01 Jan 0001 00:00:00 GMT"
+        );
+    }
+
+    #[test]
+    fn insertion_order_is_kept_then_direct_items_in_key_order() {
+        let mut p = AuthenticationProperties::new();
+        p.insert(".issued", "i");
+        p.insert(".expires", "e");
+        p.items.insert("b".into(), "2".into());
+        p.items.insert("a".into(), "1".into());
+        p.insert(".issued", "i2");
+        let keys: Vec<&str> = p.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, [".issued", ".expires", "a", "b"]);
+        p.remove(".issued");
+        p.insert(".issued", "i3");
+        let keys: Vec<&str> = p.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, [".expires", ".issued", "a", "b"]);
+        // Removed directly from the map: skipped.
+        p.items.remove(".expires");
+        assert_eq!(p.iter().count(), 3);
+    }
+
+    #[test]
+    fn well_known_items() {
+        let mut p = AuthenticationProperties::new();
+        assert!(!p.is_persistent());
+        p.set_persistent(true);
+        assert_eq!(p.get(PERSISTENT_KEY), Some(""));
+        p.set_persistent(false);
+        assert!(p.is_empty());
+        p.set_redirect_uri("/orders");
+        assert_eq!(p.redirect_uri(), Some("/orders"));
+        p.set_expires_utc(datetime!(2026-01-01 00:00:00 UTC));
+        p.set_expires_utc(None);
+        assert_eq!(p.expires_utc(), None);
+        p.set_allow_refresh(Some(false));
+        assert_eq!(p.get(REFRESH_KEY), Some("False"));
+        assert_eq!(p.allow_refresh(), Some(false));
+        p.insert(ISSUED_KEY, "not a date");
+        assert_eq!(p.issued_utc(), None);
+    }
+
+    #[test]
+    fn equality_includes_the_order() {
+        let mut a = AuthenticationProperties::new();
+        a.insert("x", "1");
+        a.insert("y", "2");
+        let mut b = AuthenticationProperties::new();
+        b.insert("y", "2");
+        b.insert("x", "1");
+        assert_ne!(a, b);
+        let c = AuthenticationProperties::from(a.items.clone());
+        assert_eq!(a, c);
+    }
+}
