@@ -3,6 +3,19 @@
 use keyward::time::format_description::well_known::Rfc3339;
 use keyward::time::{Duration, OffsetDateTime};
 
+/// A moment as RFC 3339 in UTC, with the precision it has (checked: a store's date in an
+/// offset can lie beyond 9999 once in UTC).
+pub fn format_time(at: OffsetDateTime) -> String {
+    at.checked_to_offset(keyward::time::UtcOffset::UTC)
+        .and_then(|utc| utc.format(&Rfc3339).ok())
+        .unwrap_or_else(|| at.to_string())
+}
+
+/// [`format_time`] to the second.
+pub fn format_time_seconds(at: OffsetDateTime) -> String {
+    format_time(at.replace_nanosecond(0).unwrap_or(at))
+}
+
 /// Parses a duration: one or more `<number><unit>` with units `w`, `d`, `h`, `m`, `s`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("{text:?} is not a duration (examples: 90d, 2h, 1d12h, 30m)");

@@ -1,8 +1,8 @@
 //! `keyward keys ensure`: the janitor for cron, systemd timers and Kubernetes CronJobs.
 
+use crate::timespec::format_time_seconds as rfc3339;
 use std::io::Write;
 
-use keyward::time::OffsetDateTime;
 use serde::Serialize;
 
 use super::{command_now, maintenance_provider, ring_reader, CliError};
@@ -31,16 +31,6 @@ struct CreatedKey {
     id: Option<String>,
     activation: String,
     expiration: String,
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    let at = at.replace_nanosecond(0).unwrap_or(at);
-    at.checked_to_offset(keyward::time::UtcOffset::UTC)
-        .and_then(|utc| {
-            utc.format(&keyward::time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| at.to_string())
 }
 
 /// Runs the janitor: checks every argument, then ensures the keys, then deletes what

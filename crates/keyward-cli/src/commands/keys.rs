@@ -1,9 +1,9 @@
 //! `keyward keys …`.
 
+use crate::timespec::format_time as rfc3339;
 use std::io::Write;
 
 use keyward::store::KeyDocument;
-use keyward::time::format_description::well_known::Rfc3339;
 use keyward::time::OffsetDateTime;
 use keyward::{KeyInfo, KeyRepository};
 use serde::Serialize;
@@ -35,13 +35,6 @@ struct KeyRow {
     dotnet_readable: Option<bool>,
     /// Where the element is stored, for unreadable keys.
     location: Option<String>,
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    // Checked: a store's date in an offset can lie beyond 9999 once in UTC.
-    at.checked_to_offset(keyward::time::UtcOffset::UTC)
-        .and_then(|utc| utc.format(&Rfc3339).ok())
-        .unwrap_or_else(|| at.to_string())
 }
 
 fn row(key: &KeyInfo, now: OffsetDateTime, default_key: Option<keyward::KeyId>) -> KeyRow {

@@ -1,17 +1,12 @@
 //! The ring's keys (a default, its successor, keys no node can use, plaintext keys where
 //! encryption is expected, growth), the clocks, and the configuration in use.
 
+use crate::timespec::format_time_seconds as show;
 use keyward::time::{Duration, OffsetDateTime};
 use keyward::{AtRestProtection, KeyInfo, Provider};
 
 use super::{Finding, Severity};
 use crate::cli::GlobalOptions;
-
-fn show(at: OffsetDateTime) -> String {
-    let at = at.replace_nanosecond(0).unwrap_or(at);
-    at.format(&keyward::time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| at.to_string())
-}
 
 fn span(duration: Duration) -> String {
     let hours = duration.whole_hours();

@@ -8,9 +8,9 @@ mod cookie;
 mod purposes;
 mod render;
 
+use crate::timespec::format_time as rfc3339;
 use std::io::{Read as _, Write as _};
 
-use keyward::time::format_description::well_known::Rfc3339;
 use keyward::time::OffsetDateTime;
 use keyward::{Algorithm, KeyId, Protector, Provider};
 use zeroize::{Zeroize as _, Zeroizing};
@@ -156,13 +156,6 @@ fn read_payload(args: &InspectArgs) -> Result<(InputReport, Vec<u8>), CliError> 
 
 fn input_error(error: cookie::InputError) -> CliError {
     CliError::Usage(printable(&error.to_string()))
-}
-
-/// RFC 3339 in UTC.
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.checked_to_offset(keyward::time::UtcOffset::UTC)
-        .and_then(|utc| utc.format(&Rfc3339).ok())
-        .unwrap_or_else(|| at.to_string())
 }
 
 /// The key's status and dates, and its algorithm when known.

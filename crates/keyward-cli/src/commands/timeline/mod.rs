@@ -9,10 +9,9 @@ mod model;
 /// The terminal picture.
 mod terminal;
 
+use crate::timespec::format_time_seconds as rfc3339;
 use std::io::{IsTerminal, Write};
 
-use keyward::time::format_description::well_known::Rfc3339;
-use keyward::time::OffsetDateTime;
 use serde::Serialize;
 
 use super::{ring_reader, CliError};
@@ -81,15 +80,6 @@ pub fn run(
         eprintln!("keyward: wrote the timeline page to {}", path.display());
     }
     Ok(())
-}
-
-/// A moment as RFC 3339 in UTC, to the second (checked: a store's date in an offset can lie
-/// beyond 9999 once in UTC).
-fn rfc3339(at: OffsetDateTime) -> String {
-    let at = at.replace_nanosecond(0).unwrap_or(at);
-    at.checked_to_offset(keyward::time::UtcOffset::UTC)
-        .and_then(|utc| utc.format(&Rfc3339).ok())
-        .unwrap_or_else(|| at.to_string())
 }
 
 /// `--json`: these field names are a contract.
