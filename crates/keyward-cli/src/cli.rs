@@ -179,6 +179,10 @@ pub enum Command {
     /// Show what a payload or cookie holds: its envelope, its key's status, and (with
     /// --purpose or --try-known-purposes) whether and how it opens.
     Inspect(InspectArgs),
+    /// ASP.NET Core login cookies: decode one into its ticket (JSON), or encode a ticket
+    /// into a cookie.
+    #[command(subcommand)]
+    Cookie(CookieCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -232,6 +236,45 @@ pub struct InspectArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `keyward cookie …`: the login cookie of ASP.NET Core's cookie authentication.
+#[derive(Debug, Subcommand)]
+pub enum CookieCommand {
+    /// Unprotect a login cookie and print its ticket as JSON (never writes to the ring).
+    Decode(CookieDecodeArgs),
+    /// Make a login cookie from a ticket in JSON (the shape `decode` prints): one value line,
+    /// or `name=value` lines when it needs chunks.
+    Encode(CookieEncodeArgs),
+}
+
+/// `keyward cookie decode`.
+#[derive(Debug, Args)]
+pub struct CookieDecodeArgs {
+    /// The authentication scheme (a purpose of the cookie's protector).
+    #[arg(long, value_name = "NAME", default_value = "Cookies")]
+    pub scheme: String,
+    /// The cookie to read from a header (default: `.AspNetCore.<scheme>`, or the only
+    /// cookie).
+    #[arg(long, value_name = "NAME")]
+    pub cookie_name: Option<String>,
+    /// A whole `Cookie:` header, `name=value` pairs (chunks included) or the bare value;
+    /// without it, stdin is read.
+    pub cookie: Option<String>,
+}
+
+/// `keyward cookie encode`.
+#[derive(Debug, Args)]
+pub struct CookieEncodeArgs {
+    /// The ticket as JSON (`-`: stdin).
+    #[arg(long, value_name = "FILE")]
+    pub json: PathBuf,
+    /// The authentication scheme (a purpose of the cookie's protector).
+    #[arg(long, value_name = "NAME", default_value = "Cookies")]
+    pub scheme: String,
+    /// The cookie's name, for chunks (default: `.AspNetCore.<scheme>`).
+    #[arg(long, value_name = "NAME")]
+    pub cookie_name: Option<String>,
 }
 
 /// `keyward protect`.

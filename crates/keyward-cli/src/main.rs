@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::MachineKey(command) => commands::machine_key::run(command),
         Command::Doctor(args) => return commands::doctor::run(&cli.global, args),
         Command::Inspect(args) => commands::inspect::run(&cli.global, args),
+        Command::Cookie(command) => commands::cookie::run(&cli.global, command),
         Command::Completions { shell } => commands::completions::completions(*shell),
         Command::Man => commands::completions::man(),
     };

@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns the process outcome.
 
 pub mod completions;
+pub mod cookie;
 pub mod doctor;
 pub mod ensure;
 pub mod export;

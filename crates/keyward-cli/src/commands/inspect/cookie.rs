@@ -16,10 +16,7 @@ pub const MAX_COOKIES: usize = 4096;
 
 /// The most chunks a chunked cookie may declare (256 chunks of .NET's 4050-byte default is
 /// about 1 MiB, the input limit).
-pub const MAX_CHUNKS: usize = 256;
-
-/// The prefix of the chunk-count marker `ChunkingCookieManager` writes in the cookie itself.
-const CHUNKS_MARKER: &str = "chunks-";
+pub const MAX_CHUNKS: usize = keyward_aspnetcore::MAX_CHUNKS;
 
 /// The name prefix of the OpenID Connect nonce cookie: the protected nonce is the rest of the
 /// *name* (the value is `N`).
@@ -216,26 +213,14 @@ fn is_bare_payload(text: &str) -> bool {
 }
 
 /// The `name=value` pairs of a cookie header, in order (values unquoted; parts without `=`
-/// skipped).
+/// skipped), as `keyward_aspnetcore` parses them.
 fn parse_header(header: &str) -> Result<Vec<(&str, &str)>, InputError> {
     let mut pairs = Vec::new();
-    for part in header.split(';') {
-        let Some((name, value)) = part.split_once('=') else {
-            continue;
-        };
-        let name = name.trim();
-        if name.is_empty() {
-            continue;
-        }
+    for pair in keyward_aspnetcore::cookie_pairs(header) {
         if pairs.len() == MAX_COOKIES {
             return Err(InputError::TooManyCookies);
         }
-        let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value);
-        pairs.push((name, value));
+        pairs.push(pair);
     }
     Ok(pairs)
 }
@@ -245,9 +230,9 @@ fn value_of<'a>(pairs: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
     pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
 }
 
-/// The chunk count of a `chunks-N` value: `None` when the value is not a chunk marker.
-fn chunk_marker(value: &str) -> Option<&str> {
-    value.strip_prefix(CHUNKS_MARKER)
+/// Whether a value is a `chunks-…` marker (well-formed or not).
+fn is_chunk_marker(value: &str) -> bool {
+    value.starts_with("chunks-")
 }
 
 /// Picks the cookie and reassembles it.
@@ -267,12 +252,16 @@ fn select(pairs: &[(&str, &str)], wanted: Option<&str>) -> Result<Extracted, Inp
     // Chunk cookies belong to their chunked cookie: never candidates of their own.
     let chunked: Vec<&str> = pairs
         .iter()
-        .filter(|(_, v)| chunk_marker(v).is_some())
+        .filter(|(_, v)| is_chunk_marker(v))
         .map(|(n, _)| *n)
         .collect();
     let candidates: Vec<(&str, &str)> = pairs
         .iter()
-        .filter(|(n, _)| !chunked.iter().any(|base| chunk_index(base, n).is_some()))
+        .filter(|(n, _)| {
+            !chunked
+                .iter()
+                .any(|base| keyward_aspnetcore::chunk_digits(base, n).is_some())
+        })
         .copied()
         .collect();
     if let [(name, value)] = candidates.as_slice() {
@@ -286,7 +275,7 @@ fn select(pairs: &[(&str, &str)], wanted: Option<&str>) -> Result<Extracted, Inp
             if looks_like_payload(rest) {
                 return Ok(nonce(name, rest));
             }
-        } else if chunk_marker(value).is_some() || looks_like_payload(value) {
+        } else if is_chunk_marker(value) || looks_like_payload(value) {
             // A chunked cookie is a payload (or an error worth seeing).
             return cookie_payload(pairs, name, value);
         }
@@ -323,19 +312,14 @@ fn looks_like_payload(value: &str) -> bool {
             .is_some_and(|bytes| bytes.starts_with(&keyward::payload::MAGIC))
 }
 
-/// If `name` is `{base}C{digits}`, the digits.
-fn chunk_index<'a>(base: &str, name: &'a str) -> Option<&'a str> {
-    let digits = name.strip_prefix(base)?.strip_prefix('C')?;
-    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
-}
-
-/// The payload of cookie `name` with value `value`: the value, or the chunks it announces.
+/// The payload of cookie `name` with value `value`: the value, or the chunks it announces,
+/// put back together by `keyward_aspnetcore`'s `ChunkingCookieManager`.
 fn cookie_payload(
     pairs: &[(&str, &str)],
     name: &str,
     value: &str,
 ) -> Result<Extracted, InputError> {
-    let Some(count) = chunk_marker(value) else {
+    let Some(count) = keyward_aspnetcore::chunk_count(name, value).map_err(input_error)? else {
         return Ok(Extracted {
             source: Source::Cookie {
                 name: name.to_owned(),
@@ -343,54 +327,10 @@ fn cookie_payload(
             text: percent_decode(value),
         });
     };
-    // .NET parses the count with NumberStyles.None: decimal digits only.
-    if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(InputError::BadChunkCount(name.to_owned()));
-    }
-    let too_many = || InputError::TooManyChunks {
-        name: name.to_owned(),
-        declared: count.chars().take(12).collect(),
-    };
-    let count = match count.parse::<usize>() {
-        Ok(0) => return Err(InputError::BadChunkCount(name.to_owned())),
-        Ok(n) if n <= MAX_CHUNKS => n,
-        _ => return Err(too_many()),
-    };
-    let mut chunks: Vec<Option<&str>> = vec![None; count];
-    for (chunk_name, chunk_value) in pairs {
-        let Some(digits) = chunk_index(name, chunk_name) else {
-            continue;
-        };
-        // Only C1 … CN as .NET writes them (no leading zero) belong to this cookie.
-        let index = digits
-            .parse::<usize>()
-            .ok()
-            .filter(|&i| (1..=count).contains(&i) && !digits.starts_with('0'));
-        let Some(index) = index else {
-            return Err(InputError::ExtraChunk {
-                chunk: (*chunk_name).to_owned(),
-                count,
-            });
-        };
-        match chunks[index - 1] {
-            Some(seen) if seen != *chunk_value => {
-                return Err(InputError::DuplicateChunk((*chunk_name).to_owned()))
-            }
-            _ => chunks[index - 1] = Some(chunk_value),
-        }
-    }
-    let mut text = String::new();
-    for (index, chunk) in chunks.iter().enumerate() {
-        match chunk {
-            Some(value) if !value.is_empty() => text.push_str(value),
-            _ => {
-                return Err(InputError::MissingChunk {
-                    chunk: format!("{name}C{}", index + 1),
-                    count,
-                })
-            }
-        }
-    }
+    let text = keyward_aspnetcore::ChunkingCookieManager::new()
+        .reassemble(name, pairs.iter().copied())
+        .map_err(input_error)?
+        .unwrap_or_default();
     Ok(Extracted {
         source: Source::Chunked {
             name: name.to_owned(),
@@ -398,6 +338,20 @@ fn cookie_payload(
         },
         text: percent_decode(&text),
     })
+}
+
+/// The chunking errors of `keyward_aspnetcore` as inspect's own.
+fn input_error(error: keyward_aspnetcore::Error) -> InputError {
+    use keyward_aspnetcore::Error as E;
+    match error {
+        E::TooManyChunks { name, declared } => InputError::TooManyChunks { name, declared },
+        E::MissingChunk { chunk, count } => InputError::MissingChunk { chunk, count },
+        E::ExtraChunk { chunk, count } => InputError::ExtraChunk { chunk, count },
+        E::DuplicateChunk { chunk } => InputError::DuplicateChunk(chunk),
+        E::BadChunkCount { name } => InputError::BadChunkCount(name),
+        // Reassembly reports nothing else; say what it said.
+        other => InputError::BadChunkCount(other.to_string()),
+    }
 }
 
 /// Decodes `%XX` escapes (ASP.NET Core unescapes cookie values; the session cookie's standard
