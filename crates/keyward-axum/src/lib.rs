@@ -93,10 +93,16 @@
 mod error;
 mod extract;
 mod jar;
+mod login;
 mod protection;
 mod seal;
 
 pub use cookie;
 pub use error::ProtectError;
 pub use jar::ProtectedCookieJar;
+pub use keyward_aspnetcore;
+pub use login::{
+    AspNetCoreLogin, AspNetCoreUser, LoginCookies, LoginError, LoginRejection, DEFAULT_COOKIE_NAME,
+    DEFAULT_EXPIRE_AFTER, DEFAULT_SCHEME,
+};
 pub use protection::{CookieProtection, COOKIE_PURPOSES};

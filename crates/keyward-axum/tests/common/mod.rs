@@ -111,7 +111,10 @@ impl Browser {
             .map(|v| Cookie::parse(v.to_str().unwrap().to_owned()).unwrap())
             .collect();
         for cookie in &set_cookies {
-            if cookie.max_age() == Some(keyward::time::Duration::ZERO) {
+            let expired = cookie
+                .expires_datetime()
+                .is_some_and(|at| at < OffsetDateTime::now_utc());
+            if cookie.max_age() == Some(keyward::time::Duration::ZERO) || expired {
                 self.cookies.remove(cookie.name());
             } else {
                 self.cookies

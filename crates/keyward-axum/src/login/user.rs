@@ -1,0 +1,185 @@
+//! [`AspNetCoreUser`]: the signed-in user of a request, from the ASP.NET Core login cookie.
+
+use std::fmt;
+
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
+use axum::http::header::COOKIE;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use keyward_aspnetcore::{
+    cookie_pairs, AuthenticationTicket, ChunkingCookieManager, Claim, ClaimsPrincipal,
+};
+
+use super::config::AspNetCoreLogin;
+
+/// The user an ASP.NET Core login cookie names. As an extractor it answers 401 when the
+/// request has no valid login (no cookie, missing chunks, tampered, another application or
+/// scheme, a revoked key, or past its `.expires`); take an `Option<AspNetCoreUser>` for pages
+/// that serve anonymous users too. Needs an [`AspNetCoreLogin`] in the router's state.
+///
+/// ```
+/// use axum::{extract::FromRef, routing::get, Router};
+/// use keyward_axum::{AspNetCoreLogin, AspNetCoreUser};
+///
+/// #[derive(Clone)]
+/// struct AppState {
+///     login: AspNetCoreLogin,
+/// }
+///
+/// impl FromRef<AppState> for AspNetCoreLogin {
+///     fn from_ref(state: &AppState) -> Self {
+///         state.login.clone()
+///     }
+/// }
+///
+/// async fn me(user: AspNetCoreUser) -> String {
+///     let claims: Vec<String> =
+///         user.claims().map(|c| format!("{}: {}", c.claim_type, c.value)).collect();
+///     format!("{}\n{}", user.name().unwrap_or("(no name)"), claims.join("\n"))
+/// }
+///
+/// let provider = keyward::Provider::ephemeral("shop")?;
+/// let app: Router = Router::new()
+///     .route("/me", get(me))
+///     .with_state(AppState { login: AspNetCoreLogin::new(&provider) });
+/// # Ok::<(), keyward::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct AspNetCoreUser {
+    ticket: AuthenticationTicket,
+}
+
+impl fmt::Debug for AspNetCoreUser {
+    // Claims are personal data: only the scheme and the number of claims.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AspNetCoreUser")
+            .field("scheme", &self.ticket.scheme)
+            .field("claims", &self.claims().count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AspNetCoreUser {
+    /// The primary identity's name (its name claim), as .NET's `User.Identity.Name`.
+    pub fn name(&self) -> Option<&str> {
+        self.ticket.principal.name()
+    }
+
+    /// Every claim of every identity.
+    pub fn claims(&self) -> impl Iterator<Item = &Claim> {
+        self.ticket.principal.claims()
+    }
+
+    /// The principal (.NET's `HttpContext.User`).
+    pub fn principal(&self) -> &ClaimsPrincipal {
+        &self.ticket.principal
+    }
+
+    /// The whole ticket: principal, scheme and properties (`.issued`, `.expires`, …).
+    pub fn ticket(&self) -> &AuthenticationTicket {
+        &self.ticket
+    }
+
+    /// The ticket, taken out.
+    pub fn into_ticket(self) -> AuthenticationTicket {
+        self.ticket
+    }
+}
+
+/// Why a request has no [`AspNetCoreUser`]: a 401 as a response (the reason is logged at
+/// debug level, never sent).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LoginRejection {
+    /// No login cookie.
+    Missing,
+    /// A login whose `.expires` has passed.
+    Expired,
+    /// A login cookie that does not open: chunks missing or extra, tampered, another
+    /// application or scheme, an unknown or revoked key, or not a ticket.
+    Invalid(keyward_aspnetcore::Error),
+}
+
+impl fmt::Display for LoginRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Missing => f.write_str("no login cookie"),
+            Self::Expired => f.write_str("the login has expired"),
+            Self::Invalid(e) => write!(f, "the login cookie is not valid: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for LoginRejection {}
+
+impl IntoResponse for LoginRejection {
+    fn into_response(self) -> Response {
+        tracing::debug!(reason = %self, "request without a valid login");
+        (StatusCode::UNAUTHORIZED, "not signed in\n").into_response()
+    }
+}
+
+impl<S> FromRequestParts<S> for AspNetCoreUser
+where
+    S: Send + Sync,
+    AspNetCoreLogin: FromRef<S>,
+{
+    type Rejection = LoginRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ticket = AspNetCoreLogin::from_ref(state).read(&parts.headers)?;
+        Ok(Self { ticket })
+    }
+}
+
+impl<S> OptionalFromRequestParts<S> for AspNetCoreUser
+where
+    S: Send + Sync,
+    AspNetCoreLogin: FromRef<S>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        match AspNetCoreLogin::from_ref(state).read(&parts.headers) {
+            Ok(ticket) => Ok(Some(Self { ticket })),
+            Err(rejection) => {
+                tracing::debug!(reason = %rejection, "request without a valid login");
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// Reassembles, unprotects, deserializes and checks the expiry of the login in `headers`.
+pub(super) fn read(
+    login: &AspNetCoreLogin,
+    chunking: &ChunkingCookieManager,
+    headers: &HeaderMap,
+) -> Result<AuthenticationTicket, LoginRejection> {
+    let pairs = headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie_pairs);
+    let value = chunking
+        .reassemble(login.cookie_name(), pairs)
+        .map_err(LoginRejection::Invalid)?
+        .ok_or(LoginRejection::Missing)?;
+    let ticket = login
+        .format()
+        .unprotect(&value)
+        .map_err(LoginRejection::Invalid)?;
+    // .NET: a ticket whose ExpiresUtc is before now fails ("Ticket expired").
+    if ticket
+        .properties
+        .expires_utc()
+        .is_some_and(|expires| expires < login.now())
+    {
+        return Err(LoginRejection::Expired);
+    }
+    Ok(ticket)
+}
