@@ -9,6 +9,7 @@ use keyward::Provider;
 use keyward_aspnetcore::{AuthenticationTicket, ChunkingCookieManager, TicketDataFormat};
 
 use super::set_cookies::{self, LoginCookies, LoginError};
+use super::user::{AspNetCoreUser, LoginRejection};
 
 /// ASP.NET Core's cookie name for the default scheme (`CookieAuthenticationDefaults.CookiePrefix
 /// + scheme`).
@@ -211,12 +212,14 @@ impl AspNetCoreLogin {
         set_cookies::sign_out(&self.inner.cookie_name, self.inner.secure, request_headers)
     }
 
-    /// The login in `headers`: its chunks put back together, unprotected, deserialized and
-    /// checked against its `.expires`.
-    pub(crate) fn read(
-        &self,
-        headers: &HeaderMap,
-    ) -> Result<AuthenticationTicket, super::LoginRejection> {
+    /// The signed-in user of a request with these headers, as the [`AspNetCoreUser`]
+    /// extractor finds it: the login cookie's chunks put back together, unprotected,
+    /// deserialized and checked against its `.expires`. For middleware and tools that have
+    /// headers but no extractor.
+    ///
+    /// # Errors
+    /// [`LoginRejection`] (a 401 as a response) when there is no valid login.
+    pub fn user_from_headers(&self, headers: &HeaderMap) -> Result<AspNetCoreUser, LoginRejection> {
         super::user::read(self, &self.inner.chunking, headers)
     }
 }

@@ -128,8 +128,7 @@ where
     type Rejection = LoginRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let ticket = AspNetCoreLogin::from_ref(state).read(&parts.headers)?;
-        Ok(Self { ticket })
+        AspNetCoreLogin::from_ref(state).user_from_headers(&parts.headers)
     }
 }
 
@@ -144,8 +143,8 @@ where
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        match AspNetCoreLogin::from_ref(state).read(&parts.headers) {
-            Ok(ticket) => Ok(Some(Self { ticket })),
+        match AspNetCoreLogin::from_ref(state).user_from_headers(&parts.headers) {
+            Ok(user) => Ok(Some(user)),
             Err(rejection) => {
                 tracing::debug!(reason = %rejection, "request without a valid login");
                 Ok(None)
@@ -159,7 +158,7 @@ pub(super) fn read(
     login: &AspNetCoreLogin,
     chunking: &ChunkingCookieManager,
     headers: &HeaderMap,
-) -> Result<AuthenticationTicket, LoginRejection> {
+) -> Result<AspNetCoreUser, LoginRejection> {
     let pairs = headers
         .get_all(COOKIE)
         .iter()
@@ -181,5 +180,5 @@ pub(super) fn read(
     {
         return Err(LoginRejection::Expired);
     }
-    Ok(ticket)
+    Ok(AspNetCoreUser { ticket })
 }
