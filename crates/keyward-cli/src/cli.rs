@@ -479,6 +479,116 @@ pub enum MachineKeyCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Read a value a classic ASP.NET app protected with its machineKey (forms ticket,
+    /// ViewState, MachineKey.Protect output); prints JSON.
+    Decode(MachineKeyDecodeArgs),
+    /// Make a value with a web.config's machineKey.
+    #[command(subcommand)]
+    Encode(MachineKeyEncodeCommand),
+    /// Check web.config files: the same keys everywhere, no AutoGenerate/IsolateApps, strong
+    /// enough keys and algorithms, an explicit compatibilityMode. One finding per line; exit
+    /// status 1 on any finding.
+    Check(MachineKeyCheckArgs),
+    /// Turn a valid .ASPXAUTH forms ticket into the equivalent ASP.NET Core login cookie
+    /// (protected with the key ring of the global options); prints Set-Cookie name=value lines.
+    Bridge(MachineKeyBridgeArgs),
+}
+
+/// `keyward machine-key decode`.
+#[derive(Debug, Args)]
+pub struct MachineKeyDecodeArgs {
+    /// The web.config (or machine.config, or a file with the <machineKey> element).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// What the value is.
+    #[command(subcommand)]
+    pub kind: MachineKeyDecodeKind,
+}
+
+/// What `machine-key decode` reads.
+#[derive(Debug, Subcommand)]
+pub enum MachineKeyDecodeKind {
+    /// A forms authentication ticket (.ASPXAUTH cookie value: hex, or UrlToken when cookieless).
+    FormsTicket {
+        /// The value.
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+    },
+    /// A __VIEWSTATE value (base64), given the page's purposes: Framework45 needs
+    /// --template-source-directory and --type, legacy crypto --generator.
+    Viewstate {
+        /// The page's TemplateSourceDirectory (e.g. / or /shop/admin).
+        #[arg(long, value_name = "PATH")]
+        template_source_directory: Option<String>,
+        /// The page's type name (e.g. DEFAULT_ASPX).
+        #[arg(long = "type", value_name = "NAME")]
+        page_type: Option<String>,
+        /// The page's ViewStateUserKey, when it sets one.
+        #[arg(long, value_name = "KEY")]
+        view_state_user_key: Option<String>,
+        /// The page's __VIEWSTATEGENERATOR (8 hex digits).
+        #[arg(long, value_name = "HEX")]
+        generator: Option<String>,
+        /// The value.
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+    },
+    /// MachineKey.Protect output (hex, UrlToken, base64url or base64) for the given purposes.
+    Protect {
+        /// A purpose passed to MachineKey.Protect (repeat, in order).
+        #[arg(long = "purpose", value_name = "PURPOSE")]
+        purposes: Vec<String>,
+        /// The value.
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+    },
+}
+
+/// What `machine-key encode` makes.
+#[derive(Debug, Subcommand)]
+pub enum MachineKeyEncodeCommand {
+    /// A forms authentication ticket from JSON (the shape `decode forms-ticket` prints; name
+    /// is required; issued defaults to now, expires to 30 minutes later); prints the cookie
+    /// value.
+    FormsTicket {
+        /// The web.config holding the machineKey.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The ticket as JSON (`-`: stdin).
+        #[arg(long, value_name = "FILE")]
+        json: PathBuf,
+    },
+}
+
+/// `keyward machine-key check`.
+#[derive(Debug, Args)]
+pub struct MachineKeyCheckArgs {
+    /// The web.config files (every server's, or every app's that shares a login).
+    #[arg(required = true, value_name = "WEB_CONFIG")]
+    pub files: Vec<PathBuf>,
+    /// Print the findings as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `keyward machine-key bridge`.
+#[derive(Debug, Args)]
+pub struct MachineKeyBridgeArgs {
+    /// The classic app's web.config (its machineKey reads the ticket).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The ASP.NET Core authentication scheme.
+    #[arg(long, value_name = "NAME", default_value = "Cookies")]
+    pub scheme: String,
+    /// The ASP.NET Core cookie name.
+    #[arg(long, value_name = "NAME", default_value = ".AspNetCore.Cookies")]
+    pub cookie_name: String,
+    /// Print JSON (the login carried over and the cookies) instead of name=value lines.
+    #[arg(long)]
+    pub json: bool,
+    /// The .ASPXAUTH value.
+    #[arg(allow_hyphen_values = true)]
+    pub value: String,
 }
 
 /// The platform data directory + `keyward/keys` (`~/.local/share/keyward/keys` on Linux).

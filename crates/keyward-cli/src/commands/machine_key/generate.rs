@@ -1,12 +1,11 @@
-//! `keyward machine-key generate`.
+//! `keyward machine-key generate`: a fresh `<machineKey>` element.
 
 use std::io::Write;
 
 use keyward_machinekey::{Framework, MachineKey};
 use serde::Serialize;
 
-use super::CliError;
-use crate::cli::MachineKeyCommand;
+use crate::commands::CliError;
 
 /// `--json` output (these field names are a contract).
 #[derive(Serialize)]
@@ -23,20 +22,19 @@ struct MachineKeyJson {
     element: String,
 }
 
-/// Runs a `machine-key` subcommand.
-pub fn run(command: &MachineKeyCommand) -> Result<(), CliError> {
-    let MachineKeyCommand::Generate {
-        framework,
-        validation,
-        decryption,
-        json,
-    } = command;
+/// Runs `machine-key generate`.
+pub fn run(
+    framework: &str,
+    validation: Option<&str>,
+    decryption: Option<&str>,
+    json: bool,
+) -> Result<(), CliError> {
     let framework: Framework = framework.parse()?;
-    let validation = validation.as_deref().map(str::parse).transpose()?;
-    let decryption = decryption.as_deref().map(str::parse).transpose()?;
+    let validation = validation.map(str::parse).transpose()?;
+    let decryption = decryption.map(str::parse).transpose()?;
     let key = MachineKey::generate(framework, validation, decryption)?;
     let mut out = std::io::stdout().lock();
-    let written = if *json {
+    let written = if json {
         let value = MachineKeyJson {
             framework: framework.to_string(),
             validation: key.validation().name(),

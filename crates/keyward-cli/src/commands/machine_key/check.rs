@@ -1,0 +1,54 @@
+//! `keyward machine-key check web.config…`: one finding per line (`FILE: code: why`), or
+//! JSON; exit status 1 on any finding.
+
+use keyward_machinekey::check::check;
+use keyward_machinekey::MachineKeyConfig;
+use serde_json::json;
+
+use super::{print_json, print_lines};
+use crate::cli::MachineKeyCheckArgs;
+use crate::commands::CliError;
+use crate::printable::printable;
+
+/// Runs `machine-key check`.
+pub fn run(args: &MachineKeyCheckArgs) -> Result<(), CliError> {
+    let files: Vec<_> = args
+        .files
+        .iter()
+        .map(|path| {
+            // The library names the file in its errors; the finding names it already.
+            let read = MachineKeyConfig::read(path).map_err(|e| match e {
+                keyward_machinekey::Error::Config(why) => keyward_machinekey::Error::Config(
+                    why.strip_prefix(&format!("{}: ", path.display()))
+                        .unwrap_or(&why)
+                        .to_owned(),
+                ),
+                other => other,
+            });
+            (path.display().to_string(), read)
+        })
+        .collect();
+    let findings = check(&files);
+    if args.json {
+        let list: Vec<_> = findings
+            .iter()
+            .map(|f| json!({"file": f.file, "code": f.code, "message": f.message}))
+            .collect();
+        print_json(&json!({"files": files.len(), "findings": list}))?;
+    } else {
+        let lines: Vec<String> = findings
+            .iter()
+            .map(|f| printable(&format!("{}: {}: {}", f.file, f.code, f.message)))
+            .collect();
+        print_lines(&lines)?;
+    }
+    match findings.len() {
+        0 => Ok(()),
+        n => Err(CliError::Usage(format!(
+            "{n} finding{} in {} file{}",
+            if n == 1 { "" } else { "s" },
+            files.len(),
+            if files.len() == 1 { "" } else { "s" }
+        ))),
+    }
+}
