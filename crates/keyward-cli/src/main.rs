@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         Command::Protect(args) => commands::protect::run(&cli.global, args),
         Command::Unprotect(args) => commands::unprotect::run(&cli.global, args),
         Command::Keys(command) => commands::keys::run(&cli.global, command),
-        Command::MachineKey(command) => commands::machine_key::run(command),
+        Command::MachineKey(command) => commands::machine_key::run(&cli.global, command),
         Command::Doctor(args) => return commands::doctor::run(&cli.global, args),
         Command::Inspect(args) => commands::inspect::run(&cli.global, args),
         Command::Cookie(command) => commands::cookie::run(&cli.global, command),

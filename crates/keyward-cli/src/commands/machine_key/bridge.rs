@@ -44,15 +44,12 @@ pub fn core_ticket(login: &LoginParts, scheme: &str) -> AuthenticationTicket {
 }
 
 /// Runs `machine-key bridge`.
-pub fn run(args: &MachineKeyBridgeArgs) -> Result<(), CliError> {
-    // The machine-key commands are dispatched without the global options; the bridge needs
-    // them (key ring, application name), so it reads them from the same command line.
-    let global = global_options()?;
+pub fn run(global: &GlobalOptions, args: &MachineKeyBridgeArgs) -> Result<(), CliError> {
     let keys = keys_of(&args.config)?;
-    let now = command_now(&global)?;
+    let now = command_now(global)?;
     let login = login_from_forms_ticket(&keys, &args.value, now)?;
     let ticket = core_ticket(&login, &args.scheme);
-    let provider = provider(&global)?;
+    let provider = provider(global)?;
     let value = TicketDataFormat::for_cookie_scheme(&provider, &args.scheme)
         .protect(&ticket)
         .map_err(|e| CliError::Usage(format!("protecting the ASP.NET Core ticket: {e}")))?;
@@ -75,11 +72,4 @@ pub fn run(args: &MachineKeyBridgeArgs) -> Result<(), CliError> {
                 .collect::<Vec<_>>(),
         )
     }
-}
-
-fn global_options() -> Result<GlobalOptions, CliError> {
-    use clap::Parser;
-    crate::cli::Cli::try_parse()
-        .map(|cli| cli.global)
-        .map_err(|e| CliError::Usage(e.to_string()))
 }

@@ -13,10 +13,10 @@ use std::path::Path;
 use keyward_machinekey::{MachineKeyConfig, MachineKeys};
 
 use super::CliError;
-use crate::cli::MachineKeyCommand;
+use crate::cli::{GlobalOptions, MachineKeyCommand};
 
 /// Runs a `machine-key` subcommand.
-pub fn run(command: &MachineKeyCommand) -> Result<(), CliError> {
+pub fn run(global: &GlobalOptions, command: &MachineKeyCommand) -> Result<(), CliError> {
     match command {
         MachineKeyCommand::Generate {
             framework,
@@ -32,7 +32,7 @@ pub fn run(command: &MachineKeyCommand) -> Result<(), CliError> {
         MachineKeyCommand::Decode(args) => decode::run(args),
         MachineKeyCommand::Encode(command) => encode::run(command),
         MachineKeyCommand::Check(args) => check::run(args),
-        MachineKeyCommand::Bridge(args) => bridge::run(args),
+        MachineKeyCommand::Bridge(args) => bridge::run(global, args),
     }
 }
 
