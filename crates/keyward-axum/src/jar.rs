@@ -125,6 +125,11 @@ impl ProtectedCookieJar {
     /// The cookie called `name` with its value opened, or `None` when there is none or it
     /// cannot be opened (see the type's docs for what is re-issued or removed).
     pub fn get(&self, name: &str) -> Option<Cookie<'static>> {
+        self.open_named(name, true)
+    }
+
+    /// Opens the cookie called `name`; a refused one is removed only if `remove_refused`.
+    fn open_named(&self, name: &str, remove_refused: bool) -> Option<Cookie<'static>> {
         let stored = self.jar.get(name)?;
         let protector = self.protection.protector(name);
         match open(&protector, stored.value()) {
@@ -137,8 +142,8 @@ impl ProtectedCookieJar {
                 Some(opened)
             }
             Opened::Rejected(error) => {
-                tracing::debug!(cookie = name, error = %error, "a protected cookie was refused and is removed");
-                if !self.changed_here(name) {
+                if remove_refused && !self.changed_here(name) {
+                    tracing::debug!(cookie = name, error = %error, "a protected cookie was refused and is removed");
                     let mut removal = self.protection.templated(name, String::new());
                     removal.make_removal();
                     self.push_pending(removal);
@@ -181,9 +186,12 @@ impl ProtectedCookieJar {
     }
 
     /// Every cookie of the request (or added here) that opens, with its value opened.
-    /// Cookies that do not open are skipped (and handled as [`get`](Self::get) handles them).
+    /// Cookies that do not open are skipped and left alone: the request's other cookies (not
+    /// this jar's) are among them. Stale ones are re-issued as [`get`](Self::get) does.
     pub fn iter(&self) -> impl Iterator<Item = Cookie<'static>> + '_ {
-        self.jar.iter().filter_map(|cookie| self.get(cookie.name()))
+        self.jar
+            .iter()
+            .filter_map(|cookie| self.open_named(cookie.name(), false))
     }
 
     /// The `Set-Cookie` values this jar's changes make: added and removed cookies, then

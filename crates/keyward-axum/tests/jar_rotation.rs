@@ -255,15 +255,22 @@ async fn purposes_and_a_jar_outside_a_request() {
     let jar = ProtectedCookieJar::from_headers(
         &[(
             axum::http::header::COOKIE,
-            format!("prefs={}", keyward::encoding::base64url_encode(&sealed))
-                .parse()
-                .unwrap(),
+            format!(
+                "_ga=GA1.1.1; prefs={}",
+                keyward::encoding::base64url_encode(&sealed)
+            )
+            .parse()
+            .unwrap(),
         )]
         .into_iter()
         .collect(),
         protection,
     );
     assert_eq!(jar.get("prefs").unwrap().value(), "dark");
+    // Iterating skips the request's other cookies and leaves them alone.
     assert_eq!(jar.iter().count(), 1);
     assert!(jar.set_cookie_headers().is_empty());
+    // Asking for a cookie by name that is not this jar's removes it.
+    assert!(jar.get("_ga").is_none());
+    assert_eq!(jar.set_cookie_headers().len(), 1);
 }
