@@ -58,6 +58,8 @@ pub struct ProviderBuilder {
     require_encryption: bool,
     escrow: Option<EscrowSink>,
     subkey_reuse: SubkeyReuse,
+    /// Whether the store's change notifications are left unsubscribed.
+    no_change_watch: bool,
 }
 
 impl std::fmt::Debug for ProviderBuilder {
@@ -191,6 +193,17 @@ impl ProviderBuilder {
     #[must_use]
     pub fn min_refresh_interval(mut self, interval: std::time::Duration) -> Self {
         self.policy.min_refresh_interval = interval;
+        self
+    }
+
+    /// Whether to subscribe to the store's change notifications (Redis pub/sub, PostgreSQL
+    /// `LISTEN`) on a thread of the repository's (default on). A short-lived process (a
+    /// command-line tool, a job) turns it off: it gains nothing from pushed reloads, and a
+    /// watcher still connecting while the process exits would race the TLS library's
+    /// teardown.
+    #[must_use]
+    pub fn watch_changes(mut self, enabled: bool) -> Self {
+        self.no_change_watch = !enabled;
         self
     }
 
@@ -368,7 +381,7 @@ impl ProviderBuilder {
                 }
                 None => false,
             });
-        if shared.repository.watch(on_change)? {
+        if !self.no_change_watch && shared.repository.watch(on_change)? {
             tracing::debug!(location = %shared.location(), "watching the key repository for changes");
         }
         Ok(Provider {

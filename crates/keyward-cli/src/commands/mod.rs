@@ -302,6 +302,9 @@ fn provider_with(global: &GlobalOptions, access: Access) -> Result<Provider, Cli
         .repository(repository)
         .read_only(read_only)
         .automatic_key_generation(access == Access::Protect)
+        // One command, then exit: no watcher thread that could still be connecting (and
+        // initialising the TLS library's per-thread state) while the process tears down.
+        .watch_changes(false)
         .unprotect_with_weaker_keys(global.allow_weaker_keys)
         .algorithm(match global.algorithm {
             AlgorithmArg::Cbc => Algorithm::AES_256_CBC_HMACSHA256,
