@@ -121,8 +121,10 @@ fn the_real_chunked_cookie_names_its_key_and_opens_as_cookie_authentication() {
     );
     assert!(text.contains("application:  \"shop\""), "{text}");
     assert!(text.contains(COOKIE_CHAIN), "{text}");
-    // The ticket is binary (TicketSerializer v5 starts with 05 00 00 00): a hex preview only.
-    assert!(text.contains("preview:      05000000"), "{text}");
+    // The ticket is binary; its content is not shown without --show-plaintext.
+    assert!(text.contains("bytes, binary"), "{text}");
+    assert!(text.contains("content:      not shown"), "{text}");
+    assert!(!text.contains("05000000"), "{text}");
     insta::assert_snapshot!("real_chunked_cookie_try_known_text", stable(&text));
 
     let output = inspect(
@@ -318,10 +320,18 @@ fn a_wrong_purpose_is_invalid_and_the_reasons_are_listed() {
         "{text}"
     );
 
-    // The right purpose opens it, and a text plaintext is previewed.
+    // The right purpose opens it; the text is shown only when asked.
     let output = inspect(&real_ring(), &["--purpose", "strings", &payload], None);
     let text = ok(&output);
-    assert!(text.contains("preview:      a string ünïcødé 🔑"), "{text}");
+    assert!(text.contains("opens:          yes"), "{text}");
+    assert!(!text.contains("a string ünïcødé"), "{text}");
+    let output = inspect(
+        &real_ring(),
+        &["--purpose", "strings", "--show-plaintext", &payload],
+        None,
+    );
+    let text = ok(&output);
+    assert!(text.contains("a string ünïcødé 🔑"), "{text}");
 }
 
 #[test]
@@ -342,11 +352,19 @@ fn an_expired_time_limited_payload_is_expired() {
     let payload = field(&case("time_limited", None), "payload");
     let value = json(&ok_output(inspect(
         &real_ring(),
-        &["--purpose", "tl", "--time-limited", "--json", &payload],
+        &[
+            "--purpose",
+            "tl",
+            "--time-limited",
+            "--json",
+            "--show-plaintext",
+            &payload,
+        ],
         None,
     )));
     assert_eq!(value["open"]["expires"], "2031-01-02T03:04:05Z");
-    assert_eq!(value["open"]["plaintext"]["preview"], "tl-data");
+    assert_eq!(value["open"]["plaintext"]["text"], "tl-data");
+    assert_eq!(value["open"]["plaintext"]["base64"], "dGwtZGF0YQ==");
 }
 
 #[test]
@@ -513,13 +531,16 @@ fn an_unconfigured_apps_payload_needs_its_content_root() {
             "--now",
             NOW,
         ])
-        .args(["inspect", "--purpose", "Orders", &payload])
+        .args([
+            "inspect",
+            "--purpose",
+            "Orders",
+            "--show-plaintext",
+            &payload,
+        ])
         .output()
         .unwrap();
     let text = ok(&output);
     assert!(text.contains("application:  \"/tmp/approot/\""), "{text}");
-    assert!(
-        text.contains("preview:      hello from an unconfigured app"),
-        "{text}"
-    );
+    assert!(text.contains("hello from an unconfigured app"), "{text}");
 }

@@ -30,12 +30,6 @@ const INVALID: &str = "invalid: tampered, or other purposes or application name"
 /// The key modifier's length: the first bytes of every body.
 const KEY_MODIFIER_LEN: usize = 16;
 
-/// How many characters of a text plaintext the preview shows.
-const PREVIEW_CHARS: usize = 80;
-
-/// How many bytes of a binary plaintext the preview shows (hex).
-const PREVIEW_BYTES: usize = 32;
-
 /// Inspects PAYLOAD (or stdin): prints the report; fails (exit 1) when the payload does not
 /// parse, or does not open when asked to.
 pub fn run(global: &GlobalOptions, args: &InspectArgs) -> Result<(), CliError> {
@@ -552,81 +546,30 @@ fn invalid_reasons(global: &GlobalOptions, args: &InspectArgs) -> Vec<String> {
     reasons
 }
 
-/// The plaintext's size and a safe preview; all of it with `--show-plaintext`.
+/// The plaintext's size and kind; all of it with `--show-plaintext`.
 fn plaintext_report(plaintext: &[u8], show: bool) -> Plaintext {
     let text = std::str::from_utf8(plaintext).ok().filter(|t| {
         !t.chars()
             .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
     });
     let base64 = show.then(|| {
-        use base64_standard::encode;
-        encode(plaintext)
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(plaintext)
     });
     match text {
-        Some(text) => {
-            let count = text.chars().count();
-            Plaintext {
-                size: plaintext.len(),
-                kind: "text",
-                preview: printable(&text.chars().take(PREVIEW_CHARS).collect::<String>()),
-                truncated: count > PREVIEW_CHARS,
-                text: show.then(|| printable(text)),
-                base64,
-                hex: None,
-            }
-        }
+        Some(text) => Plaintext {
+            size: plaintext.len(),
+            kind: "text",
+            text: show.then(|| printable(text)),
+            base64,
+            hex: None,
+        },
         None => Plaintext {
             size: plaintext.len(),
             kind: "binary",
-            preview: hex(&plaintext[..plaintext.len().min(PREVIEW_BYTES)]),
-            truncated: plaintext.len() > PREVIEW_BYTES,
             text: None,
             base64,
             hex: show.then(|| hex(plaintext)),
         },
-    }
-}
-
-/// Standard base64 with padding (for `--show-plaintext --json`), without another dependency.
-mod base64_standard {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    /// Encodes `bytes`.
-    pub fn encode(bytes: &[u8]) -> String {
-        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-        for chunk in bytes.chunks(3) {
-            let b = [
-                chunk[0],
-                chunk.get(1).copied().unwrap_or(0),
-                chunk.get(2).copied().unwrap_or(0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
-
-    #[cfg(test)]
-    mod tests {
-        #[test]
-        fn matches_rfc_4648() {
-            for (plain, encoded) in [
-                ("", ""),
-                ("f", "Zg=="),
-                ("fo", "Zm8="),
-                ("foo", "Zm9v"),
-                ("foob", "Zm9vYg=="),
-                ("fooba", "Zm9vYmE="),
-                ("foobar", "Zm9vYmFy"),
-            ] {
-                assert_eq!(super::encode(plain.as_bytes()), encoded);
-            }
-        }
     }
 }

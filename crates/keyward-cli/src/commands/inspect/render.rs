@@ -144,17 +144,14 @@ pub struct OpenReport {
     pub plaintext: Option<Plaintext>,
 }
 
-/// The plaintext: its size and a preview; all of it only with `--show-plaintext`.
+/// The plaintext: its size and kind; its content only with `--show-plaintext` (a short token,
+/// reset code or key would otherwise be shown whole by any preview).
 #[derive(Debug, Serialize)]
 pub struct Plaintext {
     /// Its length in bytes.
     pub size: usize,
     /// `text` (UTF-8 without control characters other than tab and line breaks) or `binary`.
     pub kind: &'static str,
-    /// The first 80 characters (control characters as spaces), or the first 32 bytes in hex.
-    pub preview: String,
-    /// Whether the preview is shorter than the plaintext.
-    pub truncated: bool,
     /// All of it as text (`--show-plaintext`, kind `text`; control characters as spaces:
     /// `base64` is exact).
     pub text: Option<String>,
@@ -327,10 +324,7 @@ pub fn text(report: &Report) -> String {
                 match (&plain.text, &plain.hex) {
                     (Some(all), _) => line(true, "text", all),
                     (None, Some(hex)) => line(true, "hex", hex),
-                    (None, None) => {
-                        let more = if plain.truncated { "…" } else { "" };
-                        line(true, "preview", &format!("{}{more}", plain.preview));
-                    }
+                    (None, None) => line(true, "content", "not shown (--show-plaintext prints it)"),
                 }
             }
         }
