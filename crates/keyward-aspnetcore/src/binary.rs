@@ -3,23 +3,68 @@
 //! bytes (`legacy-machinekey.md` §5.1).
 //!
 //! The reader never panics and never allocates more than the input could hold: every length
-//! and count is checked against the bytes that remain before anything is reserved.
+//! and count is checked against the bytes that remain before anything is reserved, and the
+//! strings it produces (defaults copied for `"\0"` included) share one allocation budget of
+//! [`ALLOCATION_BUDGET_FACTOR`] × the input plus [`ALLOCATION_BUDGET_SLACK`].
 
 use crate::error::{Error, Result};
 
 /// The string .NET writes for "equal to the default" (the single character U+0000).
 pub(crate) const DEFAULT_PLACEHOLDER: &str = "\0";
 
-/// Reads `BinaryWriter` output, tracking the offset for error messages.
+/// The string bytes a reader may produce per input byte. A `"\0"` placeholder is two bytes
+/// of input and can stand for a default read earlier (a claim's type defaults to its
+/// identity's name type, as long as the input allows), so without a budget a small input
+/// could copy one long string tens of thousands of times. 16 is above what any ticket
+/// whose defaults are the fixed .NET ones expands to (a claim of 13 bytes with every default
+/// and an empty value yields 127 bytes of strings; an identity of 9 bytes, 117).
+pub(crate) const ALLOCATION_BUDGET_FACTOR: usize = 16;
+
+/// The string bytes a reader may produce beyond [`ALLOCATION_BUDGET_FACTOR`] × the input,
+/// so that small tickets are never refused.
+pub(crate) const ALLOCATION_BUDGET_SLACK: usize = 64 << 10;
+
+/// Reads `BinaryWriter` output, tracking the offset for error messages and the string bytes
+/// produced against the allocation budget.
 pub(crate) struct Reader<'a> {
     bytes: &'a [u8],
     offset: usize,
+    /// The whole budget, for error messages.
+    budget: usize,
+    /// What is left of it.
+    budget_left: usize,
 }
 
 impl<'a> Reader<'a> {
-    /// A reader at the start of `bytes`.
+    /// A reader at the start of `bytes`, with a budget of [`ALLOCATION_BUDGET_FACTOR`] ×
+    /// `bytes.len()` + [`ALLOCATION_BUDGET_SLACK`] string bytes.
     pub(crate) fn new(bytes: &'a [u8]) -> Self {
-        Self { bytes, offset: 0 }
+        let budget = bytes
+            .len()
+            .saturating_mul(ALLOCATION_BUDGET_FACTOR)
+            .saturating_add(ALLOCATION_BUDGET_SLACK);
+        Self {
+            bytes,
+            offset: 0,
+            budget,
+            budget_left: budget,
+        }
+    }
+
+    /// Charges `len` string bytes for `what` (at `offset`) to the budget, before they are
+    /// allocated.
+    fn charge(&mut self, what: &'static str, offset: usize, len: usize) -> Result<()> {
+        match self.budget_left.checked_sub(len) {
+            Some(left) => {
+                self.budget_left = left;
+                Ok(())
+            }
+            None => Err(Error::AllocationBudget {
+                what,
+                offset,
+                budget: self.budget,
+            }),
+        }
     }
 
     /// How many bytes are left.
@@ -82,27 +127,39 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// `BinaryReader.ReadString`: the length, then that many bytes of UTF-8.
-    pub(crate) fn read_string(&mut self, what: &'static str) -> Result<String> {
+    /// The length, then that many bytes of UTF-8, borrowed from the input; with the offset
+    /// where the string's length starts.
+    fn read_str(&mut self, what: &'static str) -> Result<(&'a str, usize)> {
+        let at = self.offset;
         let len = self.read_length(what)?;
         let start = self.offset;
         let bytes = self.take(len, what, start)?;
-        std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|_| Error::InvalidUtf8 {
-                what,
-                offset: start,
-            })
+        let text = std::str::from_utf8(bytes).map_err(|_| Error::InvalidUtf8 {
+            what,
+            offset: start,
+        })?;
+        Ok((text, at))
     }
 
-    /// A string where `"\0"` stands for `default`.
+    /// `BinaryReader.ReadString`: the length, then that many bytes of UTF-8. Charged to the
+    /// budget.
+    pub(crate) fn read_string(&mut self, what: &'static str) -> Result<String> {
+        let (text, at) = self.read_str(what)?;
+        self.charge(what, at, text.len())?;
+        Ok(text.to_owned())
+    }
+
+    /// A string where `"\0"` stands for `default`. What is produced (the default's copy,
+    /// or the string read) is charged to the budget.
     pub(crate) fn read_string_or(&mut self, what: &'static str, default: &str) -> Result<String> {
-        let value = self.read_string(what)?;
-        Ok(if value == DEFAULT_PLACEHOLDER {
-            default.to_owned()
+        let (text, at) = self.read_str(what)?;
+        let value = if text == DEFAULT_PLACEHOLDER {
+            default
         } else {
-            value
-        })
+            text
+        };
+        self.charge(what, at, value.len())?;
+        Ok(value.to_owned())
     }
 
     /// An `int32` count: not negative, at most `max`, and no more items than the remaining
@@ -310,6 +367,37 @@ mod tests {
             Err(Error::Truncated { .. })
         ));
         assert_eq!(Reader::new(&three[..]).read_count("c", 10, 1).unwrap(), 3);
+    }
+
+    #[test]
+    fn strings_and_copied_defaults_share_one_budget() {
+        // Two bytes of input (one placeholder): a budget of 2 × 16 + 64 KiB string bytes.
+        let budget = 2 * ALLOCATION_BUDGET_FACTOR + ALLOCATION_BUDGET_SLACK;
+        let mut r = Reader::new(&[1, 0]);
+        let default = "d".repeat(budget);
+        assert_eq!(r.read_string_or("t", &default).unwrap().len(), budget);
+        let mut r = Reader::new(&[1, 0]);
+        let default = "d".repeat(budget + 1);
+        assert!(matches!(
+            r.read_string_or("t", &default),
+            Err(Error::AllocationBudget {
+                what: "t",
+                offset: 0,
+                budget: b,
+            }) if b == budget
+        ));
+        // Strings read are charged too: the second placeholder finds the budget spent.
+        let mut r = Reader::new(&[1, 0, 1, 0]);
+        let default = "d".repeat((4 * ALLOCATION_BUDGET_FACTOR + ALLOCATION_BUDGET_SLACK) / 2 + 1);
+        r.read_string_or("t", &default).unwrap();
+        assert!(matches!(
+            r.read_string_or("u", &default),
+            Err(Error::AllocationBudget {
+                what: "u",
+                offset: 2,
+                ..
+            })
+        ));
     }
 
     #[test]

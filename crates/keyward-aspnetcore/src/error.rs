@@ -80,6 +80,19 @@ pub enum Error {
         /// The limit.
         max: usize,
     },
+    /// The strings read (with the defaults copied where the ticket writes `"\0"`) would
+    /// take more bytes than the input allows: 16 × its length + 64 KiB. A placeholder can
+    /// stand for a long string read earlier (a claim type for the identity's name type), so
+    /// a small input could otherwise make the reader copy it without bound.
+    #[error("{what} at byte {offset} exceeds the allocation budget of {budget} string bytes for this ticket (16 times its length plus 64 KiB, defaults copied included)")]
+    AllocationBudget {
+        /// The field being read.
+        what: &'static str,
+        /// Where it starts.
+        offset: usize,
+        /// The budget of the whole ticket.
+        budget: usize,
+    },
     /// Bytes after the properties, which .NET never writes.
     #[error("{count} unexpected bytes follow the end of the ticket")]
     TrailingBytes {

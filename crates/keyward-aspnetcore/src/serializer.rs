@@ -12,8 +12,10 @@
 //! ```
 //! `strD` writes `"\0"` when the value equals its default.
 //!
-//! Reading is bounded: the input size, every count and the actor depth have limits, and a
-//! count is checked against the bytes left before anything is allocated for it.
+//! Reading is bounded: the input size, every count and the actor depth have limits, a
+//! count is checked against the bytes left before anything is allocated for it, and the
+//! strings produced (defaults copied for `"\0"` included) may total at most 16 × the input
+//! plus 64 KiB ([`Error::AllocationBudget`]).
 
 use std::collections::BTreeMap;
 
@@ -104,7 +106,8 @@ impl TicketSerializer {
     ///
     /// # Errors
     /// Anything but one well-formed v5 ticket within the limits: the error names the field
-    /// and the byte offset.
+    /// and the byte offset. [`Error::AllocationBudget`] when the strings produced, defaults
+    /// copied included, would pass 16 × `bytes.len()` + 64 KiB.
     pub fn deserialize(bytes: &[u8]) -> Result<AuthenticationTicket> {
         if bytes.len() > MAX_TICKET_BYTES {
             return Err(Error::TooLarge {
@@ -453,6 +456,28 @@ mod tests {
             TicketSerializer::deserialize(&bytes),
             Err(Error::ActorTooDeep { .. })
         ));
+    }
+
+    #[test]
+    fn the_budget_admits_the_most_claims_with_every_default() {
+        // The largest expansion fixed defaults allow: MAX_CLAIMS claims of the default name
+        // type, value type and issuer, with empty values (13 bytes in, 127 out, each).
+        let mut identity = ClaimsIdentity::new("Cookies");
+        identity.claims = vec![Claim::new(NAME_CLAIM_TYPE, ""); MAX_CLAIMS];
+        let mut anonymous = vec![ClaimsIdentity::new(""); MAX_IDENTITIES - 1];
+        for identity in &mut anonymous {
+            identity.authentication_type = None;
+        }
+        anonymous.insert(0, identity);
+        let ticket = AuthenticationTicket::new(
+            "Cookies",
+            ClaimsPrincipal {
+                identities: anonymous,
+            },
+            AuthenticationProperties::new(),
+        );
+        let bytes = TicketSerializer::serialize(&ticket).unwrap();
+        assert_eq!(TicketSerializer::deserialize(&bytes).unwrap(), ticket);
     }
 
     #[test]

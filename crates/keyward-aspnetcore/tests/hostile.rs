@@ -2,8 +2,12 @@
 //! declared lengths and counts, deep actors. Nothing panics, nothing allocates without bound,
 //! and errors say what was wrong.
 #![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+#![allow(unsafe_code)] // A capping global allocator cannot be written without it.
 
 mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 
 use base64::Engine as _;
 use keyward_aspnetcore::{
@@ -13,6 +17,72 @@ use keyward_aspnetcore::{
 use proptest::prelude::*;
 
 use common::{auth_cookie_cases, str_of};
+
+/// Forwards to the system allocator, but on a thread inside [`with_allocation_cap`] refuses
+/// (returns null, so the process aborts with "memory allocation failed") once the bytes
+/// allocated there pass the cap: a regression fails fast instead of exhausting the machine.
+struct Capping;
+
+thread_local! {
+    /// Bytes this thread may still allocate (`usize::MAX`: no cap).
+    static ALLOWANCE: Cell<usize> = const { Cell::new(usize::MAX) };
+    /// Bytes this thread allocated (never decreases: frees are not refunded).
+    static ALLOCATED: Cell<usize> = const { Cell::new(0) };
+}
+
+fn charge(size: usize) -> bool {
+    ALLOCATED
+        .try_with(|n| n.set(n.get().saturating_add(size)))
+        .ok();
+    ALLOWANCE
+        .try_with(|left| match left.get().checked_sub(size) {
+            Some(rest) => {
+                left.set(rest);
+                true
+            }
+            None => false,
+        })
+        .unwrap_or(true)
+}
+
+// SAFETY: every call is forwarded to the system allocator unchanged, or refused with null
+// (which `GlobalAlloc` allows); the counters are const-initialised thread-local `Cell`s,
+// which never allocate.
+unsafe impl GlobalAlloc for Capping {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if !charge(layout.size()) {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: the caller's contract is passed through.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract is passed through.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if !charge(new_size) {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: the caller's contract is passed through.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Capping = Capping;
+
+/// Runs `f` allowed at most `cap` bytes of allocation on this thread; returns its result and
+/// the bytes it allocated.
+fn with_allocation_cap<T>(cap: usize, f: impl FnOnce() -> T) -> (T, usize) {
+    let before = ALLOCATED.with(Cell::get);
+    ALLOWANCE.with(|left| left.set(cap));
+    let out = f();
+    ALLOWANCE.with(|left| left.set(usize::MAX));
+    (out, ALLOCATED.with(Cell::get) - before)
+}
 
 fn real_tickets() -> Vec<Vec<u8>> {
     auth_cookie_cases()
@@ -118,6 +188,51 @@ fn an_actor_chain_as_long_as_the_input_is_refused_without_recursion_blowup() {
         TicketSerializer::deserialize(&bytes),
         Err(Error::ActorTooDeep { .. })
     ));
+}
+
+/// The amplification of the security review: a 512 KiB name claim type, then as many claims
+/// as fit under `MAX_TICKET_BYTES` whose type is `"\0"` ("the identity's name type") and
+/// whose other fields are empty or defaults. Each claim is 13 bytes of input; copying the
+/// name type into every one would allocate ~20 GB.
+#[test]
+fn defaults_copied_past_the_allocation_budget_are_refused() {
+    const NAME_TYPE_BYTES: usize = 512 << 10;
+    const CLAIM: [u8; 13] = [1, 0, 0, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0];
+    let mut bytes = vec![5, 0, 0, 0, 0, 1, 0, 0, 0, 0];
+    bytes.extend_from_slice(&[0x80, 0x80, 0x20]); // 7-bit encoded 524288
+    bytes.resize(bytes.len() + NAME_TYPE_BYTES, b'n');
+    bytes.extend_from_slice(&[1, 0]); // the role type: the default
+    let tail = 2 + 8; // two flags, then the properties' version and count
+    let claims = (keyward_aspnetcore::MAX_TICKET_BYTES - bytes.len() - 4 - tail) / CLAIM.len();
+    assert!(claims > 40_000 && claims <= MAX_CLAIMS, "{claims}");
+    bytes.extend_from_slice(&(claims as i32).to_le_bytes());
+    for _ in 0..claims {
+        bytes.extend_from_slice(&CLAIM);
+    }
+    bytes.extend_from_slice(&[0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
+    assert!(bytes.len() <= keyward_aspnetcore::MAX_TICKET_BYTES);
+
+    let started = std::time::Instant::now();
+    let (result, allocated) =
+        with_allocation_cap(256 << 20, || TicketSerializer::deserialize(&bytes));
+    let error = result.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::AllocationBudget {
+                what: "a claim type",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains("a claim type") && message.contains("allocation budget"),
+        "{message}"
+    );
+    assert!(allocated < 64 << 20, "{allocated} bytes allocated");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
 #[test]
