@@ -429,6 +429,9 @@ pub enum KeysCommand {
         /// Print a JSON summary on stdout (with --output).
         #[arg(long, requires = "output")]
         json: bool,
+        /// Replace FILE if it exists.
+        #[arg(long, requires = "output")]
+        force: bool,
     },
     /// Read a file made by `keys export` into the ring: idempotent by key id; an existing key
     /// is never replaced.

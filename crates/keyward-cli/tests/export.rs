@@ -154,12 +154,26 @@ fn a_kek_wraps_plaintext_keys_for_the_file() {
         text.contains("encryptedSecret") && !text.contains("<masterKey"),
         "{text}"
     );
-    // Importing needs the KEK to read the key back.
+    // Importing needs the KEK: without it the key would be unusable, and nothing is written.
     let target = tempfile::tempdir().unwrap();
-    ok(&keyward(
+    let refused = failure_line(&keyward(
         target.path(),
         "a",
         &["keys", "import", file.to_str().unwrap()],
+        None,
+    ));
+    assert!(refused.contains("cannot be used by this ring"), "{refused}");
+    assert_eq!(key_files(target.path()), 0);
+    ok(&keyward(
+        target.path(),
+        "a",
+        &[
+            "--kek-file",
+            kek.to_str().unwrap(),
+            "keys",
+            "import",
+            file.to_str().unwrap(),
+        ],
         None,
     ));
     let opened = ok(&keyward(
@@ -178,7 +192,14 @@ fn a_kek_wraps_plaintext_keys_for_the_file() {
     let back = json(&keyward(
         source.path(),
         "a",
-        &["keys", "import", file.to_str().unwrap(), "--json"],
+        &[
+            "--kek-file",
+            kek.to_str().unwrap(),
+            "keys",
+            "import",
+            file.to_str().unwrap(),
+            "--json",
+        ],
         None,
     ));
     assert_eq!(
@@ -265,4 +286,153 @@ fn import_checks_everything_before_writing_and_never_replaces_a_key() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("never replaced"));
     assert_eq!(std::fs::read_to_string(&existing).unwrap(), existing_xml);
+
+    // The same impostor with its id spelled another way (braces, upper case), beside a new
+    // key: refused as a whole, so the new key is not written either.
+    let spelled = impostor.replace(&id, &format!("{{{}}}", id.to_uppercase()));
+    let file = files.path().join("spelled.xml");
+    std::fs::write(
+        &file,
+        format!("<repository>{}{spelled}</repository>", body(&fresh)),
+    )
+    .unwrap();
+    let before = key_files(target.path());
+    let output = keyward(
+        target.path(),
+        "a",
+        &["keys", "import", file.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("never replaced"));
+    assert_eq!(key_files(target.path()), before, "nothing written");
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), existing_xml);
+    ok(&keyward(target.path(), "a", &["keys", "list"], None));
+
+    // One file naming one id twice with different keys: refused.
+    let twice = format!(
+        "<repository>{}{}</repository>",
+        body(&fresh),
+        body(&fresh).replace("2027-04-01T00:00:00Z", "2027-05-01T00:00:00Z")
+    );
+    std::fs::write(&file, twice).unwrap();
+    let error = failure_line(&keyward(
+        target.path(),
+        "a",
+        &["keys", "import", file.to_str().unwrap()],
+        None,
+    ));
+    assert!(error.contains("two different keys"), "{error}");
+}
+
+fn key_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .starts_with("key-")
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn export_never_writes_a_clear_master_key_unasked_nor_over_a_file() {
+    let source = tempfile::tempdir().unwrap();
+    ok(&keyward(source.path(), "a", &["protect", "x"], None));
+    // A decoy <encryptedSecret> before the real <masterKey>: the ring reads the key in the
+    // clear, and so must export.
+    let path = std::fs::read_dir(source.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("key-"))
+        .unwrap();
+    let xml = std::fs::read_to_string(&path).unwrap();
+    let decoyed = xml.replacen(
+        "<masterKey",
+        "<encryptedSecret>x</encryptedSecret><masterKey",
+        1,
+    );
+    assert_ne!(decoyed, xml);
+    std::fs::write(&path, decoyed).unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("ring.xml");
+    let kek = files.path().join("kek.b64");
+    std::fs::write(&kek, "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap();
+    // (With a KEK configured the ring also logs that the plaintext key is not used.)
+    let output = keyward(
+        source.path(),
+        "a",
+        &[
+            "--kek-file",
+            kek.to_str().unwrap(),
+            "keys",
+            "export",
+            "--output",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let refused = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(refused.contains("stored in the clear"), "{refused}");
+    assert!(!file.exists());
+
+    // An existing file is not replaced without --force; the key directory is refused.
+    std::fs::write(&file, "keep").unwrap();
+    let refused = failure_line(&keyward(
+        source.path(),
+        "a",
+        &[
+            "keys",
+            "export",
+            "--allow-plaintext",
+            "--output",
+            file.to_str().unwrap(),
+        ],
+        None,
+    ));
+    assert!(refused.contains("--force"), "{refused}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep");
+    ok(&keyward(
+        source.path(),
+        "a",
+        &[
+            "keys",
+            "export",
+            "--allow-plaintext",
+            "--force",
+            "--output",
+            file.to_str().unwrap(),
+        ],
+        None,
+    ));
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("<repository"));
+    let inside = source.path().join("backup.xml");
+    let refused = failure_line(&keyward(
+        source.path(),
+        "a",
+        &[
+            "keys",
+            "export",
+            "--allow-plaintext",
+            "--output",
+            inside.to_str().unwrap(),
+        ],
+        None,
+    ));
+    assert!(refused.contains("inside the key directory"), "{refused}");
+    assert!(!inside.exists());
 }

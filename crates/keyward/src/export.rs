@@ -37,7 +37,8 @@ pub struct RingImport {
     pub imported_revocations: Vec<Option<KeyId>>,
     /// Keys the ring already held (same id and dates, however the secret is wrapped): skipped.
     pub already_present: Vec<KeyId>,
-    /// Keys whose id the ring holds with different content: never replaced.
+    /// Keys whose id the ring holds with different content (always empty in a result: a
+    /// conflict refuses the whole import with an error naming them).
     pub conflicts: Vec<KeyId>,
     /// Whether this was a dry run.
     pub dry_run: bool,
@@ -91,6 +92,17 @@ impl Provider {
                             None => return Err(Error::KeyNotEncrypted(id)),
                         }
                     }
+                    // Whatever the slot said: no <masterKey> may leave in the clear unasked (a
+                    // decoy element before the real one must not fool the check).
+                    if !allow_plaintext && holds_master_key(document.element()) {
+                        return Err(Error::KeyNotEncrypted(id));
+                    }
+                    if allow_plaintext
+                        && holds_master_key(document.element())
+                        && !export.plaintext.contains(&id)
+                    {
+                        export.plaintext.push(id);
+                    }
                     export.keys.push(id);
                 } else {
                     tracing::debug!(location = %stored.location, "an element that is neither a key nor a revocation is not exported");
@@ -104,14 +116,18 @@ impl Provider {
     }
 
     /// Imports a document made by [`Provider::export_ring`] (or any `<repository>`, `<key>`
-    /// or `<revocation>` document): every element is checked before anything is written;
-    /// keys are added by id and an existing key is never replaced (a different key under the
-    /// same id is reported in [`RingImport::conflicts`]); revocations already present are
-    /// skipped. Running it twice adds nothing the second time.
+    /// or `<revocation>` document). Everything is checked before anything is written: each
+    /// element reads as the ring reads it, each key is usable by this ring (algorithm,
+    /// at-rest decryptor, encryption policy), no id names two different keys, and no key
+    /// would replace a different key under the same id (ids compared as parsed, whatever
+    /// their spelling) — any of these refuses the whole import. Keys and revocations already
+    /// present are skipped, so running it twice adds nothing the second time.
     ///
     /// # Errors
-    /// [`Error::KeyXml`] for a document or element that is not valid key XML (nothing is
-    /// written then); a read-only provider (unless `dry_run`); repository errors.
+    /// [`Error::KeyXml`] for a document or element that is not valid key XML, an unusable
+    /// key, or a ring holding an unreadable element; [`Error::InvalidArgument`] for a key
+    /// that would replace another (nothing is written in any of these cases); a read-only
+    /// provider (unless `dry_run`); repository errors.
     pub fn import_ring(&self, document: &str, dry_run: bool) -> Result<RingImport> {
         if !dry_run {
             self.shared.check_writable()?;
@@ -131,6 +147,8 @@ impl Provider {
             return Err(invalid("it holds no key and no revocation".into()));
         }
         // Every element must read as the ring would read it, before anything is written.
+        let mut seen: HashMap<String, String> = HashMap::new();
+        let mut as_stored = Vec::with_capacity(incoming.len());
         for (index, element) in incoming.iter().enumerate() {
             if !element.is_key() && !element.is_revocation() {
                 return Err(invalid(format!(
@@ -140,11 +158,35 @@ impl Provider {
                 )));
             }
             let text = element.element().to_document();
-            let read = crate::key::xml::parse_document(&text, location)?;
-            for item in read {
+            for item in crate::key::xml::parse_document(&text, location)? {
                 if let crate::key::xml::RingElement::SkippedKey(key) = item {
                     return Err(invalid(format!("element {}: {}", index + 1, key.reason)));
                 }
+            }
+            let shape = without_secret(element.element());
+            if let Some(other) = seen.insert(element.identity(), shape.clone()) {
+                if element.is_key() && other != shape {
+                    return Err(invalid(format!(
+                        "two different keys have the id {}",
+                        element.key_id().map_or_else(String::new, |id| id.to_string())
+                    )));
+                }
+            }
+            as_stored.push(crate::repository::StoredElement::new(
+                format!("{location}, element {}", index + 1),
+                crate::repository::ElementHandle::new(index.to_string()),
+                text,
+            ));
+        }
+        // Every key must be usable by this ring (its algorithm, its at-rest decryptor, the
+        // encryption policy): a key no node can use would only break default-key resolution.
+        let ring = self.shared.ring_of(&as_stored)?;
+        for key in ring.keys() {
+            if let Some(reason) = &key.info.unusable_reason {
+                return Err(invalid(format!(
+                    "the key {{{}}} cannot be used by this ring: {reason} (give its decryptor, or leave it out)",
+                    key.info.id
+                )));
             }
         }
         let _lock = if dry_run {
@@ -154,9 +196,12 @@ impl Provider {
         };
         let mut existing: HashMap<String, XmlElement> = HashMap::new();
         for stored in self.shared.repository.load_elements()? {
-            let Ok(document) = KeyDocument::parse(&stored.xml) else {
-                continue;
-            };
+            let document = KeyDocument::parse(&stored.xml).map_err(|error| Error::KeyXml {
+                location: stored.location.clone(),
+                reason: format!(
+                    "the ring holds an element that cannot be read ({error}); fix or remove it before importing, so an import never writes over it"
+                ),
+            })?;
             for part in parts(document) {
                 existing.insert(part.identity(), part.element().clone());
             }
@@ -165,6 +210,7 @@ impl Provider {
             dry_run,
             ..RingImport::default()
         };
+        let mut pending = Vec::new();
         for element in incoming {
             let identity = element.identity();
             if let Some(present) = existing.get(&identity) {
@@ -172,18 +218,29 @@ impl Provider {
                     if without_secret(present) == without_secret(element.element()) {
                         report.already_present.push(id);
                     } else {
-                        tracing::warn!(key_id = %id, "an imported key has the id of a different key in the ring: not replaced");
                         report.conflicts.push(id);
                     }
                 }
                 continue;
             }
+            existing.insert(identity, element.element().clone());
+            pending.push(element);
+        }
+        // A conflict refuses the whole import: nothing is written.
+        if !report.conflicts.is_empty() {
+            let ids: Vec<String> = report.conflicts.iter().map(ToString::to_string).collect();
+            tracing::warn!(conflicts = %ids.join(", "), "an import would replace keys: refused");
+            return Err(Error::InvalidArgument(format!(
+                "the ring holds a different key under the id(s) {}: an existing key is never replaced, and nothing was imported",
+                ids.join(", ")
+            )));
+        }
+        for element in pending {
             if !dry_run {
                 self.shared
                     .repository
                     .store_element(element.element(), &element.friendly_name())?;
             }
-            existing.insert(identity, element.element().clone());
             if element.is_key() {
                 if let Some(id) = element.key_id() {
                     report.imported_keys.push(id);
@@ -228,4 +285,13 @@ fn children(document: &KeyDocument) -> Vec<KeyDocument> {
             _ => None,
         })
         .collect()
+}
+
+/// Whether a `<masterKey>` element (a master key in the clear) is anywhere in `element`.
+fn holds_master_key(element: &XmlElement) -> bool {
+    element.name() == "masterKey"
+        || element.children().iter().any(|node| match node {
+            XmlNode::Element(child) => holds_master_key(child),
+            _ => false,
+        })
 }

@@ -23,7 +23,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{command_now, provider, read_only_provider, read_stdin, CliError};
+use super::{command_now, provider, read_only_provider, read_stdin_limited, CliError};
 use crate::cli::{CookieCommand, CookieDecodeArgs, CookieEncodeArgs, GlobalOptions};
 
 /// The most input read: a whole cookie header of the largest cookie accepted.
@@ -62,7 +62,7 @@ fn decode(global: &GlobalOptions, args: &CookieDecodeArgs) -> Result<(), CliErro
     let input = match &args.cookie {
         Some(text) => text.clone(),
         None => {
-            let bytes = read_stdin()?;
+            let bytes = read_stdin_limited()?;
             if bytes.len() > MAX_INPUT_BYTES {
                 return Err(too_large(bytes.len()));
             }
@@ -149,7 +149,7 @@ fn cookie_value(input: &str, scheme: &str, wanted: Option<&str>) -> Result<Strin
 
 fn encode(global: &GlobalOptions, args: &CookieEncodeArgs) -> Result<(), CliError> {
     let text = if args.json.as_os_str() == "-" {
-        read_stdin()?
+        read_stdin_limited()?
     } else {
         std::fs::read(&args.json).map_err(|source| {
             CliError::Usage(format!("cannot read {}: {source}", args.json.display()))

@@ -43,7 +43,11 @@ pub fn export(
     output: Option<&Path>,
     allow_plaintext: bool,
     json: bool,
+    force: bool,
 ) -> Result<(), CliError> {
+    if let Some(path) = output {
+        check_destination(global, path, force)?;
+    }
     let provider = ring_reader(global)?;
     let export = provider.export_ring(allow_plaintext).map_err(|error| match error {
         keyward::Error::KeyNotEncrypted(id) => CliError::Usage(format!(
@@ -100,6 +104,33 @@ pub fn export(
     }
 }
 
+/// Refuses an export file inside the key directory (the ring would read it as a container
+/// of keys it already holds, differently wrapped) and an existing file without `--force`.
+fn check_destination(global: &GlobalOptions, path: &Path, force: bool) -> Result<(), CliError> {
+    let directory_of = |p: &Path| {
+        let parent = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::canonicalize(parent).ok()
+    };
+    if let (Some(keys), Some(target)) = (super::directory_of(global), directory_of(path)) {
+        if std::fs::canonicalize(&keys).is_ok_and(|keys| keys == target) {
+            return Err(CliError::Usage(format!(
+                "{} is inside the key directory: the ring would read the export as keys; write it elsewhere",
+                path.display()
+            )));
+        }
+    }
+    if !force && std::fs::symlink_metadata(path).is_ok() {
+        return Err(CliError::Usage(format!(
+            "{} exists: pass --force to replace it",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same directory (mode 0600 on
 /// Unix), renamed into place: a reader never sees half a file.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
@@ -122,7 +153,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     let result = options
         .open(&temporary)
         .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
-        .and_then(|()| std::fs::rename(&temporary, path));
+        .and_then(|()| std::fs::rename(&temporary, path))
+        // The rename is durable once the directory is.
+        .and_then(|()| std::fs::File::open(directory).and_then(|d| d.sync_all()));
     if result.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
@@ -136,17 +169,20 @@ pub fn import(
     dry_run: bool,
     json: bool,
 ) -> Result<(), CliError> {
+    // Read at most the limit (a FIFO or /dev/stdin reports no size).
     let limit = keyward::store::MAX_DOCUMENT_BYTES as u64;
-    let metadata = std::fs::metadata(file)
+    let mut text = String::new();
+    std::fs::File::open(file)
+        .and_then(|f| {
+            std::io::Read::read_to_string(&mut std::io::Read::take(f, limit + 1), &mut text)
+        })
         .map_err(|source| CliError::Usage(format!("cannot read {}: {source}", file.display())))?;
-    if metadata.len() > limit {
+    if text.len() as u64 > limit {
         return Err(CliError::Usage(format!(
             "{} is larger than the {limit}-byte limit of a key document",
             file.display()
         )));
     }
-    let text = std::fs::read_to_string(file)
-        .map_err(|source| CliError::Usage(format!("cannot read {}: {source}", file.display())))?;
     // A dry run reads only: not even a lock file is created.
     let provider = if dry_run {
         ring_reader(global)?

@@ -131,7 +131,8 @@ pub fn run(global: &GlobalOptions, command: &KeysCommand) -> Result<(), CliError
             output,
             allow_plaintext,
             json,
-        } => super::export::export(global, output.as_deref(), *allow_plaintext, *json),
+            force,
+        } => super::export::export(global, output.as_deref(), *allow_plaintext, *json, *force),
         KeysCommand::Import {
             file,
             dry_run,

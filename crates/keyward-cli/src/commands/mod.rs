@@ -117,7 +117,29 @@ fn at_rest(
     Ok(builder)
 }
 
-/// Every byte of stdin.
+/// The most a command that reads a payload, cookie or JSON ticket from stdin reads.
+pub const STDIN_LIMIT: u64 = 4 * 1024 * 1024;
+
+/// Stdin, at most [`STDIN_LIMIT`] bytes (more is an error, read no further).
+pub fn read_stdin_limited() -> Result<Vec<u8>, CliError> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::io::stdin(), STDIN_LIMIT + 1),
+        &mut bytes,
+    )
+    .map_err(|source| CliError::Io {
+        context: "reading stdin",
+        source,
+    })?;
+    if bytes.len() as u64 > STDIN_LIMIT {
+        return Err(CliError::Usage(format!(
+            "stdin holds more than {STDIN_LIMIT} bytes: not a payload, cookie or ticket"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Every byte of stdin (what `protect` protects).
 pub fn read_stdin() -> Result<Vec<u8>, CliError> {
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|source| {

@@ -2,14 +2,14 @@
 
 use std::io::Write;
 
-use super::{read_only_provider, read_stdin, CliError};
+use super::{read_only_provider, read_stdin_limited, CliError};
 use crate::cli::{GlobalOptions, UnprotectArgs};
 
 /// Unprotects PAYLOAD or stdin and writes the plaintext bytes exactly, nothing added.
 pub fn run(global: &GlobalOptions, args: &UnprotectArgs) -> Result<(), CliError> {
     let text = match &args.payload {
         Some(payload) => payload.clone(),
-        None => String::from_utf8_lossy(&read_stdin()?).into_owned(),
+        None => String::from_utf8_lossy(&read_stdin_limited()?).into_owned(),
     };
     // Reading never writes: no directory, lock file or key is created by an unprotect.
     let provider = read_only_provider(global)?;

@@ -82,7 +82,12 @@ impl KeyDocument {
     /// What makes two stored elements the same key or revocation, whatever their formatting:
     /// the key's id, or the revoked id and the revocation date.
     pub fn identity(&self) -> String {
-        let id = self.raw_key_id().unwrap_or("").trim().to_ascii_lowercase();
+        // The parsed id, so every spelling .NET accepts (braces, upper case, no hyphens)
+        // names one key.
+        let raw = self.raw_key_id().unwrap_or("").trim();
+        let id = raw
+            .parse::<KeyId>()
+            .map_or_else(|_| raw.to_ascii_lowercase(), |id| id.to_string());
         if self.is_key() {
             format!("key:{id}")
         } else if self.is_revocation() {

@@ -215,8 +215,7 @@ pub fn check(directory: &Path, service_user: Option<&str>) -> Vec<Finding> {
             );
             continue;
         }
-        match std::fs::read_to_string(&path)
-            .ok()
+        match read_limited(&path)
             .map(|text| keyward::store::KeyDocument::parse(text.trim_start_matches('\u{feff}')))
         {
             Some(Ok(document)) => {
@@ -278,4 +277,14 @@ pub fn check(directory: &Path, service_user: Option<&str>) -> Vec<Finding> {
 
 fn group_of(identity: &Identity) -> String {
     group_name(identity.gid).unwrap_or_else(|| identity.gid.to_string())
+}
+
+/// A key file's text, at most the size the ring reads (`None`: unreadable, too large, or not
+/// UTF-8 — the ring's own read reports those).
+fn read_limited(path: &Path) -> Option<String> {
+    let limit = keyward::store::MAX_DOCUMENT_BYTES as u64;
+    let mut text = String::new();
+    let file = std::fs::File::open(path).ok()?;
+    std::io::Read::read_to_string(&mut std::io::Read::take(file, limit + 1), &mut text).ok()?;
+    (text.len() as u64 <= limit).then_some(text)
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{keys_of, print_lines};
 use crate::cli::MachineKeyEncodeCommand;
-use crate::commands::{read_stdin, CliError};
+use crate::commands::{read_stdin_limited, CliError};
 
 /// The JSON `decode forms-ticket` prints; only `name` is required.
 #[derive(Deserialize)]
@@ -40,7 +40,7 @@ pub fn run(command: &MachineKeyEncodeCommand) -> Result<(), CliError> {
     let MachineKeyEncodeCommand::FormsTicket { config, json } = command;
     let keys = keys_of(config)?;
     let text = if json.as_os_str() == "-" {
-        read_stdin()?
+        read_stdin_limited()?
     } else {
         std::fs::read(json)
             .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", json.display())))?
