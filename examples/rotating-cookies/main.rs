@@ -50,7 +50,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .refresh_period(Duration::seconds(5))
         .build()?;
     let state = AppState {
-        cookies: CookieProtection::new(&provider),
+        // This demo serves plain http://127.0.0.1:3000, and curl (like browsers, outside
+        // their localhost exceptions) does not send a `Secure` cookie over http://. So its
+        // cookies are not `Secure`, and the re-issues after a rotation must not be either:
+        // opt out of the default `Secure` re-issue template, explicitly. Behind HTTPS, drop
+        // `.insecure_reissue()` and add `.secure(true)` to the cookie set in `login`.
+        cookies: CookieProtection::new(&provider).insecure_reissue(),
         provider,
     };
     let app = Router::new()
@@ -78,6 +83,8 @@ async fn login(
     jar: ProtectedCookieJar,
     Path(name): Path<String>,
 ) -> Result<(ProtectedCookieJar, String), ProtectError> {
+    // Not `Secure`: the demo is served over plain http:// (see `insecure_reissue` in main).
+    // No Max-Age: a session cookie, as re-issues are (the template has no Max-Age either).
     let jar = jar.add(
         Cookie::build((COOKIE, name.clone()))
             .path("/")

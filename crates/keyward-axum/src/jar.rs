@@ -159,7 +159,9 @@ impl ProtectedCookieJar {
 
     /// Adds a cookie, its value protected under the current default key. Its attributes are
     /// yours; set them as [`CookieProtection::reissue_template`] does so that re-issues
-    /// replace it.
+    /// replace it. A re-issue does not know them (a browser sends back only the value): its
+    /// attributes are the template's, `Path=/; Secure; HttpOnly; SameSite=Lax` and no
+    /// expiry by default, so a persistent cookie needs its `Max-Age` in the template too.
     ///
     /// # Errors
     /// [`ProtectError`] when no key could be had to protect with (a ring with no usable key

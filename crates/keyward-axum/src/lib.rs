@@ -61,6 +61,39 @@
 //! handler that reads a cookie and drops the jar reads it fine, but the re-issue under the
 //! current key (or the removal of a refused cookie) waits for a handler that returns it.
 //!
+//! ## Re-issued cookies: `Secure` and persistence
+//!
+//! A browser sends back a cookie's name and value, never its attributes, so a re-issued
+//! cookie takes them from [`CookieProtection::reissue_template`]: by default
+//! `Path=/; Secure; HttpOnly; SameSite=Lax`, a session cookie.
+//!
+//! - A cookie you set with `Max-Age` or `Expires` becomes a session cookie at its first
+//!   re-issue unless the template carries the same `Max-Age`.
+//! - `Secure` is on by default (as in [`AspNetCoreLogin`]). Over plain `http://` in
+//!   development, where browsers and curl neither store nor send `Secure` cookies, opt out
+//!   explicitly with [`CookieProtection::insecure_reissue`]; never in production.
+//!
+//! ```
+//! use keyward_axum::cookie::{time::Duration, Cookie, SameSite};
+//! use keyward_axum::CookieProtection;
+//!
+//! let provider = keyward::Provider::ephemeral("shop")?;
+//! // Persistent cookies of 30 days, re-issued as such.
+//! let protection = CookieProtection::new(&provider).reissue_template(
+//!     Cookie::build(("", ""))
+//!         .path("/")
+//!         .secure(true)
+//!         .http_only(true)
+//!         .same_site(SameSite::Lax)
+//!         .max_age(Duration::days(30))
+//!         .build(),
+//! );
+//! assert!(protection.reissues_secure());
+//! // Development over http://localhost only.
+//! assert!(!CookieProtection::new(&provider).insecure_reissue().reissues_secure());
+//! # Ok::<(), keyward::Error>(())
+//! ```
+//!
 //! ## tower-sessions
 //!
 //! There is no keyward signer for tower-sessions' session cookie, on purpose: tower-sessions

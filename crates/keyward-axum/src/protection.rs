@@ -63,7 +63,10 @@ impl fmt::Debug for CookieProtection {
 impl CookieProtection {
     /// Protects cookies with `provider`'s key ring, under its application name. Cookies read
     /// under a key other than the current default key are re-issued under it (turn that off
-    /// with [`reissue`](Self::reissue)).
+    /// with [`reissue`](Self::reissue)), as `Path=/; Secure; HttpOnly; SameSite=Lax` session
+    /// cookies unless [`reissue_template`](Self::reissue_template) says otherwise (put a
+    /// `Max-Age` there for persistent cookies; over plain `http://` in development, see
+    /// [`insecure_reissue`](Self::insecure_reissue)).
     pub fn new(provider: &Provider) -> Self {
         let base = provider.protector(COOKIE_PURPOSES);
         Self {
@@ -94,11 +97,41 @@ impl CookieProtection {
     /// The attributes (path, domain, `Secure`, `HttpOnly`, `SameSite`, `Max-Age`/`Expires`,
     /// `Partitioned`) of re-issued cookies and of the removal of unreadable ones: a browser
     /// only replaces a cookie with the same name, path and domain. Its name and value are
-    /// ignored. Default: `Path=/; HttpOnly; SameSite=Lax`, a session cookie.
+    /// ignored. Default: `Path=/; Secure; HttpOnly; SameSite=Lax`, a session cookie.
+    ///
+    /// The jar cannot copy the attributes of the cookie it re-issues: a browser sends back
+    /// only names and values. So a template replaces them all:
+    /// - **Persistence has to be in the template.** A cookie you set with `Max-Age` or
+    ///   `Expires` is re-issued as a session cookie (gone when the browser closes) unless the
+    ///   template carries a `Max-Age` (or `Expires`) too.
+    /// - **Keep `Secure` in it.** A template without `Secure` downgrades every re-issued
+    ///   cookie to one the browser also sends over plain HTTP. For development over
+    ///   `http://`, prefer [`insecure_reissue`](Self::insecure_reissue), which says so.
     #[must_use]
     pub fn reissue_template(mut self, template: Cookie<'static>) -> Self {
         Arc::make_mut(&mut self.settings).template = template;
         self
+    }
+
+    /// **Development over plain `http://` only.** Re-issued cookies (and removals) from the
+    /// default template lose `Secure`: a browser (or curl) does not send a `Secure` cookie
+    /// over `http://`, and most refuse to store one received over it, so without this a
+    /// cookie re-issued after a rotation would be lost on such a server. Never use it where
+    /// the site is served over HTTPS: re-issued cookies would then travel in clear text too.
+    ///
+    /// It changes the current default template (call it after
+    /// [`reissue_template`](Self::reissue_template), which replaces it), not the templates
+    /// of [`reissue_template_for`](Self::reissue_template_for).
+    #[must_use]
+    pub fn insecure_reissue(mut self) -> Self {
+        Arc::make_mut(&mut self.settings).template.set_secure(false);
+        self
+    }
+
+    /// Whether re-issued cookies from the default template carry `Secure` (default: yes;
+    /// see [`insecure_reissue`](Self::insecure_reissue)).
+    pub fn reissues_secure(&self) -> bool {
+        self.settings.template.secure() == Some(true)
     }
 
     /// As [`reissue_template`](Self::reissue_template), for the cookie called `name` only.
@@ -152,9 +185,12 @@ impl CookieProtection {
     }
 }
 
+/// `Path=/; Secure; HttpOnly; SameSite=Lax`, as [`AspNetCoreLogin`](crate::AspNetCoreLogin)
+/// issues its cookie by default.
 fn default_template() -> Cookie<'static> {
     Cookie::build(("", ""))
         .path("/")
+        .secure(true)
         .http_only(true)
         .same_site(SameSite::Lax)
         .build()

@@ -100,6 +100,8 @@ async fn a_cookie_survives_two_rotations_and_dies_with_its_key() {
     assert_eq!(key_of(reissued.value()), second_key);
     assert_eq!(reissued.path(), Some("/"));
     assert_eq!(reissued.http_only(), Some(true));
+    // The default template is Secure: a re-issue never downgrades a Secure cookie.
+    assert_eq!(reissued.secure(), Some(true), "{reissued}");
     let reply = browser.get("/get").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert!(reply.set_cookies.is_empty());
@@ -166,6 +168,45 @@ async fn reissue_can_be_turned_off() {
         (StatusCode::OK, "dark")
     );
     assert!(reply.set_cookies.is_empty());
+}
+
+#[tokio::test]
+async fn insecure_reissue_is_an_explicit_opt_out_and_persistence_comes_from_the_template() {
+    // Development over plain http://: re-issues without Secure, because asked.
+    let (dev, clock) = provider("shop");
+    let protection = CookieProtection::new(&dev).insecure_reissue();
+    assert!(!protection.reissues_secure());
+    let addr = serve(app(protection)).await;
+    let mut browser = Browser::new(addr);
+    browser.get("/set/dark").await;
+    rotate(&dev, &clock);
+    let reply = browser.get("/get").await;
+    let reissued = reply.set_cookie("prefs").unwrap();
+    assert_eq!(reissued.secure(), None, "{reissued}");
+    assert_eq!(reissued.http_only(), Some(true));
+
+    // A template with a Max-Age: the re-issue is persistent (and Secure, as the template).
+    let (provider, clock) = provider("shop");
+    let protection = CookieProtection::new(&provider).reissue_template(
+        Cookie::build(("", ""))
+            .path("/")
+            .secure(true)
+            .http_only(true)
+            .max_age(keyward_axum::cookie::time::Duration::days(30))
+            .build(),
+    );
+    assert!(protection.reissues_secure());
+    let addr = serve(app(protection)).await;
+    let mut browser = Browser::new(addr);
+    browser.get("/set/dark").await;
+    rotate(&provider, &clock);
+    let reply = browser.get("/get").await;
+    let reissued = reply.set_cookie("prefs").unwrap();
+    assert_eq!(reissued.secure(), Some(true), "{reissued}");
+    assert_eq!(
+        reissued.max_age(),
+        Some(keyward_axum::cookie::time::Duration::days(30))
+    );
 }
 
 #[tokio::test]
