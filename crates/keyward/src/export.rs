@@ -168,7 +168,9 @@ impl Provider {
                 if element.is_key() && other != shape {
                     return Err(invalid(format!(
                         "two different keys have the id {}",
-                        element.key_id().map_or_else(String::new, |id| id.to_string())
+                        element
+                            .key_id()
+                            .map_or_else(String::new, |id| id.to_string())
                     )));
                 }
             }

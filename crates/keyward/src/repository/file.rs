@@ -140,12 +140,14 @@ impl FileSystemRepository {
             crate::KeyId::random().to_string()
         };
         let target = self.directory.join(format!("{name}.xml"));
-        self.write_file(element, &target)
+        self.write_file(element, &target, Placement::New)
     }
 
-    /// Writes `element` as the document at `target` (temporary file, fsync, rename, directory
-    /// fsync): readers see the old file or the new one.
-    fn write_file(&self, element: &XmlElement, target: &Path) -> Result<()> {
+    /// Writes `element` as the document at `target` (temporary file, fsync, then into place,
+    /// directory fsync): readers see the old file or the new one. A new element never
+    /// replaces a file: when `target` exists (a file misnamed for another key, a second
+    /// revocation of one key), it gets a name of its own beside it.
+    fn write_file(&self, element: &XmlElement, target: &Path, placement: Placement) -> Result<()> {
         let temp = self
             .directory
             .join(format!(".{}.tmp", crate::KeyId::random()));
@@ -159,7 +161,10 @@ impl FileSystemRepository {
             file.write_all(contents.as_bytes())?;
             file.sync_all()?;
             drop(file);
-            fs::rename(&temp, target)?;
+            match placement {
+                Placement::Replace => fs::rename(&temp, target)?,
+                Placement::New => place_new(&temp, target)?,
+            }
             // Make the rename itself durable.
             File::open(&self.directory)?.sync_all()
         })();
@@ -210,7 +215,7 @@ impl KeyRepository for FileSystemRepository {
                 io::Error::other("the file changed since it was read; nothing replaced"),
             ));
         }
-        self.write_file(new, &path)
+        self.write_file(new, &path, Placement::Replace)
     }
 
     fn delete_elements(&self, elements: &[StoredElement]) -> Result<()> {
@@ -403,3 +408,38 @@ fn permission_problems(_directory: &Path) -> Vec<String> {
 #[cfg(test)]
 #[path = "file_tests.rs"]
 mod tests;
+
+/// Whether a write may replace the file at its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    /// A new element: never over an existing file.
+    New,
+    /// A replacement of the element read from the target.
+    Replace,
+}
+
+/// Moves `temp` to `target`, or beside it under a fresh name when `target` exists: a hard
+/// link fails rather than replace (where links are unsupported, a checked rename).
+fn place_new(temp: &Path, target: &Path) -> io::Result<()> {
+    let mut destination = target.to_path_buf();
+    for _ in 0..4 {
+        match fs::hard_link(temp, &destination) {
+            Ok(()) => return fs::remove_file(temp),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let stem = target
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                destination =
+                    target.with_file_name(format!("{stem}-{}.xml", crate::KeyId::random()));
+            }
+            // A file system without hard links: rename, after checking the name is free.
+            Err(_) if !destination.exists() => return fs::rename(temp, &destination),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "no free file name for the element",
+    ))
+}

@@ -104,3 +104,39 @@ fn a_file_where_the_directory_should_be_fails_with_its_path() {
     let err = FileSystemRepository::open(&not_a_dir).unwrap_err();
     assert!(err.to_string().contains("file"), "{err}");
 }
+
+#[test]
+fn a_new_element_never_replaces_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = FileSystemRepository::open(dir.path().join("k")).unwrap();
+    // A file named for one key that holds another (hand-copied, misnamed).
+    let misnamed = repo.directory().join("key-abc.xml");
+    fs::write(&misnamed, "<key id=\"other\"/>").unwrap();
+    repo.store_element(&XmlElement::new("key").attr("id", "abc"), "key-abc")
+        .unwrap();
+    assert_eq!(
+        fs::read_to_string(&misnamed).unwrap(),
+        "<key id=\"other\"/>"
+    );
+    let loaded = repo.load_elements().unwrap();
+    assert_eq!(loaded.len(), 2, "both elements are kept");
+    assert!(loaded.iter().any(|e| e.xml.contains("\"abc\"")));
+    // A second revocation of one key keeps the first too.
+    repo.store_element(
+        &XmlElement::new("revocation").attr("n", "1"),
+        "revocation-abc",
+    )
+    .unwrap();
+    repo.store_element(
+        &XmlElement::new("revocation").attr("n", "2"),
+        "revocation-abc",
+    )
+    .unwrap();
+    assert_eq!(repo.load_elements().unwrap().len(), 4);
+    let leftovers = fs::read_dir(repo.directory())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .count();
+    assert_eq!(leftovers, 0);
+}
