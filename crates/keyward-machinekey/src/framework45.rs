@@ -82,13 +82,20 @@ pub fn unprotect(keys: &MachineKeys, purpose: &Purpose, protected: &[u8]) -> Res
     cbc_decrypt(cipher, enc_key.expose(), iv, ciphertext)
 }
 
-/// Decrypts **without checking the MAC**, for forensics when only the decryption key is known
-/// (e.g. a published Katana cookie). `mac_len` is the tag length to strip. Never use this to
-/// trust a value: anyone can make one that decrypts.
+/// Decrypts **without checking the MAC**. It exists only for published test vectors that
+/// came without a validation key (e.g. a Katana cookie whose `decryptionKey` alone was
+/// published), and must never be reachable from a request path: decrypting unauthenticated
+/// CBC input answers "does this pad correctly?", a padding oracle that lets anyone decrypt a
+/// captured value. Anything that may come from a client goes through [`unprotect`], which
+/// checks the MAC first. `mac_len` is the tag length to strip. Never use this to trust a
+/// value: anyone can make one that decrypts.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for a key that does not fit `cipher`; [`Error::Malformed`] or
-/// [`Error::InvalidPayload`] when the value does not decrypt.
+/// [`Error::InvalidArgument`] for a key that does not fit `cipher`; [`Error::Malformed`] for
+/// a value too short or too long to be one; past those length checks, every failure (bad
+/// padding, a ciphertext that is not whole blocks, any other decryption error) is the same
+/// [`Error::InvalidPayload`].
+#[doc(hidden)]
 pub fn decrypt_unverified(
     cipher: MachineKeyDecryption,
     decryption_key: &Secret,
@@ -105,7 +112,8 @@ pub fn decrypt_unverified(
     }
     let (iv, ciphertext, _) = split(protected, block_size(cipher), mac_len)?;
     let enc_key = derive_key(decryption_key.expose(), purpose);
-    cbc_decrypt(cipher, enc_key.expose(), iv, ciphertext)
+    // One error for every failure from here on: none may tell padding apart from the rest.
+    cbc_decrypt(cipher, enc_key.expose(), iv, ciphertext).map_err(|_| Error::InvalidPayload)
 }
 
 /// `IV || C || T`, with `C` at least one block.
@@ -138,4 +146,83 @@ pub(crate) fn iterated_hash(hash: fn(&[u8]) -> Vec<u8>, data: &[u8], len: usize)
     }
     out.truncate(len);
     out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+mod tests {
+    use super::*;
+
+    /// `IV || CBC(AES-256) || a 32-byte stand-in tag` of 16 bytes of `x` (two blocks: the
+    /// data, then a whole block of padding), under `key` for `purpose`.
+    fn unverified_value(key: &Secret, purpose: &Purpose) -> Vec<u8> {
+        let iv = [3u8; 16];
+        let enc_key = derive_key(key.expose(), purpose);
+        let ciphertext = cbc_encrypt(
+            MachineKeyDecryption::Aes,
+            enc_key.expose(),
+            &iv,
+            &[b'x'; 16],
+        )
+        .unwrap();
+        let mut out = iv.to_vec();
+        out.extend_from_slice(&ciphertext);
+        out.extend_from_slice(&[0u8; 32]);
+        out
+    }
+
+    #[test]
+    fn decrypt_unverified_fails_one_way_after_the_length_checks() {
+        let cipher = MachineKeyDecryption::Aes;
+        let key = Secret::new(vec![7u8; 32]);
+        let purpose = Purpose::machine_key_protect(&["a".into()]);
+        let good = unverified_value(&key, &purpose);
+        let open = |bytes: &[u8]| decrypt_unverified(cipher, &key, &purpose, bytes, 32);
+        assert_eq!(open(&good).unwrap(), [b'x'; 16]);
+
+        // Bad padding: the last plaintext byte becomes 0x11 (flip in the block before it).
+        let mut bad_padding = good.clone();
+        bad_padding[16 + 15] ^= 0x10 ^ 0x11;
+        // Not whole blocks: a byte short (still longer than the minimum).
+        let mut ragged = good.clone();
+        ragged.remove(20);
+        // Another key and another purpose.
+        let other_key = Secret::new(vec![8u8; 32]);
+        let other_purpose = Purpose::machine_key_protect(&["b".into()]);
+        let failures = [
+            open(&bad_padding).unwrap_err(),
+            open(&ragged).unwrap_err(),
+            decrypt_unverified(cipher, &other_key, &purpose, &bad_padding, 32).unwrap_err(),
+            decrypt_unverified(cipher, &key, &other_purpose, &bad_padding, 32).unwrap_err(),
+        ];
+        for error in &failures {
+            assert!(matches!(error, Error::InvalidPayload), "{error}");
+            assert_eq!(error.to_string(), failures[0].to_string());
+        }
+
+        // The length checks (public facts about the input) still say what is wrong.
+        assert!(matches!(
+            open(&good[..16 + 15 + 32]),
+            Err(Error::Malformed(_))
+        ));
+        // A key that does not fit the cipher is the caller's error, before any input.
+        assert!(matches!(
+            decrypt_unverified(cipher, &Secret::new(vec![0; 20]), &purpose, &good, 32),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+
+    #[test]
+    fn decrypt_unverified_is_hidden_from_the_documentation() {
+        // A decryption without a MAC check answers "does this pad correctly?": it must not be
+        // advertised as API. Guard the attribute (rustdoc has no test hook for it).
+        let source = include_str!("framework45.rs");
+        let at = source.find("pub fn decrypt_unverified").unwrap();
+        let before = &source[..at];
+        let item_start = before.rfind("\n\n").unwrap();
+        assert!(
+            before[item_start..].contains("#[doc(hidden)]"),
+            "decrypt_unverified lost #[doc(hidden)]"
+        );
+    }
 }
