@@ -54,8 +54,9 @@ impl ChunkingCookieManager {
 
     /// The cookies to set for `name` = `value` with the default attributes
     /// ([`DEFAULT_COOKIE_ATTRIBUTES`]): one pair, or `name=chunks-N` then `nameC1` …
-    /// `nameCN`. A chunk size too small to make progress (.NET throws) leaves the value
-    /// whole; [`ChunkingCookieManager::try_split`] reports it instead.
+    /// `nameCN`. A chunk size too small to make progress (.NET throws), or a value needing
+    /// more than [`MAX_CHUNKS`] chunks, leaves the value whole;
+    /// [`ChunkingCookieManager::try_split`] reports either instead.
     pub fn split(&self, name: &str, value: &str) -> Vec<(String, String)> {
         self.try_split(name, value, DEFAULT_COOKIE_ATTRIBUTES)
             .unwrap_or_else(|_| vec![(name.to_owned(), value.to_owned())])
@@ -67,7 +68,10 @@ impl ChunkingCookieManager {
     /// carries `chunk size − len(name=attributes) − 3` characters, as .NET computes it.
     ///
     /// # Errors
-    /// [`Error::ChunkSizeTooSmall`] when the chunk size is below `len(name=attributes) + 10`.
+    /// [`Error::ChunkSizeTooSmall`] when the chunk size is below `len(name=attributes) + 10`;
+    /// [`Error::TooManyChunks`] when the value needs more than [`MAX_CHUNKS`] chunks (more
+    /// than [`ChunkingCookieManager::reassemble`] takes back, and far more than a browser
+    /// keeps).
     pub fn try_split(
         &self,
         name: &str,
@@ -103,6 +107,13 @@ impl ChunkingCookieManager {
             let (chunk, tail) = rest.split_at(end);
             chunks.push(chunk);
             rest = tail;
+        }
+        // A value no reader takes back (reassembly stops at MAX_CHUNKS) is refused here too.
+        if chunks.len() > MAX_CHUNKS {
+            return Err(Error::TooManyChunks {
+                name: name.to_owned(),
+                declared: chunks.len().to_string(),
+            });
         }
         let mut cookies = Vec::with_capacity(chunks.len() + 1);
         cookies.push((name.to_owned(), format!("{CHUNKS_MARKER}{}", chunks.len())));

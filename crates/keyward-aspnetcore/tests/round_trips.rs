@@ -150,7 +150,24 @@ proptest! {
         let format = TicketDataFormat::for_cookie_scheme(&provider, "Cookies");
         let value = format.protect(&ticket).unwrap();
         let manager = ChunkingCookieManager { chunk_size: Some(chunk_size) };
-        let cookies = manager.split(".AspNetCore.Cookies", &value);
+        let split = manager.try_split(
+            ".AspNetCore.Cookies",
+            &value,
+            keyward_aspnetcore::DEFAULT_COOKIE_ATTRIBUTES,
+        );
+        // More chunks than reassembly takes back are refused when splitting, not later.
+        let per_chunk = chunk_size
+            - ".AspNetCore.Cookies=".len()
+            - keyward_aspnetcore::DEFAULT_COOKIE_ATTRIBUTES.len()
+            - 3;
+        if value.len().div_ceil(per_chunk) > keyward_aspnetcore::MAX_CHUNKS {
+            prop_assert!(
+                matches!(split, Err(keyward_aspnetcore::Error::TooManyChunks { .. })),
+                "{split:?}"
+            );
+            return Ok(());
+        }
+        let cookies = split.unwrap();
         if cookies.len() > 1 {
             prop_assert_eq!(&cookies[0].1, &format!("chunks-{}", cookies.len() - 1));
         }

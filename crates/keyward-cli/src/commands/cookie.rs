@@ -167,7 +167,9 @@ fn encode(global: &GlobalOptions, args: &CookieEncodeArgs) -> Result<(), CliErro
         .cookie_name
         .clone()
         .unwrap_or_else(|| default_cookie_name(&args.scheme));
-    let cookies = ChunkingCookieManager::new().split(&name, &value);
+    let cookies = ChunkingCookieManager::new()
+        .try_split(&name, &value, keyward_aspnetcore::DEFAULT_COOKIE_ATTRIBUTES)
+        .map_err(|e| CliError::Usage(format!("the login cookie: {e}")))?;
     if let [(_, value)] = cookies.as_slice() {
         print_lines(std::iter::once(value.clone()))
     } else {

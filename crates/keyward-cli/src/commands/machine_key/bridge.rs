@@ -53,7 +53,13 @@ pub fn run(global: &GlobalOptions, args: &MachineKeyBridgeArgs) -> Result<(), Cl
     let value = TicketDataFormat::for_cookie_scheme(&provider, &args.scheme)
         .protect(&ticket)
         .map_err(|e| CliError::Usage(format!("protecting the ASP.NET Core ticket: {e}")))?;
-    let cookies = ChunkingCookieManager::new().split(&args.cookie_name, &value);
+    let cookies = ChunkingCookieManager::new()
+        .try_split(
+            &args.cookie_name,
+            &value,
+            keyward_aspnetcore::DEFAULT_COOKIE_ATTRIBUTES,
+        )
+        .map_err(|e| CliError::Usage(format!("the login cookie: {e}")))?;
     if args.json {
         print_json(&json!({
             "name": login.name,
