@@ -352,6 +352,14 @@ pub enum KeysCommand {
         /// Why (recorded in the revocation element).
         #[arg(long, value_name = "TEXT")]
         reason: String,
+        /// Revoke an id that no key of the ring has (nodes that still hold such a key in
+        /// memory stop using it).
+        #[arg(long)]
+        allow_unknown: bool,
+        /// Show the keys it would revoke, the gaps that would open and the keys that would
+        /// be written to fill them; write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Copy every key and revocation from one repository to another (idempotent).
     ///

@@ -62,6 +62,38 @@ impl Provider {
         Ok(id)
     }
 
+    /// Writes a new key for `lifetime`, activated exactly one propagation window after its
+    /// creation, so every node reads it before it protects; on a ring without a usable
+    /// default key it is activated at once (nothing else could protect meanwhile). Returns the
+    /// key as written.
+    ///
+    /// # Errors
+    /// A lifetime below [`MIN_KEY_LIFETIME`](crate::MIN_KEY_LIFETIME), a read-only provider,
+    /// repository errors.
+    pub fn create_next_key(&self, lifetime: time::Duration) -> Result<crate::PlannedKey> {
+        if lifetime < crate::MIN_KEY_LIFETIME {
+            return Err(Error::InvalidArgument(
+                "the key lifetime must be at least 7 days".into(),
+            ));
+        }
+        let now = date::to_ticks_precision(self.shared.now());
+        let has_default = self.shared.ring().default_key_at(now).is_some();
+        let activation = if has_default {
+            now.saturating_add(self.shared.policy.propagation_window)
+        } else {
+            now
+        };
+        let expiration = activation.saturating_add(lifetime);
+        let id = self.shared.write_key(now, activation, expiration)?;
+        tracing::info!(key_id = %id, activation = %date::format(activation), expiration = %date::format(expiration), "key created");
+        self.shared.refresh()?;
+        Ok(crate::PlannedKey {
+            id: Some(id),
+            activation,
+            expiration,
+        })
+    }
+
     /// Revokes one key (.NET-compatible revocation XML). Its payloads then fail with
     /// [`Error::KeyRevoked`]; if it was the default key, a new key is created at once.
     ///

@@ -2,10 +2,10 @@
 //! Kubernetes CronJob — a usable default key exists, its successor is written at least the
 //! propagation window before it activates, and the caller learns when to run again.
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::key::{date, resolve_default_key, KeyCandidate, KeyId};
+use crate::key::{date, KeyCandidate, KeyId};
 use crate::provider::Provider;
 
 /// A key [`Provider::ensure_keys`] created (or, in a dry run, would create).
@@ -81,29 +81,76 @@ impl Provider {
         } else {
             Some(self.shared.repository.lock_for_generation()?)
         };
+        let created = self.fill_gaps(dry_run, &|_| {})?;
+        let ring = if dry_run {
+            std::sync::Arc::new(self.shared.load_ring()?)
+        } else {
+            self.shared.refresh()?
+        };
+        let now = self.now();
+        let schedule = ring
+            .schedule(now)
+            .with_change(|c| simulate(c, &created, now));
+        if let Some(gap) = schedule.gaps().first() {
+            let blocked = ring.creation_blocked(now);
+            return Err(Error::NoDefaultKey {
+                ring_location: ring.location().to_owned(),
+                reason: match (gap.start <= now, blocked) {
+                    (true, Some(reason)) => reason,
+                    (false, Some(reason)) => {
+                        format!("none from {} on: {reason}", date::format(gap.start))
+                    }
+                    (_, None) => format!(
+                        "none from {} on, and the keys written do not settle it (is another writer changing the ring?)",
+                        date::format(gap.start)
+                    ),
+                },
+            });
+        }
+        Ok(Ensured {
+            created,
+            default_key: schedule.default_at(now),
+            covered_until: schedule.covered_until(),
+            next_run_at: schedule.next_write_at(),
+            must_run_by: schedule.must_write_by(),
+            dry_run,
+        })
+    }
+}
+
+impl Provider {
+    /// Writes (or, in a dry run, plans) the keys the schedule needs now: one per gap within
+    /// the horizon, each activated where its gap starts. `pending` applies changes a dry run
+    /// has not written (revocations) to the keys before planning. The caller holds the
+    /// generation lock unless this is a dry run.
+    pub(crate) fn fill_gaps(
+        &self,
+        dry_run: bool,
+        pending: &dyn Fn(&mut Vec<KeyCandidate>),
+    ) -> Result<Vec<PlannedKey>> {
         let mut created = Vec::new();
-        // At most a default key and its successor; the bound only guards against a plan that
-        // never settles.
-        for _ in 0..3 {
+        // Each key fills one gap; the bound only guards against a plan that never settles (a
+        // store writer racing this one).
+        for _ in 0..MAX_KEYS_PER_RUN {
             let ring = self.shared.load_ring()?;
             let now = date::to_ticks_precision(self.now());
-            let mut candidates = ring.candidates().to_vec();
-            simulate(&mut candidates, &created);
-            let plan = if dry_run {
-                // The ring's own guards (undecryptable keys, a future mass revocation) first.
-                ring.plan_new_key(now)
-                    .and_then(|_| crate::key::plan_new_key(&candidates, now, &self.shared.policy))
-            } else {
-                ring.plan_new_key(now)
+            let schedule = ring.schedule(now).with_change(|c| {
+                pending(c);
+                simulate(c, &created, now);
+            });
+            let Some(plan) = schedule.next_key() else {
+                break;
             };
-            let Some(plan) = plan else { break };
+            if ring.creation_blocked(now).is_some() {
+                break;
+            }
             let id = if dry_run {
                 None
             } else {
                 let id = self
                     .shared
                     .write_key(now, plan.activation, plan.expiration)?;
-                tracing::info!(key_id = %id, activation = %date::format(plan.activation), expiration = %date::format(plan.expiration), "key created by ensure");
+                tracing::info!(key_id = %id, activation = %date::format(plan.activation), expiration = %date::format(plan.expiration), "key created to keep a default key");
                 Some(id)
             };
             created.push(PlannedKey {
@@ -111,51 +158,21 @@ impl Provider {
                 activation: plan.activation,
                 expiration: plan.expiration,
             });
-            if dry_run && created.len() > 1 {
-                break;
-            }
         }
-        let ring = if dry_run {
-            std::sync::Arc::new(self.shared.load_ring()?)
-        } else {
-            self.shared.refresh()?
-        };
-        let now = self.now();
-        let mut candidates = ring.candidates().to_vec();
-        if dry_run {
-            simulate(&mut candidates, &created);
-        }
-        let resolver = self.shared.policy.resolver();
-        let Some(default_key) = resolve_default_key(&candidates, now, resolver).default_key else {
-            return Err(Error::NoDefaultKey {
-                ring_location: ring.location().to_owned(),
-                reason: ring
-                    .undecryptable_decryptor()
-                    .map(|d| format!("the ring holds keys encrypted at rest with {d}, which keyward cannot decrypt; create a key explicitly with `keyward keys new` if an unencrypted one beside them is acceptable"))
-                    .unwrap_or_else(|| "no key can be created now (is a mass revocation dated in the future?)".into()),
-            });
-        };
-        let covered_until = chain_end(&candidates, default_key, resolver);
-        let policy = &self.shared.policy;
-        let must_run_by = covered_until - policy.propagation_window;
-        // Automatic generation acts strictly inside refresh period + propagation window.
-        let next_run_at = (covered_until - policy.propagation_window - policy.refresh_period
-            + Duration::minutes(1))
-        .max(now)
-        .min(must_run_by);
-        Ok(Ensured {
-            created,
-            default_key: Some(default_key),
-            covered_until,
-            next_run_at,
-            must_run_by,
-            dry_run,
-        })
+        Ok(created)
     }
 }
 
+/// The most keys one run writes (a default key, its successor, and keys filling gaps that
+/// revoked pending keys leave).
+const MAX_KEYS_PER_RUN: usize = 8;
+
 /// Adds the keys a dry run would have created, as candidates.
-fn simulate(candidates: &mut Vec<KeyCandidate>, created: &[PlannedKey]) {
+pub(crate) fn simulate(
+    candidates: &mut Vec<KeyCandidate>,
+    created: &[PlannedKey],
+    now: OffsetDateTime,
+) {
     for (index, key) in created.iter().enumerate() {
         if key.id.is_some() {
             continue;
@@ -164,34 +181,11 @@ fn simulate(candidates: &mut Vec<KeyCandidate>, created: &[PlannedKey]) {
         bytes[15] = u8::try_from(index + 1).unwrap_or(u8::MAX);
         candidates.push(KeyCandidate {
             id: KeyId::from_guid_bytes(bytes),
-            creation: key.activation.min(key.expiration),
+            creation: now,
             activation: key.activation,
             expiration: key.expiration,
             revoked: false,
             usable: true,
         });
     }
-}
-
-/// The end of the chain of keys that will be the default from `default` on: each key's
-/// expiration, as long as another key takes over there.
-fn chain_end(
-    candidates: &[KeyCandidate],
-    default: KeyId,
-    resolver: crate::key::ResolverPolicy,
-) -> OffsetDateTime {
-    let expiration_of = |id: KeyId| candidates.iter().find(|c| c.id == id).map(|c| c.expiration);
-    let Some(mut end) = expiration_of(default) else {
-        return OffsetDateTime::UNIX_EPOCH;
-    };
-    for _ in 0..candidates.len() {
-        let next = resolve_default_key(candidates, end, resolver)
-            .default_key
-            .and_then(expiration_of);
-        match next {
-            Some(expiration) if expiration > end => end = expiration,
-            _ => break,
-        }
-    }
-    end
 }

@@ -50,6 +50,8 @@ mod provider;
 mod purpose;
 mod refresh;
 mod repository;
+pub mod revocation;
+pub mod schedule;
 mod secret;
 mod subkeys;
 mod time_limited;

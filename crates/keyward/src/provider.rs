@@ -11,6 +11,7 @@ use crate::key::{KeyId, KeyInfo};
 use crate::live_ring::LiveRing;
 use crate::policy::KeyManagementPolicy;
 use crate::protector::Protector;
+use crate::schedule::Schedule;
 
 /// The lifetime of new keys unless configured: 90 days, as .NET.
 pub const DEFAULT_KEY_LIFETIME: Duration = Duration::days(90);
@@ -69,6 +70,29 @@ impl Provider {
     /// view, computed from the keys the ring holds now.
     pub fn default_key_at(&self, at: OffsetDateTime) -> Option<KeyId> {
         self.shared.ring().resolve(at).default_key
+    }
+
+    /// The ring's schedule from now on: the default key at every instant, the gaps without
+    /// one, and when the next key must be written (see [`Schedule`]).
+    pub fn schedule(&self) -> Schedule {
+        self.shared.ring().schedule(self.now())
+    }
+
+    /// The mass revocations the store holds ("every key created before DATE"): each date
+    /// with the stored element it is in.
+    pub fn mass_revocations(&self) -> Vec<(OffsetDateTime, String)> {
+        let ring = self.shared.ring();
+        ring.sources()
+            .iter()
+            .flat_map(|source| {
+                source.contents.iter().filter_map(|content| match content {
+                    crate::key::ElementContent::RevokeAllBefore(date) => {
+                        Some((*date, source.location.clone()))
+                    }
+                    _ => None,
+                })
+            })
+            .collect()
     }
 
     /// The current time on the provider's clock.

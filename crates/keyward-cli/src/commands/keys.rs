@@ -3,6 +3,8 @@
 use crate::timespec::format_time as rfc3339;
 use std::io::Write;
 
+use keyward::revocation::{RevocationPlan, RevocationTarget};
+use keyward::schedule::GapCause;
 use keyward::store::KeyDocument;
 use keyward::time::OffsetDateTime;
 use keyward::{KeyInfo, KeyRepository};
@@ -90,7 +92,19 @@ pub fn run(global: &GlobalOptions, command: &KeysCommand) -> Result<(), CliError
             all,
             before,
             reason,
-        } => revoke(global, id.as_deref(), *all, before.as_deref(), reason),
+            allow_unknown,
+            dry_run,
+        } => revoke(
+            global,
+            RevokeArgs {
+                id: id.as_deref(),
+                all: *all,
+                before: before.as_deref(),
+                reason,
+                allow_unknown: *allow_unknown,
+                dry_run: *dry_run,
+            },
+        ),
         KeysCommand::Migrate {
             from,
             from_file,
@@ -203,7 +217,7 @@ fn list(global: &GlobalOptions, at: Option<&str>, json: bool) -> Result<(), CliE
     let provider = ring_reader(global)?;
     let now = provider.now();
     let at = at.map(|t| time_arg(t, now)).transpose()?.unwrap_or(now);
-    let default_key = provider.default_key_at(at);
+    let default_key = provider.schedule().default_at(at);
     let mut rows: Vec<KeyRow> = provider
         .keys()
         .iter()
@@ -242,32 +256,30 @@ fn new(global: &GlobalOptions, activate_at: Option<&str>, lifetime: &str) -> Res
     let provider = maintenance_provider(global)?;
     let now = provider.now();
     let window = provider.policy().propagation_window;
-    let usable_default = provider.default_key_at(now);
-    let activation = match explicit_activation {
-        Some(text) => {
-            let activation = time_arg(text, now)?;
-            if usable_default.is_some() && activation < now + window {
-                eprintln!(
-                    "keyward: warning: the key activates before the propagation window ({}) has passed: nodes that have not re-read the ring since will refuse its payloads (\"the key was not found\") until their next refresh",
-                    format_duration(window)
-                );
-            }
-            activation
+    let usable_default = provider.default_key_at(now).is_some();
+    let Some(text) = explicit_activation else {
+        let key = provider.create_next_key(lifetime)?;
+        let id = key.id.map(|id| id.to_string()).unwrap_or_default();
+        if usable_default {
+            eprintln!(
+                "keyward: key {id} activates at {} (after the propagation window, so every node sees it before it protects); --activate-at now makes it active at once",
+                rfc3339(key.activation)
+            );
         }
-        None if usable_default.is_some() => now + window,
-        None => now,
+        return writeln!(std::io::stdout(), "{id}").map_err(stdout_error);
     };
+    let activation = time_arg(text, now)?;
+    if usable_default && activation < now + window {
+        eprintln!(
+            "keyward: warning: the key activates before the propagation window ({}) has passed: nodes that have not re-read the ring since will refuse its payloads (\"the key was not found\") until their next refresh",
+            format_duration(window)
+        );
+    }
     let expiration = activation
         .checked_add(lifetime)
         .and_then(crate::timespec::in_range)
         .ok_or_else(|| CliError::Usage("the key would expire out of range".into()))?;
     let id = provider.create_key(activation, expiration)?;
-    if explicit_activation.is_none() && usable_default.is_some() {
-        eprintln!(
-            "keyward: key {id} activates at {} (after the propagation window, so every node sees it before it protects); --activate-at now makes it active at once",
-            rfc3339(activation.replace_nanosecond(0).unwrap_or(activation))
-        );
-    }
     writeln!(std::io::stdout(), "{id}").map_err(stdout_error)
 }
 
@@ -283,19 +295,24 @@ fn format_duration(duration: keyward::time::Duration) -> String {
     }
 }
 
-/// `keys revoke`: validates its input, then writes one revocation. When that takes the
-/// ring's default key, a replacement key is created at once (active now: no usable key is
-/// left to bridge the propagation window), as .NET's next protect would.
-fn revoke(
-    global: &GlobalOptions,
-    id: Option<&str>,
+/// The options of `keys revoke`.
+struct RevokeArgs<'a> {
+    id: Option<&'a str>,
     all: bool,
-    before: Option<&str>,
-    reason: &str,
-) -> Result<(), CliError> {
+    before: Option<&'a str>,
+    reason: &'a str,
+    allow_unknown: bool,
+    dry_run: bool,
+}
+
+/// `keys revoke`: validates its input, then revokes and writes the keys the ring needs to
+/// keep a default key at every instant (a revoked default is replaced at once, a revoked
+/// successor by a key activated when it would have been), or refuses and writes nothing.
+/// Prints the keys it revokes, the gaps that opens, and the keys written to fill them.
+fn revoke(global: &GlobalOptions, args: RevokeArgs<'_>) -> Result<(), CliError> {
     let checked_now = command_now(global)?;
-    let target = match (id, all, before) {
-        (Some(id), false, None) => Ok(key_id_arg(id)?),
+    let target = match (args.id, args.all, args.before) {
+        (Some(id), false, None) => RevokeTarget::Key(key_id_arg(id)?),
         (None, true, Some(before)) => {
             let at = time_arg(before, checked_now)?;
             if at > checked_now {
@@ -303,7 +320,7 @@ fn revoke(
                     "a mass revocation cannot be dated in the future: every key created until then would be revoked too".into(),
                 ));
             }
-            Err(before)
+            RevokeTarget::CreatedBefore(before)
         }
         _ => {
             return Err(CliError::Usage(
@@ -311,28 +328,115 @@ fn revoke(
             ))
         }
     };
-    let provider = maintenance_provider(global)?;
+    let provider = if args.dry_run {
+        ring_reader(global)?
+    } else {
+        maintenance_provider(global)?
+    };
     let now = provider.now();
-    let had_default = provider.default_key_at(now).is_some();
-    let mut out = std::io::stdout().lock();
-    match target {
-        Ok(id) => {
-            provider.revoke_key(id, reason)?;
-            writeln!(out, "revoked {id}").map_err(stdout_error)?;
+    let target = match target {
+        RevokeTarget::Key(id) => {
+            let known = provider.keys().iter().any(|k| k.id == id)
+                || provider.unreadable_keys().iter().any(|k| k.id == Some(id));
+            if !known && !args.allow_unknown {
+                return Err(CliError::Usage(format!(
+                    "no key {id} is in the ring at {}; --allow-unknown revokes it anyway (nodes that still hold such a key in memory stop using it)",
+                    provider.location()
+                )));
+            }
+            RevocationTarget::Key(id)
         }
-        Err(before) => {
-            let before = time_arg(before, now)?;
-            provider.revoke_all_keys(before, reason)?;
-            writeln!(out, "revoked every key created before {}", rfc3339(before))
-                .map_err(stdout_error)?;
+        RevokeTarget::CreatedBefore(text) => RevocationTarget::CreatedBefore(time_arg(text, now)?),
+    };
+    let plan = provider.revoke(target, args.reason, args.dry_run)?;
+    let mut out = std::io::stdout().lock();
+    write_revocation_plan(&mut out, &plan, target, &provider).map_err(stdout_error)
+}
+
+/// What `keys revoke` takes before the provider is opened.
+enum RevokeTarget<'a> {
+    Key(keyward::KeyId),
+    CreatedBefore(&'a str),
+}
+
+fn write_revocation_plan(
+    out: &mut impl Write,
+    plan: &RevocationPlan,
+    target: RevocationTarget,
+    provider: &keyward::Provider,
+) -> std::io::Result<()> {
+    let (revoke, create) = if plan.dry_run {
+        ("would revoke", "would create")
+    } else {
+        ("revoked", "created")
+    };
+    match target {
+        RevocationTarget::Key(id) if plan.unknown_key => {
+            writeln!(out, "{revoke} {id} (no such key in the ring)")?;
+        }
+        RevocationTarget::Key(id) => writeln!(out, "{revoke} {id}")?,
+        RevocationTarget::CreatedBefore(before) => {
+            writeln!(out, "{revoke} every key created before {}", rfc3339(before))?;
+            for key in &plan.revoked {
+                writeln!(out, "  {} (created {})", key.id, rfc3339(key.creation))?;
+            }
         }
     }
-    if had_default && provider.default_key_at(provider.now()).is_none() {
-        let now = provider.now();
-        let id = provider.create_key(now, now + provider.policy().key_lifetime)?;
-        writeln!(out, "created {id} to replace the revoked default key").map_err(stdout_error)?;
+    for key in &plan.future_dated {
+        writeln!(
+            out,
+            "{revoke} {} by id: its creation date ({}) lies in the future, out of reach of a revocation by date",
+            key.id,
+            rfc3339(key.creation)
+        )?;
+    }
+    let now = provider.now();
+    for gap in &plan.gaps {
+        let until = gap
+            .end
+            .map_or_else(|| "on".to_owned(), |end| format!("until {}", rfc3339(end)));
+        writeln!(
+            out,
+            "this leaves no default key from {} {until}: {}",
+            rfc3339(gap.start.max(now)),
+            gap_cause(gap.cause)
+        )?;
+    }
+    let window = provider.policy().propagation_window;
+    for key in &plan.replacements {
+        let id = key
+            .id
+            .map_or_else(|| "a key".to_owned(), |id| id.to_string());
+        if key.activation <= now + provider.policy().max_clock_skew {
+            writeln!(out, "{create} {id} to replace the revoked default key")?;
+        } else {
+            writeln!(
+                out,
+                "{create} {id}, active from {}, to fill that gap",
+                rfc3339(key.activation)
+            )?;
+            if key.activation < now + window {
+                writeln!(
+                    out,
+                    "  it activates less than the propagation window ({}) from now: nodes that have not re-read the ring by then cannot open its payloads until they do",
+                    format_duration(window)
+                )?;
+            }
+        }
     }
     Ok(())
+}
+
+/// Why a gap has no default key, for people.
+pub(crate) fn gap_cause(cause: GapCause) -> String {
+    match cause {
+        GapCause::NoKey => "no key is active then".into(),
+        GapCause::Expired(id) => format!("{id} expires and no key takes over"),
+        GapCause::Revoked(id) => format!("{id}, the key that takes over then, is revoked"),
+        GapCause::Unusable(id) => {
+            format!("{id}, the key that takes over then, cannot be used")
+        }
+    }
 }
 
 fn delete(

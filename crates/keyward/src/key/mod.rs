@@ -6,7 +6,6 @@ pub(crate) mod id;
 mod resolver;
 mod ring;
 mod ring_key;
-mod rotation;
 pub(crate) mod xml;
 
 use std::fmt;
@@ -18,7 +17,6 @@ pub use id::{KeyId, ParseKeyIdError};
 pub use resolver::{resolve_default_key, KeyCandidate, Resolution, ResolverPolicy};
 pub(crate) use ring::{ElementContent, KeyRing};
 pub(crate) use ring_key::RingKey;
-pub(crate) use rotation::plan_new_key;
 
 use crate::crypto::Algorithm;
 use crate::secret::Secret;

@@ -7,12 +7,12 @@ use time::OffsetDateTime;
 
 use super::id::KeyIdMap;
 use super::ring_key::{ring_key, same_record, RingKey};
-use super::rotation::{plan_new_key, NewKeyPlan};
 use super::xml::{parse_document, RingElement};
 use super::{resolve_default_key, KeyCandidate, KeyId, Resolution, UnreadableKey};
 use crate::error::{Error, Result};
 use crate::policy::KeyManagementPolicy;
 use crate::repository::StoredElement;
+use crate::schedule::{NewKeyPlan, Schedule};
 
 /// What one stored element holds (for deletion).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,23 +219,39 @@ impl KeyRing {
     /// ring holds keys encrypted at rest that keyward cannot decrypt (an unencrypted key beside
     /// them would quietly downgrade the whole ring's protection at rest).
     pub(crate) fn plan_new_key(&self, now: OffsetDateTime) -> Option<NewKeyPlan> {
-        if let Some(decryptor) = self.undecryptable_decryptor() {
-            tracing::warn!(%decryptor, "the key ring holds keys encrypted at rest that keyward cannot decrypt: no unencrypted key is added automatically");
+        let plan = self.schedule(now).next_key()?;
+        if let Some(reason) = self.creation_blocked(now) {
+            tracing::warn!(%reason, "the key ring needs a new key, and none is created");
             return None;
         }
-        if self.revoke_before.is_some_and(|date| date > now) {
-            tracing::error!(
-                revoked_before = %super::date::format(self.revoke_before.unwrap_or(now)),
-                "a mass revocation is dated in the future: every key created before then is revoked, so none is created"
-            );
-            return None;
-        }
-        plan_new_key(&self.candidates, now, &self.policy)
+        Some(plan)
     }
 
-    /// The policy view of every key, ordered by creation, then id.
-    pub(crate) fn candidates(&self) -> &[KeyCandidate] {
-        &self.candidates
+    /// Why no key may be created at `now`, if none may: a mass revocation dated later (a key
+    /// created now would be revoked at once), or keys encrypted at rest that keyward cannot
+    /// decrypt (an unencrypted key beside them would quietly downgrade the whole ring's
+    /// protection at rest).
+    pub(crate) fn creation_blocked(&self, now: OffsetDateTime) -> Option<String> {
+        if let Some(date) = self.future_mass_revocation(now) {
+            return Some(format!(
+                "a mass revocation is dated in the future ({}): every key created before then is revoked; delete that revocation from the store",
+                super::date::format(date)
+            ));
+        }
+        self.undecryptable_decryptor().map(|decryptor| {
+            format!("the ring holds keys encrypted at rest with {decryptor}, which keyward cannot decrypt; it will not add an unencrypted key beside them (create one explicitly with `keyward keys new` if that is acceptable)")
+        })
+    }
+
+    /// The ring's schedule from `now` on.
+    pub(crate) fn schedule(&self, now: OffsetDateTime) -> Schedule {
+        Schedule::new(&self.candidates, now, (&self.policy).into())
+    }
+
+    /// A mass revocation dated after `now`, if the store holds one: every key created until
+    /// then is revoked, so no key can be created before it passes.
+    pub(crate) fn future_mass_revocation(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        self.revoke_before.filter(|&date| date > now)
     }
 
     /// The key with this id.

@@ -55,6 +55,9 @@ pub struct Finding {
     pub key_id: Option<String>,
     /// The file concerned, if one is.
     pub path: Option<String>,
+    /// The instant concerned (RFC 3339), if one is: where a gap in the default key starts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
 }
 
 impl Finding {
@@ -67,7 +70,13 @@ impl Finding {
             fix: None,
             key_id: None,
             path: None,
+            at: None,
         }
+    }
+
+    fn at(mut self, at: keyward::time::OffsetDateTime) -> Self {
+        self.at = Some(crate::timespec::format_time_seconds(at));
+        self
     }
 
     fn fix(mut self, fix: impl Into<String>) -> Self {

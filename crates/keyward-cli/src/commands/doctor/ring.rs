@@ -102,7 +102,6 @@ pub fn keys(global: &GlobalOptions, provider: &Provider) -> Vec<Finding> {
     let keys = provider.keys();
     let now = provider.now();
     let policy = provider.policy();
-    let default = provider.default_key_at(now);
     for unreadable in provider.unreadable_keys() {
         let mut finding = Finding::new(
             Severity::Error,
@@ -131,96 +130,7 @@ pub fn keys(global: &GlobalOptions, provider: &Provider) -> Vec<Finding> {
         );
         return findings;
     }
-    match default.and_then(|id| keys.iter().find(|k| k.id == id)) {
-        None => {
-            let newest = keys
-                .iter()
-                .filter(|k| k.activation <= now && k.expiration > now)
-                .max_by_key(|k| k.activation);
-            let why = match newest {
-                Some(k) if k.revoked => {
-                    format!("the key that would be the default, {}, is revoked", k.id)
-                }
-                Some(k) if k.unusable_reason.is_some() => format!(
-                    "the key that would be the default, {}, cannot be used: {}",
-                    k.id,
-                    k.unusable_reason.as_deref().unwrap_or("")
-                ),
-                Some(_) => "no key qualifies".into(),
-                None => "every key has expired or is not active yet".into(),
-            };
-            findings.push(
-                Finding::new(
-                    Severity::Error,
-                    "keys",
-                    "keys.no_default",
-                    format!("no usable default key: {why}; protect creates one on the next call, each node on its own unless they share this store"),
-                )
-                .fix("keyward keys ensure"),
-            );
-        }
-        Some(key) => {
-            findings.push(
-                Finding::new(
-                    Severity::Ok,
-                    "keys",
-                    "keys.default",
-                    format!("default key {} (expires {})", key.id, show(key.expiration)),
-                )
-                .key(key.id),
-            );
-            let horizon = now + policy.refresh_period + policy.propagation_window;
-            if key.expiration < horizon {
-                let successor = provider
-                    .default_key_at(key.expiration)
-                    .filter(|id| *id != key.id);
-                match successor {
-                    Some(id) => findings.push(
-                        Finding::new(
-                            Severity::Ok,
-                            "keys",
-                            "keys.successor",
-                            format!("successor {id} takes over at {}", show(key.expiration)),
-                        )
-                        .key(id),
-                    ),
-                    None => findings.push(
-                        Finding::new(
-                            Severity::Warning,
-                            "keys",
-                            "keys.successor_missing",
-                            format!(
-                                "the default key expires in {} and no successor is written: nodes create one on their next protect, possibly too late for every node to read it first",
-                                span(key.expiration - now)
-                            ),
-                        )
-                        .fix("keyward keys ensure (and run it from a timer)")
-                        .key(key.id),
-                    ),
-                }
-            }
-        }
-    }
-    for key in keys.iter().filter(|k| k.activation > now && !k.revoked) {
-        let lead = key.activation - key.creation;
-        if lead < policy.propagation_window {
-            findings.push(
-                Finding::new(
-                    Severity::Warning,
-                    "keys",
-                    "keys.short_propagation",
-                    format!(
-                        "key {} activates {} after it was written, less than the propagation window ({}): nodes that have not re-read the ring meet payloads they cannot open",
-                        key.id,
-                        span(lead),
-                        span(policy.propagation_window)
-                    ),
-                )
-                .fix("let rotation or `keyward keys new` create keys: both wait out the window")
-                .key(key.id),
-            );
-        }
-    }
+    findings.extend(schedule_findings(provider, &keys));
     for key in keys.iter().filter(|k| !k.revoked) {
         if let Some(reason) = &key.unusable_reason {
             let (code, fix) = match &key.at_rest {
@@ -437,6 +347,129 @@ pub fn time(global: &GlobalOptions, provider: &Provider) -> Vec<Finding> {
             "time.dates",
             "no key or file is dated ahead of this clock".into(),
         ));
+    }
+    findings
+}
+
+/// The ring's future as the schedule computes it: the default key now, every gap within the
+/// rotation horizon (one finding each, with the instant and the command that fills it), the
+/// successor, keys that take over less than a propagation window after they were written,
+/// and mass revocations dated in the future.
+fn schedule_findings(provider: &Provider, keys: &[KeyInfo]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let schedule = provider.schedule();
+    let now = schedule.now();
+    let windows = schedule.windows();
+    for (date, location) in provider.mass_revocations() {
+        if date > now + windows.max_clock_skew {
+            findings.push(
+                Finding::new(
+                    Severity::Error,
+                    "keys",
+                    "keys.future_revocation",
+                    format!(
+                        "{location} revokes every key created before {}, a date in the future: every key, including any created from now on, is revoked until then",
+                        show(date)
+                    ),
+                )
+                .fix(format!("delete {location} from the store (a revocation is never dated ahead: `keyward keys revoke --all --before now` revokes every key now)")),
+            );
+        }
+    }
+    if let Some(key) = schedule
+        .default_at(now)
+        .and_then(|id| keys.iter().find(|k| k.id == id))
+    {
+        findings.push(
+            Finding::new(
+                Severity::Ok,
+                "keys",
+                "keys.default",
+                format!("default key {} (expires {})", key.id, show(key.expiration)),
+            )
+            .key(key.id),
+        );
+    }
+    let gaps = schedule.gaps();
+    for gap in &gaps {
+        let cause = crate::commands::keys::gap_cause(gap.cause);
+        let fix_by = gap.fix_by(&windows);
+        let finding = if gap.start <= now {
+            Finding::new(
+                Severity::Error,
+                "keys",
+                "keys.no_default",
+                format!("no usable default key now: {cause}; protect creates one on the next call, each node on its own unless they share this store"),
+            )
+        } else if gap.end.is_none() && fix_by > now {
+            Finding::new(
+                Severity::Warning,
+                "keys",
+                "keys.successor_missing",
+                format!(
+                    "no default key from {} ({cause}) unless a successor is written by {}: nodes create one on their next refresh, possibly too late for every node to read it first",
+                    show(gap.start),
+                    show(fix_by)
+                ),
+            )
+        } else {
+            let until = gap
+                .end
+                .map_or_else(|| "on".to_owned(), |end| format!("until {}", show(end)));
+            Finding::new(
+                Severity::Error,
+                "keys",
+                "keys.gap",
+                format!(
+                    "no default key from {} {until}: {cause}; protect fails then, or writes a key other nodes have not read",
+                    show(gap.start)
+                ),
+            )
+        };
+        findings.push(
+            finding
+                .fix("keyward keys ensure (and run it from a timer)")
+                .at(gap.start),
+        );
+    }
+    if gaps.is_empty() {
+        if let Some(rotation) = schedule.next_rotation() {
+            if let Some(id) = rotation.to.filter(|_| rotation.at < schedule.horizon()) {
+                findings.push(
+                    Finding::new(
+                        Severity::Ok,
+                        "keys",
+                        "keys.successor",
+                        format!("successor {id} takes over at {}", show(rotation.at)),
+                    )
+                    .key(id),
+                );
+            }
+        }
+    }
+    for period in schedule.late_takeovers() {
+        let (Some(id), Some(takeover)) = (period.key, period.takeover) else {
+            continue;
+        };
+        let Some(key) = keys.iter().find(|k| k.id == id) else {
+            continue;
+        };
+        let lead = takeover.write_deadline + windows.propagation_window - key.creation;
+        findings.push(
+            Finding::new(
+                Severity::Warning,
+                "keys",
+                "keys.short_propagation",
+                format!(
+                    "key {id} takes over at {}, {} after it was written, less than the propagation window ({}): nodes that have not re-read the ring meet payloads they cannot open",
+                    show(period.start),
+                    span(lead),
+                    span(windows.propagation_window)
+                ),
+            )
+            .fix("let rotation, `keyward keys ensure` or `keyward keys new` create keys: they wait out the window")
+            .key(id),
+        );
     }
     findings
 }

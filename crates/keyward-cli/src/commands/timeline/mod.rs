@@ -44,7 +44,7 @@ pub fn run(
             max_clock_skew: policy.max_clock_skew,
             key_lifetime: policy.key_lifetime,
         },
-        |at| provider.default_key_at(at),
+        &provider.schedule(),
     );
     if let Some(path) = html {
         std::fs::write(path, html::render(&timeline)).map_err(|source| {

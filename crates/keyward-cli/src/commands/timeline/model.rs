@@ -1,6 +1,7 @@
 //! What the timeline shows, computed once from the ring: the bars, the default key over time,
 //! the next rotation and when a successor is due. Pure: the renderers only draw it.
 
+use keyward::schedule::Schedule;
 use keyward::time::{Date, Duration, Month, OffsetDateTime, Time};
 use keyward::{KeyId, KeyInfo, KeyStatus, UnreadableKey};
 
@@ -146,23 +147,38 @@ pub struct RingFacts {
 }
 
 impl Timeline {
-    /// Builds the timeline; `default_at` says which key is the default at any moment (the
-    /// provider's planning view).
-    pub fn build(facts: RingFacts, default_at: impl Fn(OffsetDateTime) -> Option<KeyId>) -> Self {
+    /// Builds the timeline from the ring's schedule (the library's: the same default key at
+    /// every instant, the same takeovers and lateness that rotation, `ensure` and `doctor`
+    /// use).
+    pub fn build(facts: RingFacts, schedule: &Schedule) -> Self {
         let now = facts.now;
-        let periods = default_periods(&facts.keys, now, facts.max_clock_skew, &default_at);
-        let default_now = period_at(&periods, now).and_then(|p| p.key);
-        let next_rotation = next_rotation(&periods, now);
-        let successor = default_now.and_then(|id| {
-            let current = facts.keys.iter().find(|k| k.id == id)?;
-            Some(successor(
-                current,
-                next_rotation,
-                &facts.keys,
-                now,
-                facts.propagation_window,
-            ))
+        let from = facts
+            .keys
+            .iter()
+            .map(|k| {
+                k.creation
+                    .min(k.activation.saturating_sub(facts.max_clock_skew))
+            })
+            .chain([now])
+            .min()
+            .unwrap_or(now);
+        let spanning = Schedule::spanning(schedule.candidates(), from, now, schedule.windows());
+        let periods: Vec<Period> = spanning
+            .periods()
+            .iter()
+            .map(|p| Period {
+                from: p.start,
+                until: p.end,
+                key: p.key,
+            })
+            .collect();
+        let default_now = spanning.default_at(now);
+        let next_rotation = spanning.next_rotation().map(|r| Rotation {
+            at: r.at,
+            from: r.from,
+            to: r.to,
         });
+        let successor = default_now.map(|_| successor(&spanning, &facts.keys));
         let (start, end) = axis(&facts.keys, now);
         let mut bars: Vec<Bar> = facts
             .keys
@@ -278,62 +294,6 @@ pub fn column_middle(
     start.saturating_add(Duration::seconds(offset))
 }
 
-/// Every moment the default key can change: each key's creation, the moment it becomes the
-/// preferred key (its activation less the clock skew), its activation and its expiration,
-/// and now; sorted and unique.
-pub fn boundaries(
-    keys: &[KeyInfo],
-    now: OffsetDateTime,
-    max_clock_skew: Duration,
-) -> Vec<OffsetDateTime> {
-    let mut times: Vec<OffsetDateTime> = keys
-        .iter()
-        .flat_map(|k| {
-            [
-                k.creation,
-                k.activation.saturating_sub(max_clock_skew),
-                k.activation,
-                k.expiration,
-            ]
-        })
-        .chain([now])
-        .collect();
-    times.sort();
-    times.dedup();
-    times
-}
-
-/// The default key over time: `default_at` sampled at every boundary, equal neighbours
-/// merged. The last period lasts.
-pub fn default_periods(
-    keys: &[KeyInfo],
-    now: OffsetDateTime,
-    max_clock_skew: Duration,
-    default_at: impl Fn(OffsetDateTime) -> Option<KeyId>,
-) -> Vec<Period> {
-    let mut periods: Vec<Period> = Vec::new();
-    for at in boundaries(keys, now, max_clock_skew) {
-        let key = default_at(at);
-        match periods.last_mut() {
-            Some(last) if last.key == key => {}
-            Some(last) => {
-                last.until = Some(at);
-                periods.push(Period {
-                    from: at,
-                    until: None,
-                    key,
-                });
-            }
-            None => periods.push(Period {
-                from: at,
-                until: None,
-                key,
-            }),
-        }
-    }
-    periods
-}
-
 /// The period holding `at`, if any begins by then.
 pub fn period_at(periods: &[Period], at: OffsetDateTime) -> Option<&Period> {
     periods
@@ -341,60 +301,38 @@ pub fn period_at(periods: &[Period], at: OffsetDateTime) -> Option<&Period> {
         .find(|p| p.from <= at && p.until.is_none_or(|until| at < until))
 }
 
-/// The first change of the default key after `now`.
-pub fn next_rotation(periods: &[Period], now: OffsetDateTime) -> Option<Rotation> {
-    let index = periods
+/// The current default key's successor, from the schedule: the key that takes over next and
+/// whether it was written a propagation window ahead of its takeover, or, when no key takes
+/// over, the deadline for writing one.
+pub fn successor(schedule: &Schedule, keys: &[KeyInfo]) -> Successor {
+    let now = schedule.now();
+    let next = schedule
+        .periods()
         .iter()
-        .position(|p| p.from <= now && p.until.is_none_or(|until| now < until))?;
-    let next = periods.get(index + 1)?;
-    Some(Rotation {
-        at: next.from,
-        from: periods.get(index).and_then(|p| p.key),
-        to: next.key,
-    })
-}
-
-/// The successor of `current` (the default key now): the key the default passes to next, and
-/// when it had to be written (the takeover, at the latest `current`'s expiration, less the
-/// propagation window).
-pub fn successor(
-    current: &KeyInfo,
-    rotation: Option<Rotation>,
-    keys: &[KeyInfo],
-    now: OffsetDateTime,
-    propagation_window: Duration,
-) -> Successor {
-    let next = rotation
-        .and_then(|r| r.to)
-        .and_then(|id| keys.iter().find(|k| k.id == id));
-    match next {
-        Some(next) => {
-            let takeover = current.expiration.min(next.activation);
-            let due = takeover.saturating_sub(propagation_window);
-            Successor {
-                due,
-                key: Some(next.id),
-                created: Some(next.creation),
-                state: if next.creation <= due {
-                    SuccessorState::Written
-                } else {
-                    SuccessorState::WrittenLate
-                },
-            }
-        }
-        None => {
-            let due = current.expiration.saturating_sub(propagation_window);
-            Successor {
-                due,
-                key: None,
-                created: None,
-                state: if now <= due {
-                    SuccessorState::Missing
-                } else {
-                    SuccessorState::Overdue
-                },
-            }
-        }
+        .find(|p| p.start > now)
+        .filter(|p| p.key.is_some());
+    if let Some((id, takeover)) = next.and_then(|p| Some((p.key?, p.takeover?))) {
+        return Successor {
+            due: takeover.write_deadline,
+            key: Some(id),
+            created: keys.iter().find(|k| k.id == id).map(|k| k.creation),
+            state: if takeover.late {
+                SuccessorState::WrittenLate
+            } else {
+                SuccessorState::Written
+            },
+        };
+    }
+    let due = schedule.must_write_by();
+    Successor {
+        due,
+        key: None,
+        created: None,
+        state: if now <= due {
+            SuccessorState::Missing
+        } else {
+            SuccessorState::Overdue
+        },
     }
 }
 
@@ -510,8 +448,9 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use keyward::schedule::ScheduleWindows;
     use keyward::time::macros::datetime;
-    use keyward::{resolve_default_key, AtRestProtection, KeyCandidate, ResolverPolicy};
+    use keyward::{AtRestProtection, KeyCandidate, KeyManagementPolicy};
 
     fn key(n: u8, created: OffsetDateTime, active: OffsetDateTime, days: i64) -> KeyInfo {
         KeyInfo {
@@ -529,20 +468,34 @@ mod tests {
         }
     }
 
-    fn resolver(keys: &[KeyInfo]) -> impl Fn(OffsetDateTime) -> Option<KeyId> + '_ {
-        move |at| {
-            let candidates: Vec<KeyCandidate> = keys
-                .iter()
-                .map(|k| KeyCandidate {
-                    id: k.id,
-                    creation: k.creation,
-                    activation: k.activation,
-                    expiration: k.expiration,
-                    revoked: k.revoked,
-                    usable: k.unusable_reason.is_none(),
-                })
-                .collect();
-            resolve_default_key(&candidates, at, ResolverPolicy::default()).default_key
+    fn schedule(keys: &[KeyInfo], now: OffsetDateTime) -> Schedule {
+        let candidates: Vec<KeyCandidate> = keys
+            .iter()
+            .map(|k| KeyCandidate {
+                id: k.id,
+                creation: k.creation,
+                activation: k.activation,
+                expiration: k.expiration,
+                revoked: k.revoked,
+                usable: k.unusable_reason.is_none(),
+            })
+            .collect();
+        Schedule::new(
+            &candidates,
+            now,
+            ScheduleWindows::from(&KeyManagementPolicy::default()),
+        )
+    }
+
+    fn facts(keys: &[KeyInfo], now: OffsetDateTime) -> RingFacts {
+        RingFacts {
+            now,
+            location: "test".into(),
+            keys: keys.to_vec(),
+            unreadable: Vec::new(),
+            propagation_window: Duration::days(2),
+            max_clock_skew: Duration::minutes(5),
+            key_lifetime: Duration::days(90),
         }
     }
 
@@ -603,9 +556,9 @@ mod tests {
         let keys = [a.clone(), b.clone()];
         let now = datetime!(2026-02-15 0:00 UTC);
         let skew = Duration::minutes(5);
-        let periods = default_periods(&keys, now, skew, resolver(&keys));
+        let timeline = Timeline::build(facts(&keys, now), &schedule(&keys, now));
         assert_eq!(
-            periods,
+            timeline.periods,
             [
                 Period {
                     from: a.activation - skew,
@@ -624,10 +577,10 @@ mod tests {
                 },
             ]
         );
-        let rotation = next_rotation(&periods, now).unwrap();
+        let rotation = timeline.next_rotation.unwrap();
         assert_eq!(rotation.at, b.activation - skew);
         assert_eq!((rotation.from, rotation.to), (Some(a.id), Some(b.id)));
-        let next = successor(&a, Some(rotation), &keys, now, Duration::days(2));
+        let next = timeline.successor.unwrap();
         assert_eq!(next.state, SuccessorState::Written);
         assert_eq!(next.due, a.expiration - Duration::days(2));
         assert_eq!(next.key, Some(b.id));
@@ -642,20 +595,17 @@ mod tests {
             90,
         );
         let keys = [a.clone()];
-        let skew = Duration::minutes(5);
         let window = Duration::days(2);
         let early = a.expiration - Duration::days(10);
-        let periods = default_periods(&keys, early, skew, resolver(&keys));
-        let rotation = next_rotation(&periods, early).unwrap();
+        let timeline = Timeline::build(facts(&keys, early), &schedule(&keys, early));
+        let rotation = timeline.next_rotation.unwrap();
         assert_eq!((rotation.at, rotation.to), (a.expiration, None));
-        let next = successor(&a, Some(rotation), &keys, early, window);
+        let next = timeline.successor.unwrap();
         assert_eq!(next.state, SuccessorState::Missing);
         assert_eq!(next.due, a.expiration - window);
         let late = a.expiration - Duration::days(1);
-        let periods = default_periods(&keys, late, skew, resolver(&keys));
-        let rotation = next_rotation(&periods, late);
-        let next = successor(&a, rotation, &keys, late, window);
-        assert_eq!(next.state, SuccessorState::Overdue);
+        let timeline = Timeline::build(facts(&keys, late), &schedule(&keys, late));
+        assert_eq!(timeline.successor.unwrap().state, SuccessorState::Overdue);
     }
 
     #[test]
@@ -675,18 +625,7 @@ mod tests {
         );
         let keys = [a.clone(), b.clone()];
         let now = datetime!(2026-02-15 0:00 UTC);
-        let timeline = Timeline::build(
-            RingFacts {
-                now,
-                location: "test".into(),
-                keys: keys.to_vec(),
-                unreadable: Vec::new(),
-                propagation_window: Duration::days(2),
-                max_clock_skew: Duration::minutes(5),
-                key_lifetime: Duration::days(90),
-            },
-            resolver(&keys),
-        );
+        let timeline = Timeline::build(facts(&keys, now), &schedule(&keys, now));
         assert_eq!(timeline.default_now, Some(b.id));
         // The revoked key is never the default: the ring had none until b.
         assert!(timeline.periods.iter().all(|p| p.key != Some(a.id)));
