@@ -432,9 +432,11 @@ pub(crate) fn gap_cause(cause: GapCause) -> String {
     match cause {
         GapCause::NoKey => "no key is active then".into(),
         GapCause::Expired(id) => format!("{id} expires and no key takes over"),
-        GapCause::Revoked(id) => format!("{id}, the key that takes over then, is revoked"),
+        GapCause::Revoked(id) => {
+            format!("the key that would be the default then, {id}, is revoked")
+        }
         GapCause::Unusable(id) => {
-            format!("{id}, the key that takes over then, cannot be used")
+            format!("the key that would be the default then, {id}, cannot be used")
         }
     }
 }

@@ -2,6 +2,7 @@
 //! encryption is expected, growth), the clocks, and the configuration in use.
 
 use crate::timespec::format_time_seconds as show;
+use keyward::schedule::GapCause;
 use keyward::time::{Duration, OffsetDateTime};
 use keyward::{AtRestProtection, KeyInfo, Provider};
 
@@ -395,13 +396,33 @@ fn schedule_findings(provider: &Provider, keys: &[KeyInfo]) -> Vec<Finding> {
         let cause = crate::commands::keys::gap_cause(gap.cause);
         let fix_by = gap.fix_by(&windows);
         let finding = if gap.start <= now {
-            Finding::new(
-                Severity::Error,
-                "keys",
-                "keys.no_default",
-                format!("no usable default key now: {cause}; protect creates one on the next call, each node on its own unless they share this store"),
-            )
-        } else if gap.end.is_none() && fix_by > now {
+            let why = match gap.cause {
+                GapCause::Revoked(id) => {
+                    format!("the key that would be the default, {id}, is revoked")
+                }
+                GapCause::Unusable(id) => format!(
+                    "the key that would be the default, {id}, cannot be used: {}",
+                    keys.iter()
+                        .find(|k| k.id == id)
+                        .and_then(|k| k.unusable_reason.as_deref())
+                        .unwrap_or("")
+                ),
+                GapCause::NoKey | GapCause::Expired(_) => {
+                    "every key has expired or is not active yet".into()
+                }
+            };
+            findings.push(
+                Finding::new(
+                    Severity::Error,
+                    "keys",
+                    "keys.no_default",
+                    format!("no usable default key: {why}; protect creates one on the next call, each node on its own unless they share this store"),
+                )
+                .fix("keyward keys ensure")
+                .at(gap.start),
+            );
+            continue;
+        } else if gap.end.is_none() && fix_by >= now {
             Finding::new(
                 Severity::Warning,
                 "keys",
