@@ -395,6 +395,15 @@ pub enum KeysCommand {
         /// encrypted key (such keys are suspect: a store writer may have planted them).
         #[arg(long = "trust-plaintext", value_name = "KEY_ID")]
         trust_plaintext: Vec<keyward::KeyId>,
+        /// Store every key in the clear again, as .NET writes keys without an XML encryptor
+        /// (give the decryptor: --kek-file, --passphrase-file or --certificate). For a ring
+        /// ASP.NET Core nodes must read. Needs --yes.
+        #[arg(long, conflicts_with = "trust_plaintext")]
+        to_plaintext: bool,
+        /// Confirm a change of at-rest form that changes who can read the keys (to plaintext,
+        /// or to a KEK or passphrase, which .NET cannot read).
+        #[arg(long)]
+        yes: bool,
     },
     /// The janitor for cron and CronJobs: make sure a default key exists and its successor is
     /// written ahead of use; optionally delete long-expired keys; say when to run next.

@@ -150,6 +150,7 @@ fn a_rewrap_killed_at_any_point_loses_nothing_and_a_rerun_finishes() {
                 second,
                 "keys",
                 "rewrap",
+                "--yes",
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -181,7 +182,15 @@ fn a_rewrap_killed_at_any_point_loses_nothing_and_a_rerun_finishes() {
         let done = ok(&keyward(
             &keys,
             "app",
-            &["--kek-file", first, "--kek-file", second, "keys", "rewrap"],
+            &[
+                "--kek-file",
+                first,
+                "--kek-file",
+                second,
+                "keys",
+                "rewrap",
+                "--yes",
+            ],
             None,
         ));
         assert!(done.contains("already current"), "{done}");

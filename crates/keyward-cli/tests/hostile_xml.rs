@@ -39,7 +39,13 @@ fn deeply_nested_key_files_fail_cleanly_in_migrate_and_rewrap() {
     let rewrap = keyward(
         &keys,
         "app",
-        &["--kek-file", kek.to_str().unwrap(), "keys", "rewrap"],
+        &[
+            "--kek-file",
+            kek.to_str().unwrap(),
+            "keys",
+            "rewrap",
+            "--yes",
+        ],
         None,
     );
     let line = failure_line(&rewrap);

@@ -52,6 +52,7 @@ impl Provider {
             ));
         }
         let now = date::to_ticks_precision(self.shared.now());
+        self.refuse_stranding(now)?;
         let activation = date::to_ticks_precision(activation);
         let expiration = date::to_ticks_precision(expiration);
         // The creation date is always the moment of creation, as .NET records it: a mass
@@ -60,6 +61,19 @@ impl Provider {
         tracing::info!(key_id = %id, activation = %date::format(activation), expiration = %date::format(expiration), "key created");
         self.shared.refresh()?;
         Ok(id)
+    }
+
+    /// Refuses to write an encrypted key into a ring that was never encrypted while this node
+    /// requires encryption (see `KeyRing::only_refused_plaintext_keys`).
+    fn refuse_stranding(&self, now: OffsetDateTime) -> Result<()> {
+        let ring = self.shared.ring();
+        if ring.only_refused_plaintext_keys(now) {
+            return Err(Error::NoDefaultKey {
+                ring_location: ring.location().to_owned(),
+                reason: format!("no key was created: {}", crate::key::STRANDED_PLAINTEXT),
+            });
+        }
+        Ok(())
     }
 
     /// Writes a new key for `lifetime`, activated exactly one propagation window after its
@@ -77,6 +91,7 @@ impl Provider {
             ));
         }
         let now = date::to_ticks_precision(self.shared.now());
+        self.refuse_stranding(now)?;
         let has_default = self.shared.ring().default_key_at(now).is_some();
         let activation = if has_default {
             now.saturating_add(self.shared.policy.propagation_window)
@@ -254,6 +269,66 @@ impl Provider {
     /// done.
     pub fn rewrap_keys(&self, dry_run: bool, progress: impl FnMut(usize, usize)) -> Result<Rewrap> {
         self.rewrap_keys_trusting(dry_run, &[], progress)
+    }
+
+    /// Stores every key's master key in the clear again, as .NET writes it without an XML
+    /// encryptor: for a ring that ASP.NET Core nodes must read after it was wrapped with a
+    /// keyward KEK or passphrase. Anyone who can read the store can then forge and read
+    /// payloads; callers confirm this first. Keys already in the clear are left as they are.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] when this provider requires encryption at rest;
+    /// [`Error::KeyDecryptionFailed`] naming a key no configured decryptor opens (keys done
+    /// before stay done); a read-only provider; repository errors.
+    pub fn unwrap_keys_to_plaintext(&self, dry_run: bool) -> Result<Rewrap> {
+        self.shared.check_writable()?;
+        let at_rest = &self.shared.at_rest;
+        if at_rest.require_encryption {
+            return Err(Error::Configuration(
+                "this node requires encryption at rest: it cannot store keys in the clear".into(),
+            ));
+        }
+        let _lock = self.shared.repository.lock_for_generation()?;
+        let mut report = Rewrap {
+            dry_run,
+            ..Rewrap::default()
+        };
+        for stored in self.shared.repository.load_elements()? {
+            let mut document = KeyDocument::parse(&stored.xml)?;
+            if !document.is_key() {
+                continue;
+            }
+            let (Some(id), Some(secret)) = (document.key_id(), document.secret().cloned()) else {
+                continue;
+            };
+            if document.has_plaintext_secret() {
+                report.unchanged.push(id);
+                continue;
+            }
+            let master = at_rest.open_master_key(id, &secret).map_err(|reason| {
+                Error::KeyDecryptionFailed {
+                    key_id: id,
+                    decryptor_type: secret
+                        .attribute("decryptorType")
+                        .unwrap_or("(none)")
+                        .to_owned(),
+                    reason,
+                }
+            })?;
+            if !dry_run {
+                document.replace_secret(master);
+                self.shared
+                    .repository
+                    .replace_element(&stored, document.element())?;
+                tracing::info!(key_id = %id, "key stored in the clear");
+            }
+            report.rewrapped.push(id);
+        }
+        drop(_lock);
+        if !dry_run {
+            self.shared.refresh()?;
+        }
+        Ok(report)
     }
 
     /// [`Provider::rewrap_keys`], also encrypting the plaintext keys named in `trusted`.

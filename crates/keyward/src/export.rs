@@ -12,6 +12,12 @@ use crate::error::{Error, Result};
 use crate::key::{KeyDocument, KeyId};
 use crate::provider::Provider;
 
+/// The attribute an export puts on the `<encryptedSecret>` of a key it wrapped for the file
+/// only: the ring held that key in the clear, and an import restores it so.
+pub const RESTORE_ATTRIBUTE: &str = "keywardRestore";
+/// The value of [`RESTORE_ATTRIBUTE`] for a key the ring held in the clear.
+pub const RESTORE_PLAINTEXT: &str = "plaintext";
+
 /// What [`Provider::export_ring`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RingExport {
@@ -40,6 +46,11 @@ pub struct RingImport {
     /// Keys whose id the ring holds with different content (always empty in a result: a
     /// conflict refuses the whole import with an error naming them).
     pub conflicts: Vec<KeyId>,
+    /// Keys restored in the clear, as the ring held them before the export wrapped them for
+    /// the file (unless this ring requires encryption at rest: then they stay encrypted).
+    pub restored_plaintext: Vec<KeyId>,
+    /// The keys (of the ring or of the document) that the imported revocations revoke.
+    pub revokes: Vec<KeyId>,
     /// Whether this was a dry run.
     pub dry_run: bool,
 }
@@ -82,9 +93,12 @@ impl Provider {
                                         location: stored.location.clone(),
                                         reason: "the key has no <masterKey>".into(),
                                     })?;
+                                // Marked so that an import gives the key back in the clear,
+                                // as the ring held it (.NET nodes read it again).
                                 let sealed = crate::at_rest::encrypted_secret(
                                     encryptor.encrypt(id, &master)?,
-                                );
+                                )
+                                .attr(RESTORE_ATTRIBUTE, RESTORE_PLAINTEXT);
                                 document.replace_secret(sealed);
                                 export.wrapped.push(id);
                             }
@@ -186,10 +200,19 @@ impl Provider {
         for key in ring.keys() {
             if let Some(reason) = &key.info.unusable_reason {
                 return Err(invalid(format!(
-                    "the key {{{}}} cannot be used by this ring: {reason} (give its decryptor, or leave it out)",
-                    key.info.id
+                    "the key {{{}}} cannot be used by this ring: {reason} (give {}, or leave it out)",
+                    key.info.id,
+                    decryptor_hint(&key.info.at_rest)
                 )));
             }
+        }
+        let now = self.now();
+        let latest = now.saturating_add(self.shared.policy.max_clock_skew);
+        if let Some(date) = ring.future_mass_revocation(latest) {
+            return Err(invalid(format!(
+                "it revokes every key created before {}, a date in the future: every key, including those created until then, would be revoked; nothing was imported",
+                crate::key::date::format(date)
+            )));
         }
         let _lock = if dry_run {
             None
@@ -237,7 +260,20 @@ impl Provider {
                 ids.join(", ")
             )));
         }
-        for element in pending {
+        let restore = !self.shared.at_rest.require_encryption;
+        let mut to_store = Vec::with_capacity(pending.len());
+        for mut element in pending {
+            if restore && element.is_key() {
+                if let Some(id) = element.key_id() {
+                    if self.restore_plaintext(&mut element, id)? {
+                        report.restored_plaintext.push(id);
+                    }
+                }
+            }
+            to_store.push(element);
+        }
+        report.revokes = self.revoked_by(&to_store)?;
+        for element in to_store {
             if !dry_run {
                 self.shared
                     .repository
@@ -261,6 +297,93 @@ impl Provider {
 
 /// The element's compact text with its secret slot emptied: the same key wrapped for an
 /// export file and stored in the clear compare equal.
+impl Provider {
+    /// Gives a key wrapped for an export file (marked with [`RESTORE_ATTRIBUTE`]) back its
+    /// plaintext `<masterKey>`. Returns whether it did.
+    fn restore_plaintext(&self, document: &mut KeyDocument, id: KeyId) -> Result<bool> {
+        let Some(secret) = document.secret() else {
+            return Ok(false);
+        };
+        if secret.name() != "encryptedSecret"
+            || secret.attribute(RESTORE_ATTRIBUTE) != Some(RESTORE_PLAINTEXT)
+        {
+            return Ok(false);
+        }
+        let decryptor_type = secret
+            .attribute("decryptorType")
+            .unwrap_or_default()
+            .to_owned();
+        let inner = secret
+            .children()
+            .iter()
+            .find_map(|node| match node {
+                XmlNode::Element(e) => Some(e.to_compact()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let master = match self.shared.at_rest.decrypt(id, &decryptor_type, &inner) {
+            Some(Ok(master)) => master,
+            Some(Err(reason)) => {
+                return Err(Error::KeyXml {
+                    location: "the import document".into(),
+                    reason: format!("the key {{{id}}} cannot be decrypted: {reason}"),
+                })
+            }
+            None => {
+                return Err(Error::KeyXml {
+                    location: "the import document".into(),
+                    reason: format!(
+                        "the key {{{id}}} was wrapped for the file with {decryptor_type}: give it (keyward: --kek-file, --passphrase-file or --certificate, as the export was made)"
+                    ),
+                })
+            }
+        };
+        Ok(document.replace_secret(crate::key::xml::master_key_element(&master)))
+    }
+
+    /// The keys (of the ring and of `incoming`) that the revocations in `incoming` revoke.
+    fn revoked_by(&self, incoming: &[KeyDocument]) -> Result<Vec<KeyId>> {
+        let mut elements = self.shared.repository.load_elements()?;
+        let before: std::collections::HashSet<KeyId> = self
+            .shared
+            .ring_of(&elements)?
+            .keys()
+            .filter(|k| k.info.revoked)
+            .map(|k| k.info.id)
+            .collect();
+        for (index, element) in incoming.iter().enumerate() {
+            elements.push(crate::repository::StoredElement::new(
+                format!("the import document, element {}", index + 1),
+                crate::repository::ElementHandle::new(format!("import-{index}")),
+                element.element().to_document(),
+            ));
+        }
+        Ok(self
+            .shared
+            .ring_of(&elements)?
+            .keys()
+            .filter(|k| k.info.revoked && !before.contains(&k.info.id))
+            .map(|k| k.info.id)
+            .collect())
+    }
+}
+
+/// What to give to open a key encrypted at rest, for an error message.
+fn decryptor_hint(at_rest: &crate::key::AtRestProtection) -> String {
+    use crate::key::AtRestProtection as P;
+    match at_rest {
+        P::Kek { .. } => "the key-encryption key it is wrapped with (keyward: --kek-file)".into(),
+        P::Passphrase => "the passphrase it is wrapped with (keyward: --passphrase-file)".into(),
+        P::Certificate { thumbprint } => format!(
+            "the certificate{} with its private key (keyward: --certificate)",
+            thumbprint
+                .as_ref()
+                .map_or(String::new(), |t| format!(" {t}"))
+        ),
+        _ => "its decryptor".into(),
+    }
+}
+
 fn without_secret(element: &XmlElement) -> String {
     let mut document = KeyDocument::from(element.clone());
     document.replace_secret(XmlElement::new("secret"));

@@ -235,9 +235,8 @@ impl LiveRing {
             return Ok(ring);
         }
         self.note_failed_ensure(now);
-        let undecryptable = ring.undecryptable_decryptor();
-        let reason = if let Some(decryptor) = undecryptable {
-            format!("the ring holds keys encrypted at rest with {decryptor}, which keyward cannot decrypt; it will not add an unencrypted key beside them (create one explicitly with `keyward keys new` if that is acceptable)")
+        let reason = if let Some(blocked) = ring.creation_blocked(self.now()) {
+            blocked
         } else if self.policy.read_only {
             "this node is read-only: another node or `keyward keys new` must create a key".into()
         } else if !self.policy.automatic_key_generation {

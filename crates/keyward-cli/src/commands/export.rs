@@ -27,6 +27,10 @@ struct ImportReport {
     imported_revocations: usize,
     already_present: Vec<String>,
     conflicts: Vec<String>,
+    /// Keys given back in the clear, as the ring held them before the export wrapped them.
+    restored_plaintext: Vec<String>,
+    /// The keys the imported revocations revoke.
+    revokes: Vec<String>,
 }
 
 fn io(context: &'static str) -> impl Fn(std::io::Error) -> CliError {
@@ -196,6 +200,8 @@ pub fn import(
         imported_revocations: import.imported_revocations.len(),
         already_present: ids(&import.already_present),
         conflicts: ids(&import.conflicts),
+        restored_plaintext: ids(&import.restored_plaintext),
+        revokes: ids(&import.revokes),
     };
     let mut out = std::io::stdout().lock();
     if json {
@@ -206,7 +212,19 @@ pub fn import(
     } else {
         let verb = if dry_run { "would import" } else { "imported" };
         for id in &report.imported_keys {
-            writeln!(out, "{verb} key {id}").map_err(io("writing stdout"))?;
+            if report.restored_plaintext.contains(id) {
+                writeln!(
+                    out,
+                    "{verb} key {id} (in the clear, as the ring held it: .NET reads it)"
+                )
+            } else {
+                writeln!(out, "{verb} key {id}")
+            }
+            .map_err(io("writing stdout"))?;
+        }
+        for id in &report.revokes {
+            let revoke = if dry_run { "would revoke" } else { "revokes" };
+            writeln!(out, "{revoke} key {id}").map_err(io("writing stdout"))?;
         }
         writeln!(
             out,

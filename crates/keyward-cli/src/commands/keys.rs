@@ -129,7 +129,9 @@ pub fn run(global: &GlobalOptions, command: &KeysCommand) -> Result<(), CliError
         KeysCommand::Rewrap {
             dry_run,
             trust_plaintext,
-        } => rewrap(global, *dry_run, trust_plaintext),
+            to_plaintext,
+            yes,
+        } => rewrap(global, *dry_run, trust_plaintext, *to_plaintext, *yes),
         KeysCommand::Ensure {
             delete_expired_before,
             dry_run,
@@ -616,9 +618,52 @@ fn rewrap(
     global: &GlobalOptions,
     dry_run: bool,
     trusted: &[keyward::KeyId],
+    to_plaintext: bool,
+    yes: bool,
 ) -> Result<(), CliError> {
     use std::io::IsTerminal;
     let provider = maintenance_provider(global)?;
+    let dotnet_reads_some = provider
+        .keys()
+        .iter()
+        .any(|k| !k.revoked && k.at_rest.dotnet_readable());
+    // The consequence for .NET nodes comes before anything is written.
+    let consequence = if to_plaintext {
+        Some("storing every key in the clear: anyone who can read the key store can then forge and read payloads; ASP.NET Core nodes read the keys with no XML encryptor configured")
+    } else if dotnet_reads_some
+        && (!global.kek_files.is_empty() || global.passphrase_file.is_some())
+    {
+        Some("keys wrapped with a keyward KEK or passphrase cannot be read by ASP.NET Core nodes: .NET nodes sharing this ring lose every key rewrapped (a certificate keeps them working)")
+    } else {
+        None
+    };
+    if let Some(consequence) = consequence.filter(|_| !dry_run) {
+        eprintln!("keyward: {consequence}");
+        if !yes {
+            return Err(CliError::Usage(
+                "nothing was written: add --yes to confirm (or --dry-run to list the keys)".into(),
+            ));
+        }
+    }
+    if to_plaintext {
+        let report = provider.unwrap_keys_to_plaintext(dry_run)?;
+        let verb = if dry_run {
+            "would store in the clear"
+        } else {
+            "stored in the clear"
+        };
+        let mut out = std::io::stdout().lock();
+        for id in &report.rewrapped {
+            writeln!(out, "{verb} {id}").map_err(stdout_error)?;
+        }
+        return writeln!(
+            out,
+            "{verb} {} key(s); {} already in the clear",
+            report.rewrapped.len(),
+            report.unchanged.len()
+        )
+        .map_err(stdout_error);
+    }
     let terminal = std::io::stderr().is_terminal();
     let report = provider.rewrap_keys_trusting(dry_run, trusted, |done, total| {
         if terminal {

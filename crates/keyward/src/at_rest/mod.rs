@@ -216,7 +216,8 @@ impl AtRest {
         self.require_encryption || self.encryptor.is_some() || !self.decryptors.is_empty()
     }
 
-    /// Warns once per key and process that a key is stored unencrypted.
+    /// Notes (at debug level, once per key and process) that a key is stored unencrypted:
+    /// reading a ring .NET wrote is no news; key creation and `doctor` say it once.
     pub(crate) fn note_plaintext_key(&self, key_id: crate::KeyId) {
         let first = self
             .plaintext_seen
@@ -224,7 +225,7 @@ impl AtRest {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(key_id);
         if first {
-            tracing::warn!(%key_id, "the key is stored unencrypted at rest (anyone who can read the key store can forge and read payloads); configure a KEK, passphrase or certificate and run `keyward keys rewrap`");
+            tracing::debug!(%key_id, "the key is stored unencrypted at rest (anyone who can read the key store can forge and read payloads); configure a KEK, passphrase or certificate and run `keyward keys rewrap`");
         }
     }
 
@@ -268,6 +269,28 @@ impl AtRest {
         secret: &XmlElement,
         encryptor: &dyn XmlEncryptor,
     ) -> std::result::Result<Option<XmlElement>, String> {
+        self.master_key_unless(key_id, secret, |decryptor_type, inner| {
+            encryptor.is_current(key_id, decryptor_type, inner)
+        })
+    }
+
+    /// The `<masterKey>` element held in `secret`, plain or decrypted with a configured
+    /// decryptor.
+    pub(crate) fn open_master_key(
+        &self,
+        key_id: crate::KeyId,
+        secret: &XmlElement,
+    ) -> std::result::Result<XmlElement, String> {
+        self.master_key_unless(key_id, secret, |_, _| false)
+            .map(|master| master.unwrap_or_else(|| secret.clone()))
+    }
+
+    fn master_key_unless(
+        &self,
+        key_id: crate::KeyId,
+        secret: &XmlElement,
+        current: impl Fn(&str, &str) -> bool,
+    ) -> std::result::Result<Option<XmlElement>, String> {
         if secret.name() == "masterKey" {
             return Ok(Some(secret.clone()));
         }
@@ -280,7 +303,7 @@ impl AtRest {
                 _ => None,
             })
             .ok_or("the <encryptedSecret> is empty")?;
-        if encryptor.is_current(key_id, decryptor_type, &inner) {
+        if current(decryptor_type, &inner) {
             return Ok(None);
         }
         let wanted = type_name_of(decryptor_type);

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 pub use document::KeyDocument;
 pub use id::{KeyId, ParseKeyIdError};
 pub use resolver::{resolve_default_key, KeyCandidate, Resolution, ResolverPolicy};
-pub(crate) use ring::{ElementContent, KeyRing};
+pub(crate) use ring::{ElementContent, KeyRing, STRANDED_PLAINTEXT};
 pub(crate) use ring_key::RingKey;
 
 use crate::crypto::Algorithm;

@@ -30,6 +30,10 @@ pub(crate) struct ElementSource {
     pub(crate) contents: Vec<ElementContent>,
 }
 
+/// Why a node that requires encryption at rest adds no key to a ring that was never
+/// encrypted.
+pub(crate) const STRANDED_PLAINTEXT: &str = "its keys are stored unencrypted and this node requires encryption at rest, so it neither uses them nor adds an encrypted key beside them (that key would become the default of every node, and .NET nodes or nodes without the decryptor could not read it); re-encrypt the ring first with `keyward <at-rest options> keys rewrap` (a certificate keeps .NET working given the certificate with its private key; a KEK or passphrase locks .NET out), or leave encryption off on this node";
+
 /// The default key resolved at one moment, and until when that answer holds.
 #[derive(Debug, Clone, Copy)]
 struct CachedDefault {
@@ -221,7 +225,13 @@ impl KeyRing {
     pub(crate) fn plan_new_key(&self, now: OffsetDateTime) -> Option<NewKeyPlan> {
         let plan = self.schedule(now).next_key()?;
         if let Some(reason) = self.creation_blocked(now) {
-            tracing::warn!(%reason, "the key ring needs a new key, and none is created");
+            if self.default_key_at(now).is_some() {
+                // Nothing fails yet: this is the only word of it until the default expires.
+                tracing::warn!(%reason, "the key ring needs its next key, and none is created");
+            } else {
+                // The caller's error (no usable default key) carries the reason.
+                tracing::debug!(%reason, "the key ring needs a new key, and none is created");
+            }
             return None;
         }
         Some(plan)
@@ -238,9 +248,30 @@ impl KeyRing {
                 super::date::format(date)
             ));
         }
+        if self.only_refused_plaintext_keys(now) {
+            return Some(STRANDED_PLAINTEXT.into());
+        }
         self.undecryptable_decryptor().map(|decryptor| {
             format!("the ring holds keys encrypted at rest with {decryptor}, which keyward cannot decrypt; it will not add an unencrypted key beside them (create one explicitly with `keyward keys new` if that is acceptable)")
         })
+    }
+
+    /// Whether every live key (unrevoked, unexpired) is a plaintext key this node refuses
+    /// because encryption at rest is required or configured, and no key is encrypted: the
+    /// ring was never encrypted, and .NET nodes (or nodes without the encryptor) use it as it
+    /// is. Adding an encrypted key would become their default and strand them.
+    pub(crate) fn only_refused_plaintext_keys(&self, now: OffsetDateTime) -> bool {
+        let mut live = self
+            .keys
+            .values()
+            .filter(|k| !k.info.revoked && k.info.expiration > now)
+            .peekable();
+        live.peek().is_some()
+            && self
+                .keys
+                .values()
+                .all(|k| k.info.at_rest == super::AtRestProtection::None)
+            && live.all(|k| k.info.unusable_reason.is_some())
     }
 
     /// The ring's schedule from `now` on.

@@ -121,7 +121,9 @@ pub(super) fn ring_key(
 ) -> RingKey {
     let crypto = match (&record.material, record.algorithm) {
         (KeyMaterial::Plain(_), Some(_)) if at_rest.refuses_plaintext() => {
-            tracing::error!(key_id = %record.id, "a key in the ring is stored unencrypted although encryption at rest is required or configured: it is not used (it may have been planted by a store writer; if it was stored before encryption was turned on, `keyward keys rewrap` encrypts it)");
+            // Said where it matters (no default key, `doctor`, `keys list`), not per key on
+            // every read of the ring.
+            tracing::debug!(key_id = %record.id, "a key in the ring is stored unencrypted although encryption at rest is required or configured: it is not used (it may have been planted by a store writer; if it was stored before encryption was turned on, `keyward keys rewrap` encrypts it)");
             Err(KeyProblem::Unencrypted)
         }
         (KeyMaterial::Plain(secret), Some(algorithm)) => {
