@@ -4,7 +4,7 @@ use std::io::Write;
 
 use super::{provider, read_stdin, CliError};
 use crate::cli::{GlobalOptions, ProtectArgs};
-use crate::timespec::{parse_duration, parse_time_in_range};
+use crate::timespec::{parse_positive_duration, parse_time_in_range};
 
 /// Protects TEXT or stdin and prints base64url without padding and a newline.
 pub fn run(global: &GlobalOptions, args: &ProtectArgs) -> Result<(), CliError> {
@@ -17,11 +17,11 @@ pub fn run(global: &GlobalOptions, args: &ProtectArgs) -> Result<(), CliError> {
     let now = provider.now();
     let expiration = match (&args.expires_in, &args.expires_at) {
         (Some(duration), _) => Some(
-            now.checked_add(parse_duration(duration).map_err(CliError::Usage)?)
-                .and_then(crate::timespec::in_range)
-                .ok_or_else(|| {
-                    CliError::Usage(format!("--expires-in {duration:?} is out of range"))
-                })?,
+            now.checked_add(
+                parse_positive_duration("--expires-in", duration).map_err(CliError::Usage)?,
+            )
+            .and_then(crate::timespec::in_range)
+            .ok_or_else(|| CliError::Usage(format!("--expires-in {duration:?} is out of range")))?,
         ),
         (None, Some(at)) => Some(parse_time_in_range(at, now).map_err(CliError::Usage)?),
         (None, None) => None,
