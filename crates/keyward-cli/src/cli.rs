@@ -341,7 +341,12 @@ pub enum KeysCommand {
         #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
         activate_at: Option<String>,
         /// How long it protects after activation.
-        #[arg(long, value_name = "DURATION", default_value = "90d")]
+        #[arg(
+            long,
+            value_name = "DURATION",
+            default_value = "90d",
+            allow_hyphen_values = true
+        )]
         lifetime: String,
     },
     /// Revoke one key, or every key created before a time.

@@ -125,7 +125,22 @@ fn expires_in_zero_negative_or_out_of_range_is_refused_in_one_line() {
             "{huge}: {line}"
         );
     }
+    // Refused before the ring is opened: no key was written.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     // The same for the key lifetime and times given as +DURATION.
+    for lifetime in [&["--lifetime", "-90d"][..], &["--lifetime=-90d"]] {
+        let mut args = vec!["keys", "new"];
+        args.extend_from_slice(lifetime);
+        let line = failure_line(&keyward(dir.path(), "shop", &args, None));
+        assert!(line.contains("negative"), "{lifetime:?}: {line}");
+    }
+    let line = failure_line(&keyward(
+        dir.path(),
+        "shop",
+        &["keys", "new", "--lifetime", "999999999999d"],
+        None,
+    ));
+    assert!(line.contains("out of range"), "{line}");
     let line = failure_line(&keyward(
         dir.path(),
         "shop",
@@ -215,6 +230,20 @@ fn a_closed_stdout_ends_quietly() {
         r#"{"identities": [{"authentication_type": "Cookies", "claims": [{"type": "name", "value": "a"}]}]}"#,
     )
     .unwrap();
+    // The doctor's status is the ring's health, whoever reads the report.
+    for args in [&["doctor"][..], &["doctor", "--json"]] {
+        let open = Command::new(BIN)
+            .env_remove("KEYWARD_REPOSITORY")
+            .env("KEYWARD_LOG", "error")
+            .arg("--keys-dir")
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        let closed = with_closed_stdout(dir.path(), args);
+        assert_eq!(closed.status.code(), open.status.code(), "{args:?}");
+        assert!(closed.stderr.is_empty(), "{args:?}");
+    }
     for args in [
         &["keys", "list"][..],
         &["keys", "list", "--json"],
