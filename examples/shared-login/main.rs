@@ -13,7 +13,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{FromRef, Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use keyward::Provider;
@@ -112,12 +112,15 @@ async fn me(user: AspNetCoreUser) -> String {
 }
 
 /// DEMO ONLY: signs anyone in by name, with no password. A real service signs in after it
-/// has authenticated the user. The .NET app accepts this cookie as its own login.
+/// has authenticated the user. The .NET app accepts this cookie as its own login. When the
+/// ring has no usable default key (a read-only node on a ring whose keys all expired, or
+/// an empty one), the answer is 503 with the reason: the service cannot sign anyone in until
+/// a key exists, but nothing is broken.
 async fn demo_sign_in(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(name): Path<String>,
-) -> Result<(LoginCookies, String), LoginError> {
+) -> Result<(LoginCookies, String), (StatusCode, String)> {
     let mut identity = ClaimsIdentity::new(state.login.scheme());
     identity
         .claims
@@ -127,8 +130,32 @@ async fn demo_sign_in(
         ClaimsPrincipal::new(identity),
         AuthenticationProperties::new(),
     );
-    let cookies = state.login.sign_in(&headers, ticket)?;
+    let cookies = state.login.sign_in(&headers, ticket).map_err(refusal)?;
     Ok((cookies, format!("signed in as {name}\n")))
+}
+
+/// A login that could not be written, as the answer: 503 and the reason when the ring has
+/// no usable default key (the cause is the store's state, not a bug; the reason names no
+/// secret), 500 otherwise.
+fn refusal(error: LoginError) -> (StatusCode, String) {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(error) = cause {
+        if let Some(keyward::Error::NoDefaultKey { reason, .. }) =
+            error.downcast_ref::<keyward::Error>()
+        {
+            tracing::warn!(%reason, "no usable default key: cannot sign in");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("cannot sign in: the key ring has no usable default key ({reason})\n"),
+            );
+        }
+        cause = error.source();
+    }
+    tracing::error!(%error, "the login cookie could not be written");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the login cookie could not be written\n".into(),
+    )
 }
 
 /// Signs out here and in the .NET app: the cookie and all its chunks are removed.
@@ -137,4 +164,37 @@ async fn sign_out(
     headers: HeaderMap,
 ) -> (LoginCookies, &'static str) {
     (state.login.sign_out(&headers), "signed out\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A read-only node on an empty ring: /demo-signin answers 503 with the reason.
+    #[tokio::test]
+    async fn demo_sign_in_without_a_usable_default_key_is_503_with_the_reason() {
+        let dir = std::env::temp_dir().join(format!(
+            "shared-login-test-{}-{:?}",
+            std::process::id(),
+            std::time::SystemTime::now()
+        ));
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        let provider = Provider::builder()
+            .application_name("shop")
+            .read_only(true)
+            .key_directory(&dir)
+            .build()
+            .expect("a read-only provider");
+        let state = AppState {
+            login: AspNetCoreLogin::new(&provider),
+        };
+        let answer = demo_sign_in(State(state), HeaderMap::new(), Path("bob".into())).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        let Err((status, body)) = answer else {
+            panic!("signed in without a key");
+        };
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains("no usable default key"), "{body}");
+        assert!(body.contains("read-only"), "{body}");
+    }
 }

@@ -189,8 +189,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff), or write a page for every command into a directory.
+    Man {
+        /// Write keyward.1 and a page per command (keyward-keys-list.1, …) into DIR, and
+        /// print their paths.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// `keyward doctor`.
@@ -287,8 +292,14 @@ pub struct ProtectArgs {
     /// The text to protect; without it, stdin's bytes are protected.
     pub text: Option<String>,
 
-    /// Make a time-limited payload that expires after DURATION (90d, 2h, 30m, 1d12h).
-    #[arg(long, value_name = "DURATION", conflicts_with = "expires_at")]
+    /// Make a time-limited payload that expires after DURATION (90d, 2h, 30m, 1d12h; more
+    /// than zero).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        conflicts_with = "expires_at",
+        allow_hyphen_values = true
+    )]
     pub expires_in: Option<String>,
 
     /// Make a time-limited payload that expires at TIME (RFC 3339, or +30d / -2h).
@@ -330,7 +341,12 @@ pub enum KeysCommand {
         #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
         activate_at: Option<String>,
         /// How long it protects after activation.
-        #[arg(long, value_name = "DURATION", default_value = "90d")]
+        #[arg(
+            long,
+            value_name = "DURATION",
+            default_value = "90d",
+            allow_hyphen_values = true
+        )]
         lifetime: String,
     },
     /// Revoke one key, or every key created before a time.

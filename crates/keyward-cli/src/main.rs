@@ -30,10 +30,14 @@ fn main() -> ExitCode {
         Command::Inspect(args) => commands::inspect::run(&cli.global, args),
         Command::Cookie(command) => commands::cookie::run(&cli.global, command),
         Command::Completions { shell } => commands::completions::completions(*shell),
-        Command::Man => commands::completions::man(),
+        Command::Man { dir } => commands::completions::man(dir.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`keyward keys list | head -1`): nothing is left to say, and
+        // no one to say it to. What the command did is done; it ends quietly, as `head`
+        // meant it to.
+        Err(error) if error.is_closed_stdout() => ExitCode::SUCCESS,
         Err(error) => {
             // One line that says why; never a secret (errors carry ids and paths only).
             // The whole cause chain (a store client's own error included), each cause once.

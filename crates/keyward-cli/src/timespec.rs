@@ -16,17 +16,30 @@ pub fn format_time_seconds(at: OffsetDateTime) -> String {
     format_time(at.replace_nanosecond(0).unwrap_or(at))
 }
 
-/// Parses a duration: one or more `<number><unit>` with units `w`, `d`, `h`, `m`, `s`.
+/// The longest duration taken: 10 000 years (past the years 1 to 9999 any time can hold).
+const MAX_DURATION_SECONDS: i64 = 10_000 * 365 * 86_400;
+
+/// Parses a duration: one or more `<number><unit>` with units `w`, `d`, `h`, `m`, `s`. A
+/// negative duration is refused (say `-2h` where a time is taken), and one longer than
+/// 10 000 years is out of range.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("{text:?} is not a duration (examples: 90d, 2h, 1d12h, 30m)");
+    let out_of_range = || format!("{text:?} is out of range (at most 10000 years)");
     let mut total = Duration::ZERO;
     let mut rest = text.trim();
     if rest.is_empty() {
         return Err(bad());
     }
+    if rest.starts_with('-') {
+        return Err(format!(
+            "{text:?} is negative: a duration is positive (90d, 2h)"
+        ));
+    }
     while !rest.is_empty() {
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let number: i64 = rest[..digits].parse().map_err(|_| bad())?;
+        if digits == 0 {
+            return Err(bad());
+        }
         let unit = rest[digits..].chars().next().ok_or_else(bad)?;
         let seconds_per_unit: i64 = match unit {
             'w' => 7 * 86_400,
@@ -36,15 +49,32 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             's' => 1,
             _ => return Err(bad()),
         };
+        // Digits only: a number too large for i64 is out of range, not malformed.
+        let number: i64 = rest[..digits].parse().map_err(|_| out_of_range())?;
         let part = number
             .checked_mul(seconds_per_unit)
-            .filter(|s| *s <= 10_000 * 365 * 86_400)
+            .filter(|s| *s <= MAX_DURATION_SECONDS)
             .map(Duration::seconds)
-            .ok_or_else(bad)?;
-        total = total.checked_add(part).ok_or_else(bad)?;
+            .ok_or_else(out_of_range)?;
+        total = total
+            .checked_add(part)
+            .filter(|t| t.whole_seconds() <= MAX_DURATION_SECONDS)
+            .ok_or_else(out_of_range)?;
         rest = &rest[digits + unit.len_utf8()..];
     }
     Ok(total)
+}
+
+/// [`parse_duration`] for an option that needs a positive duration (`--expires-in`): zero
+/// is refused too, naming the option.
+pub fn parse_positive_duration(option: &str, text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text).map_err(|why| format!("{option}: {why}"))?;
+    if duration.is_zero() {
+        return Err(format!(
+            "{option} {text:?} is zero: give a positive duration (90d, 2h, 30m)"
+        ));
+    }
+    Ok(duration)
 }
 
 /// Parses a time: `now`, a relative `+DURATION` / `-DURATION` from `now`, or RFC 3339. No
@@ -104,6 +134,27 @@ mod tests {
         ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+        for huge in [
+            "99999999999999999w",
+            "9223372036854775807d",
+            "99999999999999999999999d",
+            "999999999999d",
+            "5000000d1d",
+            "3650000d3650000d",
+        ] {
+            let why = parse_duration(huge).unwrap_err();
+            assert!(why.contains("out of range"), "{huge}: {why}");
+        }
+        assert!(parse_duration("-1d").unwrap_err().contains("negative"));
+        assert_eq!(parse_duration("0s").unwrap(), Duration::ZERO);
+        let zero = parse_positive_duration("--expires-in", "0h0m").unwrap_err();
+        assert!(
+            zero.contains("--expires-in") && zero.contains("positive"),
+            "{zero}"
+        );
+        assert!(parse_positive_duration("--expires-in", "-1d")
+            .unwrap_err()
+            .contains("positive"));
     }
 
     #[test]

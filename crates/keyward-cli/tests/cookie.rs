@@ -260,3 +260,69 @@ fn encode_refuses_a_scheme_other_than_the_protectors() {
     ));
     assert!(line.contains("--scheme"), "{line}");
 }
+
+/// `cookie encode --json FILE` of `ticket`: the one failure line.
+fn encode_failure(ticket: &Value) -> String {
+    let ring = tempfile::tempdir().unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), ticket.to_string()).unwrap();
+    failure_line(&keyward(
+        ring.path(),
+        "shop",
+        &["cookie", "encode", "--json", file.path().to_str().unwrap()],
+        None,
+    ))
+}
+
+#[test]
+fn encode_refuses_unknown_fields_in_one_line() {
+    let identity = |extra: (&str, Value)| {
+        let mut identity = json!({"authentication_type": "Cookies",
+                                  "claims": [{"type": "name", "value": "a"}]});
+        identity[extra.0] = extra.1;
+        identity
+    };
+    let cases = [
+        // A misspelled top-level field: the expiry would silently default to 14 days.
+        (
+            json!({"identities": [identity(("label", Value::Null))], "expiry": "2026-01-01T00:00:00Z"}),
+            "expiry",
+        ),
+        (
+            json!({"identities": [identity(("claim", json!([{"type": "role", "value": "admin"}])))]}),
+            "claim",
+        ),
+        (
+            json!({"identities": [{"authentication_type": "Cookies",
+                                   "claims": [{"type": "name", "value": "a", "valu_type": "x"}]}]}),
+            "valu_type",
+        ),
+    ];
+    for (ticket, field) in cases {
+        let line = encode_failure(&ticket);
+        assert!(
+            line.contains("unknown field") && line.contains(field),
+            "{field}: {line}"
+        );
+    }
+}
+
+#[test]
+fn encode_refuses_a_ticket_without_an_identity_in_one_line() {
+    for ticket in [
+        json!({"scheme": "Cookies"}),
+        json!({"scheme": "Cookies", "identities": []}),
+        json!({"identities": [], "properties": {"items": {}}}),
+    ] {
+        let line = encode_failure(&ticket);
+        assert!(line.contains("no identity"), "{ticket}: {line}");
+    }
+    // The accepted shapes still encode: decode's own output and the recorded flat shape
+    // (encode_then_decode_round_trips), and a minimal ticket.
+    let ring = tempfile::tempdir().unwrap();
+    let lines = encode(
+        ring.path(),
+        &json!({"identities": [{"claims": [{"type": "name", "value": "a"}]}]}),
+    );
+    assert_eq!(lines.len(), 1);
+}

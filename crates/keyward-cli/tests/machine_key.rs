@@ -214,7 +214,11 @@ fn check_reports_each_kind_of_problem_and_passes_a_good_farm() {
         text(&out.stdout),
         text(&out.stderr)
     );
-    assert_eq!(text(&out.stdout), "");
+    // All is well: one line says so.
+    assert_eq!(text(&out.stdout), "ok: 2 configs, same keys, no finding\n");
+    let one = keyward(&["machine-key", "check", &a]);
+    assert!(one.status.success());
+    assert_eq!(text(&one.stdout), "ok: 1 config, no finding\n");
 
     let cases: &[(&str, String, &str)] = &[
         ("auto.config", format!("<machineKey validationKey=\"AutoGenerate,IsolateApps\" decryptionKey=\"{dk}\" validation=\"HMACSHA256\" decryption=\"AES\" compatibilityMode=\"Framework45\" />"), "auto-generate"),
@@ -341,5 +345,128 @@ fn bridge_makes_a_core_cookie_that_cookie_decode_reads() {
         text(&out.stderr).contains("expired"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+/// A MAC-only `<machineKey>`: a validationKey, and no usable decryptionKey (absent, or
+/// `AutoGenerate`), as a farm that only MACs its ViewState has.
+fn mac_only(v: &Value, decryption_key: Option<&str>) -> String {
+    format!(
+        "<machineKey validationKey=\"{}\"{} validation=\"{}\" compatibilityMode=\"Framework20SP1\" />",
+        v["validationKey"].as_str().unwrap(),
+        decryption_key.map_or(String::new(), |k| format!(" decryptionKey=\"{k}\"")),
+        v["validation"].as_str().unwrap(),
+    )
+}
+
+#[test]
+fn a_mac_only_machine_key_decodes_mac_only_viewstate() {
+    let dir = tempfile::tempdir().unwrap();
+    for (n, decryption_key) in [None, Some("AutoGenerate"), Some("AutoGenerate,IsolateApps")]
+        .into_iter()
+        .enumerate()
+    {
+        for (id, user_key) in [
+            ("bs-vs-legacy-noenc-sha1", None),
+            ("bs-vs-legacy-noenc-sha256", None),
+            ("bs-vs-legacy-noenc-md5", None),
+            (
+                "bs-vs-legacy-sha1-viewstateuserkey",
+                Some("xwrpnizumzekndin03addnmm"),
+            ),
+        ] {
+            let v = vector(id);
+            let config = write(
+                dir.path(),
+                &format!("{id}-{n}.config"),
+                &mac_only(&v, decryption_key),
+            );
+            let mut args = vec![
+                "machine-key",
+                "decode",
+                "--config",
+                &config,
+                "viewstate",
+                "--generator",
+                v["generator"].as_str().unwrap(),
+            ];
+            if let Some(key) = user_key {
+                args.extend(["--view-state-user-key", key]);
+            }
+            args.push(v["viewstate"].as_str().unwrap());
+            let out = keyward(&args);
+            assert!(
+                out.status.success(),
+                "{id} {decryption_key:?}: {}",
+                text(&out.stderr)
+            );
+            let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(json["protection"], "mac-only (readable by anyone)", "{id}");
+            assert!(json["base64"].as_str().unwrap().starts_with("/wE"), "{id}");
+        }
+    }
+    // What needs the decryption key says so, in one line: an encrypted ViewState, a forms
+    // ticket.
+    let v = vector("bs-vs-legacy-aes-sha1");
+    let config = write(
+        dir.path(),
+        "enc.config",
+        &mac_only(&v, Some("AutoGenerate,IsolateApps")),
+    );
+    let out = keyward(&[
+        "machine-key",
+        "decode",
+        "--config",
+        &config,
+        "viewstate",
+        "--generator",
+        v["generator"].as_str().unwrap(),
+        v["viewstate"].as_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("decryptionKey"), "{stderr}");
+    let out = keyward(&[
+        "machine-key",
+        "decode",
+        "--config",
+        &config,
+        "forms-ticket",
+        "00",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("decryptionKey") && stderr.contains("registry"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_expired_ticket_is_named_with_an_rfc3339_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = vector("lac-fx45-hmacsha512-aes256");
+    let config = write(dir.path(), "web.config", &element(&v, "Framework45"));
+    let keys = dir.path().join("keys");
+    let out = keyward(&[
+        "--application-name",
+        "shop",
+        "--keys-dir",
+        keys.to_str().unwrap(),
+        "--now",
+        "2019-06-27T00:00:00Z",
+        "machine-key",
+        "bridge",
+        "--config",
+        &config,
+        v["ticket_hex"].as_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("the ticket expired at 2019-06-26T16:20:10.3633638Z:"),
+        "{stderr}"
     );
 }

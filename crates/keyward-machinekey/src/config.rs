@@ -251,11 +251,14 @@ impl MachineKeyConfig {
         }
     }
 
-    /// The usable keys.
+    /// The usable keys. A `decryptionKey` that is absent or `AutoGenerate` beside an explicit
+    /// `validationKey` (a farm that only MACs its ViewState) gives keys without a decryption
+    /// key: MAC-only payloads validate, and what needs the key fails with
+    /// [`Error::RegistryKey`] naming `decryptionKey`.
     ///
     /// # Errors
-    /// [`Error::RegistryKey`] for `AutoGenerate` keys (they live in one machine's registry);
-    /// [`Error::InvalidArgument`] for an unknown algorithm or mode.
+    /// [`Error::RegistryKey`] for an `AutoGenerate` validation key (it lives in one machine's
+    /// registry); [`Error::InvalidArgument`] for an unknown algorithm or mode.
     pub fn keys(&self) -> Result<MachineKeys> {
         let explicit = |setting: &KeySetting, attribute: &'static str| match setting {
             KeySetting::Explicit(key) => Ok(Secret::new(key.expose().to_vec())),
@@ -264,13 +267,23 @@ impl MachineKeyConfig {
                 value: auto.flags().unwrap_or_default(),
             }),
         };
-        MachineKeys::new(
-            self.validation()?,
-            explicit(&self.validation_key, "validationKey")?,
-            self.decryption()?,
-            explicit(&self.decryption_key, "decryptionKey")?,
-            self.compatibility_mode()?,
-        )
+        let validation_key = explicit(&self.validation_key, "validationKey")?;
+        match explicit(&self.decryption_key, "decryptionKey") {
+            Ok(decryption_key) => MachineKeys::new(
+                self.validation()?,
+                validation_key,
+                self.decryption()?,
+                decryption_key,
+                self.compatibility_mode()?,
+            ),
+            Err(missing) => MachineKeys::without_decryption_key(
+                self.validation()?,
+                validation_key,
+                self.decryption()?,
+                missing,
+                self.compatibility_mode()?,
+            ),
+        }
     }
 }
 
@@ -387,5 +400,89 @@ mod tests {
         assert!(!none.element_present);
         assert!(none.keys().is_err());
         assert!(!targets_45_or_later("4.0") && targets_45_or_later("4.5.1"));
+    }
+
+    /// A MAC-only farm (validationKey set, decryptionKey absent or AutoGenerate) reads its
+    /// MAC-only ViewState; what needs the decryption key names it.
+    #[test]
+    fn a_mac_only_machine_key_needs_no_decryption_key_for_mac_only_payloads() {
+        use crate::viewstate::{self, Page, Protection};
+        // The vector bs-vs-legacy-noenc-sha1 (testdata/vectors/legacy-machinekey.json).
+        let validation_key = "F5144F1A581A57BA3B60311AF7562A855998F7DD203CD8A71405599B980D8694B5C986C888BE4FC0E6571C2CE600D58CE82B8FA13106B17D77EA4CECDDBBEC1B";
+        let page = Page {
+            generator: Some(0xEDD8_C9AE),
+            ..Page::default()
+        };
+        for decryption_key in ["", " decryptionKey=\"AutoGenerate,IsolateApps\""] {
+            let config = MachineKeyConfig::parse(&format!(
+                "<machineKey validationKey=\"{validation_key}\"{decryption_key} validation=\"SHA1\" compatibilityMode=\"Framework20SP1\"/>"
+            ))
+            .unwrap();
+            let keys = config.keys().unwrap();
+            let state = viewstate::decode(
+                &keys,
+                &page,
+                "/wEPDwUJODExMDE5NzY5ZGSglOSr1rG6xN5rzh/4C9UEuwa64w==",
+            )
+            .unwrap();
+            assert_eq!(state.protection, Protection::LegacyMac);
+            assert!(state.state.starts_with(&[0xFF, 0x01]));
+            // An encrypted one, and a forms ticket, need the decryption key: the error says so.
+            for error in [
+                viewstate::encode(&keys, &page, b"x", true).unwrap_err(),
+                crate::forms_ticket::decrypt(&keys, &"00".repeat(64)).unwrap_err(),
+            ] {
+                assert!(
+                    matches!(
+                        error,
+                        Error::RegistryKey {
+                            attribute: "decryptionKey",
+                            ..
+                        }
+                    ),
+                    "{error:?}"
+                );
+            }
+        }
+        // The same keys made in code.
+        let keys = MachineKeys::mac_only(
+            crate::algorithms::MachineKeyValidation::Sha1,
+            Secret::new(from_hex(validation_key).unwrap()),
+            CompatibilityMode::Framework20SP1,
+        )
+        .unwrap();
+        let state = viewstate::decode(
+            &keys,
+            &page,
+            "/wEPDwUJODExMDE5NzY5ZGSglOSr1rG6xN5rzh/4C9UEuwa64w==",
+        )
+        .unwrap();
+        assert_eq!(state.protection, Protection::LegacyMac);
+        let error = crate::forms_ticket::encrypt(
+            &keys,
+            &crate::forms_ticket::FormsAuthenticationTicket {
+                version: 2,
+                name: "a".into(),
+                issue_utc_ticks: 0,
+                expiration_utc_ticks: 0,
+                is_persistent: false,
+                user_data: String::new(),
+                cookie_path: "/".into(),
+            },
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("no decryptionKey"), "{error}");
+        // Without a validationKey nothing works.
+        let config = MachineKeyConfig::parse(
+            "<machineKey decryptionKey=\"00112233445566778899AABBCCDDEEFF\"/>",
+        )
+        .unwrap();
+        assert!(matches!(
+            config.keys().unwrap_err(),
+            Error::RegistryKey {
+                attribute: "validationKey",
+                ..
+            }
+        ));
     }
 }

@@ -49,7 +49,7 @@ pub fn protect_with(
 ) -> Result<Vec<u8>> {
     let mac = keys.fx45_mac()?;
     let cipher = keys.fx45_cipher()?;
-    let enc_key = derive_key(keys.decryption_key(), purpose);
+    let enc_key = derive_key(keys.decryption_key()?, purpose);
     let val_key = derive_key(keys.validation_key(), purpose);
     let iv = match iv {
         IvMode::Random => Secret::random(block_size(cipher)).expose().to_vec(),
@@ -78,7 +78,7 @@ pub fn unprotect(keys: &MachineKeys, purpose: &Purpose, protected: &[u8]) -> Res
     if !constant_time_eq(&expected, tag) {
         return Err(Error::InvalidPayload);
     }
-    let enc_key = derive_key(keys.decryption_key(), purpose);
+    let enc_key = derive_key(keys.decryption_key()?, purpose);
     cbc_decrypt(cipher, enc_key.expose(), iv, ciphertext)
 }
 

@@ -77,11 +77,16 @@ impl LegacyMac {
 
 /// The keys and algorithms of one `<machineKey>`, ready to use. Keys are [`Secret`]s:
 /// zeroized on drop, never printed (`Debug` shows the algorithms only).
+///
+/// The decryption key may be missing (a MAC-only farm: `decryptionKey` absent or
+/// `AutoGenerate`): MAC-only payloads (legacy ViewState without encryption) still validate,
+/// and whatever needs the key fails with why it is missing.
 pub struct MachineKeys {
     validation: MachineKeyValidation,
     decryption: Option<MachineKeyDecryption>,
     validation_key: Secret,
-    decryption_key: Secret,
+    /// The decryption key, or why there is none.
+    decryption_key: std::result::Result<Secret, Error>,
     mode: CompatibilityMode,
 }
 
@@ -116,7 +121,51 @@ impl MachineKeys {
             validation,
             decryption,
             validation_key,
-            decryption_key,
+            decryption_key: Ok(decryption_key),
+            mode,
+        })
+    }
+
+    /// Keys for MAC-only payloads: a validation key and no decryption key (legacy ViewState
+    /// that is validated, not encrypted). Anything that needs the decryption key fails with
+    /// [`Error::InvalidArgument`] saying it is missing.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an empty key.
+    pub fn mac_only(
+        validation: MachineKeyValidation,
+        validation_key: Secret,
+        mode: CompatibilityMode,
+    ) -> Result<Self> {
+        Self::without_decryption_key(
+            validation,
+            validation_key,
+            None,
+            Error::InvalidArgument(
+                "no decryptionKey: only MAC-only payloads (ViewState without encryption) can be read with these keys".into(),
+            ),
+            mode,
+        )
+    }
+
+    /// Keys without a decryption key; `missing` is the error whatever needs it returns.
+    pub(crate) fn without_decryption_key(
+        validation: MachineKeyValidation,
+        validation_key: Secret,
+        decryption: Option<MachineKeyDecryption>,
+        missing: Error,
+        mode: CompatibilityMode,
+    ) -> Result<Self> {
+        if validation_key.is_empty() {
+            return Err(Error::InvalidArgument(
+                "a validationKey is needed (it may not be empty)".into(),
+            ));
+        }
+        Ok(Self {
+            validation,
+            decryption,
+            validation_key,
+            decryption_key: Err(missing),
             mode,
         })
     }
@@ -172,8 +221,12 @@ impl MachineKeys {
         self.validation_key.expose()
     }
 
-    pub(crate) fn decryption_key(&self) -> &[u8] {
-        self.decryption_key.expose()
+    /// The decryption key, or why there is none.
+    pub(crate) fn decryption_key(&self) -> Result<&[u8]> {
+        match &self.decryption_key {
+            Ok(key) => Ok(key.expose()),
+            Err(missing) => Err(missing.clone()),
+        }
     }
 
     /// Framework45's MAC: `SHA1` means HMAC-SHA1; MD5, 3DES and AES are configuration errors.
@@ -193,12 +246,11 @@ impl MachineKeys {
     /// Framework45's cipher: `Auto` is AES; the master key must fit it exactly.
     pub(crate) fn fx45_cipher(&self) -> Result<MachineKeyDecryption> {
         let cipher = self.decryption.unwrap_or(MachineKeyDecryption::Aes);
-        if !key_fits(cipher, self.decryption_key.len()) {
+        let key_len = self.decryption_key()?.len();
+        if !key_fits(cipher, key_len) {
             return Err(Error::InvalidArgument(format!(
-                "Framework45 derives a {}-byte {} key from the {}-byte decryptionKey, which {} does not take (AES: 16, 24 or 32 bytes; 3DES: 16 or 24; DES: 8)",
-                self.decryption_key.len(),
+                "Framework45 derives a {key_len}-byte {} key from the {key_len}-byte decryptionKey, which {} does not take (AES: 16, 24 or 32 bytes; 3DES: 16 or 24; DES: 8)",
                 cipher.name(),
-                self.decryption_key.len(),
                 cipher.name()
             )));
         }
@@ -221,7 +273,7 @@ impl MachineKeys {
     /// The legacy cipher and the part of the decryption key it uses: `Auto` is DES for an
     /// 8-byte key, else AES; DES uses the first 8 bytes of a longer key.
     pub(crate) fn legacy_cipher(&self) -> Result<(MachineKeyDecryption, &[u8])> {
-        let key = self.decryption_key.expose();
+        let key = self.decryption_key()?;
         let cipher = match self.decryption {
             Some(cipher) => cipher,
             None if key.len() == 8 => MachineKeyDecryption::Des,
@@ -234,12 +286,20 @@ impl MachineKeys {
     /// symmetric algorithm"): AES, or 3DES (DES for an 8-byte key), keyed with the decryption
     /// key. `None` for the other validation algorithms.
     pub(crate) fn legacy_validation_cipher(&self) -> Option<Result<(MachineKeyDecryption, &[u8])>> {
-        let key = self.decryption_key.expose();
+        if !matches!(
+            self.validation,
+            MachineKeyValidation::Aes | MachineKeyValidation::TripleDes
+        ) {
+            return None;
+        }
+        let key = match self.decryption_key() {
+            Ok(key) => key,
+            Err(missing) => return Some(Err(missing)),
+        };
         let cipher = match self.validation {
-            MachineKeyValidation::Aes => MachineKeyDecryption::Aes,
             MachineKeyValidation::TripleDes if key.len() == 8 => MachineKeyDecryption::Des,
             MachineKeyValidation::TripleDes => MachineKeyDecryption::TripleDes,
-            _ => return None,
+            _ => MachineKeyDecryption::Aes,
         };
         Some(self.legacy_keyed(cipher, key))
     }

@@ -36,8 +36,11 @@ impl LoginParts {
             ));
         };
         if ticket.is_expired_at(now) {
+            let expired_at = expires
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_else(|_| expires.to_string());
             return Err(Error::InvalidContent(format!(
-                "the ticket expired at {expires}: the user must sign in again"
+                "the ticket expired at {expired_at}: the user must sign in again"
             )));
         }
         if ticket.name.is_empty() {
@@ -63,4 +66,36 @@ pub fn login_from_forms_ticket(
     now: OffsetDateTime,
 ) -> Result<LoginParts> {
     LoginParts::from_ticket(&forms_ticket::decrypt(keys, value)?, now)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn an_expired_ticket_is_named_with_an_rfc3339_time() {
+        let ticket = FormsAuthenticationTicket {
+            version: 2,
+            name: "alice".into(),
+            issue_utc_ticks: forms_ticket::time_to_ticks(
+                datetime!(2019-06-26 15:20:10.3633638 UTC),
+            )
+            .unwrap(),
+            expiration_utc_ticks: forms_ticket::time_to_ticks(
+                datetime!(2019-06-26 16:20:10.3633638 UTC),
+            )
+            .unwrap(),
+            is_persistent: false,
+            user_data: String::new(),
+            cookie_path: "/".into(),
+        };
+        let error = LoginParts::from_ticket(&ticket, datetime!(2019-06-27 00:00 UTC)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid content: the ticket expired at 2019-06-26T16:20:10.3633638Z: the user must sign in again"
+        );
+        assert!(LoginParts::from_ticket(&ticket, datetime!(2019-06-26 15:30 UTC)).is_ok());
+    }
 }

@@ -178,6 +178,20 @@ pub enum Error {
         detail: String,
     },
 
+    /// The key is weaker than the minimum key size (a .NET app configured for AES-128 or
+    /// AES-192, where keyward's minimum is AES-256): it never protects, and unprotects only
+    /// with [`ProviderBuilder::unprotect_with_weaker_keys`](crate::ProviderBuilder::unprotect_with_weaker_keys)
+    /// (the CLI's `--allow-weaker-keys`).
+    #[error("the key {{{key_id}}} is {}: {}", weaker_key_size(*key_bits), weaker_key_reason(*minimum_bits))]
+    KeyBelowMinimumSize {
+        /// The key.
+        key_id: KeyId,
+        /// Its AES key size in bits.
+        key_bits: usize,
+        /// The minimum key size in bits (256 unless the builder lowered it).
+        minimum_bits: usize,
+    },
+
     /// The key ring has no key that can protect, and none could be created.
     #[error("the key ring at {ring_location} has no usable default key: {reason}")]
     NoDefaultKey {
@@ -296,4 +310,17 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         cause = err.source();
     }
     text
+}
+
+/// `AES-128`: a key size in bits, as .NET's configuration names it.
+pub(crate) fn weaker_key_size(bits: usize) -> String {
+    format!("AES-{bits}")
+}
+
+/// Why a weaker key is not used, and how to read it: for [`Error::KeyBelowMinimumSize`] and
+/// the key's listed reason.
+pub(crate) fn weaker_key_reason(minimum_bits: usize) -> String {
+    format!(
+        "below keyward's minimum key size (AES-{minimum_bits}); such keys never protect, and unprotect only when allowed (--allow-weaker-keys in the CLI, ProviderBuilder::unprotect_with_weaker_keys(true) in code)"
+    )
 }

@@ -131,7 +131,8 @@ impl Reason {
             | Error::KeyNotDecryptable { .. }
             | Error::KeyDecryptionFailed { .. }
             | Error::KeyNotEncrypted(_)
-            | Error::UnsupportedAlgorithm { .. } => Self::UnreadableKey,
+            | Error::UnsupportedAlgorithm { .. }
+            | Error::KeyBelowMinimumSize { .. } => Self::UnreadableKey,
             Error::KeyRevoked(_) => Self::Revoked,
             Error::InvalidPayload => Self::Invalid,
             Error::Expired { .. } => Self::Expired,

@@ -263,7 +263,7 @@ impl Protector {
     ///
     /// # Errors
     /// [`Error::MalformedPayload`], [`Error::KeyNotFound`], [`Error::KeyUnreadable`], [`Error::KeyRevoked`],
-    /// [`Error::KeyNotDecryptable`], [`Error::UnsupportedAlgorithm`], or
+    /// [`Error::KeyNotDecryptable`], [`Error::UnsupportedAlgorithm`], [`Error::KeyBelowMinimumSize`], or
     /// [`Error::InvalidPayload`] when it was tampered with or made for other purposes.
     pub fn unprotect(&self, protected: &[u8]) -> Result<Vec<u8>> {
         self.unprotect_checked(protected, false).map(|u| u.data)

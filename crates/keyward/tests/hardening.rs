@@ -197,7 +197,7 @@ fn a_planted_weaker_key_never_becomes_the_default() {
     let _ = strong_key;
     let forged = forge(&planted, aes128, &clock);
     let err = orders.unprotect(&forged).unwrap_err().to_string();
-    assert!(err.contains("below the minimum key size"), "{err}");
+    assert!(err.contains("below keyward's minimum key size"), "{err}");
 
     // A .NET ring that holds AES-128 keys: they read, and still never protect.
     let tolerant = builder(&store, &clock)
@@ -209,6 +209,75 @@ fn a_planted_weaker_key_never_becomes_the_default() {
         b"forged"
     );
     assert_ne!(tolerant.default_key_at(clock.now()), Some(weak_id));
+}
+
+/// Issue 20, item 7: a key below the minimum key size (a .NET app configured for AES-128) is
+/// named for what it is — below keyward's minimum, AES-256 — with the settings that let it
+/// unprotect, and the promise that it never protects; not "an unsupported algorithm".
+#[test]
+fn a_weaker_key_is_named_below_keywards_minimum_with_the_way_to_read_it() {
+    let clock = clock();
+    let store = Arc::new(MemoryRepository::new());
+    let aes128 = Algorithm::Cbc {
+        key_size: keyward::AesKeySize::Aes128,
+        validation: keyward::ValidationAlgorithm::HmacSha256,
+    };
+    let weak_id = KeyId::random();
+    let planted = plaintext_key(
+        weak_id,
+        clock.now() - Duration::minutes(1),
+        aes128,
+        &[0x42; 64],
+    );
+    plant(&store, &planted, "key-weak");
+    let node = builder(&store, &clock)
+        .automatic_key_generation(false)
+        .read_only(true)
+        .build()
+        .unwrap();
+    let forged = forge(&planted, aes128, &clock);
+    let error = node.protector(["orders"]).unprotect(&forged).unwrap_err();
+    assert!(
+        matches!(error, Error::KeyBelowMinimumSize { key_id, .. } if key_id == weak_id),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    for part in [
+        "AES-128",
+        "below keyward's minimum key size (AES-256)",
+        "--allow-weaker-keys",
+        "unprotect_with_weaker_keys",
+        "never protect",
+    ] {
+        assert!(message.contains(part), "{part:?} not in {message}");
+    }
+    assert!(!message.contains("unsupported algorithm"), "{message}");
+    let listed = node.keys();
+    let reason = listed[0].unusable_reason.as_deref().unwrap();
+    for part in [
+        "AES-128",
+        "below keyward's minimum key size (AES-256)",
+        "--allow-weaker-keys",
+        "unprotect_with_weaker_keys",
+        "never protect",
+    ] {
+        assert!(reason.contains(part), "{part:?} not in {reason}");
+    }
+
+    // Allowed to unprotect: the note says so, and that it never protects.
+    let tolerant = builder(&store, &clock)
+        .automatic_key_generation(false)
+        .read_only(true)
+        .unprotect_with_weaker_keys(true)
+        .build()
+        .unwrap();
+    let note = tolerant.keys()[0].note.clone().unwrap();
+    assert!(
+        note.contains("below keyward's minimum key size (AES-256)") && note.contains("never"),
+        "{note}"
+    );
+    let refused = tolerant.protector(["orders"]).protect(b"x").unwrap_err();
+    assert!(matches!(refused, Error::NoDefaultKey { .. }), "{refused:?}");
 }
 
 /// Finding 3: a key kept from memory after the store lost it is bound by the store's

@@ -188,8 +188,10 @@ fn print_lines(mut lines: impl Iterator<Item = String>) -> Result<(), CliError> 
         })
 }
 
-/// The ticket as JSON.
+/// The ticket as JSON. Unknown fields are refused (a misspelled `expires` would otherwise
+/// default silently); `properties` takes either of its shapes.
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct TicketJson {
     #[serde(default)]
     scheme: Option<String>,
@@ -206,6 +208,7 @@ struct TicketJson {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct IdentityJson {
     #[serde(default)]
     authentication_type: Option<String>,
@@ -224,6 +227,7 @@ struct IdentityJson {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ClaimJson {
     #[serde(rename = "type")]
     claim_type: String,
@@ -430,7 +434,8 @@ fn parse_time(field: &str, text: &str) -> Result<OffsetDateTime, CliError> {
 }
 
 impl TicketJson {
-    /// The ticket: the scheme must be the protector's; `issued`, `expires` and `persistent`
+    /// The ticket: the scheme must be the protector's; it needs an identity (the cookie
+    /// handler reads a login without one as nobody); `issued`, `expires` and `persistent`
     /// override the items; a ticket without `.issued` is issued `now`, and one without
     /// `.expires` expires 14 days after issue (as the cookie handler signs in).
     fn into_ticket(
@@ -444,6 +449,11 @@ impl TicketJson {
                     "the JSON's scheme is {own:?} but the cookie is for --scheme {scheme:?}: pass --scheme {own:?}"
                 )));
             }
+        }
+        if self.identities.is_empty() {
+            return Err(CliError::Usage(
+                "the ticket has no identity: \"identities\" needs one, e.g. [{\"authentication_type\": \"Cookies\", \"claims\": [{\"type\": \"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name\", \"value\": \"alice\"}]}]".into(),
+            ));
         }
         let mut properties = AuthenticationProperties::new();
         for (key, value) in self.properties.items {
@@ -535,7 +545,9 @@ mod tests {
 
     #[test]
     fn missing_times_default_as_the_cookie_handler_signs_in() {
-        let json: TicketJson = serde_json::from_str(r#"{"identities": []}"#).unwrap();
+        let json: TicketJson =
+            serde_json::from_str(r#"{"identities": [{"authentication_type": "Cookies"}]}"#)
+                .unwrap();
         let now = keyward::time::macros::datetime!(2026-01-01 00:00:00 UTC);
         let ticket = json.into_ticket("Cookies", now).unwrap();
         assert_eq!(ticket.properties.issued_utc(), Some(now));
@@ -545,5 +557,31 @@ mod tests {
         );
         let json: TicketJson = serde_json::from_str(r#"{"scheme": "Other"}"#).unwrap();
         assert!(json.into_ticket("Cookies", now).is_err());
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_at_every_level_and_both_property_shapes_read() {
+        for text in [
+            r#"{"identities": [], "expiry": "x"}"#,
+            r#"{"identities": [{"claim": []}]}"#,
+            r#"{"identities": [{"claims": [{"type": "t", "value": "v", "issuer_": "i"}]}]}"#,
+        ] {
+            let error = serde_json::from_str::<TicketJson>(text).unwrap_err();
+            assert!(
+                error.to_string().contains("unknown field"),
+                "{text}: {error}"
+            );
+        }
+        for text in [
+            r#"{"identities": [], "properties": {"items": {".redirect": "/"}}}"#,
+            r#"{"identities": [], "properties": {".redirect": "/"}}"#,
+        ] {
+            let json: TicketJson = serde_json::from_str(text).unwrap();
+            assert_eq!(json.properties.items, [(".redirect".into(), "/".into())]);
+        }
+        let json: TicketJson = serde_json::from_str(r#"{"identities": []}"#).unwrap();
+        let now = keyward::time::macros::datetime!(2026-01-01 00:00:00 UTC);
+        let error = json.into_ticket("Cookies", now).unwrap_err().to_string();
+        assert!(error.contains("no identity"), "{error}");
     }
 }

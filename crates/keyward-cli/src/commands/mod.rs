@@ -38,6 +38,17 @@ pub enum CliError {
     Usage(String),
 }
 
+impl CliError {
+    /// Whether writing stdout failed because its reader closed it (a broken pipe).
+    pub fn is_closed_stdout(&self) -> bool {
+        matches!(
+            self,
+            Self::Io { context: "writing stdout", source }
+                if source.kind() == std::io::ErrorKind::BrokenPipe
+        )
+    }
+}
+
 /// Key-encryption keys, passphrase and `--require-encryption` from the global options. KEKs
 /// come from files or the environment, never from an argument's value.
 fn at_rest(
@@ -289,11 +300,25 @@ pub fn open_repository(uri: &str, read_only: bool) -> Result<Box<dyn KeyReposito
     )
 }
 
-/// Opens a key directory (read-only: it must exist, and is never written).
+/// Opens a key directory (read-only: it must exist, and is never written). A path that
+/// names something other than a directory is refused, saying what it is.
 pub fn open_directory(
     directory: std::path::PathBuf,
     read_only: bool,
 ) -> Result<Box<dyn KeyRepository>, CliError> {
+    if let Ok(metadata) = std::fs::metadata(&directory) {
+        if !metadata.is_dir() {
+            let what = if metadata.is_file() {
+                "is a file, not a directory"
+            } else {
+                "is not a directory"
+            };
+            return Err(CliError::Usage(format!(
+                "{} {what}: --keys-dir (or --repository file:DIR) names the folder that holds the key files",
+                directory.display()
+            )));
+        }
+    }
     if read_only {
         if !directory.is_dir() {
             return Err(CliError::Usage(format!(

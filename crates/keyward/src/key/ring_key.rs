@@ -20,6 +20,11 @@ pub(super) enum KeyProblem {
     Unsupported {
         detail: String,
     },
+    /// Weaker than the minimum key size, and not allowed to unprotect.
+    BelowMinimum {
+        key_bits: usize,
+        minimum_bits: usize,
+    },
     /// A plaintext master key where encryption at rest is required or configured: anyone who
     /// can write to the store could have planted it.
     Unencrypted,
@@ -76,6 +81,14 @@ impl RingKey {
             Err(KeyProblem::Unsupported { detail }) => Err(Error::UnsupportedAlgorithm {
                 key_id: self.info.id,
                 detail: detail.clone(),
+            }),
+            Err(KeyProblem::BelowMinimum {
+                key_bits,
+                minimum_bits,
+            }) => Err(Error::KeyBelowMinimumSize {
+                key_id: self.info.id,
+                key_bits: *key_bits,
+                minimum_bits: *minimum_bits,
             }),
             Err(KeyProblem::Unencrypted) => Err(Error::KeyNotEncrypted(self.info.id)),
         }
@@ -167,6 +180,10 @@ pub(super) fn ring_key(
             format!("master key could not be decrypted with {decryptor_type}: {reason}")
         }
         KeyProblem::Unsupported { detail } => detail.clone(),
+        KeyProblem::BelowMinimum {
+            key_bits,
+            minimum_bits,
+        } => below_minimum_reason(*key_bits, *minimum_bits),
         KeyProblem::Unencrypted => {
             "stored unencrypted, but encryption at rest is required or configured".into()
         }
@@ -177,21 +194,22 @@ pub(super) fn ring_key(
     let mut note = None;
     let (crypto, unusable_reason) = match crypto {
         Ok(_) if !strong_enough && !policy.unprotect_with_weaker_keys => {
-            let detail = format!(
-                "{}-bit keys are below the minimum key size ({} bits)",
-                record.algorithm.map_or(0, |a| a.key_size().bytes() * 8),
-                policy.minimum_key_size.bytes() * 8
-            );
+            let key_bits = record.algorithm.map_or(0, |a| a.key_size().bytes() * 8);
+            let minimum_bits = policy.minimum_key_size.bytes() * 8;
             (
-                Err(KeyProblem::Unsupported {
-                    detail: detail.clone(),
+                Err(KeyProblem::BelowMinimum {
+                    key_bits,
+                    minimum_bits,
                 }),
-                Some(format!("{detail} (--allow-weaker-keys lets it unprotect)")),
+                Some(below_minimum_reason(key_bits, minimum_bits)),
             )
         }
         Ok(crypto) if !strong_enough => {
             note = Some(format!(
-                "unprotect only: below the minimum key size for the default key ({} bits)",
+                "unprotect only: {} is below keyward's minimum key size (AES-{}); allowed to unprotect (--allow-weaker-keys, ProviderBuilder::unprotect_with_weaker_keys), it never protects",
+                crate::error::weaker_key_size(
+                    record.algorithm.map_or(0, |a| a.key_size().bytes() * 8)
+                ),
                 policy.minimum_key_size.bytes() * 8
             ));
             (Ok(crypto), None)
@@ -221,4 +239,13 @@ pub(super) fn ring_key(
         crypto,
         may_be_default: strong_enough,
     }
+}
+
+/// A weaker key's listed reason: what it is, and how to read it.
+fn below_minimum_reason(key_bits: usize, minimum_bits: usize) -> String {
+    format!(
+        "{} key, {}",
+        crate::error::weaker_key_size(key_bits),
+        crate::error::weaker_key_reason(minimum_bits)
+    )
 }

@@ -189,10 +189,12 @@ fn print(mut findings: Vec<Finding>, store: Option<StoreSummary>, json: bool) ->
     } else {
         write_text(&mut out, &findings, status)
     };
-    if written.is_err() {
-        return ExitCode::from(2);
+    match written {
+        // The reader went away (`keyward doctor | head -3`): the status is still the ring's.
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(code),
+        Err(_) => ExitCode::from(2),
+        Ok(()) => ExitCode::from(code),
     }
-    ExitCode::from(code)
 }
 
 fn write_text(out: &mut impl Write, findings: &[Finding], status: &str) -> std::io::Result<()> {

@@ -491,7 +491,8 @@ fn open(
                 error @ (keyward::Error::KeyNotDecryptable { .. }
                 | keyward::Error::KeyDecryptionFailed { .. }
                 | keyward::Error::KeyNotEncrypted(_)
-                | keyward::Error::UnsupportedAlgorithm { .. }),
+                | keyward::Error::UnsupportedAlgorithm { .. }
+                | keyward::Error::KeyBelowMinimumSize { .. }),
             ) => {
                 report.failure = fail("key_unusable", printable(&error.chain()));
                 return Ok(report);

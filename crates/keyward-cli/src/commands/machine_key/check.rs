@@ -1,5 +1,5 @@
 //! `keyward machine-key check web.config…`: one finding per line (`FILE: code: why`), or
-//! JSON; exit status 1 on any finding.
+//! JSON; exit status 1 on any finding. With none, one `ok: …` line.
 
 use keyward_machinekey::check::check;
 use keyward_machinekey::MachineKeyConfig;
@@ -35,6 +35,12 @@ pub fn run(args: &MachineKeyCheckArgs) -> Result<(), CliError> {
             .map(|f| json!({"file": f.file, "code": f.code, "message": f.message}))
             .collect();
         print_json(&json!({"files": files.len(), "findings": list}))?;
+    } else if findings.is_empty() {
+        // All is well: one line says so (silence reads like nothing was checked).
+        print_lines(&[match files.len() {
+            1 => "ok: 1 config, no finding".to_owned(),
+            n => format!("ok: {n} configs, same keys, no finding"),
+        }])?;
     } else {
         let lines: Vec<String> = findings
             .iter()
