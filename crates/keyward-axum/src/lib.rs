@@ -144,7 +144,8 @@ pub use error::ProtectError;
 pub use jar::ProtectedCookieJar;
 pub use keyward_aspnetcore;
 pub use login::{
-    AspNetCoreLogin, AspNetCoreUser, LoginCookies, LoginError, LoginRejection, DEFAULT_COOKIE_NAME,
-    DEFAULT_EXPIRE_AFTER, DEFAULT_SCHEME,
+    session_key, AspNetCoreLogin, AspNetCoreUser, LoginCookies, LoginError, LoginRejection,
+    TicketStore, TicketValidation, DEFAULT_COOKIE_NAME, DEFAULT_EXPIRE_AFTER, DEFAULT_SCHEME,
+    SESSION_ID_CLAIM_TYPE,
 };
 pub use protection::{CookieProtection, COOKIE_PURPOSES};
