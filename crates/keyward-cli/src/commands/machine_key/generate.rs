@@ -44,7 +44,7 @@ pub fn run(
             compatibility_mode: framework.compatibility_mode(),
             element: key.element(),
         };
-        serde_json::to_writer_pretty(&mut out, &value)
+        crate::json_out::to_writer_pretty(&mut out, &value)
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(out))
     } else {

@@ -56,7 +56,7 @@ fn keys_of(path: &Path) -> Result<MachineKeys, CliError> {
 /// Writes `value` as pretty JSON and a newline to stdout.
 fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)
+    crate::json_out::to_writer_pretty(&mut out, value)
         .map_err(std::io::Error::from)
         .and_then(|()| writeln!(out))
         .map_err(|source| CliError::Io {
