@@ -1,7 +1,8 @@
 //! `AuthenticationProperties`: the string dictionary beside the principal (issue and
 //! expiry times, persistence, redirect), in .NET's key names and text formats.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 
 use time::format_description::FormatItem;
 use time::macros::format_description;
@@ -41,12 +42,31 @@ const RFC1123: &[FormatItem<'static>] = format_description!(
 /// assert_eq!(properties.issued_utc(), Some(datetime!(2026-01-01 00:00:00 UTC)));
 /// assert!(properties.is_persistent());
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct AuthenticationProperties {
     /// The items, by key.
     pub items: BTreeMap<String, String>,
-    /// The keys in insertion order (may hold keys since removed from `items`).
-    order: Vec<String>,
+    /// The keys in insertion order; `None` where a key was removed (a tombstone, so removal
+    /// never shifts the list). May hold keys since removed from `items` directly.
+    order: Vec<Option<String>>,
+    /// Where each key of `order` is: insertion and removal look here instead of scanning,
+    /// so reading a ticket with many properties takes linear time.
+    index: HashMap<String, usize>,
+}
+
+impl fmt::Debug for AuthenticationProperties {
+    // The items in serialized order (the index is bookkeeping).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Items<'a>(&'a AuthenticationProperties);
+        impl fmt::Debug for Items<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_map().entries(self.0.iter()).finish()
+            }
+        }
+        f.debug_struct("AuthenticationProperties")
+            .field("items", &Items(self))
+            .finish()
+    }
 }
 
 impl PartialEq for AuthenticationProperties {
@@ -62,6 +82,7 @@ impl From<BTreeMap<String, String>> for AuthenticationProperties {
         Self {
             items,
             order: Vec::new(),
+            index: HashMap::new(),
         }
     }
 }
@@ -77,19 +98,40 @@ impl AuthenticationProperties {
         self.items.get(key).map(String::as_str)
     }
 
-    /// Sets `key` to `value`; a new key goes after the others (as a .NET dictionary).
+    /// Sets `key` to `value`; a new key goes after the others (as a .NET dictionary). A key
+    /// already there keeps its place. Constant time apart from the map's own insertion.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
         let key = key.into();
-        if !self.order.contains(&key) {
-            self.order.push(key.clone());
+        if !self.index.contains_key(&key) {
+            self.index.insert(key.clone(), self.order.len());
+            self.order.push(Some(key.clone()));
         }
         self.items.insert(key, value.into());
     }
 
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        self.order.retain(|k| k != key);
+        if let Some(at) = self.index.remove(key) {
+            if let Some(slot) = self.order.get_mut(at) {
+                *slot = None;
+            }
+            self.compact_if_sparse();
+        }
         self.items.remove(key)
+    }
+
+    /// Drops the tombstones once they are most of the order list, so inserting and removing
+    /// keys forever keeps it bounded (amortized constant time per removal).
+    fn compact_if_sparse(&mut self) {
+        if self.order.len() < 32 || self.index.len() * 2 > self.order.len() {
+            return;
+        }
+        self.order.retain(Option::is_some);
+        for (at, key) in self.order.iter().enumerate() {
+            if let Some(key) = key {
+                self.index.insert(key.clone(), at);
+            }
+        }
     }
 
     /// How many items.
@@ -105,23 +147,17 @@ impl AuthenticationProperties {
     /// The items in the order they are serialized: insertion order, then keys set directly
     /// in [`AuthenticationProperties::items`], in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        let mut seen = BTreeSet::new();
-        let ordered: Vec<&str> = self
+        // `order` holds each key once (the index sees to it): no de-duplication needed.
+        let ordered = self
             .order
             .iter()
-            .map(String::as_str)
-            .filter(|k| self.items.contains_key(*k) && seen.insert(*k))
-            .collect();
+            .flatten()
+            .filter_map(|k| self.items.get_key_value(k));
         let rest = self
             .items
-            .keys()
-            .map(String::as_str)
-            .filter(move |k| !seen.contains(k));
-        ordered
-            .into_iter()
-            .chain(rest)
-            .filter_map(|k| self.items.get_key_value(k))
-            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .iter()
+            .filter(|(k, _)| !self.index.contains_key(k.as_str()));
+        ordered.chain(rest).map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// When the ticket was issued (`.issued`), if set and readable.
@@ -261,6 +297,26 @@ mod tests {
         // Removed directly from the map: skipped.
         p.items.remove(".expires");
         assert_eq!(p.iter().count(), 3);
+    }
+
+    #[test]
+    fn many_removals_keep_the_order_and_stay_bounded() {
+        let mut p = AuthenticationProperties::new();
+        for round in 0..1000 {
+            p.insert(format!("k{round}"), "v");
+            if round % 3 != 0 {
+                p.remove(&format!("k{round}"));
+            }
+        }
+        p.insert("k0", "again");
+        assert_eq!(p.len(), 334);
+        assert!(p.order.len() <= 2 * 334 + 32, "{}", p.order.len());
+        let keys: Vec<&str> = p.iter().map(|(k, _)| k).take(3).collect();
+        assert_eq!(keys, ["k0", "k3", "k6"]);
+        assert_eq!(p.get("k0"), Some("again"));
+        for (key, at) in &p.index {
+            assert_eq!(p.order[*at].as_deref(), Some(key.as_str()));
+        }
     }
 
     #[test]

@@ -235,6 +235,42 @@ fn defaults_copied_past_the_allocation_budget_are_refused() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
+/// 65,535 properties (distinct keys, the most a .NET dictionary in a cookie-sized ticket
+/// holds in practice) read in linear time: each insertion used to scan the order list, and
+/// such a ticket took 11.6 s to read. Insertion order and the exact bytes survive.
+#[test]
+fn a_ticket_with_65535_properties_reads_in_linear_time() {
+    const COUNT: usize = 65_535;
+    let mut properties = keyward_aspnetcore::AuthenticationProperties::new();
+    // Keys in an order that is not sorted, so the insertion order is visible.
+    for i in 0..COUNT {
+        properties.insert(format!("k{:05}", (i * 7919) % COUNT), "");
+    }
+    assert_eq!(properties.len(), COUNT);
+    let ticket = keyward_aspnetcore::AuthenticationTicket::new(
+        "Cookies",
+        keyward_aspnetcore::ClaimsPrincipal::new(keyward_aspnetcore::ClaimsIdentity::new(
+            "Cookies",
+        )),
+        properties,
+    );
+    let bytes = TicketSerializer::serialize(&ticket).unwrap();
+
+    let started = std::time::Instant::now();
+    let read = TicketSerializer::deserialize(&bytes).unwrap();
+    let elapsed = started.elapsed();
+    eprintln!("{COUNT} properties read in {elapsed:?}");
+    // The target is < 50 ms in release; debug builds on a loaded machine get room.
+    assert!(
+        elapsed < std::time::Duration::from_secs(2),
+        "{COUNT} properties took {elapsed:?} to read"
+    );
+    assert_eq!(read, ticket);
+    let keys: Vec<&str> = read.properties.iter().map(|(k, _)| k).take(3).collect();
+    assert_eq!(keys, ["k00000", "k07919", "k15838"]);
+    assert_eq!(TicketSerializer::serialize(&read).unwrap(), bytes);
+}
+
 #[test]
 fn tampered_cookies_do_not_unprotect() {
     let provider = keyward::Provider::ephemeral("shop").unwrap();

@@ -28,6 +28,11 @@ use crate::seal::{open, seal, Opened};
 ///   application is treated as absent, and removed from the browser when the jar is returned;
 /// - a cookie whose key this node does not hold (yet) is treated as absent and left alone.
 ///
+/// Of two cookies with one name in a request, the first wins (see
+/// [`from_headers`](Self::from_headers)). Name your cookies with the `__Host-` prefix
+/// (`__Host-sid`, set `Secure` with `Path=/` and no `Domain`): no other subdomain, and no
+/// plain-`http://` response, can then set a cookie of that name for your host.
+///
 /// Protecting and opening read an in-memory key-ring snapshot and never do I/O, so they are
 /// fine in async handlers (see the crate docs).
 ///
@@ -104,6 +109,13 @@ impl ProtectedCookieJar {
 
     /// A jar holding the cookies of every `Cookie` header in `headers`. Cookies that do not
     /// parse are skipped. Nothing is opened until [`get`](Self::get).
+    ///
+    /// When a name comes twice, the **first** cookie wins and the others are ignored, as in
+    /// ASP.NET Core (and [`AspNetCoreLogin`](crate::AspNetCoreLogin)): a browser sends the
+    /// cookie with the most specific path first, and a second one of the same name is how
+    /// *cookie tossing* works (a sibling subdomain, or a plain-`http://` response, sets
+    /// `sid` for a broader domain or path, and it comes after yours). A `__Host-` name
+    /// (`__Host-sid`: `Secure`, `Path=/`, no `Domain`) cannot be set by such a sibling at all.
     pub fn from_headers(headers: &HeaderMap, protection: CookieProtection) -> Self {
         let mut jar = CookieJar::new();
         for cookie in headers
@@ -113,7 +125,10 @@ impl ProtectedCookieJar {
             .flat_map(Cookie::split_parse)
             .filter_map(Result::ok)
         {
-            jar.add_original(cookie.into_owned());
+            // `add_original` replaces a cookie of the same name: keep the first.
+            if jar.get(cookie.name()).is_none() {
+                jar.add_original(cookie.into_owned());
+            }
         }
         Self {
             jar,

@@ -94,6 +94,15 @@
 //! # Ok::<(), keyward::Error>(())
 //! ```
 //!
+//! ## Cookie names: prefer `__Host-`
+//!
+//! A sibling subdomain (or any response over plain `http://`) can set a cookie with your
+//! cookie's name for a broader domain or path; the browser then sends both (*cookie
+//! tossing*). keyward-axum takes the **first** cookie of a name, as ASP.NET Core does, and the
+//! browser sends the most specific one first; but only a `__Host-` name (`__Host-sid`, set
+//! with `Secure`, `Path=/` and no `Domain`) keeps other origins from setting it at all. Set
+//! the re-issue template to those attributes too (the default template is `Path=/; Secure`).
+//!
 //! ## tower-sessions
 //!
 //! There is no keyward signer for tower-sessions' session cookie, on purpose: tower-sessions
@@ -112,12 +121,12 @@
 //!
 //! /// The session id, if the browser holds a valid one.
 //! fn session_id(jar: &ProtectedCookieJar) -> Option<String> {
-//!     jar.get("sid").map(|c| c.value().to_owned())
+//!     jar.get("__Host-sid").map(|c| c.value().to_owned())
 //! }
 //!
 //! /// Starts a session: `id` is a fresh random id, its record already in your store.
 //! fn start_session(jar: ProtectedCookieJar, id: String) -> Result<ProtectedCookieJar, ProtectError> {
-//!     jar.add(Cookie::build(("sid", id)).path("/").http_only(true).secure(true))
+//!     jar.add(Cookie::build(("__Host-sid", id)).path("/").http_only(true).secure(true))
 //! }
 //! ```
 
@@ -135,7 +144,8 @@ pub use error::ProtectError;
 pub use jar::ProtectedCookieJar;
 pub use keyward_aspnetcore;
 pub use login::{
-    AspNetCoreLogin, AspNetCoreUser, LoginCookies, LoginError, LoginRejection, DEFAULT_COOKIE_NAME,
-    DEFAULT_EXPIRE_AFTER, DEFAULT_SCHEME,
+    session_key, AspNetCoreLogin, AspNetCoreUser, LoginCookies, LoginError, LoginRejection,
+    TicketStore, TicketValidation, DEFAULT_COOKIE_NAME, DEFAULT_EXPIRE_AFTER, DEFAULT_SCHEME,
+    SESSION_ID_CLAIM_TYPE,
 };
 pub use protection::{CookieProtection, COOKIE_PURPOSES};

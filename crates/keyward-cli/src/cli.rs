@@ -514,6 +514,10 @@ pub enum MachineKeyCommand {
         /// Print JSON (the element and its parts).
         #[arg(long)]
         json: bool,
+        /// Accept a weak algorithm (MD5, SHA1, DES, 3DES; SHA1 is the 1.1/2.0 default, and
+        /// 1.1 has nothing else), for servers that cannot move to HMACSHA256 and AES yet.
+        #[arg(long)]
+        allow_weak: bool,
     },
     /// Read a value a classic ASP.NET app protected with its machineKey (forms ticket,
     /// ViewState, MachineKey.Protect output); prints JSON.
@@ -593,6 +597,9 @@ pub enum MachineKeyEncodeCommand {
         /// The ticket as JSON (`-`: stdin).
         #[arg(long, value_name = "FILE")]
         json: PathBuf,
+        /// Accept a machineKey with a weak algorithm (MD5, SHA1, DES, 3DES).
+        #[arg(long)]
+        allow_weak: bool,
     },
 }
 
@@ -622,6 +629,9 @@ pub struct MachineKeyBridgeArgs {
     /// Print JSON (the login carried over and the cookies) instead of name=value lines.
     #[arg(long)]
     pub json: bool,
+    /// Accept a machineKey with a weak algorithm (MD5, SHA1, DES, 3DES).
+    #[arg(long)]
+    pub allow_weak: bool,
     /// The .ASPXAUTH value.
     #[arg(allow_hyphen_values = true)]
     pub value: String,

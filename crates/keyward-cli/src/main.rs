@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod json_out;
 mod printable;
 mod timespec;
 

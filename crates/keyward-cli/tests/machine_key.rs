@@ -470,3 +470,146 @@ fn an_expired_ticket_is_named_with_an_rfc3339_time() {
         "{stderr}"
     );
 }
+
+/// The stderr lines that mention `needle`.
+fn lines_with(stderr: &[u8], needle: &str) -> usize {
+    text(stderr).lines().filter(|l| l.contains(needle)).count()
+}
+
+/// MD5, SHA1, DES and 3DES: generate, encode and bridge refuse them without --allow-weak
+/// and say which algorithm and that --allow-weak accepts it; decode and check warn.
+#[test]
+fn weak_algorithms_need_allow_weak_and_are_named() {
+    // generate: a weak choice is refused, one line naming it and --allow-weak.
+    for (args, weak) in [
+        (
+            &[
+                "--framework",
+                "2.0",
+                "--validation",
+                "MD5",
+                "--decryption",
+                "DES",
+            ][..],
+            "MD5",
+        ),
+        (&["--framework", "4.5", "--validation", "SHA1"][..], "SHA1"),
+        (&["--framework", "4.5", "--decryption", "3DES"][..], "3DES"),
+        (&["--framework", "4.5", "--decryption", "DES"][..], "DES"),
+    ] {
+        let mut all = vec!["machine-key", "generate"];
+        all.extend_from_slice(args);
+        let out = keyward(&all);
+        assert_ne!(out.status.code(), Some(0), "{args:?} was accepted");
+        assert!(out.stdout.is_empty(), "{args:?}: {}", text(&out.stdout));
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(weak) && stderr.contains("--allow-weak"),
+            "{args:?}: {stderr}"
+        );
+        all.push("--allow-weak");
+        let out = keyward(&all);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("<machineKey"));
+        assert_eq!(lines_with(&out.stderr, weak), 1, "{}", text(&out.stderr));
+    }
+    // The strong defaults need nothing.
+    let out = keyward(&["machine-key", "generate", "--framework", "4.5"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+
+    // A weak web.config: encode and bridge refuse it, decode and check warn.
+    let dir = tempfile::tempdir().unwrap();
+    let weak = format!(
+        "<machineKey validationKey=\"{}\" decryptionKey=\"0011223344556677\" validation=\"MD5\" decryption=\"DES\" compatibilityMode=\"Framework20SP1\" />",
+        "A".repeat(128)
+    );
+    let config = write(dir.path(), "weak.config", &weak);
+    let ticket = dir.path().join("ticket.json");
+    std::fs::write(
+        &ticket,
+        r#"{"name": "alice", "issued": "2019-06-26T15:20:00Z", "expires": "2019-06-26T16:20:00Z"}"#,
+    )
+    .unwrap();
+    let encode = |extra: &[&str]| {
+        let mut args = vec![
+            "machine-key",
+            "encode",
+            "forms-ticket",
+            "--config",
+            &config,
+            "--json",
+            ticket.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        keyward(&args)
+    };
+    let out = encode(&[]);
+    assert_ne!(out.status.code(), Some(0), "encode accepted MD5/DES");
+    assert!(out.stdout.is_empty());
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("MD5") && stderr.contains("DES") && stderr.contains("--allow-weak"),
+        "{stderr}"
+    );
+    let out = encode(&["--allow-weak"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let value = text(&out.stdout).trim().to_owned();
+
+    let out = keyward(&[
+        "machine-key",
+        "decode",
+        "--config",
+        &config,
+        "forms-ticket",
+        &value,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["name"], "alice");
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("warning") && stderr.contains("MD5") && stderr.contains("DES"),
+        "{stderr}"
+    );
+
+    let out = keyward(&["machine-key", "check", &config]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert_eq!(lines_with(&out.stderr, "warning"), 1, "{stderr}");
+    assert!(stderr.contains("MD5") && stderr.contains("DES"), "{stderr}");
+
+    let keys = dir.path().join("keys");
+    let bridge = |extra: &[&str]| {
+        let mut args = vec![
+            "--application-name",
+            "shop",
+            "--keys-dir",
+            keys.to_str().unwrap(),
+            "--now",
+            "2019-06-26T15:30:00Z",
+            "machine-key",
+            "bridge",
+            "--config",
+            &config,
+        ];
+        args.extend_from_slice(extra);
+        args.push(&value);
+        keyward(&args)
+    };
+    let out = bridge(&[]);
+    assert_ne!(out.status.code(), Some(0), "bridge accepted MD5/DES");
+    assert!(out.stdout.is_empty());
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("MD5") && stderr.contains("--allow-weak"),
+        "{stderr}"
+    );
+    let out = bridge(&["--allow-weak"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with(".AspNetCore.Cookies="));
+}

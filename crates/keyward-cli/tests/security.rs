@@ -499,3 +499,88 @@ fn migrate_reads_its_uris_from_the_environment_and_from_files() {
     ));
     assert!(out.contains("copied 1 element(s)"), "{out}");
 }
+
+/// The characters every JSON the CLI prints must escape (`\uXXXX`): DEL and the C1 controls
+/// (U+009B is an 8-bit CSI, U+009D an 8-bit OSC) and the bidirectional controls. serde_json
+/// escapes only C0 controls, quotes and backslashes on its own.
+const JSON_HOSTILE: &str =
+    "A\u{7f}B\u{80}C\u{9b}31mD\u{9d}0;title\u{9c}E\u{9f}F\u{61c}G\u{200e}H\u{200f}I\u{202a}J\u{202e}K\u{2066}L\u{2069}M";
+
+fn is_json_hostile(c: char) -> bool {
+    matches!(c, '\u{7f}'..='\u{9f}' | '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `stdout` is JSON with no raw hostile character, the escapes are there, and it parses back
+/// to a document holding `original` somewhere.
+fn assert_escaped_json(stdout: &[u8], original: &str, what: &str) {
+    let text = String::from_utf8(stdout.to_vec()).unwrap();
+    if let Some(c) = text.chars().find(|&c| is_json_hostile(c)) {
+        panic!("{what}: {c:?} printed raw: {text:?}");
+    }
+    for escape in [
+        "\\u007f", "\\u009b", "\\u009d", "\\u202e", "\\u061c", "\\u2066",
+    ] {
+        assert!(text.contains(escape), "{what}: no {escape} in {text}");
+    }
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    fn holds(value: &serde_json::Value, original: &str) -> bool {
+        match value {
+            serde_json::Value::String(s) => s.contains(original),
+            serde_json::Value::Array(items) => items.iter().any(|v| holds(v, original)),
+            serde_json::Value::Object(map) => map.values().any(|v| holds(v, original)),
+            _ => false,
+        }
+    }
+    assert!(
+        holds(&value, original),
+        "{what}: {original:?} not in {value}"
+    );
+}
+
+#[test]
+fn json_output_escapes_c1_del_and_bidi_controls() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    // A key whose decryptorType (shown as its unusable reason) holds the characters.
+    let id = "11111111-2222-3333-4444-555555555555";
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<key id=\"{id}\" version=\"1\">\n  <creationDate>2026-01-01T00:00:00Z</creationDate>\n  <activationDate>2026-01-01T00:00:00Z</activationDate>\n  <expirationDate>2126-01-01T00:00:00Z</expirationDate>\n  <descriptor deserializerType=\"Microsoft.AspNetCore.DataProtection.AuthenticatedEncryption.ConfigurationModel.AuthenticatedEncryptorDescriptorDeserializer, Microsoft.AspNetCore.DataProtection\">\n    <descriptor>\n      <encryption algorithm=\"AES_256_CBC\" />\n      <validation algorithm=\"HMACSHA256\" />\n      <encryptedSecret decryptorType=\"{JSON_HOSTILE}\" xmlns=\"http://schemas.asp.net/2015/03/dataProtection\">\n        <blob>AAAA</blob>\n      </encryptedSecret>\n    </descriptor>\n  </descriptor>\n</key>\n"
+    );
+    std::fs::write(keys.join(format!("key-{id}.xml")), xml).unwrap();
+    let keys = keys.to_str().unwrap();
+    for args in [
+        &["keys", "list", "--json"][..],
+        &["keys", "timeline", "--json"][..],
+    ] {
+        let mut all = vec!["--keys-dir", keys, "--now", "2026-02-01T00:00:00Z"];
+        all.extend_from_slice(args);
+        let out = run(&[], &all);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        assert_escaped_json(&out.stdout, JSON_HOSTILE, &args.join(" "));
+    }
+
+    // A login cookie whose claim holds them: cookie decode prints it as JSON.
+    let ring = dir.path().join("ring");
+    let ring = ring.to_str().unwrap();
+    let ticket = serde_json::json!({
+        "scheme": "Cookies",
+        "identities": [{"authentication_type": "Cookies",
+                        "claims": [{"type": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+                                    "value": JSON_HOSTILE}]}],
+        "properties": {"items": {}}
+    });
+    let file = dir.path().join("ticket.json");
+    std::fs::write(&file, ticket.to_string()).unwrap();
+    let global = ["--keys-dir", ring, "--application-name", "shop"];
+    let mut args = global.to_vec();
+    args.extend(["cookie", "encode", "--json", file.to_str().unwrap()]);
+    let encoded = run(&[], &args);
+    assert!(encoded.status.success(), "{}", text(&encoded));
+    let value = String::from_utf8(encoded.stdout).unwrap();
+    let mut args = global.to_vec();
+    args.extend(["cookie", "decode", value.trim()]);
+    let decoded = run(&[], &args);
+    assert!(decoded.status.success(), "{}", text(&decoded));
+    assert_escaped_json(&decoded.stdout, JSON_HOSTILE, "cookie decode");
+}

@@ -7,13 +7,14 @@
 
 use keyward::Secret;
 
+#[cfg(feature = "unverified-decrypt")]
 use crate::algorithms::MachineKeyDecryption;
 use crate::error::{Error, Result};
 use crate::kdf::{derive_key, Purpose};
 use crate::keys::MachineKeys;
-use crate::primitives::{
-    block_size, cbc_decrypt, cbc_encrypt, constant_time_eq, hmac, key_fits, sha256,
-};
+#[cfg(feature = "unverified-decrypt")]
+use crate::primitives::key_fits;
+use crate::primitives::{block_size, cbc_decrypt, cbc_encrypt, constant_time_eq, hmac, sha256};
 
 /// The largest protected value accepted (16 MiB): bounds the work hostile input can cause.
 pub const MAX_PROTECTED_BYTES: usize = 16 << 20;
@@ -95,7 +96,11 @@ pub fn unprotect(keys: &MachineKeys, purpose: &Purpose, protected: &[u8]) -> Res
 /// a value too short or too long to be one; past those length checks, every failure (bad
 /// padding, a ciphertext that is not whole blocks, any other decryption error) is the same
 /// [`Error::InvalidPayload`].
+///
+/// Only with the non-default `unverified-decrypt` feature, which only this crate's tests
+/// enable: no build of a program that depends on this crate has it unless it asks.
 #[doc(hidden)]
+#[cfg(feature = "unverified-decrypt")]
 pub fn decrypt_unverified(
     cipher: MachineKeyDecryption,
     decryption_key: &Secret,
@@ -155,6 +160,7 @@ mod tests {
 
     /// `IV || CBC(AES-256) || a 32-byte stand-in tag` of 16 bytes of `x` (two blocks: the
     /// data, then a whole block of padding), under `key` for `purpose`.
+    #[cfg(feature = "unverified-decrypt")]
     fn unverified_value(key: &Secret, purpose: &Purpose) -> Vec<u8> {
         let iv = [3u8; 16];
         let enc_key = derive_key(key.expose(), purpose);
@@ -172,6 +178,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "unverified-decrypt")]
     fn decrypt_unverified_fails_one_way_after_the_length_checks() {
         let cipher = MachineKeyDecryption::Aes;
         let key = Secret::new(vec![7u8; 32]);
@@ -210,6 +217,70 @@ mod tests {
             decrypt_unverified(cipher, &Secret::new(vec![0; 20]), &purpose, &good, 32),
             Err(Error::InvalidArgument(_))
         ));
+    }
+
+    /// A MAC-less CBC decrypt is a padding oracle if anything wires it to input: it exists
+    /// only with the non-default `unverified-decrypt` feature, which only this crate's own
+    /// tests enable (a dev-dependency on itself). The absence of a function cannot be
+    /// tested from code compiled with it, so this guards the parts that make it absent:
+    /// the item's `cfg`, the feature off by default, and no other crate turning it on.
+    #[test]
+    fn decrypt_unverified_needs_a_feature_only_the_tests_enable() {
+        const FEATURE: &str = "unverified-decrypt";
+        let source = include_str!("framework45.rs");
+        let at = source.find("pub fn decrypt_unverified").unwrap();
+        let before = &source[..at];
+        let item = &before[before.rfind("\n\n").unwrap()..];
+        assert!(
+            item.contains(&format!("#[cfg(feature = \"{FEATURE}\")]")),
+            "decrypt_unverified is not behind the {FEATURE} feature"
+        );
+
+        let manifest = include_str!("../Cargo.toml");
+        let section = |name: &str| -> String {
+            let start = manifest
+                .find(&format!("\n[{name}]\n"))
+                .unwrap_or_else(|| panic!("no [{name}] in Cargo.toml"));
+            let body = &manifest[start + name.len() + 4..];
+            body[..body.find("\n[").unwrap_or(body.len())].to_owned()
+        };
+        let features = section("features");
+        assert!(
+            features
+                .lines()
+                .any(|l| l.trim() == format!("{FEATURE} = []")),
+            "no {FEATURE} feature: {features}"
+        );
+        for line in features
+            .lines()
+            .filter(|l| l.trim_start().starts_with("default"))
+        {
+            assert!(!line.contains(FEATURE), "{FEATURE} is a default feature");
+        }
+        let dependencies = section("dependencies");
+        assert!(!dependencies.contains(FEATURE), "{dependencies}");
+        let dev = section("dev-dependencies");
+        assert!(
+            dev.lines()
+                .any(|l| l.starts_with("keyward-machinekey") && l.contains(FEATURE)),
+            "the tests do not enable {FEATURE}: {dev}"
+        );
+
+        // No crate of the workspace enables it.
+        let crates = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        for entry in std::fs::read_dir(crates).unwrap() {
+            let dir = entry.unwrap().path();
+            if dir.ends_with("keyward-machinekey") {
+                continue;
+            }
+            if let Ok(text) = std::fs::read_to_string(dir.join("Cargo.toml")) {
+                assert!(
+                    !text.contains(FEATURE),
+                    "{} enables {FEATURE}",
+                    dir.display()
+                );
+            }
+        }
     }
 
     #[test]

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use axum::http::HeaderMap;
 use keyward::time::Duration;
 use keyward::Provider;
-use keyward_aspnetcore::{AuthenticationTicket, ChunkingCookieManager, TicketDataFormat};
+use keyward_aspnetcore::{
+    AuthenticationProperties, AuthenticationTicket, ChunkingCookieManager, Claim, ClaimsIdentity,
+    ClaimsPrincipal, TicketDataFormat,
+};
 
 use super::set_cookies::{self, LoginCookies, LoginError};
 use super::user::{AspNetCoreUser, LoginRejection};
@@ -21,12 +24,80 @@ pub const DEFAULT_SCHEME: &str = "Cookies";
 /// ASP.NET Core's default ticket lifetime (`CookieAuthenticationOptions.ExpireTimeSpan`).
 pub const DEFAULT_EXPIRE_AFTER: Duration = Duration::days(14);
 
+/// The claim type .NET's cookie handler puts in the cookie, alone, when a `SessionStore`
+/// (`ITicketStore`) keeps the real ticket on the server: its value is the session key
+/// (`CookieAuthenticationHandler`'s `SessionIdClaim`).
+pub const SESSION_ID_CLAIM_TYPE: &str = "Microsoft.AspNetCore.Authentication.Cookies-SessionId";
+
+/// The server-side ticket store of a .NET app that sets `CookieAuthenticationOptions.SessionStore`
+/// (an `ITicketStore`, e.g. over Redis or a database): the login cookie then carries only a
+/// session key, and the ticket (the user's claims, its expiry) is kept under that key until
+/// sign-out removes it. Give [`AspNetCoreLogin::with_ticket_store`] a look-up into the same
+/// store (read the entry as .NET's store wrote it, e.g. with
+/// [`TicketSerializer::deserialize`](keyward_aspnetcore::TicketSerializer::deserialize) when
+/// it keeps `TicketSerializer` bytes).
+///
+/// Any `Fn(&str) -> Option<AuthenticationTicket> + Send + Sync` is one. It runs on the
+/// request's task: keep it quick (an in-memory cache, or a blocking client inside
+/// [`tokio::task::block_in_place`](https://docs.rs/tokio/latest/tokio/task/fn.block_in_place.html)).
+pub trait TicketStore: Send + Sync {
+    /// The ticket stored under `session_key`, or `None` when there is none (signed out,
+    /// expired, evicted) **or it cannot be had now** (the store is down): a login is refused
+    /// unless its ticket is found.
+    fn retrieve(&self, session_key: &str) -> Option<AuthenticationTicket>;
+}
+
+impl<F> TicketStore for F
+where
+    F: Fn(&str) -> Option<AuthenticationTicket> + Send + Sync,
+{
+    fn retrieve(&self, session_key: &str) -> Option<AuthenticationTicket> {
+        self(session_key)
+    }
+}
+
+/// What the validation hook ([`AspNetCoreLogin::validate_with`]) decides about a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketValidation {
+    /// The login stands.
+    Accept,
+    /// The login is refused: the request has no user (401), as after .NET's
+    /// `context.RejectPrincipal()`.
+    Reject,
+}
+
+/// The validation hook: called with every ticket that opened and has not expired.
+type Validator = Arc<dyn Fn(&AuthenticationTicket) -> TicketValidation + Send + Sync>;
+
 /// Reads and writes the login cookie of an ASP.NET Core app (`AddAuthentication().AddCookie()`)
 /// that shares this provider's key ring and application name.
 ///
 /// Put it in the router's state (reachable with [`FromRef`](axum::extract::FromRef)); handlers
 /// then take an [`AspNetCoreUser`](crate::AspNetCoreUser) (401 without a valid login) or an
 /// `Option<AspNetCoreUser>`. Cheap to clone.
+///
+/// # What a .NET sign-out or password change reaches here
+///
+/// A login cookie is a self-contained, protected ticket: this side checks that it opens
+/// (key ring, application name, scheme) and that its `.expires` has not passed. Nothing
+/// else is shared with the .NET app unless you configure it:
+///
+/// - **.NET sign-out** (`SignOutAsync`) deletes the cookie *in that browser*. A copy of the
+///   cookie taken before (stolen, or replayed from another client) stays a valid login here,
+///   as it does for .NET itself without a session store, until its `.expires`.
+/// - **A .NET app with a `SessionStore`** writes a cookie holding only a session key and
+///   deletes the session at sign-out. Such a cookie is refused here
+///   ([`LoginRejection::TicketStoreRequired`](crate::LoginRejection::TicketStoreRequired))
+///   unless [`with_ticket_store`](Self::with_ticket_store) looks the session up in the same
+///   store; then a sign-out on the .NET side ends the login here at once.
+/// - **A password change** (ASP.NET Core Identity) updates the user's security stamp; .NET's
+///   `SecurityStampValidator` (an `OnValidatePrincipal` hook) refuses older cookies after its
+///   `ValidationInterval` (30 minutes by default). That validator does not run here: without
+///   [`validate_with`](Self::validate_with) checking the ticket's
+///   `AspNet.Identity.SecurityStamp` claim against your user store, a cookie from before the
+///   change stays valid here until its `.expires`.
+/// - **Revoking the key** that protected the cookie (or the ring's keys) ends every login it
+///   protected, on both sides, at once.
 ///
 /// ```
 /// use keyward_axum::AspNetCoreLogin;
@@ -52,6 +123,8 @@ struct Settings {
     secure: bool,
     expire_after: Duration,
     chunking: ChunkingCookieManager,
+    ticket_store: Option<Arc<dyn TicketStore>>,
+    validator: Option<Validator>,
 }
 
 impl fmt::Debug for AspNetCoreLogin {
@@ -61,6 +134,8 @@ impl fmt::Debug for AspNetCoreLogin {
             .field("scheme", &self.inner.scheme)
             .field("secure", &self.inner.secure)
             .field("expire_after", &self.inner.expire_after)
+            .field("ticket_store", &self.inner.ticket_store.is_some())
+            .field("validator", &self.inner.validator.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -78,6 +153,8 @@ impl AspNetCoreLogin {
                 secure: true,
                 expire_after: DEFAULT_EXPIRE_AFTER,
                 chunking: ChunkingCookieManager::new(),
+                ticket_store: None,
+                validator: None,
             }),
         }
     }
@@ -115,6 +192,101 @@ impl AspNetCoreLogin {
     pub fn expire_after(mut self, lifetime: Duration) -> Self {
         Arc::make_mut(&mut self.inner).expire_after = lifetime;
         self
+    }
+
+    /// Looks up the tickets of a .NET app whose cookie handler keeps them in a server-side
+    /// store (`CookieAuthenticationOptions.SessionStore`; see [`TicketStore`]). Without it,
+    /// a cookie that holds only a session key is refused
+    /// ([`LoginRejection::TicketStoreRequired`](crate::LoginRejection::TicketStoreRequired)).
+    /// With it, as in .NET: a cookie must name a session
+    /// ([`LoginRejection::MissingSessionId`](crate::LoginRejection::MissingSessionId)), the
+    /// store must hold its ticket
+    /// ([`LoginRejection::SessionNotFound`](crate::LoginRejection::SessionNotFound)), and
+    /// that ticket (its claims and `.expires`) is the login.
+    ///
+    /// [`sign_in`](Self::sign_in) still writes whole tickets: to sign in for such an app,
+    /// store the ticket yourself and sign in [`session_ticket`](Self::session_ticket).
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use std::sync::{Arc, RwLock};
+    /// use keyward_axum::keyward_aspnetcore::AuthenticationTicket;
+    /// use keyward_axum::AspNetCoreLogin;
+    ///
+    /// let sessions: Arc<RwLock<HashMap<String, AuthenticationTicket>>> = Default::default();
+    /// let provider = keyward::Provider::ephemeral("shop")?;
+    /// let store = Arc::clone(&sessions);
+    /// let login = AspNetCoreLogin::new(&provider).with_ticket_store(move |key: &str| {
+    ///     store.read().ok()?.get(key).cloned()
+    /// });
+    /// # Ok::<(), keyward::Error>(())
+    /// ```
+    #[must_use]
+    pub fn with_ticket_store(mut self, store: impl TicketStore + 'static) -> Self {
+        Arc::make_mut(&mut self.inner).ticket_store = Some(Arc::new(store));
+        self
+    }
+
+    /// A hook that sees every ticket that opened and has not expired (after the ticket-store
+    /// look-up) and may reject it, as .NET's `CookieAuthenticationEvents.OnValidatePrincipal`
+    /// does: check a security stamp against your user store, that the account still
+    /// exists, a server-side revocation list. It runs on the request's task: keep it quick.
+    ///
+    /// ```
+    /// use keyward_axum::{AspNetCoreLogin, TicketValidation};
+    ///
+    /// /// The user's current security stamp (from your user store).
+    /// fn current_stamp(user: &str) -> Option<String> {
+    ///     (user == "alice").then(|| "A1B2".to_owned())
+    /// }
+    ///
+    /// let provider = keyward::Provider::ephemeral("shop")?;
+    /// let login = AspNetCoreLogin::new(&provider).validate_with(|ticket| {
+    ///     let user = ticket.principal.name();
+    ///     let stamp = ticket.principal.find_first("AspNet.Identity.SecurityStamp");
+    ///     match (user.and_then(current_stamp), stamp) {
+    ///         (Some(current), Some(claim)) if claim.value == current => TicketValidation::Accept,
+    ///         _ => TicketValidation::Reject,
+    ///     }
+    /// });
+    /// # Ok::<(), keyward::Error>(())
+    /// ```
+    #[must_use]
+    pub fn validate_with(
+        mut self,
+        validate: impl Fn(&AuthenticationTicket) -> TicketValidation + Send + Sync + 'static,
+    ) -> Self {
+        Arc::make_mut(&mut self.inner).validator = Some(Arc::new(validate));
+        self
+    }
+
+    /// The ticket .NET's cookie handler writes into the cookie when a `SessionStore` keeps
+    /// the real one under `session_key`: one identity (no authentication type) whose only
+    /// claim is [`SESSION_ID_CLAIM_TYPE`], under this login's scheme. Store the real ticket
+    /// under that key first, then [`sign_in`](Self::sign_in) this one.
+    pub fn session_ticket(&self, session_key: impl Into<String>) -> AuthenticationTicket {
+        let mut identity = ClaimsIdentity::new("");
+        identity.authentication_type = None;
+        identity
+            .claims
+            .push(Claim::new(SESSION_ID_CLAIM_TYPE, session_key));
+        AuthenticationTicket::new(
+            self.inner.scheme.clone(),
+            ClaimsPrincipal::new(identity),
+            AuthenticationProperties::new(),
+        )
+    }
+
+    /// The configured ticket store, if any.
+    pub(crate) fn ticket_store(&self) -> Option<&dyn TicketStore> {
+        self.inner.ticket_store.as_deref()
+    }
+
+    /// The configured validation hook, if any.
+    pub(crate) fn validator(
+        &self,
+    ) -> Option<&(dyn Fn(&AuthenticationTicket) -> TicketValidation + Send + Sync)> {
+        self.inner.validator.as_deref()
     }
 
     /// The cookie name.

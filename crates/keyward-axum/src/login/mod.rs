@@ -6,6 +6,9 @@ mod config;
 mod set_cookies;
 mod user;
 
-pub use config::{AspNetCoreLogin, DEFAULT_COOKIE_NAME, DEFAULT_EXPIRE_AFTER, DEFAULT_SCHEME};
+pub use config::{
+    AspNetCoreLogin, TicketStore, TicketValidation, DEFAULT_COOKIE_NAME, DEFAULT_EXPIRE_AFTER,
+    DEFAULT_SCHEME, SESSION_ID_CLAIM_TYPE,
+};
 pub use set_cookies::{LoginCookies, LoginError};
-pub use user::{AspNetCoreUser, LoginRejection};
+pub use user::{session_key, AspNetCoreUser, LoginRejection};

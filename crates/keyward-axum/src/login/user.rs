@@ -11,12 +11,16 @@ use keyward_aspnetcore::{
     cookie_pairs, AuthenticationTicket, ChunkingCookieManager, Claim, ClaimsPrincipal,
 };
 
-use super::config::AspNetCoreLogin;
+use super::config::{AspNetCoreLogin, TicketValidation, SESSION_ID_CLAIM_TYPE};
 
 /// The user an ASP.NET Core login cookie names. As an extractor it answers 401 when the
 /// request has no valid login (no cookie, missing chunks, tampered, another application or
-/// scheme, a revoked key, or past its `.expires`); take an `Option<AspNetCoreUser>` for pages
-/// that serve anonymous users too. Needs an [`AspNetCoreLogin`] in the router's state.
+/// scheme, a revoked key, or past its `.expires`; a cookie that only names a server-side
+/// session when no [`TicketStore`](crate::TicketStore) is configured, or a session the store
+/// no longer holds; a ticket the validation hook rejects); take an `Option<AspNetCoreUser>`
+/// for pages that serve anonymous users too. Needs an [`AspNetCoreLogin`] in the router's
+/// state. What a .NET sign-out or password change does and does not end here:
+/// [`AspNetCoreLogin`]'s docs.
 ///
 /// ```
 /// use axum::{extract::FromRef, routing::get, Router};
@@ -99,6 +103,21 @@ pub enum LoginRejection {
     /// A login cookie that does not open: chunks missing or extra, tampered, another
     /// application or scheme, an unknown or revoked key, or not a ticket.
     Invalid(keyward_aspnetcore::Error),
+    /// The cookie holds only a session key (a .NET app with
+    /// `CookieAuthenticationOptions.SessionStore` keeps the ticket on the server), and no
+    /// [`TicketStore`](crate::TicketStore) is configured to look it up: the session may
+    /// have ended (it is deleted at sign-out), so the cookie proves nothing on its own.
+    TicketStoreRequired,
+    /// A ticket store is configured and the cookie names no session (.NET: "SessionId
+    /// missing").
+    MissingSessionId,
+    /// The ticket store holds no ticket for the cookie's session: signed out, expired or
+    /// removed on the server (.NET: "Identity missing in session store").
+    SessionNotFound,
+    /// The application's validation hook
+    /// ([`AspNetCoreLogin::validate_with`](crate::AspNetCoreLogin::validate_with)) rejected
+    /// the ticket (.NET: `RejectPrincipal` in `OnValidatePrincipal`).
+    Rejected,
 }
 
 impl fmt::Display for LoginRejection {
@@ -107,6 +126,16 @@ impl fmt::Display for LoginRejection {
             Self::Missing => f.write_str("no login cookie"),
             Self::Expired => f.write_str("the login has expired"),
             Self::Invalid(e) => write!(f, "the login cookie is not valid: {e}"),
+            Self::TicketStoreRequired => f.write_str(
+                "the login cookie names a server-side session and no ticket store is configured to look it up",
+            ),
+            Self::MissingSessionId => {
+                f.write_str("a ticket store is configured and the login cookie names no session")
+            }
+            Self::SessionNotFound => {
+                f.write_str("the ticket store holds no ticket for the login's session")
+            }
+            Self::Rejected => f.write_str("the login was rejected by the validation hook"),
         }
     }
 }
@@ -153,7 +182,25 @@ where
     }
 }
 
-/// Reassembles, unprotects, deserializes and checks the expiry of the login in `headers`.
+/// The session key of a ticket written by a .NET app with a `SessionStore`: the value of its
+/// first [`SESSION_ID_CLAIM_TYPE`] claim.
+pub fn session_key(ticket: &AuthenticationTicket) -> Option<&str> {
+    ticket
+        .principal
+        .find_first(SESSION_ID_CLAIM_TYPE)
+        .map(|claim| claim.value.as_str())
+}
+
+/// .NET: a ticket whose `ExpiresUtc` is before now fails ("Ticket expired").
+fn expired(login: &AspNetCoreLogin, ticket: &AuthenticationTicket) -> bool {
+    ticket
+        .properties
+        .expires_utc()
+        .is_some_and(|expires| expires < login.now())
+}
+
+/// Reassembles, unprotects, deserializes and checks the expiry of the login in `headers`;
+/// looks a session ticket up in the ticket store, and runs the validation hook.
 pub(super) fn read(
     login: &AspNetCoreLogin,
     chunking: &ChunkingCookieManager,
@@ -172,13 +219,25 @@ pub(super) fn read(
         .format()
         .unprotect(&value)
         .map_err(LoginRejection::Invalid)?;
-    // .NET: a ticket whose ExpiresUtc is before now fails ("Ticket expired").
-    if ticket
-        .properties
-        .expires_utc()
-        .is_some_and(|expires| expires < login.now())
-    {
+    if expired(login, &ticket) {
         return Err(LoginRejection::Expired);
+    }
+    let ticket = match (session_key(&ticket), login.ticket_store()) {
+        (None, None) => ticket,
+        (Some(_), None) => return Err(LoginRejection::TicketStoreRequired),
+        (None, Some(_)) => return Err(LoginRejection::MissingSessionId),
+        (Some(key), Some(store)) => {
+            let stored = store.retrieve(key).ok_or(LoginRejection::SessionNotFound)?;
+            if expired(login, &stored) {
+                return Err(LoginRejection::Expired);
+            }
+            stored
+        }
+    };
+    if let Some(validate) = login.validator() {
+        if validate(&ticket) == TicketValidation::Reject {
+            return Err(LoginRejection::Rejected);
+        }
     }
     Ok(AspNetCoreUser { ticket })
 }

@@ -79,7 +79,7 @@ fn decode(global: &GlobalOptions, args: &CookieDecodeArgs) -> Result<(), CliErro
     let ticket = format
         .unprotect(&value)
         .map_err(|e| cookie_error("the cookie does not open", &e))?;
-    let json = serde_json::to_string_pretty(&TicketJson::from(&ticket))
+    let json = crate::json_out::to_string_pretty(&TicketJson::from(&ticket))
         .map_err(|e| CliError::Usage(format!("cannot print the ticket: {e}")))?;
     print_lines(std::iter::once(json))
 }

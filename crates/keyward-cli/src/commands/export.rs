@@ -76,7 +76,7 @@ pub fn export(
     };
     let mut out = std::io::stdout().lock();
     if json {
-        serde_json::to_writer_pretty(&mut out, &report)
+        crate::json_out::to_writer_pretty(&mut out, &report)
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(out))
             .map_err(io("writing stdout"))
@@ -205,7 +205,7 @@ pub fn import(
     };
     let mut out = std::io::stdout().lock();
     if json {
-        serde_json::to_writer_pretty(&mut out, &report)
+        crate::json_out::to_writer_pretty(&mut out, &report)
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(out))
             .map_err(io("writing stdout"))?;

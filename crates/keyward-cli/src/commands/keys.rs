@@ -228,7 +228,7 @@ fn list(global: &GlobalOptions, at: Option<&str>, json: bool) -> Result<(), CliE
     rows.extend(provider.unreadable_keys().iter().map(unreadable_row));
     let mut out = std::io::stdout().lock();
     let written = if json {
-        serde_json::to_writer_pretty(&mut out, &rows)
+        crate::json_out::to_writer_pretty(&mut out, &rows)
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(out))
     } else {

@@ -176,7 +176,7 @@ fn print(mut findings: Vec<Finding>, store: Option<StoreSummary>, json: bool) ->
     };
     let mut out = std::io::stdout().lock();
     let written = if json {
-        serde_json::to_writer_pretty(
+        crate::json_out::to_writer_pretty(
             &mut out,
             &Report {
                 status,

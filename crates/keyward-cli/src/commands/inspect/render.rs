@@ -350,7 +350,7 @@ fn plural(n: usize) -> &'static str {
 
 /// The JSON document (pretty, with a final newline).
 pub fn json(report: &Report) -> String {
-    let mut text = serde_json::to_string_pretty(report).unwrap_or_else(|_| "{}".to_owned());
+    let mut text = crate::json_out::to_string_pretty(report).unwrap_or_else(|_| "{}".to_owned());
     text.push('\n');
     text
 }

@@ -14,7 +14,7 @@ use keyward_machinekey::login::login_from_forms_ticket;
 use keyward_machinekey::LoginParts;
 use serde_json::json;
 
-use super::{keys_of, print_json, print_lines};
+use super::{keys_of, print_json, print_lines, refuse_weak};
 use crate::cli::{GlobalOptions, MachineKeyBridgeArgs};
 use crate::commands::{command_now, provider, CliError};
 use crate::timespec::format_time;
@@ -45,7 +45,8 @@ pub fn core_ticket(login: &LoginParts, scheme: &str) -> AuthenticationTicket {
 
 /// Runs `machine-key bridge`.
 pub fn run(global: &GlobalOptions, args: &MachineKeyBridgeArgs) -> Result<(), CliError> {
-    let keys = keys_of(&args.config)?;
+    let (keys, weak) = keys_of(&args.config)?;
+    refuse_weak(&weak, args.allow_weak)?;
     let now = command_now(global)?;
     let login = login_from_forms_ticket(&keys, &args.value, now)?;
     let ticket = core_ticket(&login, &args.scheme);

@@ -5,7 +5,7 @@ use keyward_machinekey::check::check;
 use keyward_machinekey::MachineKeyConfig;
 use serde_json::json;
 
-use super::{print_json, print_lines};
+use super::{print_json, print_lines, weak_in_config};
 use crate::cli::MachineKeyCheckArgs;
 use crate::commands::CliError;
 use crate::printable::printable;
@@ -29,6 +29,21 @@ pub fn run(args: &MachineKeyCheckArgs) -> Result<(), CliError> {
         })
         .collect();
     let findings = check(&files);
+    // Beside the findings (stdout), one warning line on stderr names the weak algorithms of
+    // every file (SHA1 included, which is no finding), as decode warns.
+    let weak: Vec<String> = files
+        .iter()
+        .filter_map(|(file, read)| {
+            let weak = weak_in_config(read.as_ref().ok()?);
+            (!weak.is_empty()).then(|| format!("{file} ({})", weak.join(", ")))
+        })
+        .collect();
+    if !weak.is_empty() {
+        eprintln!(
+            "keyward: warning: weak machineKey algorithms in {}",
+            printable(&weak.join("; "))
+        );
+    }
     if args.json {
         let list: Vec<_> = findings
             .iter()

@@ -6,7 +6,7 @@ use keyward_machinekey::viewstate::{self, Page, Protection};
 use keyward_machinekey::{forms_ticket, framework45, FormsAuthenticationTicket, Purpose};
 use serde_json::{json, Value};
 
-use super::{keys_of, print_json};
+use super::{keys_of, print_json, warn_weak};
 use crate::cli::{MachineKeyDecodeArgs, MachineKeyDecodeKind};
 use crate::commands::CliError;
 use crate::timespec::format_time;
@@ -18,7 +18,8 @@ pub fn run(args: &MachineKeyDecodeArgs) -> Result<(), CliError> {
             "machine-key decode needs --config web.config (the file with the <machineKey>)".into(),
         )
     })?;
-    let keys = keys_of(config)?;
+    let (keys, weak) = keys_of(config)?;
+    warn_weak(&config.display().to_string(), &weak);
     let mode = keys.mode().name();
     let value = match &args.kind {
         MachineKeyDecodeKind::FormsTicket { value } => {

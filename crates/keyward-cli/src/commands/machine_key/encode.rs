@@ -5,7 +5,7 @@ use keyward_machinekey::forms_ticket::{self, ticks_to_time, time_to_ticks};
 use keyward_machinekey::FormsAuthenticationTicket;
 use serde::Deserialize;
 
-use super::{keys_of, print_lines};
+use super::{keys_of, print_lines, refuse_weak};
 use crate::cli::MachineKeyEncodeCommand;
 use crate::commands::{read_stdin_limited, CliError};
 
@@ -37,8 +37,13 @@ fn root() -> String {
 
 /// Runs `machine-key encode`.
 pub fn run(command: &MachineKeyEncodeCommand) -> Result<(), CliError> {
-    let MachineKeyEncodeCommand::FormsTicket { config, json } = command;
-    let keys = keys_of(config)?;
+    let MachineKeyEncodeCommand::FormsTicket {
+        config,
+        json,
+        allow_weak,
+    } = command;
+    let (keys, weak) = keys_of(config)?;
+    refuse_weak(&weak, *allow_weak)?;
     let text = if json.as_os_str() == "-" {
         read_stdin_limited()?
     } else {

@@ -2,9 +2,10 @@
 
 use std::io::Write;
 
-use keyward_machinekey::{Framework, MachineKey};
+use keyward_machinekey::{CompatibilityMode, Framework, MachineKey};
 use serde::Serialize;
 
+use super::{refuse_weak, weak_algorithms};
 use crate::commands::CliError;
 
 /// `--json` output (these field names are a contract).
@@ -28,11 +29,22 @@ pub fn run(
     validation: Option<&str>,
     decryption: Option<&str>,
     json: bool,
+    allow_weak: bool,
 ) -> Result<(), CliError> {
     let framework: Framework = framework.parse()?;
     let validation = validation.map(str::parse).transpose()?;
     let decryption = decryption.map(str::parse).transpose()?;
     let key = MachineKey::generate(framework, validation, decryption)?;
+    // The algorithms in force, defaults included (the cipher is named: the mode is moot).
+    refuse_weak(
+        &weak_algorithms(
+            key.validation(),
+            Some(key.decryption()),
+            CompatibilityMode::Framework45,
+            None,
+        ),
+        allow_weak,
+    )?;
     let mut out = std::io::stdout().lock();
     let written = if json {
         let value = MachineKeyJson {
@@ -44,7 +56,7 @@ pub fn run(
             compatibility_mode: framework.compatibility_mode(),
             element: key.element(),
         };
-        serde_json::to_writer_pretty(&mut out, &value)
+        crate::json_out::to_writer_pretty(&mut out, &value)
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(out))
     } else {

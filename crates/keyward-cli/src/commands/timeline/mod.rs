@@ -53,7 +53,7 @@ pub fn run(
     }
     let mut out = std::io::stdout().lock();
     let written = if json {
-        serde_json::to_writer_pretty(&mut out, &json_view(&timeline))
+        crate::json_out::to_writer_pretty(&mut out, &json_view(&timeline))
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(out))
     } else {
