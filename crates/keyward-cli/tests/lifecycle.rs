@@ -112,8 +112,9 @@ fn revoke_one_and_revoke_all() {
     ));
     assert!(future.contains("future"), "{future}");
 
-    // An id the ring does not hold is revoked too (as .NET does; the library accepts ids the
-    // ring no longer holds, so a deleted key stays revoked on nodes that kept it in memory).
+    // An id the ring does not hold is revoked too with --allow-unknown (as .NET does; the
+    // library accepts ids the ring no longer holds, so a deleted key stays revoked on nodes
+    // that kept it in memory). Without it, a mistyped id is refused (issue 20).
     let unknown = ok(&keyward(
         dir.path(),
         "a",
@@ -123,6 +124,7 @@ fn revoke_one_and_revoke_all() {
             "00000000-0000-0000-0000-000000000001",
             "--reason",
             "x",
+            "--allow-unknown",
         ],
         None,
     ));

@@ -425,7 +425,12 @@ fn a_mac_only_machine_key_decodes_mac_only_viewstate() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // One failure line (beside the warning that the vector's SHA1 validation is weak).
+    let failures: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("keyward: warning:"))
+        .collect();
+    assert_eq!(failures.len(), 1, "{stderr}");
     assert!(stderr.contains("decryptionKey"), "{stderr}");
     let out = keyward(&[
         "machine-key",

@@ -33,13 +33,7 @@ fn run(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "status {:?}, stderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).unwrap()
+    ok(output)
 }
 
 fn stderr(output: &Output) -> String {
@@ -473,4 +467,112 @@ fn read_only_commands_on_a_ring_dotnet_wrote_say_nothing_about_plaintext() {
         let output = run(&keys, &args);
         assert_quiet(&output, &args.join(" "));
     }
+}
+
+/// A small deterministic generator for the random rings below (xorshift64*).
+struct Dice(u64);
+
+impl Dice {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+#[test]
+fn doctor_reports_exactly_the_gaps_the_schedule_has() {
+    use keyward::time::format_description::well_known::Rfc3339;
+    use keyward::time::{Duration, OffsetDateTime};
+    use std::sync::Arc;
+
+    let now = OffsetDateTime::parse("2027-06-01T00:00:00Z", &Rfc3339).unwrap();
+    let show = |t: OffsetDateTime| t.format(&Rfc3339).unwrap();
+    let mut dice = Dice(0x9E37_79B9_7F4A_7C15);
+    let mut seen_gaps = 0;
+    for ring in 0..40 {
+        let dir = tempfile::tempdir().unwrap();
+        let keys_dir = dir.path().join("keys");
+        let count = 1 + dice.below(5);
+        let ids: Vec<String> = (0..count)
+            .map(|n| format!("{:08x}-0000-4000-8000-{:012x}", ring + 1, n + 1))
+            .collect();
+        let dates: Vec<[String; 3]> = ids
+            .iter()
+            .map(|_| {
+                let created = now - Duration::hours(dice.below(24 * 100) as i64)
+                    + Duration::hours(dice.below(24 * 3) as i64);
+                let activation = created + Duration::hours(dice.below(24 * 5) as i64);
+                let expiration = activation + Duration::days(7 + dice.below(95) as i64);
+                [show(created), show(activation), show(expiration)]
+            })
+            .collect();
+        let fixture: Vec<FixtureKey<'_>> = ids
+            .iter()
+            .zip(&dates)
+            .map(|(id, [created, activation, expiration])| FixtureKey {
+                id,
+                created,
+                activation,
+                expiration,
+            })
+            .collect();
+        let revoked_date = show(now - Duration::hours(1));
+        let revoked: Vec<(&str, &str)> = ids
+            .iter()
+            .filter(|_| dice.below(4) == 0)
+            .map(|id| (id.as_str(), revoked_date.as_str()))
+            .collect();
+        write_fixture_ring(&keys_dir, &fixture, &revoked);
+
+        let provider = keyward::Provider::builder()
+            .key_directory(&keys_dir)
+            .no_application_discriminator()
+            .clock(Arc::new(keyward::ManualClock::new(now)))
+            .read_only(true)
+            .automatic_key_generation(false)
+            .watch_changes(false)
+            .build()
+            .unwrap();
+        let mut expected: Vec<String> = provider
+            .schedule()
+            .gaps()
+            .iter()
+            .map(|g| show(g.start))
+            .collect();
+        expected.sort();
+        seen_gaps += expected.len();
+
+        let report = doctor_json(&keys_dir, &["--now", "2027-06-01T00:00:00Z"]);
+        let mut reported: Vec<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| {
+                matches!(
+                    f["code"].as_str(),
+                    Some("keys.gap" | "keys.no_default" | "keys.successor_missing")
+                )
+            })
+            .map(|f| f["at"].as_str().unwrap().to_owned())
+            .collect();
+        reported.sort();
+        assert_eq!(reported, expected, "ring {ring}: {report:#}");
+        // Each is an error, with the command that fixes it, unless the successor can still
+        // be written in time.
+        for finding in report["findings"].as_array().unwrap() {
+            if finding["code"] == "keys.gap" || finding["code"] == "keys.no_default" {
+                assert_eq!(finding["severity"], "error", "{finding:#}");
+                assert!(finding["fix"]
+                    .as_str()
+                    .unwrap()
+                    .contains("keyward keys ensure"));
+            }
+        }
+    }
+    assert!(
+        seen_gaps >= 10,
+        "the random rings should hold gaps: {seen_gaps}"
+    );
 }

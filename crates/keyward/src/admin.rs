@@ -305,16 +305,9 @@ impl Provider {
                 report.unchanged.push(id);
                 continue;
             }
-            let master = at_rest.open_master_key(id, &secret).map_err(|reason| {
-                Error::KeyDecryptionFailed {
-                    key_id: id,
-                    decryptor_type: secret
-                        .attribute("decryptorType")
-                        .unwrap_or("(none)")
-                        .to_owned(),
-                    reason,
-                }
-            })?;
+            let master = at_rest
+                .open_master_key(id, &secret)
+                .map_err(|reason| decryption_failed(id, &secret, reason))?;
             if !dry_run {
                 document.replace_secret(master);
                 self.shared
@@ -403,14 +396,7 @@ impl Provider {
             };
             let master = at_rest
                 .master_key_of(id, &secret, encryptor.as_ref())
-                .map_err(|reason| Error::KeyDecryptionFailed {
-                    key_id: id,
-                    decryptor_type: secret
-                        .attribute("decryptorType")
-                        .unwrap_or("(none)")
-                        .to_owned(),
-                    reason,
-                })?;
+                .map_err(|reason| decryption_failed(id, &secret, reason))?;
             let Some(master) = master else {
                 report.unchanged.push(id);
                 progress(done + 1, total);
@@ -432,5 +418,17 @@ impl Provider {
             self.shared.refresh()?;
         }
         Ok(report)
+    }
+}
+
+/// The error for a key whose `secret` no configured decryptor opens.
+fn decryption_failed(id: KeyId, secret: &crate::element_tree::XmlElement, reason: String) -> Error {
+    Error::KeyDecryptionFailed {
+        key_id: id,
+        decryptor_type: secret
+            .attribute("decryptorType")
+            .unwrap_or("(none)")
+            .to_owned(),
+        reason,
     }
 }

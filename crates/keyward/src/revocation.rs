@@ -123,33 +123,14 @@ impl Provider {
             });
         }
         drop(ring);
-        if dry_run {
-            let replacements = self.fill_gaps(true, &revoke_taken)?;
-            return Ok(RevocationPlan {
-                revoked,
-                future_dated,
-                unknown_key,
-                gaps,
-                replacements,
-                dry_run,
-            });
-        }
-        match target {
-            RevocationTarget::Key(id) => self.write_revocation(id, now, reason)?,
-            RevocationTarget::CreatedBefore(before) => {
-                let before = date::to_ticks_precision(before);
-                let element = xml::mass_revocation_element(before, reason);
-                self.shared
-                    .repository
-                    .store_element(&element, &xml::mass_revocation_name(before))?;
-                tracing::info!(created_before = %date::format(before), %reason, "all keys created before the date revoked");
-                for key in &future_dated {
-                    self.write_revocation(key.id, now, reason)?;
-                }
-            }
-        }
-        let replacements = self.fill_gaps(false, &|_| {})?;
-        self.shared.refresh()?;
+        let replacements = if dry_run {
+            self.fill_gaps(true, &revoke_taken)?
+        } else {
+            self.write_revocations(target, &future_dated, now, reason)?;
+            let written = self.fill_gaps(false, &|_| {})?;
+            self.shared.refresh()?;
+            written
+        };
         Ok(RevocationPlan {
             revoked,
             future_dated,
@@ -158,6 +139,31 @@ impl Provider {
             replacements,
             dry_run,
         })
+    }
+
+    /// Writes the revocation elements: one by id, or one by date plus one by id for each key
+    /// dated in the future.
+    fn write_revocations(
+        &self,
+        target: RevocationTarget,
+        future_dated: &[KeyInfo],
+        now: OffsetDateTime,
+        reason: &str,
+    ) -> Result<()> {
+        match target {
+            RevocationTarget::Key(id) => self.write_revocation(id, now, reason),
+            RevocationTarget::CreatedBefore(before) => {
+                let before = date::to_ticks_precision(before);
+                let element = xml::mass_revocation_element(before, reason);
+                self.shared
+                    .repository
+                    .store_element(&element, &xml::mass_revocation_name(before))?;
+                tracing::info!(created_before = %date::format(before), %reason, "all keys created before the date revoked");
+                future_dated
+                    .iter()
+                    .try_for_each(|key| self.write_revocation(key.id, now, reason))
+            }
+        }
     }
 
     fn write_revocation(&self, key_id: KeyId, now: OffsetDateTime, reason: &str) -> Result<()> {

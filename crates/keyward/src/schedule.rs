@@ -282,15 +282,17 @@ impl Schedule {
             .min(must.max(self.now))
     }
 
-    /// Every gap that starts before the [`horizon`](Self::horizon) (including one at now),
-    /// in order. A gap further ahead is not due yet: rotation writes its key in time.
+    /// Every gap from now on that is due, in order: each one that starts before the
+    /// [`horizon`](Self::horizon) (including one at now), and, at any distance, each one a
+    /// revoked or unusable key causes or that a later key ends (a hole in the chain, never
+    /// the ring's natural end). The natural end of the last key further ahead is not due yet:
+    /// rotation writes its successor in time.
     pub fn gaps(&self) -> Vec<Gap> {
         let horizon = self.horizon();
         self.periods
             .iter()
             .filter(|p| p.key.is_none())
             .filter(|p| p.end.is_none_or(|end| end > self.now))
-            .filter(|p| p.start.max(self.now) < horizon)
             .map(|p| {
                 let start = p.start.max(self.now);
                 Gap {
@@ -298,6 +300,11 @@ impl Schedule {
                     end: p.end,
                     cause: self.cause_at(start),
                 }
+            })
+            .filter(|gap| {
+                gap.start < horizon
+                    || gap.end.is_some()
+                    || matches!(gap.cause, GapCause::Revoked(_) | GapCause::Unusable(_))
             })
             .collect()
     }
@@ -510,19 +517,32 @@ mod tests {
     }
 
     #[test]
-    fn a_hole_far_ahead_is_not_due_until_it_comes_within_the_horizon() {
+    fn a_gap_a_revoked_key_causes_is_due_at_any_distance() {
         let current = key(1, -10, -8, 90);
         let mut far = key(2, -1, 40, 90);
         far.revoked = true;
         let schedule = Schedule::new(&[current, far], NOW, windows());
-        assert!(schedule.gaps().is_empty());
+        assert_eq!(schedule.gaps().len(), 1);
+        assert_eq!(schedule.gaps()[0].cause, GapCause::Revoked(far.id));
         assert_eq!(
             schedule.covered_until(),
             far.activation - Duration::minutes(5)
         );
-        let later = Schedule::new(&[current, far], NOW + Duration::days(38), windows());
+        assert_eq!(schedule.next_key().unwrap().activation, far.activation);
+    }
+
+    #[test]
+    fn the_natural_end_is_not_due_until_it_comes_within_the_horizon() {
+        let current = key(1, -10, -8, 90);
+        let schedule = Schedule::new(&[current], NOW, windows());
+        assert!(schedule.gaps().is_empty());
+        let later = Schedule::new(
+            &[current],
+            current.expiration - Duration::days(2),
+            windows(),
+        );
         assert_eq!(later.gaps().len(), 1);
-        assert_eq!(later.next_key().unwrap().activation, far.activation);
+        assert_eq!(later.gaps()[0].cause, GapCause::Expired(current.id));
     }
 
     #[test]

@@ -499,7 +499,14 @@ fn an_unknown_key_reload_is_not_held_back_by_the_minimum_interval() {
 fn rewrap_leaves_plaintext_keys_planted_after_encryption_began() {
     let clock = clock();
     let store = Arc::new(MemoryRepository::new());
-    // Before encryption: a plaintext key (legitimate, to be rewrapped).
+    let node = builder(&store, &clock)
+        .key_encryption_keys(kek_ring())
+        .build()
+        .unwrap();
+    node.protector(["orders"]).protect(b"x").unwrap(); // creates the first encrypted key
+                                                       // Created before encryption began: a plaintext key (legitimate, to be rewrapped). (A node
+                                                       // that requires encryption on a ring holding only plaintext keys creates no key at all:
+                                                       // `requiring_encryption_never_strands_plaintext_rings`.)
     let old_id = KeyId::random();
     plant(
         &store,
@@ -511,11 +518,6 @@ fn rewrap_leaves_plaintext_keys_planted_after_encryption_began() {
         ),
         "key-old",
     );
-    let node = builder(&store, &clock)
-        .key_encryption_keys(kek_ring())
-        .build()
-        .unwrap();
-    node.protector(["orders"]).protect(b"x").unwrap(); // creates the first encrypted key
     clock.advance(Duration::hours(2));
     let planted_id = KeyId::random();
     plant(
@@ -554,4 +556,41 @@ fn rewrap_leaves_plaintext_keys_planted_after_encryption_began() {
         .unwrap();
     assert_eq!(trusted.rewrapped, [planted_id]);
     assert!(listed(planted_id).unusable_reason.is_none());
+}
+
+/// Issue 20: a node given a KEK on a ring that holds only plaintext keys (a ring .NET reads)
+/// neither protects nor creates a key: an encrypted key would become every node's default and
+/// leave .NET nodes without one. It says what to run instead; nothing is written.
+#[test]
+fn requiring_encryption_never_strands_plaintext_rings() {
+    let clock = clock();
+    let store = Arc::new(MemoryRepository::new());
+    plant(
+        &store,
+        &plaintext_key(
+            KeyId::random(),
+            START - Duration::days(10),
+            Algorithm::AES_256_CBC_HMACSHA256,
+            &[3; 64],
+        ),
+        "key-dotnet",
+    );
+    let node = builder(&store, &clock)
+        .key_encryption_keys(kek_ring())
+        .require_encryption_at_rest()
+        .build()
+        .unwrap();
+    let refused = node.protector(["orders"]).protect(b"x").unwrap_err();
+    assert!(refused.to_string().contains("keys rewrap"), "{refused}");
+    let lifetime = Duration::days(90);
+    let created = node.create_next_key(lifetime).unwrap_err();
+    assert!(
+        created.to_string().contains("no key was created"),
+        "{created}"
+    );
+    assert_eq!(
+        store.load_elements().unwrap().len(),
+        1,
+        "nothing was written"
+    );
 }

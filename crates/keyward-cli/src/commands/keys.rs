@@ -260,6 +260,10 @@ fn new(global: &GlobalOptions, activate_at: Option<&str>, lifetime: &str) -> Res
     let window = provider.policy().propagation_window;
     let usable_default = provider.default_key_at(now).is_some();
     let Some(text) = explicit_activation else {
+        (now + window)
+            .checked_add(lifetime)
+            .and_then(crate::timespec::in_range)
+            .ok_or_else(|| CliError::Usage("the key would expire out of range".into()))?;
         let key = provider.create_next_key(lifetime)?;
         let id = key.id.map(|id| id.to_string()).unwrap_or_default();
         if usable_default {

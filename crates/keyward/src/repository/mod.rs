@@ -9,6 +9,7 @@ mod file;
 mod memory;
 
 use std::fmt;
+use std::sync::Arc;
 
 pub use file::{FileSystemRepository, ReadOnlyFileSystemRepository};
 pub use memory::MemoryRepository;
@@ -234,60 +235,46 @@ pub trait KeyRepository: Send + Sync + fmt::Debug {
     }
 }
 
-/// A boxed repository is a repository (so a choice made at run time can be passed to the
-/// builder).
-impl<R: KeyRepository + ?Sized> KeyRepository for Box<R> {
-    fn load_elements(&self) -> Result<Vec<StoredElement>> {
-        (**self).load_elements()
-    }
-    fn store_element(&self, element: &XmlElement, friendly_name: &str) -> Result<()> {
-        (**self).store_element(element, friendly_name)
-    }
-    fn lock_for_generation(&self) -> Result<GenerationLock> {
-        (**self).lock_for_generation()
-    }
-    fn location(&self) -> String {
-        (**self).location()
-    }
-    fn watch(&self, on_change: ChangeCallback) -> Result<bool> {
-        (**self).watch(on_change)
-    }
-    fn delete_elements(&self, elements: &[StoredElement]) -> Result<()> {
-        (**self).delete_elements(elements)
-    }
-    fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> Result<()> {
-        (**self).replace_element(old, new)
-    }
-    fn server_time(&self) -> Option<Result<time::OffsetDateTime>> {
-        (**self).server_time()
-    }
+/// Implements [`KeyRepository`] for a pointer type by forwarding every method.
+macro_rules! forward_repository {
+    ($(#[$doc:meta])* $pointer:ident) => {
+        $(#[$doc])*
+        impl<R: KeyRepository + ?Sized> KeyRepository for $pointer<R> {
+            fn load_elements(&self) -> Result<Vec<StoredElement>> {
+                (**self).load_elements()
+            }
+            fn store_element(&self, element: &XmlElement, friendly_name: &str) -> Result<()> {
+                (**self).store_element(element, friendly_name)
+            }
+            fn lock_for_generation(&self) -> Result<GenerationLock> {
+                (**self).lock_for_generation()
+            }
+            fn location(&self) -> String {
+                (**self).location()
+            }
+            fn watch(&self, on_change: ChangeCallback) -> Result<bool> {
+                (**self).watch(on_change)
+            }
+            fn delete_elements(&self, elements: &[StoredElement]) -> Result<()> {
+                (**self).delete_elements(elements)
+            }
+            fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> Result<()> {
+                (**self).replace_element(old, new)
+            }
+            fn server_time(&self) -> Option<Result<time::OffsetDateTime>> {
+                (**self).server_time()
+            }
+        }
+    };
 }
 
-/// A shared repository is a repository (several providers over one in-memory store, as nodes
-/// of a farm share one store).
-impl<R: KeyRepository + ?Sized> KeyRepository for std::sync::Arc<R> {
-    fn load_elements(&self) -> Result<Vec<StoredElement>> {
-        (**self).load_elements()
-    }
-    fn store_element(&self, element: &XmlElement, friendly_name: &str) -> Result<()> {
-        (**self).store_element(element, friendly_name)
-    }
-    fn lock_for_generation(&self) -> Result<GenerationLock> {
-        (**self).lock_for_generation()
-    }
-    fn location(&self) -> String {
-        (**self).location()
-    }
-    fn watch(&self, on_change: ChangeCallback) -> Result<bool> {
-        (**self).watch(on_change)
-    }
-    fn delete_elements(&self, elements: &[StoredElement]) -> Result<()> {
-        (**self).delete_elements(elements)
-    }
-    fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> Result<()> {
-        (**self).replace_element(old, new)
-    }
-    fn server_time(&self) -> Option<Result<time::OffsetDateTime>> {
-        (**self).server_time()
-    }
-}
+forward_repository!(
+    /// A boxed repository is a repository (so a choice made at run time can be passed to the
+    /// builder).
+    Box
+);
+forward_repository!(
+    /// A shared repository is a repository (several providers over one in-memory store, as
+    /// nodes of a farm share one store).
+    Arc
+);

@@ -422,7 +422,10 @@ fn schedule_findings(provider: &Provider, keys: &[KeyInfo]) -> Vec<Finding> {
                 .at(gap.start),
             );
             continue;
-        } else if gap.end.is_none() && fix_by >= now {
+        } else if gap.end.is_none()
+            && matches!(gap.cause, GapCause::Expired(_) | GapCause::NoKey)
+            && fix_by >= now
+        {
             Finding::new(
                 Severity::Warning,
                 "keys",

@@ -48,16 +48,8 @@ pub struct Period {
     pub key: Option<KeyId>,
 }
 
-/// The next change of the default key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rotation {
-    /// When it changes.
-    pub at: OffsetDateTime,
-    /// The default key until then.
-    pub from: Option<KeyId>,
-    /// The default key from then.
-    pub to: Option<KeyId>,
-}
+/// The next change of the default key (the schedule's).
+pub use keyward::schedule::Rotation;
 
 /// Where the default key's successor stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,11 +165,7 @@ impl Timeline {
             })
             .collect();
         let default_now = spanning.default_at(now);
-        let next_rotation = spanning.next_rotation().map(|r| Rotation {
-            at: r.at,
-            from: r.from,
-            to: r.to,
-        });
+        let next_rotation = spanning.next_rotation();
         let successor = default_now.map(|_| successor(&spanning, &facts.keys));
         let (start, end) = axis(&facts.keys, now);
         let mut bars: Vec<Bar> = facts
