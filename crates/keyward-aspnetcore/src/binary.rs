@@ -1,6 +1,6 @@
 //! The `System.IO.BinaryWriter` primitives the ticket format is made of: little-endian
 //! `int32`, one-byte `bool`, and strings as a 7-bit encoded UTF-8 byte count followed by the
-//! bytes (`legacy-machinekey.md` §5.1).
+//! bytes (`docs/spec/login-cookie.md` §2).
 //!
 //! The reader never panics and never allocates more than the input could hold: every length
 //! and count is checked against the bytes that remain before anything is reserved, and the

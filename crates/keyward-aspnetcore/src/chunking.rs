@@ -1,5 +1,5 @@
 //! `ChunkingCookieManager`: long cookies split into `NAME=chunks-N`, `NAMEC1` … `NAMECN`
-//! and put back together (`legacy-machinekey.md` §5.4, `aspnetcore-dataprotection.md` §8),
+//! and put back together (`docs/spec/login-cookie.md` §4),
 //! and the parsing of a `Cookie:` request header.
 
 use crate::error::{Error, Result};

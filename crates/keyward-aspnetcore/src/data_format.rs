@@ -1,5 +1,5 @@
 //! `TicketDataFormat`: a ticket → its bytes → Data Protection → base64url, and back
-//! (`legacy-machinekey.md` §5.3).
+//! (`docs/spec/login-cookie.md` §1).
 
 use keyward::{Protector, Provider};
 

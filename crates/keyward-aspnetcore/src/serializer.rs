@@ -1,5 +1,5 @@
-//! `TicketSerializer` version 5 (`legacy-machinekey.md` §5.2, `aspnetcore-dataprotection.md`
-//! §8): the bytes inside an ASP.NET Core login cookie.
+//! `TicketSerializer` version 5 (`docs/spec/login-cookie.md` §3): the bytes inside an
+//! ASP.NET Core login cookie.
 //!
 //! ```text
 //! int32 5 | string scheme | int32 identityCount | identity* | properties
@@ -315,7 +315,8 @@ mod tests {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// The constructed example of `legacy-machinekey.md` §5.2 (the spec's own encoding).
+    /// A constructed example: scheme `Cookies`, a name and a name-identifier claim,
+    /// `.issued` and `.expires` (encoded by hand from the format, not made by .NET).
     fn example() -> AuthenticationTicket {
         let mut identity = ClaimsIdentity::new("Cookies");
         identity.claims.push(Claim::new(NAME_CLAIM_TYPE, "alice"));

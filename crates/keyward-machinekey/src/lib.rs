@@ -3,7 +3,7 @@
 //! authentication tickets (`.ASPXAUTH`), ViewState, `MachineKey.Protect` output and resource
 //! URLs — in both crypto modes (Framework45 and the legacy Framework20SP1/SP2), outside IIS.
 //!
-//! The layouts are those of `../shared/spec/legacy-machinekey.md` (§1–§4), checked against
+//! The layouts are those of `docs/spec/machinekey.md`, checked against
 //! the known-answer vectors in `testdata/vectors/legacy-machinekey.json`.
 //!
 //! ```

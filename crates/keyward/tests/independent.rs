@@ -1,5 +1,5 @@
 //! Cross-check against an independent implementation written here from the spec text
-//! (`../shared/spec/aspnetcore-dataprotection.md` §1–§5) with raw RustCrypto calls, sharing no
+//! (`docs/spec/payload.md`, `docs/spec/keys.md`) with raw RustCrypto calls, sharing no
 //! code with keyward: key XML written as .NET writes it, payloads made here read by keyward
 //! and payloads made by keyward read here, for CBC and GCM keys.
 

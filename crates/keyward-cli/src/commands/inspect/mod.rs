@@ -234,7 +234,7 @@ fn envelope(
     }
 }
 
-/// The parts of a body of `len` bytes under `algorithm` (spec §2 and §3).
+/// The parts of a body of `len` bytes under `algorithm` (`docs/spec/payload.md` §5 and §6).
 fn layout(algorithm: Algorithm, len: usize) -> Layout {
     match algorithm.validation() {
         Some(validation) => {

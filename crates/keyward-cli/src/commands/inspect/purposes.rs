@@ -1,7 +1,7 @@
 //! The purpose chains ASP.NET Core uses (after the application name), for
 //! `inspect --try-known-purposes`.
 //!
-//! Sources: `shared/spec/aspnetcore-dataprotection.md` §8 and `legacy-machinekey.md` §5.3–§5.6
+//! Sources: `docs/spec/payload.md` §11 and `docs/spec/login-cookie.md`
 //! (cookie authentication, antiforgery, session, TempData, OpenID Connect state and nonce were
 //! measured on a real ASP.NET Core 10 site); the others are read from the ASP.NET Core sources
 //! and marked so below.
@@ -21,7 +21,7 @@ pub const DEFAULT_COOKIE_SCHEMES: [&str; 5] = [
 ];
 
 /// The OpenID Connect handler's type name: state `[handler, scheme, v1]`, nonce
-/// `[handler, System.String, scheme, v1]` (spec §5.6, measured).
+/// `[handler, System.String, scheme, v1]` (`docs/spec/payload.md` §11, measured).
 pub const OPENID_CONNECT_HANDLER: &str =
     "Microsoft.AspNetCore.Authentication.OpenIdConnect.OpenIdConnectHandler";
 
@@ -59,19 +59,19 @@ const REMOTE_HANDLERS: [(&str, &str, &str); 5] = [
 
 /// Chains that take no scheme: label and purposes.
 const FIXED: [(&str, &[&str]); 5] = [
-    // Spec §5.5/§5.6 (measured): cookie and request tokens.
+    // docs/spec/payload.md §11 (measured): cookie and request tokens.
     (
         "antiforgery token",
         &["Microsoft.AspNetCore.Antiforgery.AntiforgeryToken.v1"],
     ),
-    // Spec §5.6 (measured): the session cookie (standard base64, URL-escaped).
+    // docs/spec/payload.md §11 (measured): the session cookie (standard base64, URL-escaped).
     ("session cookie", &["SessionMiddleware"]),
-    // Spec §5.6 (measured on .NET 10).
+    // docs/spec/payload.md §11 (measured on .NET 10).
     (
         "TempData cookie",
         &["Microsoft.AspNetCore.Mvc.CookieTempDataProviderToken.v1"],
     ),
-    // Spec §5.6 calls this the name of older versions; not measured.
+    // docs/spec/payload.md §11 gives this as the name of older versions; not measured.
     (
         "TempData cookie (older name)",
         &["Microsoft.AspNetCore.Mvc.ViewFeatures.CookieTempDataProviderToken.v1"],
