@@ -355,7 +355,13 @@ impl Schedule {
     /// Why there is no default key at `at`.
     fn cause_at(&self, at: OffsetDateTime) -> GapCause {
         let skew = self.windows.max_clock_skew;
-        let fit = |k: &KeyCandidate| !k.revoked && k.usable && k.expiration > at;
+        // Among keys activated together, one that only expired names the gap (the natural
+        // end of a replacement), before a revoked or unusable twin.
+        let rank = |k: &KeyCandidate| match (k.revoked || !k.usable, k.expiration > at) {
+            (false, true) => 0,
+            (false, false) => 1,
+            (true, _) => 2,
+        };
         let preferred = self
             .candidates
             .iter()
@@ -363,7 +369,7 @@ impl Schedule {
             .min_by(|a, b| {
                 b.activation
                     .cmp(&a.activation)
-                    .then(fit(b).cmp(&fit(a)))
+                    .then(rank(a).cmp(&rank(b)))
                     .then(a.id.cmp(&b.id))
             });
         match preferred {
@@ -543,6 +549,29 @@ mod tests {
         );
         assert_eq!(later.gaps().len(), 1);
         assert_eq!(later.gaps()[0].cause, GapCause::Expired(current.id));
+    }
+
+    #[test]
+    fn the_end_of_a_replacement_is_its_natural_end_whatever_the_ids() {
+        // A revoked pending key and its replacement share an activation; where both end, the
+        // gap is the replacement's natural end, not a revocation's, whichever id is smaller.
+        for (revoked_n, replacement_n) in [(2, 3), (3, 2)] {
+            let current = key(1, -10, -8, 90);
+            let mut pending = key(revoked_n, -1, 1, 90);
+            pending.revoked = true;
+            let replacement = KeyCandidate {
+                creation: NOW,
+                ..key(replacement_n, 0, 1, 90)
+            };
+            let schedule = Schedule::new(&[current, pending, replacement], NOW, windows());
+            assert!(schedule.gaps().is_empty(), "{:?}", schedule.gaps());
+            let end = Schedule::new(
+                &[current, pending, replacement],
+                replacement.expiration - Duration::days(1),
+                windows(),
+            );
+            assert_eq!(end.gaps()[0].cause, GapCause::Expired(replacement.id));
+        }
     }
 
     #[test]
