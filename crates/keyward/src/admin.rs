@@ -275,6 +275,8 @@ impl Provider {
     /// encryptor: for a ring that ASP.NET Core nodes must read after it was wrapped with a
     /// keyward KEK or passphrase. Anyone who can read the store can then forge and read
     /// payloads; callers confirm this first. Keys already in the clear are left as they are.
+    /// This provider's own ring is not re-read: with a decryptor configured it would refuse
+    /// the plaintext keys; use a provider without one.
     ///
     /// # Errors
     /// [`Error::Configuration`] when this provider requires encryption at rest;
@@ -317,10 +319,9 @@ impl Provider {
             }
             report.rewrapped.push(id);
         }
+        // No refresh: this provider holds a decryptor, so it refuses the keys it just stored
+        // in the clear (as a planted plaintext key); nodes without one read them.
         drop(_lock);
-        if !dry_run {
-            self.shared.refresh()?;
-        }
         Ok(report)
     }
 

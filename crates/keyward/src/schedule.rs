@@ -49,8 +49,8 @@ pub struct Takeover {
     /// scheduled takeover (its activation, or the start of the period if later) less the
     /// propagation window.
     pub write_deadline: OffsetDateTime,
-    /// Whether it was written after that deadline: nodes that had not re-read the ring meet
-    /// payloads under a key they do not hold.
+    /// Whether it was written after that deadline (by more than the clock skew): nodes that
+    /// had not re-read the ring meet payloads under a key they do not hold.
     pub late: bool,
     /// Whether the period before had no default key (the key filled a gap, or is the first key
     /// of an empty ring: nothing could have been written ahead).
@@ -421,7 +421,10 @@ fn periods(
                     .saturating_sub(windows.propagation_window);
                 Takeover {
                     write_deadline,
-                    late: c.creation > write_deadline,
+                    // Instants on different nodes compare only within the clock skew: a key
+                    // written seconds after its deadline (a revoked successor's replacement,
+                    // activated where the successor would have been) is not late.
+                    late: c.creation > write_deadline.saturating_add(windows.max_clock_skew),
                     after_gap: previous.is_none(),
                 }
             }),

@@ -421,7 +421,7 @@ fn write_revocation_plan(
                 "{create} {id}, active from {}, to fill that gap",
                 rfc3339(key.activation)
             )?;
-            if key.activation < now + window {
+            if key.activation + provider.policy().max_clock_skew < now + window {
                 writeln!(
                     out,
                     "  it activates less than the propagation window ({}) from now: nodes that have not re-read the ring by then cannot open its payloads until they do",
