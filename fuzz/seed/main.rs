@@ -267,6 +267,55 @@ fn from_vectors(seeds: &mut Seeds, vectors: &Path) {
     }
 }
 
+/// The string values of `"field": "…"` in a JSON text (the vectors hold no escaped quotes in
+/// these fields).
+fn json_strings<'a>(text: &'a str, field: &str) -> Vec<&'a str> {
+    let marker = format!("\"{field}\": \"");
+    text.split(marker.as_str())
+        .skip(1)
+        .filter_map(|chunk| chunk.find('"').map(|end| &chunk[..end]))
+        .collect()
+}
+
+/// Seeds for the ASP.NET Core login and classic machineKey targets.
+fn login_and_machinekey_seeds(seeds: &mut Seeds, vectors: &Path) {
+    let read = |path: PathBuf| std::fs::read_to_string(path).ok();
+    if let Some(cases) = read(vectors.join("aspnetcore-real/cases.json")) {
+        // The serialized tickets of the real login cookies (base64 → base64url to decode).
+        for (i, b64) in json_strings(&cases, "plaintext_b64").into_iter().enumerate() {
+            let url: String = b64
+                .chars()
+                .filter(|c| *c != '=')
+                .map(|c| match c {
+                    '+' => '-',
+                    '/' => '_',
+                    c => c,
+                })
+                .collect();
+            if let Ok(bytes) = keyward::encoding::base64url_decode(&url) {
+                seeds.put("ticket_serializer", &format!("vectors-{i}"), bytes);
+            }
+        }
+        for (i, header) in json_strings(&cases, "cookie_header").into_iter().enumerate() {
+            seeds.put("cookie_header", &format!("vectors-{i}"), header);
+        }
+    }
+    if let Some(legacy) = read(vectors.join("legacy-machinekey.json")) {
+        for field in ["ticket_hex", "viewstate", "protected", "token"] {
+            for (i, value) in json_strings(&legacy, field).into_iter().enumerate() {
+                seeds.put("machinekey_payloads", &format!("vectors-{field}-{i}"), value);
+            }
+        }
+    }
+    for dir in ["forms", "viewstate", "protect"] {
+        let path = vectors.join("../machinekey").join(dir).join("web.config");
+        if let Some(text) = read(path) {
+            seeds.put("web_config", &format!("vectors-{dir}"), text);
+        }
+    }
+    seeds.put("cookie_header", "chunked", "Cookie: a=chunks-2; aC1=xy; aC2=z; b=1");
+}
+
 fn main() {
     let mut args = std::env::args_os().skip(1);
     let root = PathBuf::from(args.next().unwrap_or_else(|| "corpus".into()));
@@ -277,6 +326,7 @@ fn main() {
     match vectors {
         Some(vectors) if vectors.is_dir() => {
             from_vectors(&mut seeds, &vectors);
+            login_and_machinekey_seeds(&mut seeds, &vectors);
             eprintln!(
                 "seeds: {builtin_count} built in, {} from {}",
                 seeds.count - builtin_count,
