@@ -337,7 +337,8 @@ pub enum KeysCommand {
     },
     /// Create a key.
     New {
-        /// When the key becomes usable (default: now).
+        /// When the key becomes usable (default: one propagation window after it is written,
+        /// or now on a ring without a usable default key).
         #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
         activate_at: Option<String>,
         /// How long it protects after activation.
@@ -348,6 +349,10 @@ pub enum KeysCommand {
             allow_hyphen_values = true
         )]
         lifetime: String,
+        /// Say when the key would activate and expire, and any gap it would leave; write
+        /// nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Revoke one key, or every key created before a time.
     Revoke {

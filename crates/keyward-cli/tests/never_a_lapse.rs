@@ -576,3 +576,48 @@ fn doctor_reports_exactly_the_gaps_the_schedule_has() {
         "the random rings should hold gaps: {seen_gaps}"
     );
 }
+
+#[test]
+fn keys_new_has_a_dry_run_and_names_a_gap_it_would_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    stdout(&run(&keys, &["keys", "new"]));
+    let before = list_at(&keys, "now").len();
+    let dry = stdout(&run(&keys, &["keys", "new", "--dry-run"]));
+    assert!(dry.starts_with("would create a key active from"), "{dry}");
+    assert!(!dry.contains("no default key"), "{dry}");
+    // A short-lived key activated tomorrow takes over and then expires: a gap.
+    let short = ["keys", "new", "--activate-at", "+3d", "--lifetime", "7d"];
+    let mut args = short.to_vec();
+    args.push("--dry-run");
+    let dry = stdout(&run(&keys, &args));
+    assert!(
+        dry.contains("this would leave no default key from"),
+        "{dry}"
+    );
+    assert_eq!(
+        list_at(&keys, "now").len(),
+        before,
+        "a dry run writes nothing"
+    );
+    let written = run(&keys, &short);
+    stdout(&written);
+    assert!(
+        stderr(&written).contains("the ring now has no default key from"),
+        "{}",
+        stderr(&written)
+    );
+    // ensure fills it.
+    let ensured: Value =
+        serde_json::from_str(&stdout(&run(&keys, &["keys", "ensure", "--json"]))).unwrap();
+    assert_eq!(
+        ensured["created"].as_array().unwrap().len(),
+        1,
+        "{ensured:#}"
+    );
+    let report = doctor_json(&keys, &[]);
+    assert!(
+        !codes(&report).iter().any(|(_, c)| c == "keys.gap"),
+        "{report:#}"
+    );
+}

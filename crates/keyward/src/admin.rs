@@ -7,6 +7,7 @@ use std::sync::PoisonError;
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
+use crate::janitor::PlannedKey;
 use crate::key::{date, xml, ElementContent, KeyDocument, KeyId, KeyInfo};
 use crate::provider::Provider;
 
@@ -76,6 +77,26 @@ impl Provider {
         Ok(())
     }
 
+    /// The key [`Provider::create_next_key`] would write now (`id: None`): activated one
+    /// propagation window from now, or now on a ring without a usable default key.
+    pub fn plan_next_key(&self, lifetime: time::Duration) -> PlannedKey {
+        self.plan_next_key_at(date::to_ticks_precision(self.shared.now()), lifetime)
+    }
+
+    fn plan_next_key_at(&self, now: OffsetDateTime, lifetime: time::Duration) -> PlannedKey {
+        let has_default = self.shared.ring().default_key_at(now).is_some();
+        let activation = if has_default {
+            now.saturating_add(self.shared.policy.propagation_window)
+        } else {
+            now
+        };
+        PlannedKey {
+            id: None,
+            activation,
+            expiration: activation.saturating_add(lifetime),
+        }
+    }
+
     /// Writes a new key for `lifetime`, activated exactly one propagation window after its
     /// creation, so every node reads it before it protects; on a ring without a usable
     /// default key it is activated at once (nothing else could protect meanwhile). Returns the
@@ -84,7 +105,7 @@ impl Provider {
     /// # Errors
     /// A lifetime below [`MIN_KEY_LIFETIME`](crate::MIN_KEY_LIFETIME), a read-only provider,
     /// repository errors.
-    pub fn create_next_key(&self, lifetime: time::Duration) -> Result<crate::PlannedKey> {
+    pub fn create_next_key(&self, lifetime: time::Duration) -> Result<PlannedKey> {
         if lifetime < crate::MIN_KEY_LIFETIME {
             return Err(Error::InvalidArgument(
                 "the key lifetime must be at least 7 days".into(),
@@ -92,17 +113,15 @@ impl Provider {
         }
         let now = date::to_ticks_precision(self.shared.now());
         self.refuse_stranding(now)?;
-        let has_default = self.shared.ring().default_key_at(now).is_some();
-        let activation = if has_default {
-            now.saturating_add(self.shared.policy.propagation_window)
-        } else {
-            now
-        };
-        let expiration = activation.saturating_add(lifetime);
+        let PlannedKey {
+            activation,
+            expiration,
+            ..
+        } = self.plan_next_key_at(now, lifetime);
         let id = self.shared.write_key(now, activation, expiration)?;
         tracing::info!(key_id = %id, activation = %date::format(activation), expiration = %date::format(expiration), "key created");
         self.shared.refresh()?;
-        Ok(crate::PlannedKey {
+        Ok(PlannedKey {
             id: Some(id),
             activation,
             expiration,

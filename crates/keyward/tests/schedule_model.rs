@@ -241,7 +241,10 @@ impl Farm {
             "revocation left gaps {:?} (plan {plan:?})",
             schedule.gaps()
         );
-        assert!(plan.replacements.len() >= plan.gaps.len().min(1), "{plan:?}");
+        assert!(
+            plan.replacements.len() >= plan.gaps.len().min(1),
+            "{plan:?}"
+        );
     }
 
     fn ensure(&mut self) {

@@ -86,7 +86,8 @@ pub fn run(global: &GlobalOptions, command: &KeysCommand) -> Result<(), CliError
         KeysCommand::New {
             activate_at,
             lifetime,
-        } => new(global, activate_at.as_deref(), lifetime),
+            dry_run,
+        } => new(global, activate_at.as_deref(), lifetime, *dry_run),
         KeysCommand::Revoke {
             id,
             all,
@@ -244,7 +245,12 @@ fn list(global: &GlobalOptions, at: Option<&str>, json: bool) -> Result<(), CliE
 /// `keys new`: validates everything, then writes exactly one key. With a usable default key
 /// in the ring and no `--activate-at`, the key activates after the propagation window, so
 /// nodes that have not re-read the ring never meet a payload under a key they lack.
-fn new(global: &GlobalOptions, activate_at: Option<&str>, lifetime: &str) -> Result<(), CliError> {
+fn new(
+    global: &GlobalOptions,
+    activate_at: Option<&str>,
+    lifetime: &str,
+    dry_run: bool,
+) -> Result<(), CliError> {
     let checked_now = command_now(global)?;
     let explicit_activation = activate_at
         .map(|t| time_arg(t, checked_now).map(|_| t))
@@ -255,10 +261,52 @@ fn new(global: &GlobalOptions, activate_at: Option<&str>, lifetime: &str) -> Res
             "the key lifetime must be at least 7 days".into(),
         ));
     }
-    let provider = maintenance_provider(global)?;
+    let provider = if dry_run {
+        ring_reader(global)?
+    } else {
+        maintenance_provider(global)?
+    };
     let now = provider.now();
     let window = provider.policy().propagation_window;
     let usable_default = provider.default_key_at(now).is_some();
+    if dry_run {
+        let activation = match explicit_activation {
+            Some(text) => time_arg(text, now)?,
+            None => provider.plan_next_key(lifetime).activation,
+        };
+        let expiration = activation
+            .checked_add(lifetime)
+            .and_then(crate::timespec::in_range)
+            .ok_or_else(|| CliError::Usage("the key would expire out of range".into()))?;
+        let schedule = provider.schedule().with_change(|keys| {
+            keys.push(keyward::KeyCandidate {
+                id: keyward::KeyId::from_guid_bytes([0xff; 16]),
+                creation: now,
+                activation,
+                expiration,
+                revoked: false,
+                usable: true,
+            });
+        });
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "would create a key active from {} until {}",
+            rfc3339(activation),
+            rfc3339(expiration)
+        )
+        .map_err(stdout_error)?;
+        for gap in schedule.gaps() {
+            writeln!(
+                out,
+                "this would leave no default key from {}: {}",
+                rfc3339(gap.start),
+                gap_cause(gap.cause)
+            )
+            .map_err(stdout_error)?;
+        }
+        return Ok(());
+    }
     let Some(text) = explicit_activation else {
         (now + window)
             .checked_add(lifetime)
@@ -286,6 +334,15 @@ fn new(global: &GlobalOptions, activate_at: Option<&str>, lifetime: &str) -> Res
         .and_then(crate::timespec::in_range)
         .ok_or_else(|| CliError::Usage("the key would expire out of range".into()))?;
     let id = provider.create_key(activation, expiration)?;
+    // Never silently: a short-lived key activated ahead of the chain leaves the ring without
+    // a default key where it expires.
+    if let Some(gap) = provider.schedule().gaps().first() {
+        eprintln!(
+            "keyward: warning: the ring now has no default key from {}: {} (keyward keys ensure fills it)",
+            rfc3339(gap.start),
+            gap_cause(gap.cause)
+        );
+    }
     writeln!(std::io::stdout(), "{id}").map_err(stdout_error)
 }
 
