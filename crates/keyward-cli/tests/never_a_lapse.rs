@@ -621,3 +621,53 @@ fn keys_new_has_a_dry_run_and_names_a_gap_it_would_open() {
         "{report:#}"
     );
 }
+
+/// Issue 21, item 9: a planted key dated in the future (created 9999, active now) is out of
+/// reach of a revocation by date; `revoke --all --before now` revokes it by id and says so.
+#[test]
+fn revoking_all_keys_also_revokes_a_key_dated_in_the_future() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    write_fixture_ring(
+        &keys,
+        &[
+            FixtureKey {
+                id: "11111111-1111-4111-8111-111111111111",
+                created: "2027-01-01T00:00:00Z",
+                activation: "2027-01-01T00:00:00Z",
+                expiration: "2027-04-01T00:00:00Z",
+            },
+            FixtureKey {
+                id: "99999999-9999-4999-8999-999999999999",
+                created: "9999-01-01T00:00:00Z",
+                activation: "2027-01-02T00:00:00Z",
+                expiration: "2027-04-02T00:00:00Z",
+            },
+        ],
+        &[],
+    );
+    let now = "2027-02-01T00:00:00Z";
+    let out = stdout(&run(
+        &keys,
+        &[
+            "--now", now, "keys", "revoke", "--all", "--before", "now", "--reason", "r",
+        ],
+    ));
+    assert!(
+        out.contains("99999999-9999-4999-8999-999999999999 by id"),
+        "{out}"
+    );
+    let listed = stdout(&run(&keys, &["--now", now, "keys", "list", "--json"]));
+    let listed: Vec<Value> = serde_json::from_str(&listed).unwrap();
+    for id in [
+        "11111111-1111-4111-8111-111111111111",
+        "99999999-9999-4999-8999-999999999999",
+    ] {
+        let key = listed.iter().find(|k| k["id"] == id).unwrap();
+        assert_eq!(key["status"], "revoked", "{key:#}");
+    }
+    assert!(
+        listed.iter().any(|k| k["status"] == "default"),
+        "{listed:#?}"
+    );
+}
