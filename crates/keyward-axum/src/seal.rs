@@ -30,34 +30,15 @@ pub(crate) fn open(protector: &Protector, value: &str) -> Opened {
         Ok(payload) => payload,
         Err(e) => return Opened::Rejected(e),
     };
-    // Revoked keys are refused here rather than by `unprotect`, so that one call also says
-    // whether the key is the current default key.
-    match protector.unprotect_allow_revoked(&payload) {
-        Ok(opened) if opened.was_revoked => {
-            let key_id = keyward::payload::parse(&payload)
-                .map(|(id, _)| id)
-                .map_err(Opened::Rejected);
-            match key_id {
-                Ok(id) => Opened::Rejected(Error::KeyRevoked(id)),
-                Err(rejected) => rejected,
-            }
-        }
+    match protector.unprotect_with_key(&payload) {
         Ok(opened) => match String::from_utf8(opened.data) {
             Ok(value) => Opened::Valid {
                 value,
-                stale: opened.requires_migration,
+                stale: !opened.is_default,
             },
             Err(_) => Opened::Rejected(Error::NotUtf8),
         },
-        Err(e) if is_permanent(&e) => Opened::Rejected(e),
+        Err(e) if e.is_permanent() => Opened::Rejected(e),
         Err(e) => Opened::Unavailable(e),
     }
-}
-
-/// Errors no later key-ring refresh can change.
-fn is_permanent(error: &Error) -> bool {
-    matches!(
-        error,
-        Error::MalformedPayload(_) | Error::InvalidPayload | Error::KeyRevoked(_) | Error::NotUtf8
-    )
 }

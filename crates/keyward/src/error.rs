@@ -324,3 +324,36 @@ pub(crate) fn weaker_key_reason(minimum_bits: usize) -> String {
         "below keyward's minimum key size (AES-{minimum_bits}); such keys never protect, and unprotect only when allowed (--allow-weaker-keys in the CLI, ProviderBuilder::unprotect_with_weaker_keys(true) in code)"
     )
 }
+
+impl Error {
+    /// The fixed reason of this error, as the metrics record it (`malformed`, `unknown_key`,
+    /// `unreadable_key`, `revoked`, `invalid`, `expired`, `no_default_key`, `repository`,
+    /// `other`).
+    ///
+    /// ```
+    /// use keyward::{metrics::Reason, Error};
+    /// assert_eq!(Error::InvalidPayload.kind(), Reason::Invalid);
+    /// assert_eq!(Error::InvalidPayload.kind().as_str(), "invalid");
+    /// ```
+    pub fn kind(&self) -> crate::metrics::Reason {
+        crate::metrics::Reason::of(self)
+    }
+
+    /// Whether no later refresh of the key ring can change the outcome: a malformed,
+    /// tampered or wrong-purpose payload, a revoked key, an expired time-limited payload, a
+    /// plaintext that is not UTF-8. Other errors (an unknown key id, a store that failed, no
+    /// default key yet) may pass once the ring is re-read.
+    ///
+    /// ```
+    /// assert!(keyward::Error::InvalidPayload.is_permanent());
+    /// assert!(!keyward::Error::ReadOnly.is_permanent());
+    /// ```
+    pub fn is_permanent(&self) -> bool {
+        use crate::metrics::Reason;
+        matches!(self, Self::NotUtf8)
+            || matches!(
+                self.kind(),
+                Reason::Malformed | Reason::Invalid | Reason::Revoked | Reason::Expired
+            )
+    }
+}

@@ -71,8 +71,8 @@ pub use key::{
     ParseKeyIdError, Resolution, ResolverPolicy, UnreadableKey,
 };
 pub use policy::KeyManagementPolicy;
-pub use protector::{Protector, Unprotected};
-pub use provider::{Provider, DEFAULT_KEY_LIFETIME, MIN_KEY_LIFETIME};
+pub use protector::{Opened, Protector, Unprotected};
+pub use provider::{KeyLookup, Provider, DEFAULT_KEY_LIFETIME, MIN_KEY_LIFETIME};
 pub use purpose::additional_authenticated_data;
 #[doc(hidden)] // At `keyward::store`; kept here so existing code builds.
 pub use repository::{

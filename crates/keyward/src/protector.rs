@@ -40,6 +40,28 @@ impl fmt::Debug for Unprotected {
     }
 }
 
+/// What [`Protector::unprotect_with_key`] returns: the plaintext, and which key opened it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Opened {
+    /// The plaintext.
+    pub data: Vec<u8>,
+    /// The key the payload was protected with.
+    pub key_id: KeyId,
+    /// Whether that key is the ring's current default key (if not, a cookie or token may be
+    /// protected again so it moves to the current key).
+    pub is_default: bool,
+}
+
+impl fmt::Debug for Opened {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Opened")
+            .field("data", &format_args!("[{} bytes]", self.data.len()))
+            .field("key_id", &self.key_id)
+            .field("is_default", &self.is_default)
+            .finish()
+    }
+}
+
 /// Protects and unprotects data for one purpose chain. Payloads are byte-compatible with
 /// ASP.NET Core's `IDataProtector` for the same key ring, application name and purposes.
 ///
@@ -266,7 +288,34 @@ impl Protector {
     /// [`Error::KeyNotDecryptable`], [`Error::UnsupportedAlgorithm`], [`Error::KeyBelowMinimumSize`], or
     /// [`Error::InvalidPayload`] when it was tampered with or made for other purposes.
     pub fn unprotect(&self, protected: &[u8]) -> Result<Vec<u8>> {
-        self.unprotect_checked(protected, false).map(|u| u.data)
+        self.unprotect_checked(protected, Mode::Plain)
+            .map(|(u, _)| u.data)
+    }
+
+    /// [`Protector::unprotect`], also saying which key opened the payload and whether it is
+    /// the current default key, so a caller that re-issues cookies under the current key
+    /// needs no second parse. Revoked keys are refused as by `unprotect`.
+    ///
+    /// ```
+    /// let provider = keyward::Provider::ephemeral("shop")?;
+    /// let protector = provider.protector(["cookie"]);
+    /// let payload = protector.protect(b"session 7")?;
+    /// let opened = protector.unprotect_with_key(&payload)?;
+    /// assert_eq!(opened.data, b"session 7");
+    /// assert!(opened.is_default);
+    /// assert_eq!(Some(opened.key_id), provider.default_key_at(provider.now()));
+    /// # Ok::<(), keyward::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Protector::unprotect`].
+    pub fn unprotect_with_key(&self, protected: &[u8]) -> Result<Opened> {
+        self.unprotect_checked(protected, Mode::ReportKey)
+            .map(|(u, key_id)| Opened {
+                data: u.data,
+                key_id,
+                is_default: !u.requires_migration,
+            })
     }
 
     /// Unprotects even when the payload's key was revoked (.NET's `DangerousUnprotect`), and
@@ -276,16 +325,18 @@ impl Protector {
     /// # Errors
     /// As [`Protector::unprotect`], except [`Error::KeyRevoked`].
     pub fn unprotect_allow_revoked(&self, protected: &[u8]) -> Result<Unprotected> {
-        self.unprotect_checked(protected, true)
+        self.unprotect_checked(protected, Mode::AllowRevoked)
+            .map(|(u, _)| u)
     }
 
-    fn unprotect_checked(&self, protected: &[u8], allow_revoked: bool) -> Result<Unprotected> {
+    fn unprotect_checked(&self, protected: &[u8], mode: Mode) -> Result<(Unprotected, KeyId)> {
         // Failures only are recorded: success costs nothing.
-        self.unprotect_unrecorded(protected, allow_revoked)
+        self.unprotect_unrecorded(protected, mode)
             .inspect_err(crate::metrics::unprotect_failed)
     }
 
-    fn unprotect_unrecorded(&self, protected: &[u8], allow_revoked: bool) -> Result<Unprotected> {
+    fn unprotect_unrecorded(&self, protected: &[u8], mode: Mode) -> Result<(Unprotected, KeyId)> {
+        let allow_revoked = mode == Mode::AllowRevoked;
         let (key_id, body) = payload::parse(protected)?;
         let mut ring = self.shared.ring();
         if !ring.contains(&key_id) {
@@ -344,16 +395,19 @@ impl Protector {
                 data
             }
         };
-        // Only `unprotect_allow_revoked` reports migration: plain `unprotect` skips the clock.
-        let is_default = !allow_revoked
+        // Plain `unprotect` reports no migration: it skips the clock.
+        let is_default = mode == Mode::Plain
             || ring
                 .default_key_at(self.shared.now())
                 .is_some_and(|d| d.info.id == key_id);
-        Ok(Unprotected {
-            data,
-            was_revoked: key.info.revoked,
-            requires_migration: key.info.revoked || !is_default,
-        })
+        Ok((
+            Unprotected {
+                data,
+                was_revoked: key.info.revoked,
+                requires_migration: key.info.revoked || !is_default,
+            },
+            key_id,
+        ))
     }
 
     /// Protects a string: UTF-8, then base64url without padding (.NET's `Protect(string)`).
@@ -437,4 +491,15 @@ mod tests {
         assert_eq!(protector.unprotect(&second).unwrap(), b"two");
         assert_eq!(protector.shared.subkeys.len(), 1);
     }
+}
+
+/// What an unprotect call wants to know besides the plaintext.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The plaintext only (revoked keys refused).
+    Plain,
+    /// Revoked keys opened too, and whether the key is the current default.
+    AllowRevoked,
+    /// Revoked keys refused; which key, and whether it is the current default.
+    ReportKey,
 }

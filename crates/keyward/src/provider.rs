@@ -78,6 +78,33 @@ impl Provider {
         self.shared.ring().schedule(self.now())
     }
 
+    /// What the ring knows of a key id (for tools that explain a payload): the key with its
+    /// status now, a `<key>` element the ring holds but cannot read, or nothing.
+    ///
+    /// ```
+    /// use keyward::{KeyLookup, KeyStatus};
+    /// let provider = keyward::Provider::ephemeral("shop")?;
+    /// let id = provider.ensure_default_key()?;
+    /// assert!(matches!(provider.lookup(id), KeyLookup::Known { status: KeyStatus::Default, .. }));
+    /// assert!(matches!(provider.lookup(keyward::KeyId::random()), KeyLookup::Unknown));
+    /// # Ok::<(), keyward::Error>(())
+    /// ```
+    pub fn lookup(&self, id: KeyId) -> KeyLookup {
+        let ring = self.shared.ring();
+        let now = self.now();
+        if let Some(key) = ring.get(&id) {
+            let default = ring.default_key_at(now).map(|k| k.info.id);
+            return KeyLookup::Known {
+                status: key.info.status_at(now, default),
+                info: Box::new(key.info.clone()),
+            };
+        }
+        match ring.unreadable_key(&id) {
+            Some(unreadable) => KeyLookup::Unreadable(Box::new(unreadable.clone())),
+            None => KeyLookup::Unknown,
+        }
+    }
+
     /// The mass revocations the store holds ("every key created before DATE"): each date
     /// with the stored element it is in.
     pub fn mass_revocations(&self) -> Vec<(OffsetDateTime, String)> {
@@ -139,4 +166,21 @@ impl Provider {
     pub fn application_name(&self) -> Option<&str> {
         self.root_purposes.first().map(String::as_str)
     }
+}
+
+/// What [`Provider::lookup`] found for a key id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyLookup {
+    /// The ring holds the key.
+    Known {
+        /// Its status now.
+        status: crate::KeyStatus,
+        /// What is known about it (never its secret).
+        info: Box<KeyInfo>,
+    },
+    /// The ring holds a `<key>` element with this id that it cannot read (the reason says
+    /// why).
+    Unreadable(Box<crate::UnreadableKey>),
+    /// No key of the ring has this id.
+    Unknown,
 }

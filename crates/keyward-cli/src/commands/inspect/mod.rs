@@ -12,7 +12,7 @@ use crate::timespec::format_time as rfc3339;
 use std::io::{Read as _, Write as _};
 
 use keyward::time::OffsetDateTime;
-use keyward::{Algorithm, KeyId, Protector, Provider};
+use keyward::{Algorithm, KeyId, KeyLookup, Protector, Provider};
 use zeroize::{Zeroize as _, Zeroizing};
 
 use super::{application_name, ring_reader, CliError};
@@ -152,59 +152,58 @@ fn input_error(error: cookie::InputError) -> CliError {
     CliError::Usage(printable(&error.to_string()))
 }
 
-/// The key's status and dates, and its algorithm when known.
+/// The key's status and dates, and its algorithm when known (the ring's answer:
+/// `Provider::lookup`).
 fn key_report(provider: &Provider, key_id: KeyId) -> (KeyReport, Option<Algorithm>) {
     let ring = printable(&provider.location());
-    let now = provider.now();
-    if let Some(key) = provider.keys().into_iter().find(|k| k.id == key_id) {
-        let status = key.status_at(now, provider.default_key_at(now)).as_str();
-        let report = KeyReport {
-            status,
-            algorithm: Some(
-                key.algorithm
-                    .map_or_else(|| "unknown".to_owned(), |a| a.to_string()),
-            ),
-            created: Some(rfc3339(key.creation)),
-            activation: Some(rfc3339(key.activation)),
-            expiration: Some(rfc3339(key.expiration)),
-            at_rest: Some(printable(&key.at_rest.to_string())),
-            reason: key
-                .unusable_reason
-                .as_deref()
-                .or(key.note.as_deref())
-                .map(printable),
-            ring,
-        };
-        return (report, key.algorithm);
+    match provider.lookup(key_id) {
+        KeyLookup::Known { status, info: key } => {
+            let report = KeyReport {
+                status: status.as_str(),
+                algorithm: Some(
+                    key.algorithm
+                        .map_or_else(|| "unknown".to_owned(), |a| a.to_string()),
+                ),
+                created: Some(rfc3339(key.creation)),
+                activation: Some(rfc3339(key.activation)),
+                expiration: Some(rfc3339(key.expiration)),
+                at_rest: Some(printable(&key.at_rest.to_string())),
+                reason: key
+                    .unusable_reason
+                    .as_deref()
+                    .or(key.note.as_deref())
+                    .map(printable),
+                ring,
+            };
+            (report, key.algorithm)
+        }
+        KeyLookup::Unreadable(key) => {
+            let report = KeyReport {
+                status: "unreadable",
+                algorithm: None,
+                created: key.creation.map(rfc3339),
+                activation: key.activation.map(rfc3339),
+                expiration: key.expiration.map(rfc3339),
+                at_rest: None,
+                reason: Some(printable(&format!("{}: {}", key.location, key.reason))),
+                ring,
+            };
+            (report, None)
+        }
+        KeyLookup::Unknown => {
+            let report = KeyReport {
+                status: "unknown",
+                algorithm: None,
+                created: None,
+                activation: None,
+                expiration: None,
+                at_rest: None,
+                reason: None,
+                ring,
+            };
+            (report, None)
+        }
     }
-    if let Some(key) = provider
-        .unreadable_keys()
-        .into_iter()
-        .find(|k| k.id == Some(key_id))
-    {
-        let report = KeyReport {
-            status: "unreadable",
-            algorithm: None,
-            created: key.creation.map(rfc3339),
-            activation: key.activation.map(rfc3339),
-            expiration: key.expiration.map(rfc3339),
-            at_rest: None,
-            reason: Some(printable(&format!("{}: {}", key.location, key.reason))),
-            ring,
-        };
-        return (report, None);
-    }
-    let report = KeyReport {
-        status: "unknown",
-        algorithm: None,
-        created: None,
-        activation: None,
-        expiration: None,
-        at_rest: None,
-        reason: None,
-        ring,
-    };
-    (report, None)
 }
 
 /// Lowercase hex.
