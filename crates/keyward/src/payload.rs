@@ -10,6 +10,68 @@ pub const MAGIC: [u8; 4] = [0x09, 0xF0, 0xC9, 0xF0];
 /// Magic header plus key id.
 pub const HEADER_LEN: usize = 20;
 
+/// Length of the key modifier that starts every body.
+pub const KEY_MODIFIER_LEN: usize = 16;
+
+/// Where the parts of an encryptor body lie for one algorithm: `key modifier || IV (CBC) or
+/// nonce (GCM) || ciphertext || tag (HMAC or GCM)`.
+///
+/// ```
+/// use keyward::payload::BodyLayout;
+/// let layout = BodyLayout::of(keyward::Algorithm::AES_256_CBC_HMACSHA256);
+/// assert_eq!((layout.iv_len, layout.tag_len), (16, 32));
+/// assert_eq!(layout.ciphertext_len(16 + 16 + 32 + 32), Some(32));
+/// assert!(layout.fits(16 + 16 + 32 + 32));
+/// let gcm = BodyLayout::of(keyward::Algorithm::AES_256_GCM);
+/// assert_eq!((gcm.iv_len, gcm.tag_len, gcm.block_len), (12, 16, None));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLayout {
+    /// The key modifier's length (16).
+    pub key_modifier_len: usize,
+    /// The IV (CBC: 16) or nonce (GCM: 12) length.
+    pub iv_len: usize,
+    /// The tag length: the HMAC digest (CBC) or the GCM tag (16).
+    pub tag_len: usize,
+    /// The cipher's block length when the ciphertext is padded to it (CBC: 16).
+    pub block_len: Option<usize>,
+}
+
+impl BodyLayout {
+    /// The layout of bodies under `algorithm`.
+    pub fn of(algorithm: crate::Algorithm) -> Self {
+        match algorithm.validation() {
+            Some(validation) => Self {
+                key_modifier_len: KEY_MODIFIER_LEN,
+                iv_len: 16,
+                tag_len: validation.digest_len(),
+                block_len: Some(16),
+            },
+            None => Self {
+                key_modifier_len: KEY_MODIFIER_LEN,
+                iv_len: 12,
+                tag_len: 16,
+                block_len: None,
+            },
+        }
+    }
+
+    /// The ciphertext length of a body of `body_len` bytes (`None` when it is too short).
+    pub fn ciphertext_len(&self, body_len: usize) -> Option<usize> {
+        body_len.checked_sub(self.key_modifier_len + self.iv_len + self.tag_len)
+    }
+
+    /// Whether a body of `body_len` bytes can be one: long enough, and (CBC) a whole, non-zero
+    /// number of blocks of ciphertext.
+    pub fn fits(&self, body_len: usize) -> bool {
+        self.ciphertext_len(body_len)
+            .is_some_and(|n| match self.block_len {
+                Some(block) => n >= block && n % block == 0,
+                None => true,
+            })
+    }
+}
+
 /// The 20-byte header of a payload protected with `key_id`: magic, then the key id in
 /// `Guid.ToByteArray` order.
 ///

@@ -245,7 +245,7 @@ impl Subkeys {
 }
 
 /// Size of the random key modifier that starts every body.
-pub(crate) const KEY_MODIFIER_LEN: usize = 16;
+pub(crate) use crate::payload::KEY_MODIFIER_LEN;
 
 /// The largest subkey material any algorithm derives (AES-256 key + HMAC-SHA512 key).
 const MAX_SUBKEY_LEN: usize = 32 + 64;

@@ -11,6 +11,7 @@ mod render;
 use crate::timespec::format_time as rfc3339;
 use std::io::{Read as _, Write as _};
 
+use keyward::payload::{BodyLayout, KEY_MODIFIER_LEN};
 use keyward::time::OffsetDateTime;
 use keyward::{Algorithm, KeyId, KeyLookup, Protector, Provider};
 use zeroize::{Zeroize as _, Zeroizing};
@@ -28,7 +29,6 @@ use render::{
 const INVALID: &str = "invalid: tampered, or other purposes or application name";
 
 /// The key modifier's length: the first bytes of every body.
-const KEY_MODIFIER_LEN: usize = 16;
 
 /// Inspects PAYLOAD (or stdin): prints the report; fails (exit 1) when the payload does not
 /// parse, or does not open when asked to.
@@ -233,35 +233,22 @@ fn envelope(
     }
 }
 
-/// The parts of a body of `len` bytes under `algorithm` (`docs/spec/payload.md` §5 and §6).
+/// The parts of a body of `len` bytes under `algorithm` (`docs/spec/payload.md` §5 and §6),
+/// as the core lays them out (`keyward::payload::BodyLayout`).
 fn layout(algorithm: Algorithm, len: usize) -> Layout {
-    match algorithm.validation() {
-        Some(validation) => {
-            let (iv, tag) = (16, validation.digest_len());
-            let ciphertext = len.checked_sub(KEY_MODIFIER_LEN + iv + tag);
-            Layout {
-                mode: "AES-CBC + HMAC",
-                iv_name: "iv",
-                iv_size: iv,
-                ciphertext_size: ciphertext,
-                tag_size: tag,
-                tag_kind: validation.xml_name(),
-                fits: ciphertext.is_some_and(|n| n >= 16 && n % 16 == 0),
-            }
-        }
-        None => {
-            let (nonce, tag) = (12, 16);
-            let ciphertext = len.checked_sub(KEY_MODIFIER_LEN + nonce + tag);
-            Layout {
-                mode: "AES-GCM",
-                iv_name: "nonce",
-                iv_size: nonce,
-                ciphertext_size: ciphertext,
-                tag_size: tag,
-                tag_kind: "GCM",
-                fits: ciphertext.is_some(),
-            }
-        }
+    let body = BodyLayout::of(algorithm);
+    let (mode, iv_name, tag_kind) = match algorithm.validation() {
+        Some(validation) => ("AES-CBC + HMAC", "iv", validation.xml_name()),
+        None => ("AES-GCM", "nonce", "GCM"),
+    };
+    Layout {
+        mode,
+        iv_name,
+        iv_size: body.iv_len,
+        ciphertext_size: body.ciphertext_len(len),
+        tag_size: body.tag_len,
+        tag_kind,
+        fits: body.fits(len),
     }
 }
 
