@@ -104,6 +104,7 @@ impl Provider {
             )
         })?;
         let _lock = self.shared.repository.lock_for_generation()?;
+        let (mut found, mut signed_now) = (false, false);
         for stored in self.shared.repository.load_elements()? {
             let mut document = KeyDocument::parse(&stored.xml)?;
             if document.is_container() {
@@ -168,21 +169,29 @@ impl Provider {
                 .verify_key(record.signature.as_ref(), &signed)
                 .needs_trust()
             {
-                return Ok(false);
+                found = true;
+                continue;
             }
             document.set_signature(Some(certificates.sign_key(&signed)?));
             self.shared
                 .repository
                 .replace_element(&stored, document.element())?;
             tracing::warn!(%key_id, "certificate-encrypted key trusted: signed with the certificate");
-            drop(_lock);
-            self.shared.refresh()?;
-            return Ok(true);
+            // Every stored copy of the key is signed (a retried write may have stored two).
+            found = true;
+            signed_now = true;
         }
-        Err(Error::KeyNotFound {
-            key_id,
-            ring_location: self.shared.repository.location(),
-        })
+        drop(_lock);
+        if !found {
+            return Err(Error::KeyNotFound {
+                key_id,
+                ring_location: self.shared.repository.location(),
+            });
+        }
+        if signed_now {
+            self.shared.refresh()?;
+        }
+        Ok(signed_now)
     }
 
     /// Writes a new key with the given activation and expiration, and re-reads the ring.

@@ -7,6 +7,10 @@
 //! crate was not used because of its open timing advisory (RUSTSEC-2023-0071, "Marvin").
 //! keyward encrypts the AES key with RSA-OAEP (`rsa-oaep-mgf1p`), which .NET's decryptor
 //! reads; it decrypts both OAEP and the PKCS#1 v1.5 (`rsa-1_5`) that .NET writes.
+//!
+//! Encryption to a certificate proves nothing about who wrote a key (the certificate is in
+//! every stored key), so keyward also signs the keys it encrypts, with RSA-PSS on aws-lc-rs
+//! (see `signature.rs`).
 
 use std::fmt;
 

@@ -360,8 +360,9 @@ impl AtRest {
     }
 
     /// keyward's signature of a key, when `secret` (its `<masterKey>` or `<encryptedSecret>`)
-    /// is encrypted to a certificate: made with the certificate `secret` is encrypted to when
-    /// this node encrypts with it. `None` for keys not encrypted to a certificate.
+    /// is encrypted to a certificate: made with the first certificate of the encryptor (the
+    /// one new keys are encrypted to), else of the certificate decryptor. `None` for keys not
+    /// encrypted to a certificate, or with no certificate configured.
     ///
     /// # Errors
     /// When the certificate's key cannot sign.
