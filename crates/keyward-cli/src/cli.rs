@@ -94,9 +94,17 @@ pub struct GlobalOptions {
     #[arg(long = "certificate-password-file", global = true, value_name = "FILE")]
     pub certificate_password_files: Vec<std::path::PathBuf>,
 
-    /// Refuse to store any key unencrypted.
+    /// Refuse to store any key unencrypted; certificate-encrypted keys without keyward's
+    /// signature are then unusable (see `keys trust` and --accept-unsigned-certificate-keys).
     #[arg(long, global = true)]
     pub require_encryption: bool,
+
+    /// With --require-encryption: use certificate-encrypted keys without keyward's signature
+    /// (rings ASP.NET Core nodes keep writing to). Accepts the weakness that anyone who can
+    /// write to the store can plant a key encrypted to the certificate, which then becomes the
+    /// default key; `keys trust KEY_ID` trusts .NET's keys one by one instead.
+    #[arg(long, global = true)]
+    pub accept_unsigned_certificate_keys: bool,
 
     /// The algorithm of keys keyward creates (a payload always uses its own key's).
     #[arg(long, global = true, env = "KEYWARD_ALGORITHM", value_enum, default_value_t = AlgorithmArg::Cbc)]
@@ -405,6 +413,15 @@ pub enum KeysCommand {
         /// Only list what would be copied.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Trust certificate-encrypted keys a .NET node wrote: check that the configured
+    /// certificate (--certificate) decrypts each, then sign it with the certificate, so a node
+    /// with --require-encryption uses it. .NET reads the key as before. Trust only keys you
+    /// know your farm wrote: a planted key becomes as trusted as keyward's own.
+    Trust {
+        /// The keys to trust.
+        #[arg(required = true, value_name = "KEY_ID")]
+        ids: Vec<keyward::KeyId>,
     },
     /// Re-encrypt every key with the current encryptor (--kek-file or --passphrase-file),
     /// one key at a time, atomically.

@@ -332,3 +332,144 @@ fn certificates_read_dotnet_key_rings_and_encrypt_new_keys() {
         "z"
     );
 }
+
+/// `keyward --keys-dir KEYS --no-application-name --certificate PFX … ARGS` (errors logged
+/// only).
+fn with_certificate(keys: &Path, pfx: &str, password: &str, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .env_remove("KEYWARD_KEYS_DIR")
+        .env_remove("KEYWARD_APPLICATION_NAME")
+        .env("KEYWARD_LOG", "error")
+        .arg("--keys-dir")
+        .arg(keys)
+        .args([
+            "--no-application-name",
+            "--certificate",
+            pfx,
+            "--certificate-password-file",
+            password,
+        ])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn keys_trust_signs_a_dotnet_key_that_required_encryption_refused_and_doctor_names_it() {
+    use base64::Engine as _;
+    let vectors: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(testdata_dir().join("vectors/aspnetcore.json")).unwrap(),
+    )
+    .unwrap();
+    let v = vectors["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["inputs"]["key_xml_file"] == "keys/cert-encrypted-aspnetcore.xml")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pfx = dir.path().join("cert.pfx");
+    std::fs::write(
+        &pfx,
+        base64::engine::general_purpose::STANDARD
+            .decode(v["inputs"]["pfx_base64"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let password = dir.path().join("password");
+    std::fs::write(&password, v["inputs"]["pfx_password"].as_str().unwrap()).unwrap();
+    let (pfx, password) = (pfx.display().to_string(), password.display().to_string());
+    let keys = dir.path().join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    let id = "9c15d488-4417-49ab-ae39-ed2f36a9ebe3";
+    std::fs::copy(
+        testdata_dir().join("vectors/keys/cert-encrypted-aspnetcore.xml"),
+        keys.join(format!("key-{id}.xml")),
+    )
+    .unwrap();
+    let payload = v["inputs"]["protected_base64url"].as_str().unwrap();
+    let plaintext = v["expected"]["plaintext_utf8"].as_str().unwrap();
+    let unprotect = |extra: &[&str]| {
+        let mut args = extra.to_vec();
+        args.extend(["unprotect", "--purpose", "Test trimming", payload]);
+        with_certificate(&keys, &pfx, &password, &args)
+    };
+
+    // Required encryption: .NET's key (unsigned) is not used; the refusal says how to trust it.
+    let refused = unprotect(&["--require-encryption"]);
+    let line = failure_line(&refused);
+    assert!(line.contains("no keyward signature"), "{line}");
+    assert!(line.contains(&format!("keys trust {id}")), "{line}");
+    // doctor names it, with the command.
+    let doctor = with_certificate(
+        &keys,
+        &pfx,
+        &password,
+        &["--require-encryption", "doctor", "--json"],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&doctor.stdout).unwrap();
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "keys.unsigned_certificate_key")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        finding["fix"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("keys trust {id}")),
+        "{finding}"
+    );
+    // Accepting unsigned keys opens it without writing anything.
+    assert_eq!(
+        ok(&unprotect(&[
+            "--require-encryption",
+            "--accept-unsigned-certificate-keys"
+        ])),
+        plaintext
+    );
+    // Without required encryption it is used (doctor still names it).
+    assert_eq!(ok(&unprotect(&[])), plaintext);
+
+    // keys trust signs it; then every node requiring encryption uses it.
+    let trusted = ok(&with_certificate(
+        &keys,
+        &pfx,
+        &password,
+        &["keys", "trust", id],
+    ));
+    assert!(trusted.contains(&format!("trusted {id}")), "{trusted}");
+    assert_eq!(ok(&unprotect(&["--require-encryption"])), plaintext);
+    let again = ok(&with_certificate(
+        &keys,
+        &pfx,
+        &password,
+        &["keys", "trust", id],
+    ));
+    assert!(
+        again.contains("already carries a valid signature"),
+        "{again}"
+    );
+    let doctor = with_certificate(
+        &keys,
+        &pfx,
+        &password,
+        &["--require-encryption", "doctor", "--json"],
+    );
+    assert!(
+        !String::from_utf8_lossy(&doctor.stdout).contains("keys.unsigned_certificate_key"),
+        "{}",
+        String::from_utf8_lossy(&doctor.stdout)
+    );
+    // Without a certificate there is nothing to trust with.
+    let output = Command::new(BIN)
+        .env("KEYWARD_LOG", "error")
+        .arg("--keys-dir")
+        .arg(&keys)
+        .args(["--no-application-name", "keys", "trust", id])
+        .output()
+        .unwrap();
+    assert!(failure_line(&output).contains("--certificate"));
+}

@@ -56,6 +56,7 @@ pub struct ProviderBuilder {
     encryptor: Option<Arc<dyn XmlEncryptor>>,
     decryptors: Vec<Arc<dyn XmlDecryptor>>,
     require_encryption: bool,
+    accept_unsigned_certificate_keys: bool,
     escrow: Option<EscrowSink>,
     subkey_reuse: SubkeyReuse,
     /// Whether the store's change notifications are left unsubscribed.
@@ -73,6 +74,10 @@ impl std::fmt::Debug for ProviderBuilder {
             .field("encryptor", &self.encryptor)
             .field("decryptors", &self.decryptors)
             .field("require_encryption", &self.require_encryption)
+            .field(
+                "accept_unsigned_certificate_keys",
+                &self.accept_unsigned_certificate_keys,
+            )
             .field("subkey_reuse", &self.subkey_reuse)
             .finish_non_exhaustive()
     }
@@ -255,6 +260,19 @@ impl ProviderBuilder {
             .xml_decryptor(passphrase)
     }
 
+    /// Uses certificate-encrypted keys without a valid keyward signature even though
+    /// encryption at rest is required (default off: such keys are listed unusable). For rings
+    /// ASP.NET Core nodes keep writing to (.NET never signs): it accepts the weakness that
+    /// anyone who can write to the store can plant a key encrypted to the certificate (whose
+    /// public part is in every stored key), which then becomes the default key. To trust
+    /// .NET's keys one by one instead, use [`Provider::trust_certificate_key`]. Without
+    /// [`ProviderBuilder::require_encryption_at_rest`], unsigned keys are used anyway.
+    #[must_use]
+    pub fn accept_unsigned_certificate_keys(mut self, accept: bool) -> Self {
+        self.accept_unsigned_certificate_keys = accept;
+        self
+    }
+
     /// Refuses to store a master key unencrypted (default: store it, with a warning once
     /// per process, as .NET does without an XML encryptor).
     #[must_use]
@@ -342,6 +360,7 @@ impl ProviderBuilder {
             encryptor: self.encryptor,
             decryptors: self.decryptors,
             require_encryption: self.require_encryption,
+            accept_unsigned_certificate_keys: self.accept_unsigned_certificate_keys,
             escrow: self.escrow,
             ..AtRest::default()
         };

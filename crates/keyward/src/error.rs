@@ -165,6 +165,17 @@ pub enum Error {
     #[error("the key {{{0}}} is stored unencrypted although encryption at rest is required or configured; it is not used")]
     KeyNotEncrypted(KeyId),
 
+    /// A certificate-encrypted key without a valid keyward signature, where encryption at rest
+    /// is required: the key is not used (a store writer may have planted it). `reason` says
+    /// what is wrong and how to trust a key .NET wrote.
+    #[error("the key {{{key_id}}} is not used: {reason}")]
+    KeyNotSigned {
+        /// The key.
+        key_id: KeyId,
+        /// What is wrong with its signature, and how to trust it.
+        reason: String,
+    },
+
     /// Writing a key unencrypted was refused (`require_encryption_at_rest`).
     #[error("refusing to store key {{{0}}} unencrypted: encryption at rest is required and no XML encryptor is configured")]
     EncryptionRequired(KeyId),

@@ -67,7 +67,7 @@ pub use export::{RingExport, RingImport};
 pub use janitor::{Ensured, PlannedKey};
 pub use key::xml::{DATA_PROTECTION_NAMESPACE, DEFAULT_DESERIALIZER_TYPE};
 pub use key::{
-    resolve_default_key, AtRestProtection, KeyCandidate, KeyId, KeyInfo, KeyStatus,
+    resolve_default_key, AtRestProtection, KeyCandidate, KeyId, KeyInfo, KeySignature, KeyStatus,
     ParseKeyIdError, Resolution, ResolverPolicy, UnreadableKey,
 };
 pub use policy::KeyManagementPolicy;

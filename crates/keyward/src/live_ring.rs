@@ -276,7 +276,20 @@ impl LiveRing {
         let secret_element = self
             .at_rest
             .protect_master_key(id, xml::master_key_element(&master_key))?;
-        let element = xml::key_element_with(
+        // A key encrypted to a certificate is signed with it: a store writer, who can encrypt
+        // a key to the certificate too, cannot sign one.
+        let signature = self.at_rest.sign_if_certificate(
+            &crate::at_rest::signature::SignedKey {
+                id,
+                creation,
+                activation,
+                expiration,
+                algorithm: self.algorithm,
+                master_key: master_key.expose(),
+            },
+            &secret_element,
+        )?;
+        let mut element = xml::key_element_with(
             id,
             creation,
             activation,
@@ -284,6 +297,9 @@ impl LiveRing {
             self.algorithm,
             secret_element,
         );
+        if let Some(signature) = signature {
+            element = element.child(signature);
+        }
         self.repository
             .store_element(&element, &format!("key-{id}"))?;
         crate::metrics::key_created();

@@ -131,6 +131,7 @@ impl Reason {
             | Error::KeyNotDecryptable { .. }
             | Error::KeyDecryptionFailed { .. }
             | Error::KeyNotEncrypted(_)
+            | Error::KeyNotSigned { .. }
             | Error::UnsupportedAlgorithm { .. }
             | Error::KeyBelowMinimumSize { .. } => Self::UnreadableKey,
             Error::KeyRevoked(_) => Self::Revoked,

@@ -127,6 +127,7 @@ pub fn run(global: &GlobalOptions, command: &KeysCommand) -> Result<(), CliError
             )?;
             migrate(&from, &to, *dry_run)
         }
+        KeysCommand::Trust { ids } => trust(global, ids),
         KeysCommand::Rewrap {
             dry_run,
             trust_plaintext,
@@ -675,6 +676,25 @@ fn migrate(from: &str, to: &str, dry_run: bool) -> Result<(), CliError> {
     .map_err(stdout_error)
 }
 
+/// `keys trust`: signs certificate-encrypted keys .NET wrote, after checking each decrypts.
+fn trust(global: &GlobalOptions, ids: &[keyward::KeyId]) -> Result<(), CliError> {
+    if global.certificates.is_empty() {
+        return Err(CliError::Usage(
+            "keys trust needs the certificate the keys are encrypted to, with its private key (--certificate FILE)".into(),
+        ));
+    }
+    let provider = maintenance_provider(global)?;
+    let mut out = std::io::stdout().lock();
+    for id in ids {
+        if provider.trust_certificate_key(*id)? {
+            writeln!(out, "trusted {id}: signed with the certificate").map_err(stdout_error)?;
+        } else {
+            writeln!(out, "{id} already carries a valid signature").map_err(stdout_error)?;
+        }
+    }
+    Ok(())
+}
+
 fn rewrap(
     global: &GlobalOptions,
     dry_run: bool,
@@ -746,11 +766,22 @@ fn rewrap(
     for id in &report.rewrapped {
         writeln!(out, "{verb} {id}").map_err(stdout_error)?;
     }
+    let keys = provider.keys();
     for id in &report.suspect {
-        writeln!(
-            out,
-            "left {id}: a plaintext key created after the ring's first encrypted key (it may have been planted; --trust-plaintext {id} encrypts it)"
-        )
+        let certificate = keys
+            .iter()
+            .any(|k| k.id == *id && k.at_rest.kind() == "certificate");
+        if certificate {
+            writeln!(
+                out,
+                "left {id}: a certificate-encrypted key without keyward's signature (it may have been planted; if a .NET node wrote it, `keys trust {id}` signs it, then rewrap again)"
+            )
+        } else {
+            writeln!(
+                out,
+                "left {id}: a plaintext key created after the ring's first encrypted key (it may have been planted; --trust-plaintext {id} encrypts it)"
+            )
+        }
         .map_err(stdout_error)?;
     }
     writeln!(

@@ -125,6 +125,7 @@ fn at_rest(
     if global.require_encryption {
         builder = builder.require_encryption_at_rest();
     }
+    builder = builder.accept_unsigned_certificate_keys(global.accept_unsigned_certificate_keys);
     Ok(builder)
 }
 

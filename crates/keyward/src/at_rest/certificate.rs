@@ -7,6 +7,10 @@
 //! crate was not used because of its open timing advisory (RUSTSEC-2023-0071, "Marvin").
 //! keyward encrypts the AES key with RSA-OAEP (`rsa-oaep-mgf1p`), which .NET's decryptor
 //! reads; it decrypts both OAEP and the PKCS#1 v1.5 (`rsa-1_5`) that .NET writes.
+//!
+//! Encryption to a certificate proves nothing about who wrote a key (the certificate is in
+//! every stored key), so keyward also signs the keys it encrypts, with RSA-PSS on aws-lc-rs
+//! (see `signature.rs`).
 
 use std::fmt;
 
@@ -19,10 +23,18 @@ use cbc::cipher::{
 };
 use roxmltree::Node;
 
+use aws_lc_rs::signature::{
+    RsaKeyPair, UnparsedPublicKey, RSA_PSS_2048_8192_SHA256, RSA_PSS_SHA256,
+};
+
+use super::signature::{
+    signature_element, signed_message, SignedKey, StoredSignature, SIGNATURE_ALGORITHM,
+};
 use super::{EncryptedElement, XmlDecryptor, XmlEncryptor};
 use crate::element_tree::XmlElement;
 use crate::encoding::{base64_standard_decode, base64_standard_encode};
 use crate::error::{Error, Result};
+use crate::key::KeySignature;
 use crate::secret::Secret;
 
 /// .NET's decryptor type for certificate-encrypted keys (keyward writes it too, so .NET nodes
@@ -144,6 +156,17 @@ impl Certificate {
     pub fn der(&self) -> &[u8] {
         &self.der
     }
+
+    /// The certificate's SHA-1 thumbprint (upper-case hex), as Windows and .NET show it.
+    pub fn thumbprint(&self) -> String {
+        super::describe::thumbprint(&self.der)
+    }
+
+    /// The certificate's SubjectPublicKeyInfo (DER).
+    fn subject_public_key_info(&self) -> Option<Vec<u8>> {
+        let (_, parsed) = x509_parser::parse_x509_certificate(&self.der).ok()?;
+        Some(parsed.public_key().raw.to_vec())
+    }
 }
 
 /// Certificates: the first encrypts, every one decrypts (so certificates can rotate).
@@ -164,6 +187,72 @@ impl CertificateEncryptor {
             ));
         }
         Ok(Self { certificates })
+    }
+}
+
+impl CertificateEncryptor {
+    /// Signs a key with the first certificate's private key (RSA-PSS, SHA-256): the
+    /// `<keywardSignature>` element to add to the `<key>`.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] when the private key cannot sign (RSA-PSS needs 2048 to 8192
+    /// bits); [`Error::EncryptionFailed`] when signing fails.
+    pub(crate) fn sign_key(&self, key: &SignedKey<'_>) -> Result<XmlElement> {
+        let certificate = &self.certificates[0];
+        let pair = RsaKeyPair::from_pkcs8(certificate.pkcs8.expose()).map_err(|_| {
+            Error::Configuration(
+                "the certificate's private key cannot sign keys (RSA-PSS needs an RSA key of 2048 to 8192 bits)".into(),
+            )
+        })?;
+        let message = signed_message(key);
+        let mut signature = vec![0u8; pair.public_modulus_len()];
+        pair.sign(
+            &RSA_PSS_SHA256,
+            &aws_lc_rs::rand::SystemRandom::new(),
+            &message,
+            &mut signature,
+        )
+        .map_err(|_| Error::EncryptionFailed("RSA-PSS refused to sign the key"))?;
+        Ok(signature_element(&certificate.thumbprint(), &signature))
+    }
+
+    /// Checks a key's stored signature against the configured certificates.
+    pub(crate) fn verify_key(
+        &self,
+        stored: Option<&StoredSignature>,
+        key: &SignedKey<'_>,
+    ) -> KeySignature {
+        let Some(stored) = stored else {
+            return KeySignature::Unsigned;
+        };
+        let invalid = |reason: &str| KeySignature::Invalid {
+            reason: reason.to_owned(),
+        };
+        if stored.algorithm != SIGNATURE_ALGORITHM {
+            return invalid("its algorithm is not RSA-PSS-SHA256");
+        }
+        let Some(certificate) = self.certificates.iter().find(|c| {
+            c.thumbprint()
+                .eq_ignore_ascii_case(stored.certificate.trim())
+        }) else {
+            return invalid("it names a certificate that is not configured");
+        };
+        let Ok(value) = &stored.value else {
+            return invalid("it is not base64");
+        };
+        let Some(public_key) = certificate.subject_public_key_info() else {
+            return invalid("the certificate's public key cannot be read");
+        };
+        let message = signed_message(key);
+        match UnparsedPublicKey::new(&RSA_PSS_2048_8192_SHA256, public_key).verify(&message, value)
+        {
+            Ok(()) => KeySignature::Signed {
+                thumbprint: certificate.thumbprint(),
+            },
+            Err(_) => invalid(
+                "it does not match the key (its id, dates, algorithm or master key differ from what was signed)",
+            ),
+        }
     }
 }
 
@@ -222,6 +311,10 @@ fn aes_cbc_decrypt(key: &[u8], data: &[u8]) -> Option<zeroize::Zeroizing<Vec<u8>
 impl XmlDecryptor for CertificateEncryptor {
     fn type_name(&self) -> &str {
         super::type_name_of(ENCRYPTED_XML_DECRYPTOR_TYPE)
+    }
+
+    fn as_certificates(&self) -> Option<&CertificateEncryptor> {
+        Some(self)
     }
 
     fn decrypt(
@@ -293,6 +386,10 @@ impl XmlDecryptor for CertificateEncryptor {
 }
 
 impl XmlEncryptor for CertificateEncryptor {
+    fn as_certificates(&self) -> Option<&CertificateEncryptor> {
+        Some(self)
+    }
+
     fn encrypt(&self, _key_id: crate::KeyId, master_key: &XmlElement) -> Result<EncryptedElement> {
         let certificate = &self.certificates[0];
         let fail = |reason: &str| Error::AtRest(reason.to_owned());

@@ -55,7 +55,7 @@ pub(crate) fn protection(decryptor_type: &str, encrypted: &str) -> AtRestProtect
 }
 
 /// A certificate's SHA-1 thumbprint as Windows and .NET show it: upper-case hex.
-fn thumbprint(der: &[u8]) -> String {
+pub(super) fn thumbprint(der: &[u8]) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, der);
     digest.as_ref().iter().map(|b| format!("{b:02X}")).collect()
 }

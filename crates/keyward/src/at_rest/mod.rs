@@ -8,12 +8,14 @@ mod certificate;
 mod describe;
 mod kek;
 mod passphrase;
+pub(crate) mod signature;
 
 use std::fmt::Debug;
 
 pub use certificate::{Certificate, CertificateEncryptor, ENCRYPTED_XML_DECRYPTOR_TYPE};
 pub use kek::{Kek, KekRing, KEK_DECRYPTOR_TYPE};
 pub use passphrase::{PassphraseEncryptor, PASSPHRASE_DECRYPTOR_TYPE};
+pub use signature::{SIGNATURE_ALGORITHM, SIGNATURE_ELEMENT, SIGNATURE_NAMESPACE};
 
 use crate::element_tree::XmlElement;
 use crate::error::Result;
@@ -41,6 +43,13 @@ pub trait XmlEncryptor: Send + Sync + Debug {
     /// Whether an element already encrypted (`decryptor_type`, `encrypted` as XML text) is
     /// encrypted the way this encryptor would (so `keys rewrap` can skip it).
     fn is_current(&self, key_id: crate::KeyId, decryptor_type: &str, encrypted: &str) -> bool;
+
+    /// The certificates, when this encryptor encrypts to certificates (keyward then signs the
+    /// keys it encrypts with them).
+    #[doc(hidden)]
+    fn as_certificates(&self) -> Option<&CertificateEncryptor> {
+        None
+    }
 }
 
 /// Decrypts the element inside `<encryptedSecret>` back to the `<masterKey>` element.
@@ -56,6 +65,13 @@ pub trait XmlDecryptor: Send + Sync + Debug {
     /// When the element is malformed or this decryptor's keys cannot open it; the message
     /// never contains secret material.
     fn decrypt(&self, key_id: crate::KeyId, encrypted: &str) -> Result<zeroize::Zeroizing<String>>;
+
+    /// The certificates, when this decryptor decrypts with certificates (keyward then checks
+    /// the signatures of certificate-encrypted keys with them).
+    #[doc(hidden)]
+    fn as_certificates(&self) -> Option<&CertificateEncryptor> {
+        None
+    }
 }
 
 /// The type name of a `decryptorType` value: the part before the first comma, trimmed.
@@ -170,6 +186,9 @@ pub(crate) struct AtRest {
     pub(crate) decryptors: Vec<std::sync::Arc<dyn XmlDecryptor>>,
     pub(crate) require_encryption: bool,
     pub(crate) escrow: Option<EscrowSink>,
+    /// Whether certificate-encrypted keys without a valid keyward signature are used even
+    /// where encryption at rest is required (rings .NET nodes keep writing to).
+    pub(crate) accept_unsigned_certificate_keys: bool,
     /// Decryption results by key id, with a fingerprint of what was decrypted: a refresh
     /// never decrypts the same element twice, successes and failures alike (so a hostile
     /// element costs one attempt, not one per refresh).
@@ -185,6 +204,10 @@ impl Debug for AtRest {
             .field("decryptors", &self.decryptors)
             .field("require_encryption", &self.require_encryption)
             .field("escrow", &self.escrow.is_some())
+            .field(
+                "accept_unsigned_certificate_keys",
+                &self.accept_unsigned_certificate_keys,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -320,6 +343,48 @@ impl AtRest {
             .map_err(|e| e.to_string())
     }
 
+    /// The certificates that decrypt certificate-encrypted keys (and check their signatures):
+    /// those of the first decryptor answering to .NET's `EncryptedXmlDecryptor`.
+    pub(crate) fn certificate_decryptor(&self) -> Option<&CertificateEncryptor> {
+        let wanted = type_name_of(ENCRYPTED_XML_DECRYPTOR_TYPE);
+        self.decryptors
+            .iter()
+            .find(|d| d.type_name() == wanted)
+            .and_then(|d| d.as_certificates())
+    }
+
+    /// Whether certificate-encrypted keys without a valid signature are used: encryption at
+    /// rest is not required, or the operator accepts them.
+    pub(crate) fn accepts_unsigned_certificate_keys(&self) -> bool {
+        !self.require_encryption || self.accept_unsigned_certificate_keys
+    }
+
+    /// keyward's signature of a key, when `secret` (its `<masterKey>` or `<encryptedSecret>`)
+    /// is encrypted to a certificate: made with the first certificate of the encryptor (the
+    /// one new keys are encrypted to), else of the certificate decryptor. `None` for keys not
+    /// encrypted to a certificate, or with no certificate configured.
+    ///
+    /// # Errors
+    /// When the certificate's key cannot sign.
+    pub(crate) fn sign_if_certificate(
+        &self,
+        key: &signature::SignedKey<'_>,
+        secret: &XmlElement,
+    ) -> Result<Option<XmlElement>> {
+        if !is_certificate_secret(secret) {
+            return Ok(None);
+        }
+        let signer = self
+            .encryptor
+            .as_ref()
+            .and_then(|e| e.as_certificates())
+            .or_else(|| self.certificate_decryptor());
+        match signer {
+            Some(certificates) => certificates.sign_key(key).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Drops cached secrets of keys that are gone.
     pub(crate) fn forget(&self, ids: impl Iterator<Item = crate::KeyId>) {
         let mut cache = self
@@ -380,4 +445,44 @@ impl crate::key::MasterKeyOpener for AtRest {
     fn protection(&self, decryptor_type: &str, encrypted: &str) -> crate::key::AtRestProtection {
         describe::protection(decryptor_type, encrypted)
     }
+
+    fn signature(
+        &self,
+        record: &crate::key::KeyRecord,
+        decryptor_type: &str,
+        master_key: &crate::Secret,
+    ) -> crate::key::KeySignature {
+        use crate::key::KeySignature;
+        if type_name_of(decryptor_type) != type_name_of(ENCRYPTED_XML_DECRYPTOR_TYPE) {
+            return KeySignature::NotApplicable;
+        }
+        let Some(algorithm) = record.algorithm else {
+            return KeySignature::NotApplicable;
+        };
+        let key = signature::SignedKey {
+            id: record.id,
+            creation: record.creation,
+            activation: record.activation,
+            expiration: record.expiration,
+            algorithm,
+            master_key: master_key.expose(),
+        };
+        match self.certificate_decryptor() {
+            Some(certificates) => certificates.verify_key(record.signature.as_ref(), &key),
+            None => KeySignature::Invalid {
+                reason: "no configured certificate can check it".into(),
+            },
+        }
+    }
+
+    fn accepts_unsigned_certificate_keys(&self) -> bool {
+        AtRest::accepts_unsigned_certificate_keys(self)
+    }
+}
+
+/// Whether a key's secret element is an `<encryptedSecret>` for .NET's `EncryptedXmlDecryptor`.
+pub(crate) fn is_certificate_secret(secret: &XmlElement) -> bool {
+    secret.name().ends_with("encryptedSecret")
+        && type_name_of(secret.attribute("decryptorType").unwrap_or(""))
+            == type_name_of(ENCRYPTED_XML_DECRYPTOR_TYPE)
 }

@@ -30,6 +30,8 @@ pub(crate) struct KeyRecord {
     pub(crate) expiration: OffsetDateTime,
     pub(crate) algorithm: Option<Algorithm>,
     pub(crate) material: KeyMaterial,
+    /// keyward's `<keywardSignature>` child, when the key has one.
+    pub(crate) signature: Option<crate::at_rest::signature::StoredSignature>,
 }
 
 /// What a key's descriptor holds.
@@ -79,6 +81,9 @@ pub struct KeyInfo {
     pub note: Option<String>,
     /// How the master key is protected at rest.
     pub at_rest: AtRestProtection,
+    /// keyward's signature on a certificate-encrypted key: whether keyward (or an operator
+    /// who trusted the key) wrote it, or a store writer may have planted it.
+    pub signature: KeySignature,
 }
 
 impl KeyInfo {
@@ -97,6 +102,7 @@ impl KeyInfo {
     ///     unusable_reason: None,
     ///     note: None,
     ///     at_rest: keyward::AtRestProtection::None,
+    ///     signature: keyward::KeySignature::NotApplicable,
     /// };
     /// assert_eq!(key.status_at(datetime!(2026-01-02 0:00 UTC), None), KeyStatus::Pending);
     /// assert_eq!(key.status_at(datetime!(2026-02-01 0:00 UTC), None), KeyStatus::Active);
@@ -206,6 +212,37 @@ impl fmt::Display for AtRestProtection {
     }
 }
 
+/// keyward's signature on a certificate-encrypted key (`<keywardSignature>`, see
+/// `docs/at-rest.md`). A key encrypted to a certificate proves nothing about who wrote it (the
+/// certificate's public part is in every stored key); the signature, made with the
+/// certificate's private key, does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySignature {
+    /// Nothing to check: not a certificate-encrypted key, or its master key was not decrypted.
+    NotApplicable,
+    /// Signed by the configured certificate with this SHA-1 thumbprint (upper-case hex).
+    Signed {
+        /// The signing certificate's thumbprint.
+        thumbprint: String,
+    },
+    /// No signature: .NET wrote the key (it never signs), or a store writer planted it.
+    Unsigned,
+    /// A signature that does not verify (the key was altered, or signed by a certificate that
+    /// is not configured).
+    Invalid {
+        /// Why it does not verify.
+        reason: String,
+    },
+}
+
+impl KeySignature {
+    /// Whether this is a certificate-encrypted key without a valid signature (unsigned or
+    /// invalid): a node requiring encryption at rest does not use it unless trusted.
+    pub fn needs_trust(&self) -> bool {
+        matches!(self, Self::Unsigned | Self::Invalid { .. })
+    }
+}
+
 /// Where a key stands at a moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyStatus {
@@ -264,4 +301,17 @@ pub(crate) trait MasterKeyOpener {
 
     /// How an encrypted master key is protected, from its `decryptorType` and element.
     fn protection(&self, decryptor_type: &str, encrypted: &str) -> AtRestProtection;
+
+    /// keyward's signature on a key whose master key (`master_key`) was decrypted with the
+    /// decryptor `decryptor_type` names.
+    fn signature(
+        &self,
+        record: &KeyRecord,
+        decryptor_type: &str,
+        master_key: &Secret,
+    ) -> KeySignature;
+
+    /// Whether certificate-encrypted keys without a valid signature are used (encryption at
+    /// rest is not required, or the operator accepts them).
+    fn accepts_unsigned_certificate_keys(&self) -> bool;
 }

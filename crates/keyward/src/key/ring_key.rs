@@ -28,6 +28,11 @@ pub(super) enum KeyProblem {
     /// A plaintext master key where encryption at rest is required or configured: anyone who
     /// can write to the store could have planted it.
     Unencrypted,
+    /// A certificate-encrypted key without a valid keyward signature where encryption at rest
+    /// is required: anyone who can write to the store could have planted it.
+    Unsigned {
+        reason: String,
+    },
 }
 
 /// One key of the ring: its metadata and, when usable, its prepared crypto.
@@ -91,6 +96,10 @@ impl RingKey {
                 minimum_bits: *minimum_bits,
             }),
             Err(KeyProblem::Unencrypted) => Err(Error::KeyNotEncrypted(self.info.id)),
+            Err(KeyProblem::Unsigned { reason }) => Err(Error::KeyNotSigned {
+                key_id: self.info.id,
+                reason: reason.clone(),
+            }),
         }
     }
 }
@@ -132,6 +141,7 @@ pub(super) fn ring_key(
     at_rest: &dyn super::MasterKeyOpener,
     policy: &KeyManagementPolicy,
 ) -> RingKey {
+    let mut signature = super::KeySignature::NotApplicable;
     let crypto = match (&record.material, record.algorithm) {
         (KeyMaterial::Plain(_), Some(_)) if at_rest.refuses_plaintext() => {
             // Said where it matters (no default key, `doctor`, `keys list`), not per key on
@@ -150,7 +160,17 @@ pub(super) fn ring_key(
             },
             Some(algorithm),
         ) => match at_rest.open(record.id, decryptor_type, encrypted_xml) {
-            Some(Ok(secret)) => Ok(KeyCrypto::new(algorithm, &secret)),
+            Some(Ok(secret)) => {
+                signature = at_rest.signature(record, decryptor_type, &secret);
+                if signature.needs_trust() && !at_rest.accepts_unsigned_certificate_keys() {
+                    tracing::debug!(key_id = %record.id, "a certificate-encrypted key without a valid keyward signature is not used (encryption at rest is required)");
+                    Err(KeyProblem::Unsigned {
+                        reason: unsigned_reason(record.id, &signature),
+                    })
+                } else {
+                    Ok(KeyCrypto::new(algorithm, &secret))
+                }
+            }
             Some(Err(reason)) => Err(KeyProblem::DecryptionFailed {
                 decryptor_type: decryptor_type.clone(),
                 reason,
@@ -187,6 +207,7 @@ pub(super) fn ring_key(
         KeyProblem::Unencrypted => {
             "stored unencrypted, but encryption at rest is required or configured".into()
         }
+        KeyProblem::Unsigned { reason } => reason.clone(),
     });
     let strong_enough = record
         .algorithm
@@ -235,10 +256,24 @@ pub(super) fn ring_key(
             unusable_reason,
             note,
             at_rest: protection,
+            signature,
         },
         crypto,
         may_be_default: strong_enough,
     }
+}
+
+/// Why a certificate-encrypted key without a valid signature is not used, and how to trust it.
+fn unsigned_reason(id: super::KeyId, signature: &super::KeySignature) -> String {
+    let what = match signature {
+        super::KeySignature::Invalid { reason } => {
+            format!("its keyward signature is invalid: {reason}")
+        }
+        _ => "it has no keyward signature".to_owned(),
+    };
+    format!(
+        "encrypted to the certificate, but {what}; anyone who can write to the store can encrypt a key to the certificate (its public part is in every key), so a node requiring encryption at rest does not use it. If a .NET node wrote it, trust it with `keyward --certificate FILE keys trust {id}` (Provider::trust_certificate_key), or accept unsigned certificate keys (--accept-unsigned-certificate-keys, ProviderBuilder::accept_unsigned_certificate_keys)"
+    )
 }
 
 /// A weaker key's listed reason: what it is, and how to read it.

@@ -132,7 +132,12 @@ pub fn keys(global: &GlobalOptions, provider: &Provider) -> Vec<Finding> {
         return findings;
     }
     findings.extend(schedule_findings(provider, &keys));
-    for key in keys.iter().filter(|k| !k.revoked) {
+    findings.extend(unsigned_certificate_keys(global, provider, &keys));
+    // Certificate keys without keyward's signature have their own finding.
+    for key in keys
+        .iter()
+        .filter(|k| !k.revoked && !k.signature.needs_trust())
+    {
         if let Some(reason) = &key.unusable_reason {
             let (code, fix) = match &key.at_rest {
                 AtRestProtection::Dpapi | AtRestProtection::DpapiNg => (
@@ -244,6 +249,62 @@ pub fn keys(global: &GlobalOptions, provider: &Provider) -> Vec<Finding> {
         );
     }
     findings
+}
+
+/// Certificate-encrypted keys without a valid keyward signature: .NET nodes wrote them, or a
+/// store writer planted them (anyone holding the certificate's public part, which every key
+/// carries, can). Unusable with --require-encryption unless trusted or accepted; used without.
+fn unsigned_certificate_keys(
+    global: &GlobalOptions,
+    provider: &Provider,
+    keys: &[KeyInfo],
+) -> Vec<Finding> {
+    let now = provider.now();
+    let lifetime = provider.policy().key_lifetime;
+    let used = !global.require_encryption || global.accept_unsigned_certificate_keys;
+    keys.iter()
+        .filter(|k| !k.revoked && k.signature.needs_trust())
+        .map(|key| {
+            let what = match &key.signature {
+                keyward::KeySignature::Invalid { reason } => {
+                    format!("its keyward signature is invalid ({reason})")
+                }
+                _ => "it has no keyward signature".to_owned(),
+            };
+            let here = if key.unusable_reason.is_some() {
+                "this node does not use it (--require-encryption)"
+            } else if used && global.require_encryption {
+                "this node uses it (--accept-unsigned-certificate-keys)"
+            } else {
+                "this node uses it (without --require-encryption unsigned keys are used)"
+            };
+            let thumbprint = match &key.at_rest {
+                AtRestProtection::Certificate {
+                    thumbprint: Some(t),
+                } => format!(" {t}"),
+                _ => String::new(),
+            };
+            let live = key.expiration > now - lifetime;
+            Finding::new(
+                if live {
+                    Severity::Warning
+                } else {
+                    Severity::Info
+                },
+                "keys",
+                "keys.unsigned_certificate_key",
+                format!(
+                    "key {} is encrypted to the certificate{thumbprint} but {what}: a .NET node wrote it, or a store writer planted it (the certificate's public part is in every key); {here}",
+                    key.id
+                ),
+            )
+            .fix(format!(
+                "if a .NET node of this farm wrote it: keyward --certificate FILE keys trust {}; otherwise revoke it: keyward keys revoke {}",
+                key.id, key.id
+            ))
+            .key(key.id)
+        })
+        .collect()
 }
 
 /// This node's clock against the store's, and against the dates in the ring.

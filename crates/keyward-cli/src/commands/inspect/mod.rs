@@ -477,6 +477,7 @@ fn open(
                 error @ (keyward::Error::KeyNotDecryptable { .. }
                 | keyward::Error::KeyDecryptionFailed { .. }
                 | keyward::Error::KeyNotEncrypted(_)
+                | keyward::Error::KeyNotSigned { .. }
                 | keyward::Error::UnsupportedAlgorithm { .. }
                 | keyward::Error::KeyBelowMinimumSize { .. }),
             ) => {

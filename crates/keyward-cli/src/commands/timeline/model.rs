@@ -453,6 +453,7 @@ mod tests {
             unusable_reason: None,
             note: None,
             at_rest: AtRestProtection::None,
+            signature: keyward::KeySignature::NotApplicable,
         }
     }
 
