@@ -241,7 +241,7 @@ impl Farm {
             "revocation left gaps {:?} (plan {plan:?})",
             schedule.gaps()
         );
-        assert_eq!(plan.replacements.len() >= plan.gaps.len().min(1), true);
+        assert!(plan.replacements.len() >= plan.gaps.len().min(1));
     }
 
     fn ensure(&mut self) {
