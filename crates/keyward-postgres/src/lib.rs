@@ -74,7 +74,10 @@
 mod tls;
 
 use std::fmt;
-use std::sync::{mpsc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
+
+use arc_swap::ArcSwap;
 use std::time::Duration;
 
 use keyward::store::ElementHandle;
@@ -103,7 +106,11 @@ const UNLOCK_WAIT: Duration = Duration::from_secs(2);
 /// Keys in a PostgreSQL table.
 pub struct PostgresRepository {
     connector: Connector,
-    client: Mutex<Option<Client>>,
+    /// The shared connection. A forked child swaps in a new slot (see
+    /// [`KeyRepository::after_fork`]): the parent's may be locked for ever there.
+    client: ArcSwap<Mutex<Option<Client>>>,
+    /// The process the connection belongs to (`std::process::id`).
+    process: AtomicU32,
     schema: String,
     table: String,
     /// `postgres <target> table <schema>.<table>`, without credentials, for messages.
@@ -272,7 +279,8 @@ impl PostgresRepository {
                 tls,
                 fallback_to_plain: mode == SslMode::Prefer,
             },
-            client: Mutex::new(None),
+            client: ArcSwap::from_pointee(Mutex::new(None)),
+            process: AtomicU32::new(std::process::id()),
             schema: options.schema,
             table: options.table,
             location,
@@ -344,7 +352,12 @@ impl PostgresRepository {
         doing: &str,
         f: impl Fn(&mut Client) -> std::result::Result<T, postgres::Error>,
     ) -> Result<T> {
-        let mut slot = self.client.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.process.load(Ordering::Acquire) != std::process::id() {
+            // A forked child that uses the repository before its provider noticed the fork.
+            self.after_fork();
+        }
+        let slot = self.client.load_full();
+        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
         for attempt in 0..2 {
             if slot.as_ref().is_none_or(Client::is_closed) {
                 *slot = Some(self.connector.connect().map_err(|e| {
@@ -518,6 +531,24 @@ impl KeyRepository for PostgresRepository {
         Ok(true)
     }
 
+    /// Lets go of the connection inherited from the parent without closing it: the
+    /// client's drop would send `Terminate` on the parent's session (ending it) through a
+    /// runtime that is the parent's too, so the whole slot is leaked (a socket and the
+    /// client's runtime, once per fork). The next call connects anew.
+    fn after_fork(&self) {
+        let me = std::process::id();
+        let owner = self.process.load(Ordering::Acquire);
+        if owner == me
+            || self
+                .process
+                .compare_exchange(owner, me, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            return;
+        }
+        std::mem::forget(self.client.swap(Arc::new(Mutex::new(None))));
+    }
+
     fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> Result<()> {
         let id = old.handle.as_str().parse::<i64>().ok().ok_or_else(|| {
             Error::repository(
@@ -582,10 +613,17 @@ impl Drop for PostgresRepository {
     /// which panics on a tokio runtime's thread: there, the shared client is closed on a
     /// thread of its own (and waited for, as it would be here).
     fn drop(&mut self) {
-        let slot = self
-            .client
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner);
+        // In a forked child, the connection (if any) is the parent's: leaked, never closed.
+        self.after_fork();
+        let shared = self.client.swap(Arc::new(Mutex::new(None)));
+        let mut slot = match Arc::try_unwrap(shared) {
+            Ok(slot) => slot.into_inner().unwrap_or_else(PoisonError::into_inner),
+            // Still referenced only by a thread that vanished at a fork: leaked.
+            Err(shared) => {
+                std::mem::forget(shared);
+                return;
+            }
+        };
         if slot.is_none() {
             return;
         }

@@ -21,7 +21,10 @@
 #![forbid(unsafe_code)]
 
 use std::fmt;
-use std::sync::{mpsc, Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{mpsc, Arc, Mutex, PoisonError, TryLockError};
+
+use arc_swap::ArcSwap;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -58,7 +61,11 @@ const REPLACE_SCRIPT: &str = "if redis.call('lindex', KEYS[1], ARGV[1]) == ARGV[
 /// Keys in a Redis list.
 pub struct RedisRepository {
     client: redis::Client,
-    connection: Mutex<Option<redis::Connection>>,
+    /// The shared connection. A forked child swaps in a new slot (see
+    /// [`KeyRepository::after_fork`]): the parent's may be locked for ever there.
+    connection: ArcSwap<Mutex<Option<redis::Connection>>>,
+    /// The process the connection belongs to (`std::process::id`).
+    process: AtomicU32,
     key: String,
     /// The URL without credentials, for messages.
     display: String,
@@ -107,7 +114,8 @@ impl RedisRepository {
         })?;
         let repository = Self {
             client,
-            connection: Mutex::new(None),
+            connection: ArcSwap::from_pointee(Mutex::new(None)),
+            process: AtomicU32::new(std::process::id()),
             key: key.to_owned(),
             display,
             secrets,
@@ -147,10 +155,12 @@ impl RedisRepository {
         what: &str,
         f: impl Fn(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> Result<T> {
-        let mut slot = self
-            .connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        if self.process.load(Ordering::Acquire) != std::process::id() {
+            // A forked child that uses the repository before its provider noticed the fork.
+            self.after_fork();
+        }
+        let slot = self.connection.load_full();
+        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
         for attempt in 0..2 {
             if slot.as_ref().is_none_or(|c| !c.is_open()) {
                 *slot = Some(self.connect().map_err(|e| self.error("connecting", &e))?);
@@ -275,6 +285,38 @@ impl KeyRepository for RedisRepository {
             move |on_change| listen(&client, &channel, on_change).map_err(|e| secrets.cause(&e)),
         )?;
         Ok(true)
+    }
+
+    /// Lets go of the connection inherited from the parent: its socket is closed in this
+    /// process only (nothing is sent on it: the parent's session goes on), or, when a thread
+    /// of the parent held it at the fork, leaked. The next call connects anew.
+    fn after_fork(&self) {
+        let me = std::process::id();
+        let owner = self.process.load(Ordering::Acquire);
+        if owner == me
+            || self
+                .process
+                .compare_exchange(owner, me, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            return;
+        }
+        let inherited = self.connection.swap(Arc::new(Mutex::new(None)));
+        let held = match inherited.try_lock() {
+            Ok(mut slot) => {
+                drop(slot.take());
+                false
+            }
+            Err(TryLockError::Poisoned(slot)) => {
+                drop(slot.into_inner().take());
+                false
+            }
+            Err(TryLockError::WouldBlock) => true,
+        };
+        if held {
+            // Locked by a thread that does not exist here: a guard of it may point inside.
+            std::mem::forget(inherited);
+        }
     }
 
     fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> Result<()> {

@@ -406,6 +406,7 @@ impl Provider {
         }
         if !dry_run && !keys.is_empty() {
             self.shared
+                .local()
                 .deleted
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)

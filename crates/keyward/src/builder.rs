@@ -2,7 +2,8 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, Once};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Once};
 
 use arc_swap::ArcSwap;
 use time::Duration;
@@ -14,8 +15,8 @@ use crate::error::{Error, Result};
 use crate::key::KeyRing;
 use crate::live_ring::LiveRing;
 use crate::policy::KeyManagementPolicy;
+use crate::process::ProcessLocal;
 use crate::provider::Provider;
-use crate::refresh::Refresher;
 use crate::repository::{FileSystemRepository, KeyRepository, MemoryRepository};
 use crate::subkeys::{SubkeyCache, SubkeyReuse};
 
@@ -371,38 +372,28 @@ impl ProviderBuilder {
             self.policy,
             &at_rest,
         )?;
-        let shared = Arc::new(LiveRing {
+        // Registers the fork handler (once per process): a forked child then restarts the
+        // provider's threads and connections on its first call.
+        let _ = crate::crypto::fork::generation();
+        let generation = crate::crypto::fork::current();
+        let shared = Arc::new_cyclic(|me| LiveRing {
             repository,
             clock,
             algorithm: self.algorithm,
             policy: self.policy,
             at_rest,
             ring: ArcSwap::from_pointee(empty),
-            refresh_lock: Mutex::new(()),
             loaded: std::sync::atomic::AtomicBool::new(false),
-            last_failed_ensure: Mutex::new(None),
-            deleted: Mutex::new(HashSet::new()),
-            refresher: Refresher::new(),
+            process: ArcSwap::from_pointee(ProcessLocal::new(HashSet::new())),
+            generation: AtomicU64::new(generation),
+            claimed: AtomicU64::new(generation),
+            me: me.clone(),
+            watch_changes: !self.no_change_watch,
             subkey_reuse: self.subkey_reuse,
             subkeys: SubkeyCache::new(),
         });
         shared.refresh()?;
-        let reloader: std::sync::Weak<dyn crate::refresh::Reload> = Arc::downgrade(&shared) as _;
-        shared.refresher.start(reloader);
-        let weak = Arc::downgrade(&shared);
-        let on_change: crate::repository::ChangeCallback =
-            Arc::new(move |notification| match weak.upgrade() {
-                Some(shared) => {
-                    if notification == crate::repository::Notification::Changed {
-                        shared.refresher.request_after_change();
-                    }
-                    true
-                }
-                None => false,
-            });
-        if !self.no_change_watch && shared.repository.watch(on_change)? {
-            tracing::debug!(location = %shared.location(), "watching the key repository for changes");
-        }
+        shared.start_background()?;
         Ok(Provider {
             shared,
             root_purposes,

@@ -45,6 +45,7 @@ mod live_ring;
 pub mod metrics;
 pub mod payload;
 mod policy;
+mod process;
 mod protector;
 mod provider;
 mod purpose;

@@ -3,7 +3,8 @@
 //! swap the snapshot in.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, Weak};
 
 use arc_swap::ArcSwap;
 use time::{Duration, OffsetDateTime};
@@ -14,7 +15,8 @@ use crate::crypto::Algorithm;
 use crate::error::{Error, Result};
 use crate::key::{date, xml, KeyId, KeyRing};
 use crate::policy::KeyManagementPolicy;
-use crate::refresh::{Refresher, Reload};
+use crate::process::{salvage, ProcessLocal};
+use crate::refresh::Reload;
 use crate::repository::KeyRepository;
 use crate::secret::Secret;
 use crate::subkeys::{SubkeyCache, SubkeyReuse};
@@ -32,16 +34,19 @@ pub(crate) struct LiveRing {
     pub(crate) ring: ArcSwap<KeyRing>,
     /// Encryption of master keys at rest, and the cache of decrypted ones.
     pub(crate) at_rest: AtRest,
-    /// Serializes refreshes so an older read never replaces a newer one.
-    pub(crate) refresh_lock: Mutex<()>,
     /// Whether a real ring has been installed (the first install replaces an empty placeholder).
     pub(crate) loaded: std::sync::atomic::AtomicBool,
-    /// When an attempt to get a default key last failed (provider clock): protects the
-    /// repository from one read per `protect` while no key can be had.
-    pub(crate) last_failed_ensure: Mutex<Option<OffsetDateTime>>,
-    /// Keys deleted on purpose: not kept from memory when they vanish from the store.
-    pub(crate) deleted: Mutex<HashSet<KeyId>>,
-    pub(crate) refresher: Refresher,
+    /// The refresh thread and the locks of the process this provider runs in: a forked child
+    /// swaps in its own (see [`LiveRing::check_process`]).
+    pub(crate) process: ArcSwap<ProcessLocal>,
+    /// The fork generation `process` belongs to.
+    pub(crate) generation: AtomicU64,
+    /// The fork generation a thread is setting this provider up for (one thread does it).
+    pub(crate) claimed: AtomicU64,
+    /// This ring, for the threads it starts (the refresh thread, the store's watcher).
+    pub(crate) me: Weak<LiveRing>,
+    /// Whether the store's change notifications are watched.
+    pub(crate) watch_changes: bool,
     /// How many payloads `protect` issues under one key modifier.
     pub(crate) subkey_reuse: SubkeyReuse,
     /// Subkeys derived by `unprotect` or issued by `protect`, by key, purposes and modifier.
@@ -50,17 +55,116 @@ pub(crate) struct LiveRing {
 
 impl Drop for LiveRing {
     fn drop(&mut self) {
-        self.refresher.stop();
+        if crate::crypto::fork::current() == *self.generation.get_mut() {
+            self.process.load().refresher.stop();
+            return;
+        }
+        // A forked child that drops a provider it never used: the refresher is the parent's
+        // (its thread does not exist here, its handle must be neither joined nor detached,
+        // its locks may be held for ever), so it is leaked; the store drops its inherited
+        // connections without closing the parent's sessions.
+        std::mem::forget(
+            self.process
+                .swap(Arc::new(ProcessLocal::new(HashSet::new()))),
+        );
+        self.repository.after_fork();
     }
 }
 
 impl LiveRing {
     pub(crate) fn ring(&self) -> arc_swap::Guard<Arc<KeyRing>> {
+        self.check_process();
         self.ring.load()
     }
 
     pub(crate) fn ring_full(&self) -> Arc<KeyRing> {
+        self.check_process();
         self.ring.load_full()
+    }
+
+    /// The refresh thread and locks of this process.
+    pub(crate) fn local(&self) -> arc_swap::Guard<Arc<ProcessLocal>> {
+        self.process.load()
+    }
+
+    /// Makes sure this provider runs its own refresh thread, watcher and store connections in
+    /// this process: one load and compare, unless the process was forked since the provider
+    /// last ran here. Every entry point (`protect`, `unprotect`, reading the ring, `refresh`)
+    /// calls it first.
+    #[inline]
+    pub(crate) fn check_process(&self) {
+        let current = crate::crypto::fork::current();
+        if current != self.generation.load(Ordering::Acquire) {
+            self.enter_process(current);
+        }
+    }
+
+    /// The first call in a forked child: one thread restarts what the parent's threads did
+    /// (the others wait for it, briefly: it does no I/O).
+    #[cold]
+    #[inline(never)]
+    fn enter_process(&self, current: u64) {
+        let claimed = self.claimed.load(Ordering::Acquire);
+        if claimed != current
+            && self
+                .claimed
+                .compare_exchange(claimed, current, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            self.restart_in_this_process();
+            self.generation.store(current, Ordering::Release);
+            return;
+        }
+        let started = std::time::Instant::now();
+        while self.generation.load(Ordering::Acquire) != current
+            && crate::crypto::fork::current() == current
+            && started.elapsed() < std::time::Duration::from_secs(5)
+        {
+            std::thread::yield_now();
+        }
+    }
+
+    fn restart_in_this_process(&self) {
+        tracing::debug!(location = %self.repository.location(), "a forked process: restarting the key ring's refresh thread, change watcher and store connections");
+        // Connections first: the parent's must never be used (nor closed) from here.
+        self.repository.after_fork();
+        self.at_rest.after_fork();
+        let deleted = salvage(&self.local().deleted);
+        // The parent's refresher is leaked on purpose: its thread does not exist here, its
+        // join handle must be neither joined nor detached, and its locks may be held for ever.
+        std::mem::forget(self.process.swap(Arc::new(ProcessLocal::new(deleted))));
+        if let Err(error) = self.start_background() {
+            tracing::warn!(%error, "could not watch the key repository for changes in this process; refreshing periodically");
+        }
+        // Whatever changed since the fork: read it now.
+        self.local().refresher.request_after_change();
+    }
+
+    /// Starts this process's refresh thread and, unless turned off, the store's watcher.
+    ///
+    /// # Errors
+    /// When the store's subscription cannot be started.
+    pub(crate) fn start_background(&self) -> Result<()> {
+        let reloader: Weak<dyn Reload> = self.me.clone();
+        self.local().refresher.start(reloader);
+        if !self.watch_changes {
+            return Ok(());
+        }
+        let weak = self.me.clone();
+        let on_change: crate::repository::ChangeCallback =
+            Arc::new(move |notification| match weak.upgrade() {
+                Some(shared) => {
+                    if notification == crate::repository::Notification::Changed {
+                        shared.local().refresher.request_after_change();
+                    }
+                    true
+                }
+                None => false,
+            });
+        if self.repository.watch(on_change)? {
+            tracing::debug!(location = %self.location(), "watching the key repository for changes");
+        }
+        Ok(())
     }
 
     pub(crate) fn now(&self) -> OffsetDateTime {
@@ -106,7 +210,9 @@ impl LiveRing {
     }
 
     fn refresh_unrecorded(&self) -> Result<Arc<KeyRing>> {
-        let _serial = self
+        self.check_process();
+        let local = self.process.load_full();
+        let _serial = local
             .refresh_lock
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
@@ -141,6 +247,7 @@ impl LiveRing {
         }
         let old = self.ring.load_full();
         let deleted = self
+            .local()
             .deleted
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -204,7 +311,8 @@ impl LiveRing {
     /// `unknown_key_wait`. No repository I/O on the caller's thread.
     pub(crate) fn default_key_from_refresher(&self) -> Result<Arc<KeyRing>> {
         self.ensure_default_key_with(|| {
-            self.refresher
+            self.local()
+                .refresher
                 .reload_and_wait(self, self.policy.unknown_key_wait);
             Ok(self.ring_full())
         })
@@ -223,6 +331,7 @@ impl LiveRing {
         const RETRY_AFTER: Duration = Duration::seconds(5);
         let now = self.now();
         let last_failure = *self
+            .local()
             .last_failed_ensure
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
@@ -252,6 +361,7 @@ impl LiveRing {
 
     pub(crate) fn note_failed_ensure(&self, at: OffsetDateTime) {
         *self
+            .local()
             .last_failed_ensure
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(at);

@@ -148,7 +148,7 @@ impl Protector {
         let now = self.shared.now();
         let ring = self.shared.ring();
         if now >= ring.refresh_at() {
-            self.shared.refresher.request();
+            self.shared.local().refresher.request();
         }
         if let Some(key) = ring.default_key_at(now) {
             return self.protect_with(key, plaintext, now);
@@ -345,7 +345,7 @@ impl Protector {
             // Never hold a snapshot while waiting for the refresh thread.
             drop(ring);
             let policy = self.shared.policy();
-            self.shared.refresher.refresh_for_unknown_key(
+            self.shared.local().refresher.refresh_for_unknown_key(
                 &*self.shared,
                 policy.unknown_key_refresh_interval,
                 policy.unknown_key_wait,

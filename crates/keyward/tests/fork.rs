@@ -11,6 +11,9 @@ use std::path::Path;
 
 use keyward::{Algorithm, Provider, SubkeyReuse};
 
+#[path = "common/forked_workers.rs"]
+mod forked_workers;
+
 const PER_PROCESS: usize = 8;
 
 /// The key modifier and IV/nonce of a payload (after magic and key id).
@@ -141,4 +144,22 @@ fn forked_workers_never_repeat_modifiers_ivs_or_nonces() {
             check(algorithm, reuse);
         }
     }
+}
+
+/// A key revoked after the fork stops working in every worker, and a key created after it is
+/// read and protected with there, within the refresh period (the file store pushes nothing:
+/// each worker's own refresh thread must find the change).
+#[test]
+fn forked_workers_follow_revocations_and_new_keys_on_the_file_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let period = time::Duration::seconds(2);
+    let provider = Provider::builder()
+        .application_name("prefork")
+        .key_directory(dir.path().join("keys"))
+        .refresh_period(period)
+        .build()
+        .unwrap();
+    // The refresh period, plus slack for a loaded machine.
+    let bound = std::time::Duration::from_secs(2 + 3);
+    forked_workers::forked_workers_follow_the_ring(&provider, dir.path(), bound);
 }

@@ -192,9 +192,12 @@ pub(crate) struct AtRest {
     /// Decryption results by key id, with a fingerprint of what was decrypted: a refresh
     /// never decrypts the same element twice, successes and failures alike (so a hostile
     /// element costs one attempt, not one per refresh).
-    pub(crate) cache: std::sync::Mutex<std::collections::HashMap<crate::KeyId, CachedDecryption>>,
+    /// Replaced, never locked, in a forked child (the parent's refresh thread may have held
+    /// it at the fork, decrypting).
+    pub(crate) cache:
+        crate::process::Replaceable<std::collections::HashMap<crate::KeyId, CachedDecryption>>,
     /// Keys already reported as stored unencrypted (one warning per key and process).
-    pub(crate) plaintext_seen: std::sync::Mutex<std::collections::HashSet<crate::KeyId>>,
+    pub(crate) plaintext_seen: crate::process::Replaceable<std::collections::HashSet<crate::KeyId>>,
 }
 
 impl Debug for AtRest {
@@ -242,11 +245,7 @@ impl AtRest {
     /// Notes (at debug level, once per key and process) that a key is stored unencrypted:
     /// reading a ring .NET wrote is no news; key creation and `doctor` say it once.
     pub(crate) fn note_plaintext_key(&self, key_id: crate::KeyId) {
-        let first = self
-            .plaintext_seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(key_id);
+        let first = self.plaintext_seen.with(|seen| seen.insert(key_id));
         if first {
             tracing::debug!(%key_id, "the key is stored unencrypted at rest (anyone who can read the key store can forge and read payloads); configure a KEK, passphrase or certificate and run `keyward keys rewrap`");
         }
@@ -261,27 +260,32 @@ impl AtRest {
         encrypted: &str,
     ) -> Option<std::result::Result<crate::Secret, String>> {
         let print = fingerprint(decryptor_type, encrypted);
-        let mut cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(hit) = cache.get(&key_id).filter(|c| c.fingerprint == print) {
-            return Some(hit.result.clone());
-        }
-        let wanted = type_name_of(decryptor_type);
-        let decryptor = self.decryptors.iter().find(|d| d.type_name() == wanted)?;
-        let result = decryptor
-            .decrypt(key_id, encrypted)
-            .map_err(|e| e.to_string())
-            .and_then(|xml| crate::key::xml::master_key_from_xml(&xml));
-        cache.insert(
-            key_id,
-            CachedDecryption {
-                fingerprint: print,
-                result: result.clone(),
-            },
-        );
-        Some(result)
+        self.cache.with(|cache| {
+            if let Some(hit) = cache.get(&key_id).filter(|c| c.fingerprint == print) {
+                return Some(hit.result.clone());
+            }
+            let wanted = type_name_of(decryptor_type);
+            let decryptor = self.decryptors.iter().find(|d| d.type_name() == wanted)?;
+            let result = decryptor
+                .decrypt(key_id, encrypted)
+                .map_err(|e| e.to_string())
+                .and_then(|xml| crate::key::xml::master_key_from_xml(&xml));
+            cache.insert(
+                key_id,
+                CachedDecryption {
+                    fingerprint: print,
+                    result: result.clone(),
+                },
+            );
+            Some(result)
+        })
+    }
+
+    /// In a forked child: fresh locks for the caches (keeping what they held when no vanished
+    /// thread of the parent held them).
+    pub(crate) fn after_fork(&self) {
+        self.cache.replace_after_fork();
+        self.plaintext_seen.replace_after_fork();
     }
 
     /// The `<masterKey>` element held in `secret` (plain, or decrypted with a configured
@@ -387,13 +391,11 @@ impl AtRest {
 
     /// Drops cached secrets of keys that are gone.
     pub(crate) fn forget(&self, ids: impl Iterator<Item = crate::KeyId>) {
-        let mut cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for id in ids {
-            cache.remove(&id);
-        }
+        self.cache.with(|cache| {
+            for id in ids {
+                cache.remove(&id);
+            }
+        });
     }
 
     /// The element to store in place of `<masterKey>`: encrypted when an encryptor is
@@ -411,10 +413,7 @@ impl AtRest {
             None if self.require_encryption => Err(crate::Error::EncryptionRequired(key_id)),
             None => {
                 // Warned here: reading it back needs no second warning.
-                self.plaintext_seen
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .insert(key_id);
+                self.plaintext_seen.with(|seen| seen.insert(key_id));
                 PLAINTEXT_WARNING.call_once(|| {
                     tracing::warn!(%key_id, "no XML encryptor configured: the key is stored unencrypted (as .NET does without one); configure a KEK, passphrase or certificate, or require_encryption_at_rest()");
                 });

@@ -41,6 +41,14 @@ pub(crate) fn generation() -> Option<u64> {
     }
 }
 
+/// The current fork generation as one relaxed load, for hot paths that already called
+/// [`generation`] once (so the handler is registered, or could not be: then this stays 0 and
+/// forks go unnoticed, as [`generation`]'s `None` says).
+#[inline]
+pub(crate) fn current() -> u64 {
+    GENERATION.load(Ordering::Relaxed)
+}
+
 #[cold]
 fn register() -> Option<u64> {
     if STATE

@@ -233,6 +233,16 @@ pub trait KeyRepository: Send + Sync + fmt::Debug {
     fn server_time(&self) -> Option<Result<time::OffsetDateTime>> {
         None
     }
+
+    /// Called in a forked child (by the provider, on its first call there) before the child
+    /// uses the repository: a store holding connections lets go of the ones it inherited
+    /// without closing the parent's sessions on them (no `QUIT`, no `Terminate`: leak what
+    /// would send one) and connects again when next used; a store that watches for changes
+    /// needs nothing here (the provider calls [`KeyRepository::watch`] again: the parent's
+    /// watcher thread does not exist in the child). It must not block, and must not lock
+    /// anything a thread of the parent may have held at the fork: replace such state instead.
+    /// The default does nothing (files, memory).
+    fn after_fork(&self) {}
 }
 
 /// Implements [`KeyRepository`] for a pointer type by forwarding every method.
@@ -263,6 +273,9 @@ macro_rules! forward_repository {
             }
             fn server_time(&self) -> Option<Result<time::OffsetDateTime>> {
                 (**self).server_time()
+            }
+            fn after_fork(&self) {
+                (**self).after_fork()
             }
         }
     };
