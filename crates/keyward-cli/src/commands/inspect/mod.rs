@@ -28,8 +28,6 @@ use render::{
 /// application name: cryptographically the same).
 const INVALID: &str = "invalid: tampered, or other purposes or application name";
 
-/// The key modifier's length: the first bytes of every body.
-
 /// Inspects PAYLOAD (or stdin): prints the report; fails (exit 1) when the payload does not
 /// parse, or does not open when asked to.
 pub fn run(global: &GlobalOptions, args: &InspectArgs) -> Result<(), CliError> {
