@@ -578,7 +578,7 @@ fn doctor_reports_exactly_the_gaps_the_schedule_has() {
 }
 
 #[test]
-fn keys_new_has_a_dry_run_and_names_a_gap_it_would_open() {
+fn keys_new_has_a_dry_run_and_says_when_it_shortens_the_chain() {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys");
     stdout(&run(&keys, &["keys", "new"]));
@@ -586,15 +586,14 @@ fn keys_new_has_a_dry_run_and_names_a_gap_it_would_open() {
     let dry = stdout(&run(&keys, &["keys", "new", "--dry-run"]));
     assert!(dry.starts_with("would create a key active from"), "{dry}");
     assert!(!dry.contains("no default key"), "{dry}");
-    // A short-lived key activated tomorrow takes over and then expires: a gap.
+    assert!(!dry.contains("written through"), "{dry}");
+    // A short-lived key activated in three days takes over and ends the chain 10 days from
+    // now instead of 90: said before and after.
     let short = ["keys", "new", "--activate-at", "+3d", "--lifetime", "7d"];
     let mut args = short.to_vec();
     args.push("--dry-run");
     let dry = stdout(&run(&keys, &args));
-    assert!(
-        dry.contains("this would leave no default key from"),
-        "{dry}"
-    );
+    assert!(dry.contains("keys would be written through"), "{dry}");
     assert_eq!(
         list_at(&keys, "now").len(),
         before,
@@ -603,21 +602,27 @@ fn keys_new_has_a_dry_run_and_names_a_gap_it_would_open() {
     let written = run(&keys, &short);
     stdout(&written);
     assert!(
-        stderr(&written).contains("the ring now has no default key from"),
+        stderr(&written).contains("keys are now written through"),
         "{}",
         stderr(&written)
     );
-    // ensure fills it.
-    let ensured: Value =
-        serde_json::from_str(&stdout(&run(&keys, &["keys", "ensure", "--json"]))).unwrap();
+    // When the short key's end falls due, ensure writes its successor, and doctor is content.
+    let in_nine_days = (keyward::time::OffsetDateTime::now_utc()
+        + keyward::time::Duration::days(9))
+    .format(&keyward::time::format_description::well_known::Rfc3339)
+    .unwrap();
+    let late = ["--now", &in_nine_days, "keys", "ensure", "--json"];
+    let ensured: Value = serde_json::from_str(&stdout(&run(&keys, &late))).unwrap();
     assert_eq!(
         ensured["created"].as_array().unwrap().len(),
         1,
         "{ensured:#}"
     );
-    let report = doctor_json(&keys, &[]);
+    let report = doctor_json(&keys, &["--now", &in_nine_days]);
     assert!(
-        !codes(&report).iter().any(|(_, c)| c == "keys.gap"),
+        !codes(&report)
+            .iter()
+            .any(|(s, c)| c.starts_with("keys.") && s == "error"),
         "{report:#}"
     );
 }

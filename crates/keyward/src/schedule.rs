@@ -284,8 +284,9 @@ impl Schedule {
 
     /// Every gap from now on that is due, in order: each one that starts before the
     /// [`horizon`](Self::horizon) (including one at now), and, at any distance, each one a
-    /// revoked or unusable key causes, that a later key ends, or where a key that could
-    /// protect is passed over (a hole in the chain, never the ring's natural end). The natural end of the last key further ahead is not due yet:
+    /// revoked or unusable key causes or that a later key ends (a hole in the chain, never
+    /// the ring's natural end: when the newest key expires, rotation writes its successor
+    /// in time, even if an older key would still be valid). The natural end of the last key further ahead is not due yet:
     /// rotation writes its successor in time.
     pub fn gaps(&self) -> Vec<Gap> {
         let horizon = self.horizon();
@@ -305,19 +306,8 @@ impl Schedule {
                 gap.start < horizon
                     || gap.end.is_some()
                     || matches!(gap.cause, GapCause::Revoked(_) | GapCause::Unusable(_))
-                    || self.shadowed_key_at(gap.start)
             })
             .collect()
-    }
-
-    /// Whether a key that could protect at `at` (activated, unexpired, unrevoked, usable) is
-    /// passed over there because a later-activated key is preferred: then a gap at `at` is a
-    /// hole, not the ring running out of keys.
-    fn shadowed_key_at(&self, at: OffsetDateTime) -> bool {
-        let skew = self.windows.max_clock_skew;
-        self.candidates.iter().any(|k| {
-            !k.revoked && k.usable && k.expiration > at && k.activation <= at.saturating_add(skew)
-        })
     }
 
     /// Periods from now on whose key took over less than a propagation window after it was

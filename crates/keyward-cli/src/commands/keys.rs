@@ -306,6 +306,16 @@ fn new(
             )
             .map_err(stdout_error)?;
         }
+        let before = provider.schedule().covered_until();
+        if schedule.covered_until() < before {
+            writeln!(
+                out,
+                "keys would be written through {} only (now {}): the next key falls due earlier",
+                rfc3339(schedule.covered_until()),
+                rfc3339(before)
+            )
+            .map_err(stdout_error)?;
+        }
         return Ok(());
     }
     let Some(text) = explicit_activation else {
@@ -334,14 +344,22 @@ fn new(
         .checked_add(lifetime)
         .and_then(crate::timespec::in_range)
         .ok_or_else(|| CliError::Usage("the key would expire out of range".into()))?;
+    let before = provider.schedule().covered_until();
     let id = provider.create_key(activation, expiration)?;
-    // Never silently: a short-lived key activated ahead of the chain leaves the ring without
-    // a default key where it expires.
-    if let Some(gap) = provider.schedule().gaps().first() {
+    // Never silently: a short-lived key activated ahead of the chain becomes the default and
+    // ends the chain where it expires, or leaves a gap due now.
+    let after = provider.schedule();
+    if let Some(gap) = after.gaps().first() {
         eprintln!(
             "keyward: warning: the ring now has no default key from {}: {} (keyward keys ensure fills it)",
             rfc3339(gap.start),
             gap_cause(gap.cause)
+        );
+    } else if after.covered_until() < before {
+        eprintln!(
+            "keyward: warning: keys are now written through {} only (was {}): rotation or keyward keys ensure writes the next key before then",
+            rfc3339(after.covered_until()),
+            rfc3339(before)
         );
     }
     writeln!(std::io::stdout(), "{id}").map_err(stdout_error)

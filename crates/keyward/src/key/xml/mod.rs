@@ -114,7 +114,9 @@ fn parse_element(node: Node<'_, '_>, location: &str) -> Result<RingElement> {
 fn parse_date(node: Node<'_, '_>, name: &str) -> std::result::Result<OffsetDateTime, String> {
     let element = child(node, name).ok_or_else(|| format!("<{name}> is missing"))?;
     let text = string_value(element);
-    date::parse(&text).ok_or_else(|| format!("<{name}> is not an xs:dateTime: {text:?}"))
+    date::parse(&text)
+        .map(date::to_ticks_precision)
+        .ok_or_else(|| format!("<{name}> is not an xs:dateTime: {text:?}"))
 }
 
 fn parse_key(node: Node<'_, '_>) -> std::result::Result<KeyRecord, String> {

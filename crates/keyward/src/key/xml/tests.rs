@@ -102,6 +102,33 @@ fn written_key_reads_back() {
     }
 }
 
+/// Dates finer than .NET's 100 ns ticks are read at tick precision: a planted key dated
+/// a few nanoseconds after the one a node replaces it with must not outrank the
+/// replacement (which is written at tick precision).
+#[test]
+fn dates_finer_than_ticks_read_at_tick_precision() {
+    let id = KeyId::random();
+    let at = time::macros::datetime!(2026-06-01 12:00:00.123456789 UTC);
+    let element = key_element(
+        id,
+        at,
+        at,
+        at + time::Duration::days(90),
+        Algorithm::AES_256_CBC_HMACSHA256,
+        &Secret::random(64),
+    );
+    let text = element.to_compact().replace(
+        "2026-06-01T12:00:00.1234567Z",
+        "2026-06-01T12:00:00.123456789Z",
+    );
+    assert!(text.contains(".123456789Z"), "{text}");
+    let RingElement::Key(record) = one(&text) else {
+        panic!("not a key: {text}");
+    };
+    assert_eq!(record.activation, date::to_ticks_precision(at));
+    assert_eq!(record.activation.nanosecond(), 123_456_700);
+}
+
 #[test]
 fn prefix_is_irrelevant_namespace_is_not() {
     let key = |ns: &str| {
