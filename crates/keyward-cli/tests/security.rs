@@ -97,6 +97,25 @@ const POSTGRES: &[(&str, &[&str])] = &[
     ("postgresql://u:s3cret@127.0.0.1:1/db", &["s3cret"]),
 ];
 
+/// libpq `key=value` connection strings: PostgreSQL locations, never folders (a folder's
+/// messages echo their path, password and all).
+const LIBPQ: &[(&str, &[&str])] = &[
+    (
+        "host=127.0.0.1 port=1 user=app password=s3cret dbname=shop",
+        &["s3cret"],
+    ),
+    (
+        "  dbname=shop host=127.0.0.1 port=1 password='s3 cret' sslmode=disable",
+        &["s3 cret", "'s3", "cret'"],
+    ),
+    (
+        "user=app password=s3cret host=127.0.0.1 port=1",
+        &["s3cret"],
+    ),
+    // Not libpq's first keyword, but a password all the same: refused, not a folder.
+    ("mystery=1 password=s3cret", &["s3cret"]),
+];
+
 fn hostile_repositories(cases: &[(&str, &[&str])]) {
     let dir = tempfile::tempdir().unwrap();
     let file = format!("file:{}", dir.path().join("keys").display());
@@ -201,6 +220,60 @@ fn hostile_redis_urls_never_show_their_password() {
 #[test]
 fn hostile_postgres_urls_never_show_their_password() {
     hostile_repositories(POSTGRES);
+}
+
+#[test]
+fn libpq_connection_strings_are_postgres_locations_and_never_show_their_password() {
+    hostile_repositories(LIBPQ);
+    // None of them became a folder.
+    for (uri, _) in LIBPQ {
+        let output = run(&[], &["--repository", uri, "keys", "list"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !stderr.contains("key directory") && !stderr.contains("directory "),
+            "{uri}: {stderr}"
+        );
+    }
+    let dir = std::env::current_dir().unwrap();
+    assert!(!dir
+        .join("host=127.0.0.1 port=1 user=app password=s3cret dbname=shop")
+        .exists());
+}
+
+/// A libpq `key=value` string reaches the real server (`KEYWARD_TEST_POSTGRES_URL`'s host,
+/// port, user and database) with keyward's `table` parameter, and the password it holds
+/// never shows.
+#[test]
+fn a_libpq_connection_string_opens_the_postgres_store() {
+    let Some(url) = common::postgres_uri() else {
+        return;
+    };
+    // postgres://user@host:port/db?table=NAME, as the helper builds it.
+    let rest = url.split_once("://").unwrap().1;
+    let (authority, path) = rest.split_once('/').unwrap();
+    let (user, host_port) = authority
+        .rsplit_once('@')
+        .unwrap_or(("postgres", authority));
+    let user = user.split(':').next().unwrap();
+    let (host, port) = host_port.split_once(':').unwrap_or((host_port, "5432"));
+    let (db, query) = path.split_once('?').unwrap();
+    let table = query.strip_prefix("table=").unwrap();
+    let libpq = format!(
+        "host={host} port={port} user={user} password=unused-s3cret dbname={db} sslmode=disable table={table}"
+    );
+    let created = run(&[], &["--repository", &libpq, "keys", "new"]);
+    assert_no_secret(&created, &["unused-s3cret"], "keys new");
+    assert_eq!(created.status.code(), Some(0), "{}", text(&created));
+    let listed = run(&[], &["--repository", &libpq, "keys", "list", "--json"]);
+    assert_no_secret(&listed, &["unused-s3cret"], "keys list");
+    assert_eq!(listed.status.code(), Some(0), "{}", text(&listed));
+    let list: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    // The key is in the table (read through the URL), not in a folder named by the string.
+    let through_url = run(&[], &["--repository", &url, "keys", "list", "--json"]);
+    assert_eq!(through_url.status.code(), Some(0), "{}", text(&through_url));
+    assert_eq!(through_url.stdout, listed.stdout);
+    assert!(!std::env::current_dir().unwrap().join(&libpq).exists());
 }
 
 #[test]

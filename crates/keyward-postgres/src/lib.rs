@@ -80,7 +80,7 @@ use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use arc_swap::ArcSwap;
 use std::time::Duration;
 
-use keyward::store::ElementHandle;
+use keyward::store::{ElementHandle, MAX_DOCUMENT_BYTES};
 use keyward::{
     ChangeCallback, Error, GenerationLock, KeyRepository, Notification, Result, StoredElement,
     XmlElement,
@@ -439,11 +439,16 @@ impl KeyRepository for PostgresRepository {
     }
 
     fn load_elements(&self) -> Result<Vec<StoredElement>> {
+        // Each row's size first, on the server: a row over the limit is never transferred
+        // (its text comes back NULL), only named, as an unreadable key.
         let query = format!(
-            "SELECT \"Id\", \"Xml\" FROM {} ORDER BY \"Id\"",
+            "SELECT \"Id\", octet_length(\"Xml\"), \
+             CASE WHEN octet_length(\"Xml\") <= $1::int4 THEN \"Xml\" END \
+             FROM {} ORDER BY \"Id\"",
             self.qualified()
         );
-        let rows = self.with_client("reading keys", |c| c.query(&query, &[]))?;
+        let limit = i32::try_from(MAX_DOCUMENT_BYTES).unwrap_or(i32::MAX);
+        let rows = self.with_client("reading keys", |c| c.query(&query, &[&limit]))?;
         Ok(rows
             .iter()
             .filter_map(|row| {
@@ -452,15 +457,30 @@ impl KeyRepository for PostgresRepository {
                     .map(i64::from)
                     .or_else(|_| row.try_get::<_, i64>(0))
                     .ok()?;
-                let xml: Option<String> = row.try_get(1).ok()?;
+                let location = format!("{} row {id}", self.location());
+                let handle = ElementHandle::new(id.to_string());
                 // EF Core skips rows without XML; so does keyward.
-                xml.filter(|x| !x.trim().is_empty()).map(|xml| {
-                    StoredElement::new(
-                        format!("{} row {id}", self.location()),
-                        ElementHandle::new(id.to_string()),
-                        xml,
-                    )
-                })
+                let length: Option<i32> = row.try_get(1).ok()?;
+                let length = length?;
+                if i64::from(length) > i64::from(limit) {
+                    return Some(StoredElement::unreadable(
+                        location,
+                        handle,
+                        format!(
+                            "{length} bytes, larger than the {MAX_DOCUMENT_BYTES}-byte limit for a key document (not read)"
+                        ),
+                    ));
+                }
+                match row.try_get::<_, Option<String>>(2) {
+                    Ok(xml) => xml
+                        .filter(|x| !x.trim().is_empty())
+                        .map(|xml| StoredElement::new(location, handle, xml)),
+                    Err(e) => Some(StoredElement::unreadable(
+                        location,
+                        handle,
+                        format!("the row's text cannot be read: {}", error_chain(&e)),
+                    )),
+                }
             })
             .collect())
     }

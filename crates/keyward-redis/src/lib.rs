@@ -28,7 +28,7 @@ use arc_swap::ArcSwap;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use keyward::store::ElementHandle;
+use keyward::store::{ElementHandle, MAX_DOCUMENT_BYTES};
 use keyward::{
     ChangeCallback, Error, GenerationLock, KeyId, KeyRepository, Notification, Result,
     StoredElement, XmlElement,
@@ -57,6 +57,9 @@ const RELEASE_SCRIPT: &str =
 
 /// Replaces a list element only if it still holds the expected text (atomic on the server).
 const REPLACE_SCRIPT: &str = "if redis.call('lindex', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('lset', KEYS[1], ARGV[1], ARGV[3]) return 1 else return 0 end";
+
+/// Reads the list, each element over the limit (`ARGV[1]` bytes) replaced by its length.
+const LOAD_SCRIPT: &str = "local items = redis.call('lrange', KEYS[1], 0, -1) local limit = tonumber(ARGV[1]) for i = 1, #items do local n = string.len(items[i]) if n > limit then items[i] = n end end return items";
 
 /// Keys in a Redis list.
 pub struct RedisRepository {
@@ -197,17 +200,42 @@ impl RedisRepository {
 
 impl KeyRepository for RedisRepository {
     fn load_elements(&self) -> Result<Vec<StoredElement>> {
-        let items: Vec<String> =
-            self.with_connection("reading the list", |c| c.lrange(&self.key, 0, -1))?;
+        // The server replaces each element over the limit by its length: such an element is
+        // never transferred, only named, as an unreadable key.
+        let limit = u64::try_from(MAX_DOCUMENT_BYTES).unwrap_or(u64::MAX);
+        let items: Vec<redis::Value> = self.with_connection("reading the list", |c| {
+            redis::Script::new(LOAD_SCRIPT)
+                .key(&self.key)
+                .arg(limit)
+                .invoke(c)
+        })?;
         Ok(items
             .into_iter()
             .enumerate()
-            .map(|(index, xml)| {
-                StoredElement::new(
-                    format!("{}[{index}]", self.location()),
-                    ElementHandle::new(index.to_string()),
-                    xml,
-                )
+            .map(|(index, item)| {
+                let location = format!("{}[{index}]", self.location());
+                let handle = ElementHandle::new(index.to_string());
+                match item {
+                    redis::Value::BulkString(bytes) => match String::from_utf8(bytes) {
+                        Ok(xml) => StoredElement::new(location, handle, xml),
+                        Err(e) => {
+                            zeroize::Zeroize::zeroize(&mut e.into_bytes());
+                            StoredElement::unreadable(location, handle, "the element is not UTF-8")
+                        }
+                    },
+                    redis::Value::Int(length) => StoredElement::unreadable(
+                        location,
+                        handle,
+                        format!(
+                            "{length} bytes, larger than the {MAX_DOCUMENT_BYTES}-byte limit for a key document (not read)"
+                        ),
+                    ),
+                    _ => StoredElement::unreadable(
+                        location,
+                        handle,
+                        "the server answered something other than the element",
+                    ),
+                }
             })
             .collect())
     }

@@ -258,8 +258,10 @@ fn keys_dir(global: &GlobalOptions) -> Result<std::path::PathBuf, CliError> {
 }
 
 /// Opens a repository from a URI: `file:DIR` or a plain path, `redis://…` (`rediss://`,
-/// `redis+unix://`), `postgres://…`. No message quotes the URI: the stores name themselves
-/// without credentials, and an unsupported URI shows by its scheme only.
+/// `redis+unix://`), `postgres://…` or a libpq `key=value` string (`host=db user=app
+/// dbname=shop`). No message quotes the URI: the stores name themselves without
+/// credentials, an unsupported URI shows by its scheme only, and a string holding
+/// `password=` that is no connection string keyward reads is refused without repeating it.
 pub fn open_repository(uri: &str, read_only: bool) -> Result<Box<dyn KeyRepository>, CliError> {
     let lower = uri.trim_start().to_ascii_lowercase();
     if ["redis://", "rediss://", "redis+unix://"]
@@ -280,6 +282,21 @@ pub fn open_repository(uri: &str, read_only: bool) -> Result<Box<dyn KeyReposito
         };
         return Ok(Box::new(keyward_postgres::PostgresRepository::open(&uri)?));
     }
+    if is_libpq_keywords(uri) {
+        let uri = if read_only && !uri.contains("create_table=") {
+            format!("{} create_table=false", uri.trim_end())
+        } else {
+            uri.to_owned()
+        };
+        return Ok(Box::new(keyward_postgres::PostgresRepository::open(&uri)?));
+    }
+    if holds_password_keyword(uri) {
+        // Not a string keyward reads as PostgreSQL's, and never a folder: not repeated.
+        return Err(CliError::Usage(
+            "the repository holds 'password=' but is no connection string keyward reads: use postgres://… or a libpq string that starts with host=, dbname=, user=, port=… (the value is not repeated)"
+                .into(),
+        ));
+    }
     if let Some((scheme, _)) = lower.split_once("://") {
         let scheme = if !scheme.is_empty()
             && scheme.len() <= 16
@@ -299,6 +316,51 @@ pub fn open_repository(uri: &str, read_only: bool) -> Result<Box<dyn KeyReposito
         std::path::PathBuf::from(uri.strip_prefix("file:").unwrap_or(uri)),
         read_only,
     )
+}
+
+/// The keywords of a libpq connection string (and keyward's PostgreSQL parameters): a
+/// repository whose first word is `KEYWORD=…` for one of these is a PostgreSQL location.
+const LIBPQ_KEYWORDS: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "passfile",
+    "connect_timeout",
+    "options",
+    "application_name",
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "channel_binding",
+    "target_session_attrs",
+    "keepalives",
+    "keepalives_idle",
+    "table",
+    "schema",
+    "create_table",
+];
+
+/// Whether `uri` is a libpq `key=value` connection string (`host=db user=app dbname=shop`):
+/// its first word is `KEYWORD=…` for a keyword libpq knows. A folder with such a name is
+/// still reachable as `file:NAME`.
+fn is_libpq_keywords(uri: &str) -> bool {
+    uri.split_whitespace()
+        .next()
+        .and_then(|word| word.split_once('='))
+        .is_some_and(|(keyword, _)| LIBPQ_KEYWORDS.contains(&keyword))
+}
+
+/// Whether a word of `uri` starts with `password=` (any case): such a string is never taken
+/// as a folder (whose messages would show it).
+fn holds_password_keyword(uri: &str) -> bool {
+    uri.split_whitespace().any(|word| {
+        word.get(..9)
+            .is_some_and(|start| start.eq_ignore_ascii_case("password="))
+    })
 }
 
 /// Opens a key directory (read-only: it must exist, and is never written). A path that

@@ -42,6 +42,21 @@ struct CachedDefault {
     key: Option<KeyId>,
 }
 
+/// The id of a `<key id="…">` element at the start of a document that does not parse, so a
+/// listing and a payload under it can name it (nothing else is taken from such text).
+fn sniff_key_id(text: &str) -> Option<KeyId> {
+    let start = text.find("<key ")?;
+    // Only the element's start tag, near the document's start.
+    if start > 256 {
+        return None;
+    }
+    let tag = &text[start..];
+    let end = tag.find('>').unwrap_or(tag.len()).min(512);
+    let tag = tag.get(..end).unwrap_or(tag);
+    let value = tag.split_once(" id=\"")?.1;
+    value.get(..36)?.parse().ok()
+}
+
 /// An immutable snapshot of the key ring.
 #[derive(Debug)]
 pub(crate) struct KeyRing {
@@ -78,7 +93,36 @@ impl KeyRing {
         let mut unreadable = Vec::new();
         for stored in elements {
             let mut contents = Vec::new();
-            for element in parse_document(&stored.xml, &stored.location)? {
+            // One element the store could not read, or that does not parse, is an unreadable
+            // key: the rest of the ring keeps working.
+            let parsed = match &stored.unreadable {
+                Some(reason) => Err(reason.clone()),
+                None => parse_document(&stored.xml, &stored.location).map_err(|e| match e {
+                    Error::KeyXml { reason, .. } => reason,
+                    other => other.to_string(),
+                }),
+            };
+            let parsed = match parsed {
+                Ok(parsed) => parsed,
+                Err(reason) => {
+                    tracing::warn!(location = %stored.location, %reason, "skipping a stored element that cannot be read");
+                    let id = sniff_key_id(&stored.xml);
+                    unreadable.push(UnreadableKey {
+                        id,
+                        location: stored.location.clone(),
+                        reason,
+                        creation: None,
+                        activation: None,
+                        expiration: None,
+                    });
+                    sources.push(ElementSource {
+                        location: stored.location.clone(),
+                        contents: vec![id.map_or(ElementContent::Other, ElementContent::Key)],
+                    });
+                    continue;
+                }
+            };
+            for element in parsed {
                 contents.push(match element {
                     RingElement::Key(record) => {
                         let id = record.id;

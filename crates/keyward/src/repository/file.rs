@@ -118,13 +118,28 @@ impl FileSystemRepository {
         paths
             .into_iter()
             .map(|path| {
-                let xml = read_limited(&path)?;
                 let shown = path.display().to_string();
-                Ok(StoredElement::new(
-                    shown.clone(),
-                    ElementHandle::new(shown),
-                    xml,
-                ))
+                // A file over the limit, or in an encoding keyward does not read, is an
+                // unreadable key; a file that cannot be read at all fails the read.
+                let element = match read_bytes_limited(&path) {
+                    Ok(bytes) => match crate::element_tree::decode_document(&bytes) {
+                        Ok(xml) => {
+                            StoredElement::new(shown.clone(), ElementHandle::new(shown), xml)
+                        }
+                        Err(reason) => StoredElement::unreadable(
+                            shown.clone(),
+                            ElementHandle::new(shown),
+                            reason,
+                        ),
+                    },
+                    Err(e) if e.kind() == io::ErrorKind::InvalidData => StoredElement::unreadable(
+                        shown.clone(),
+                        ElementHandle::new(shown),
+                        e.to_string(),
+                    ),
+                    Err(e) => return Err(Error::io(&path, e)),
+                };
+                Ok(element)
             })
             .collect()
     }

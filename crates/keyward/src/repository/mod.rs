@@ -26,8 +26,13 @@ pub struct StoredElement {
     pub location: String,
     /// How the store that loaded the element finds it again (opaque to everyone else).
     pub handle: ElementHandle,
-    /// The XML text (a document, or a single element with no declaration).
+    /// The XML text (a document, or a single element with no declaration); empty when the
+    /// store could not read the element (see [`StoredElement::unreadable`]).
     pub xml: String,
+    /// Why the store did not read the element's text (larger than
+    /// [`MAX_DOCUMENT_BYTES`](crate::store::MAX_DOCUMENT_BYTES), not UTF-8, …): the ring
+    /// lists it as an unreadable key, and the rest of the ring keeps working.
+    pub unreadable: Option<String>,
 }
 
 /// How a store finds one of its elements again: a file path, a list index, a row id. Opaque
@@ -67,6 +72,28 @@ impl StoredElement {
             location: location.into(),
             handle,
             xml,
+            unreadable: None,
+        }
+    }
+
+    /// An element a store found but did not read, and why (the reason must not quote the
+    /// element's text: it may hold a master key).
+    ///
+    /// ```
+    /// use keyward::store::{ElementHandle, StoredElement};
+    /// let element = StoredElement::unreadable("list[3]", ElementHandle::new("3"), "larger than the limit");
+    /// assert_eq!(element.unreadable.as_deref(), Some("larger than the limit"));
+    /// ```
+    pub fn unreadable(
+        location: impl Into<String>,
+        handle: ElementHandle,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self {
+            location: location.into(),
+            handle,
+            xml: String::new(),
+            unreadable: Some(reason.into()),
         }
     }
 }
@@ -77,6 +104,7 @@ impl fmt::Debug for StoredElement {
         f.debug_struct("StoredElement")
             .field("location", &self.location)
             .field("bytes", &self.xml.len())
+            .field("unreadable", &self.unreadable)
             .finish()
     }
 }
