@@ -676,3 +676,28 @@ fn revoking_all_keys_also_revokes_a_key_dated_in_the_future() {
         "{listed:#?}"
     );
 }
+
+/// A stored element that does not parse is listed as unreadable while the ring keeps working
+/// (issue 21, item 7), but not a revocation: skipping it would make the key it revokes usable
+/// again, so the ring fails closed and says which element to fix.
+#[test]
+fn a_malformed_revocation_fails_the_ring_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let id = stdout(&run(&keys, &["keys", "new"])).trim().to_owned();
+    std::fs::write(
+        keys.join(format!("revocation-{id}.xml")),
+        format!("<revocation version=\"1\"><revocationDate>2020-01-01T00:00:00Z</revocationDate><key id=\"{id}\" /><reason>r</reason>"),
+    )
+    .unwrap();
+    let listed = run(&keys, &["keys", "list"]);
+    assert_eq!(listed.status.code(), Some(1), "{}", stderr(&listed));
+    let err = stderr(&listed);
+    assert!(err.contains("fails the ring"), "{err}");
+    assert!(err.contains(&format!("revocation-{id}.xml")), "{err}");
+    // A malformed key file beside it is only an unreadable key.
+    std::fs::remove_file(keys.join(format!("revocation-{id}.xml"))).unwrap();
+    std::fs::write(keys.join("key-broken.xml"), "<key id=\"broken\"").unwrap();
+    let listed = stdout(&run(&keys, &["keys", "list", "--json"]));
+    assert!(listed.contains("unreadable"), "{listed}");
+}

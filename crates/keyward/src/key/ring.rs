@@ -57,6 +57,36 @@ fn sniff_key_id(text: &str) -> Option<KeyId> {
     value.get(..36)?.parse().ok()
 }
 
+/// Whether text that does not parse names a revocation (or a container that may hold one)
+/// at its start: skipping it would make the key it revokes usable again, so such an element
+/// fails the ring (fail closed) instead of being listed as an unreadable key.
+fn may_hold_a_revocation(text: &str) -> bool {
+    let head: String = text
+        .trim_start_matches('\u{feff}')
+        .chars()
+        .take(4096)
+        .collect();
+    let mut rest = head.trim_start();
+    loop {
+        if let Some(after) = rest.strip_prefix("<?") {
+            rest = after.split_once("?>").map_or("", |(_, r)| r).trim_start();
+        } else if let Some(after) = rest.strip_prefix("<!--") {
+            rest = after.split_once("-->").map_or("", |(_, r)| r).trim_start();
+        } else {
+            break;
+        }
+    }
+    let Some(tag) = rest.strip_prefix('<') else {
+        return false;
+    };
+    let name: String = tag
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
+        .collect();
+    let local = name.rsplit(':').next().unwrap_or(&name);
+    local == "revocation" || local == "repository"
+}
+
 /// An immutable snapshot of the key ring.
 #[derive(Debug)]
 pub(crate) struct KeyRing {
@@ -104,6 +134,14 @@ impl KeyRing {
             };
             let parsed = match parsed {
                 Ok(parsed) => parsed,
+                Err(reason) if may_hold_a_revocation(&stored.xml) => {
+                    return Err(Error::KeyXml {
+                        location: stored.location.clone(),
+                        reason: format!(
+                            "{reason} (a revocation that cannot be read fails the ring rather than let the keys it revokes be used again; fix or remove the element)"
+                        ),
+                    });
+                }
                 Err(reason) => {
                     tracing::warn!(location = %stored.location, %reason, "skipping a stored element that cannot be read");
                     let id = sniff_key_id(&stored.xml);
@@ -400,5 +438,30 @@ impl KeyRing {
     /// Where the ring was read from.
     pub(crate) fn location(&self) -> &str {
         &self.location
+    }
+}
+
+#[cfg(test)]
+mod revocation_sniffing_tests {
+    use super::may_hold_a_revocation;
+
+    #[test]
+    fn revocation_shaped_text_is_recognised_through_declarations_and_comments() {
+        for text in [
+            "<revocation version=\"1\"><revocationDate>bad",
+            "\u{feff}<?xml version=\"1.0\"?>\n<!-- note --><revocation>",
+            "  <p:revocation xmlns:p=\"x\">",
+            "<repository><key",
+        ] {
+            assert!(may_hold_a_revocation(text), "{text:?}");
+        }
+        for text in [
+            "<key id=\"x\">",
+            "",
+            "garbage",
+            "<?xml version=\"1.0\"?><key>",
+        ] {
+            assert!(!may_hold_a_revocation(text), "{text:?}");
+        }
     }
 }
