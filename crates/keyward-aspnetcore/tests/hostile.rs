@@ -319,3 +319,21 @@ proptest! {
             .reassemble("n", pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())));
     }
 }
+
+/// Found by the `ticket_serializer` fuzz target: a ticket that reads must serialize to bytes
+/// that read back to the same ticket.
+#[test]
+fn fuzz_found_ticket_round_trips() {
+    let input: &[u8] = &[
+        5, 0, 0, 0, 0, 2, 0, 0, 0, 0, 5, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 5, 0, 0, 1, 0,
+        1, 0, 0, 0, 0, 197, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let ticket = keyward_aspnetcore::TicketSerializer::deserialize(input).unwrap();
+    let bytes = keyward_aspnetcore::TicketSerializer::serialize(&ticket).unwrap();
+    let again = keyward_aspnetcore::TicketSerializer::deserialize(&bytes).unwrap();
+    assert_eq!(
+        format!("{again:#?}"),
+        format!("{ticket:#?}"),
+        "{input:?}\n{bytes:?}"
+    );
+}
