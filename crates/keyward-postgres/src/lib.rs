@@ -74,7 +74,6 @@
 mod tls;
 
 use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
@@ -110,7 +109,7 @@ pub struct PostgresRepository {
     /// [`KeyRepository::after_fork`]): the parent's may be locked for ever there.
     client: ArcSwap<Mutex<Option<Client>>>,
     /// The process the connection belongs to (`std::process::id`).
-    process: AtomicU32,
+    process: keyward::store::ProcessOwner,
     schema: String,
     table: String,
     /// `postgres <target> table <schema>.<table>`, without credentials, for messages.
@@ -280,7 +279,7 @@ impl PostgresRepository {
                 fallback_to_plain: mode == SslMode::Prefer,
             },
             client: ArcSwap::from_pointee(Mutex::new(None)),
-            process: AtomicU32::new(std::process::id()),
+            process: keyward::store::ProcessOwner::new(),
             schema: options.schema,
             table: options.table,
             location,
@@ -352,7 +351,7 @@ impl PostgresRepository {
         doing: &str,
         f: impl Fn(&mut Client) -> std::result::Result<T, postgres::Error>,
     ) -> Result<T> {
-        if self.process.load(Ordering::Acquire) != std::process::id() {
+        if !self.process.is_current() {
             // A forked child that uses the repository before its provider noticed the fork.
             self.after_fork();
         }
@@ -556,14 +555,7 @@ impl KeyRepository for PostgresRepository {
     /// runtime that is the parent's too, so the whole slot is leaked (a socket and the
     /// client's runtime, once per fork). The next call connects anew.
     fn after_fork(&self) {
-        let me = std::process::id();
-        let owner = self.process.load(Ordering::Acquire);
-        if owner == me
-            || self
-                .process
-                .compare_exchange(owner, me, Ordering::AcqRel, Ordering::Acquire)
-                .is_err()
-        {
+        if !self.process.take_over() {
             return;
         }
         std::mem::forget(self.client.swap(Arc::new(Mutex::new(None))));

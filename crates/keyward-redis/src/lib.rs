@@ -21,7 +21,6 @@
 #![forbid(unsafe_code)]
 
 use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError, TryLockError};
 
 use arc_swap::ArcSwap;
@@ -68,7 +67,7 @@ pub struct RedisRepository {
     /// [`KeyRepository::after_fork`]): the parent's may be locked for ever there.
     connection: ArcSwap<Mutex<Option<redis::Connection>>>,
     /// The process the connection belongs to (`std::process::id`).
-    process: AtomicU32,
+    process: keyward::store::ProcessOwner,
     key: String,
     /// The URL without credentials, for messages.
     display: String,
@@ -118,7 +117,7 @@ impl RedisRepository {
         let repository = Self {
             client,
             connection: ArcSwap::from_pointee(Mutex::new(None)),
-            process: AtomicU32::new(std::process::id()),
+            process: keyward::store::ProcessOwner::new(),
             key: key.to_owned(),
             display,
             secrets,
@@ -158,7 +157,7 @@ impl RedisRepository {
         what: &str,
         f: impl Fn(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> Result<T> {
-        if self.process.load(Ordering::Acquire) != std::process::id() {
+        if !self.process.is_current() {
             // A forked child that uses the repository before its provider noticed the fork.
             self.after_fork();
         }
@@ -319,14 +318,7 @@ impl KeyRepository for RedisRepository {
     /// process only (nothing is sent on it: the parent's session goes on), or, when a thread
     /// of the parent held it at the fork, leaked. The next call connects anew.
     fn after_fork(&self) {
-        let me = std::process::id();
-        let owner = self.process.load(Ordering::Acquire);
-        if owner == me
-            || self
-                .process
-                .compare_exchange(owner, me, Ordering::AcqRel, Ordering::Acquire)
-                .is_err()
-        {
+        if !self.process.take_over() {
             return;
         }
         let inherited = self.connection.swap(Arc::new(Mutex::new(None)));

@@ -98,7 +98,8 @@ pub mod store {
     pub use crate::key::KeyDocument;
     pub use crate::repository::{
         spawn_watcher, ChangeCallback, ElementHandle, FileSystemRepository, GenerationLock,
-        KeyRepository, MemoryRepository, Notification, ReadOnlyFileSystemRepository, StoredElement,
+        KeyRepository, MemoryRepository, Notification, ProcessOwner, ReadOnlyFileSystemRepository,
+        StoredElement,
     };
 }
 

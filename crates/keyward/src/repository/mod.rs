@@ -5,6 +5,8 @@
 //! keyward never runs repository I/O on a caller's async runtime, and `protect`/`unprotect`
 //! never touch a repository at all.
 
+mod process_owner;
+pub use process_owner::ProcessOwner;
 mod file;
 mod memory;
 
