@@ -477,7 +477,7 @@ impl KeyRepository for PostgresRepository {
                     Err(e) => Some(StoredElement::unreadable(
                         location,
                         handle,
-                        format!("the row's text cannot be read: {}", error_chain(&e)),
+                        format!("the row's text cannot be read: {}", keyward::error_chain(&e)),
                     )),
                 }
             })
@@ -763,7 +763,7 @@ fn listen(
     payload: &str,
     on_change: &ChangeCallback,
 ) -> std::result::Result<bool, String> {
-    let chain = |e: postgres::Error| error_chain(&e);
+    let chain = |e: postgres::Error| keyward::error_chain(&e);
     let mut client = connector.connect().map_err(chain)?;
     client
         .batch_execute(&format!("LISTEN {CHANNEL}"))
@@ -794,18 +794,6 @@ fn listen(
             return Ok(true);
         }
     }
-}
-
-/// `error` and its causes, joined with `": "`.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        cause = e.source();
-    }
-    text
 }
 
 /// The connection target of `url` for messages — `postgres://user@host:port/db`, built from
