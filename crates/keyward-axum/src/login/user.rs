@@ -140,7 +140,16 @@ impl fmt::Display for LoginRejection {
     }
 }
 
-impl std::error::Error for LoginRejection {}
+impl std::error::Error for LoginRejection {
+    /// The cookie's own error, for an invalid cookie (the chain reaches the keyward error
+    /// that refused it: unknown key, revoked key, tampered…).
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Invalid(error) => Some(error),
+            _ => None,
+        }
+    }
+}
 
 impl IntoResponse for LoginRejection {
     fn into_response(self) -> Response {
@@ -240,4 +249,26 @@ pub(super) fn read(
         }
     }
     Ok(AspNetCoreUser { ticket })
+}
+
+#[cfg(test)]
+mod rejection_tests {
+    use super::LoginRejection;
+    use std::error::Error as _;
+
+    #[test]
+    fn an_invalid_cookie_keeps_its_cause() {
+        let rejection = LoginRejection::Invalid(keyward_aspnetcore::Error::Unprotect(
+            keyward::Error::InvalidPayload,
+        ));
+        let source = rejection
+            .source()
+            .expect("the cookie's error is the source");
+        let cause = source.source().expect("and it keeps keyward's");
+        assert_eq!(
+            cause.to_string(),
+            keyward::Error::InvalidPayload.to_string()
+        );
+        assert!(LoginRejection::Missing.source().is_none());
+    }
 }
