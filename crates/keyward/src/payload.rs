@@ -16,13 +16,14 @@ pub const KEY_MODIFIER_LEN: usize = 16;
 /// Where the parts of an encryptor body lie for one algorithm: `key modifier || IV (CBC) or
 /// nonce (GCM) || ciphertext || tag (HMAC or GCM)`.
 ///
+/// An algorithm gives its layout ([`Algorithm::body_layout`](crate::Algorithm::body_layout)).
+///
 /// ```
-/// use keyward::payload::BodyLayout;
-/// let layout = BodyLayout::of(keyward::Algorithm::AES_256_CBC_HMACSHA256);
+/// let layout = keyward::Algorithm::AES_256_CBC_HMACSHA256.body_layout();
 /// assert_eq!((layout.iv_len, layout.tag_len), (16, 32));
 /// assert_eq!(layout.ciphertext_len(16 + 16 + 32 + 32), Some(32));
 /// assert!(layout.fits(16 + 16 + 32 + 32));
-/// let gcm = BodyLayout::of(keyward::Algorithm::AES_256_GCM);
+/// let gcm = keyward::Algorithm::AES_256_GCM.body_layout();
 /// assert_eq!((gcm.iv_len, gcm.tag_len, gcm.block_len), (12, 16, None));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,24 +39,6 @@ pub struct BodyLayout {
 }
 
 impl BodyLayout {
-    /// The layout of bodies under `algorithm`.
-    pub fn of(algorithm: crate::Algorithm) -> Self {
-        match algorithm.validation() {
-            Some(validation) => Self {
-                key_modifier_len: KEY_MODIFIER_LEN,
-                iv_len: 16,
-                tag_len: validation.digest_len(),
-                block_len: Some(16),
-            },
-            None => Self {
-                key_modifier_len: KEY_MODIFIER_LEN,
-                iv_len: 12,
-                tag_len: 16,
-                block_len: None,
-            },
-        }
-    }
-
     /// The ciphertext length of a body of `body_len` bytes (`None` when it is too short).
     pub fn ciphertext_len(&self, body_len: usize) -> Option<usize> {
         body_len.checked_sub(self.key_modifier_len + self.iv_len + self.tag_len)

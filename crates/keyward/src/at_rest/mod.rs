@@ -12,10 +12,10 @@ pub(crate) mod signature;
 
 use std::fmt::Debug;
 
+pub use crate::key::signature_xml::{SIGNATURE_ALGORITHM, SIGNATURE_ELEMENT, SIGNATURE_NAMESPACE};
 pub use certificate::{Certificate, CertificateEncryptor, ENCRYPTED_XML_DECRYPTOR_TYPE};
 pub use kek::{Kek, KekRing, KEK_DECRYPTOR_TYPE};
 pub use passphrase::{PassphraseEncryptor, PASSPHRASE_DECRYPTOR_TYPE};
-pub use signature::{SIGNATURE_ALGORITHM, SIGNATURE_ELEMENT, SIGNATURE_NAMESPACE};
 
 use crate::element_tree::XmlElement;
 use crate::error::Result;

@@ -23,12 +23,6 @@ use crate::crypto::Algorithm;
 use crate::element_tree::XmlElement;
 use crate::key::KeyId;
 
-/// The namespace of the `<keywardSignature>` element.
-pub const SIGNATURE_NAMESPACE: &str = "urn:keyward:key-signature";
-/// The element's local name.
-pub const SIGNATURE_ELEMENT: &str = "keywardSignature";
-/// The only algorithm keyward writes and accepts.
-pub const SIGNATURE_ALGORITHM: &str = "RSA-PSS-SHA256";
 /// The first field of the signed message (domain separation, version).
 const CONTEXT: &[u8] = b"keyward key signature v1";
 
@@ -75,15 +69,9 @@ pub(crate) fn signed_message(key: &SignedKey<'_>) -> Zeroizing<Vec<u8>> {
     message
 }
 
-/// A `<keywardSignature>` as stored (read before it is checked).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct StoredSignature {
-    pub(crate) algorithm: String,
-    /// The signing certificate's SHA-1 thumbprint as written (compared case-insensitively).
-    pub(crate) certificate: String,
-    /// The signature bytes, or why the text is not base64.
-    pub(crate) value: std::result::Result<Vec<u8>, String>,
-}
+pub(crate) use crate::key::signature_xml::{
+    StoredSignature, SIGNATURE_ALGORITHM, SIGNATURE_ELEMENT, SIGNATURE_NAMESPACE,
+};
 
 /// The `<keywardSignature>` element.
 pub(crate) fn signature_element(thumbprint: &str, signature: &[u8]) -> XmlElement {
@@ -92,28 +80,6 @@ pub(crate) fn signature_element(thumbprint: &str, signature: &[u8]) -> XmlElemen
         .attr("algorithm", SIGNATURE_ALGORITHM)
         .attr("certificate", thumbprint)
         .text(crate::encoding::base64_standard_encode(signature))
-}
-
-/// Whether an element is a `<keywardSignature>` (by local name, whatever its prefix).
-pub(crate) fn is_signature_element(element: &XmlElement) -> bool {
-    let name = element.name();
-    name.rsplit(':').next().unwrap_or(name) == SIGNATURE_ELEMENT
-}
-
-/// Reads the `<keywardSignature>` child of a parsed `<key>`, if there is one.
-pub(crate) fn read_signature(key: roxmltree::Node<'_, '_>) -> Option<StoredSignature> {
-    let node = key.children().find(|c| {
-        c.is_element()
-            && c.tag_name().name() == SIGNATURE_ELEMENT
-            && c.tag_name().namespace() == Some(SIGNATURE_NAMESPACE)
-    })?;
-    let text = super::element_text(node);
-    Some(StoredSignature {
-        algorithm: node.attribute("algorithm").unwrap_or("").to_owned(),
-        certificate: node.attribute("certificate").unwrap_or("").to_owned(),
-        value: crate::encoding::base64_standard_decode(&text)
-            .map_err(|e| format!("the signature is not base64: {e}")),
-    })
 }
 
 #[cfg(test)]

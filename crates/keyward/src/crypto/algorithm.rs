@@ -117,6 +117,26 @@ impl Algorithm {
         }
     }
 
+    /// Where the parts of a payload body lie under this algorithm (key modifier, IV or nonce,
+    /// ciphertext, tag).
+    pub fn body_layout(self) -> crate::payload::BodyLayout {
+        use crate::payload::{BodyLayout, KEY_MODIFIER_LEN};
+        match self.validation() {
+            Some(validation) => BodyLayout {
+                key_modifier_len: KEY_MODIFIER_LEN,
+                iv_len: 16,
+                tag_len: validation.digest_len(),
+                block_len: Some(16),
+            },
+            None => BodyLayout {
+                key_modifier_len: KEY_MODIFIER_LEN,
+                iv_len: 12,
+                tag_len: 16,
+                block_len: None,
+            },
+        }
+    }
+
     /// The validation algorithm, for CBC.
     pub fn validation(self) -> Option<ValidationAlgorithm> {
         match self {

@@ -179,9 +179,9 @@ impl KeyDocument {
     /// Replaces the key's `<keywardSignature>` children with `signature` (or removes them).
     pub(crate) fn set_signature(&mut self, signature: Option<XmlElement>) {
         let children = self.element.children_mut();
-        children.retain(|c| {
-            !matches!(c, XmlNode::Element(e) if crate::at_rest::signature::is_signature_element(e))
-        });
+        children.retain(
+            |c| !matches!(c, XmlNode::Element(e) if super::signature_xml::is_signature_element(e)),
+        );
         if let Some(signature) = signature {
             children.push(XmlNode::Element(signature));
         }

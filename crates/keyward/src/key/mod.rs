@@ -6,6 +6,7 @@ pub(crate) mod id;
 mod resolver;
 mod ring;
 mod ring_key;
+pub(crate) mod signature_xml;
 pub(crate) mod xml;
 
 use std::fmt;
@@ -31,7 +32,7 @@ pub(crate) struct KeyRecord {
     pub(crate) algorithm: Option<Algorithm>,
     pub(crate) material: KeyMaterial,
     /// keyward's `<keywardSignature>` child, when the key has one.
-    pub(crate) signature: Option<crate::at_rest::signature::StoredSignature>,
+    pub(crate) signature: Option<signature_xml::StoredSignature>,
 }
 
 /// What a key's descriptor holds.

@@ -11,7 +11,7 @@ mod render;
 use crate::timespec::format_time as rfc3339;
 use std::io::{Read as _, Write as _};
 
-use keyward::payload::{BodyLayout, KEY_MODIFIER_LEN};
+use keyward::payload::KEY_MODIFIER_LEN;
 use keyward::time::OffsetDateTime;
 use keyward::{Algorithm, KeyId, KeyLookup, Protector, Provider};
 use zeroize::{Zeroize as _, Zeroizing};
@@ -232,9 +232,9 @@ fn envelope(
 }
 
 /// The parts of a body of `len` bytes under `algorithm` (`docs/spec/payload.md` §5 and §6),
-/// as the core lays them out (`keyward::payload::BodyLayout`).
+/// as the core lays them out (`Algorithm::body_layout`).
 fn layout(algorithm: Algorithm, len: usize) -> Layout {
-    let body = BodyLayout::of(algorithm);
+    let body = algorithm.body_layout();
     let (mode, iv_name, tag_kind) = match algorithm.validation() {
         Some(validation) => ("AES-CBC + HMAC", "iv", validation.xml_name()),
         None => ("AES-GCM", "nonce", "GCM"),

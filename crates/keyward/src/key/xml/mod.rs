@@ -143,7 +143,7 @@ fn parse_key(node: Node<'_, '_>) -> std::result::Result<KeyRecord, String> {
         expiration,
         algorithm,
         material,
-        signature: crate::at_rest::signature::read_signature(node),
+        signature: super::signature_xml::read_signature(node),
     })
 }
 
