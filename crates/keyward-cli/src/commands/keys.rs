@@ -319,7 +319,11 @@ fn new(
         return Ok(());
     }
     let Some(text) = explicit_activation else {
-        (now + window)
+        // The activation the library will choose (one window ahead, or now on a ring
+        // without a usable default key): the rule lives in `Provider::plan_next_key`.
+        provider
+            .plan_next_key(lifetime)
+            .activation
             .checked_add(lifetime)
             .and_then(crate::timespec::in_range)
             .ok_or_else(|| CliError::Usage("the key would expire out of range".into()))?;

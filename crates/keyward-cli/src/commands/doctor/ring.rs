@@ -175,14 +175,9 @@ pub fn keys(global: &GlobalOptions, provider: &Provider) -> Vec<Finding> {
                     "restore the key file from a backup".to_owned(),
                 ),
             };
-            let live = key.expiration > now - policy.key_lifetime;
             findings.push(
                 Finding::new(
-                    if live {
-                        Severity::Warning
-                    } else {
-                        Severity::Info
-                    },
+                    unusable_key_severity(key, now, policy.key_lifetime),
                     "keys",
                     code,
                     format!("key {} cannot be used here: {reason}", key.id),
@@ -284,13 +279,8 @@ fn unsigned_certificate_keys(
                 } => format!(" {t}"),
                 _ => String::new(),
             };
-            let live = key.expiration > now - lifetime;
             Finding::new(
-                if live {
-                    Severity::Warning
-                } else {
-                    Severity::Info
-                },
+                unusable_key_severity(key, now, lifetime),
                 "keys",
                 "keys.unsigned_certificate_key",
                 format!(
@@ -557,4 +547,14 @@ fn schedule_findings(provider: &Provider, keys: &[KeyInfo]) -> Vec<Finding> {
         );
     }
     findings
+}
+
+/// A key no node can use matters while its payloads may still be around (it expired less
+/// than a key lifetime ago): a warning; older, a remark.
+fn unusable_key_severity(key: &KeyInfo, now: OffsetDateTime, lifetime: Duration) -> Severity {
+    if key.expiration > now - lifetime {
+        Severity::Warning
+    } else {
+        Severity::Info
+    }
 }
