@@ -183,17 +183,13 @@ impl PostgresRepository {
     /// [`Error::Repository`] naming the store (without credentials), with the PostgreSQL
     /// client's error as its source; [`Error::Configuration`] for a bad keyward parameter.
     pub fn open(url: &str) -> Result<Self> {
-        let (base, parameters) = split_parameters(url).map_err(Error::Configuration)?;
+        let (base, parameters) = split_parameters(url).map_err(bad_parameter)?;
         let defaults = PostgresOptions::default();
         let create_table = match parameters.create_table.as_deref() {
             None | Some("true") => true,
             Some("false") => false,
             // The value is not repeated: a mangled URL may have put a secret there.
-            Some(_) => {
-                return Err(Error::Configuration(
-                    "create_table must be true or false".into(),
-                ))
-            }
+            Some(_) => return Err(bad_parameter("create_table must be true or false")),
         };
         let options = PostgresOptions {
             schema: parameters.schema.clone().unwrap_or(defaults.schema),
@@ -210,14 +206,13 @@ impl PostgresRepository {
     /// [`Error::Repository`] naming the store, with the client's error as its source;
     /// [`Error::Configuration`] for a bad keyward parameter.
     pub fn open_with(url: &str, options: PostgresOptions) -> Result<Self> {
-        let (base, parameters) = split_parameters(url).map_err(Error::Configuration)?;
+        let (base, parameters) = split_parameters(url).map_err(bad_parameter)?;
         if parameters.table.is_some()
             || parameters.schema.is_some()
             || parameters.create_table.is_some()
         {
-            return Err(Error::Configuration(
-                "open_with takes table, schema and create_table from PostgresOptions, not from the URL"
-                    .into(),
+            return Err(bad_parameter(
+                "open_with takes table, schema and create_table from PostgresOptions, not from the URL",
             ));
         }
         Self::connect(url, &base, &parameters, options)
@@ -244,9 +239,8 @@ impl PostgresRepository {
         // keyward removed every sslmode it read: one the client parsed was hidden from keyward
         // (a '?' in the password, …). Refused, never overridden by keyward's default.
         if config.get_ssl_mode() != postgres::config::SslMode::Prefer {
-            return Err(Error::Configuration(
-                "the connection string holds an sslmode keyward cannot read (percent-encode '?', '@', '/' and '#' in the user name and password)"
-                    .into(),
+            return Err(bad_parameter(
+                "the connection string holds an sslmode keyward cannot read (percent-encode '?', '@', '/' and '#' in the user name and password)",
             ));
         }
         // Built from the parsed configuration: a password given anywhere (userinfo, query,
@@ -255,16 +249,15 @@ impl PostgresRepository {
         let mode = match parameters.sslmode.as_deref() {
             None => SslMode::default(),
             Some(value) => SslMode::parse(value).ok_or_else(|| {
-                Error::Configuration(
-                    "sslmode must be disable, allow, prefer, require, verify-ca or verify-full"
-                        .into(),
+                bad_parameter(
+                    "sslmode must be disable, allow, prefer, require, verify-ca or verify-full",
                 )
             })?,
         };
         config.ssl_mode(mode.negotiation());
         let tls =
             tls::client_config(mode, parameters.sslrootcert.as_deref()).map_err(|e| match e {
-                tls::SetupError::Configuration(reason) => Error::Configuration(reason.into()),
+                tls::SetupError::Configuration(reason) => bad_parameter(reason),
                 e => Error::repository_caused(location.clone(), "setting up TLS", e),
             })?;
         if config.get_connect_timeout().is_none() {
@@ -1202,4 +1195,9 @@ mod tests {
         assert!(failed.is_err());
         assert!(started.elapsed() < bound, "{:?}", started.elapsed());
     }
+}
+
+/// A keyward parameter of the URL that cannot be used (the text names it, never its value).
+fn bad_parameter(reason: impl Into<keyward::error::BoxedCause>) -> Error {
+    Error::Configuration(keyward::error::ConfigError::StoreParameter(reason.into()))
 }

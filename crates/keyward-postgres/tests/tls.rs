@@ -219,7 +219,7 @@ fn sslmode_is_honoured() {
 fn configuration_error(url: &str) -> String {
     match PostgresRepository::open(url) {
         Ok(_) => panic!("{url} connected"),
-        Err(Error::Configuration(reason)) => reason,
+        Err(Error::Configuration(reason)) => reason.to_string(),
         Err(err) => panic!("{url}: not a configuration error: {}", err.chain()),
     }
 }

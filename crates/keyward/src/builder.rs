@@ -182,7 +182,7 @@ impl ProviderBuilder {
     /// # Ok::<(), keyward::Error>(())
     /// ```
     #[must_use]
-    pub fn minimum_key_size(mut self, size: crate::AesKeySize) -> Self {
+    pub fn minimum_key_size(mut self, size: crate::crypto::AesKeySize) -> Self {
         self.policy.minimum_key_size = size;
         self
     }
@@ -319,25 +319,26 @@ impl ProviderBuilder {
         let root_purposes = match (self.application_name, self.no_application_discriminator) {
             (Some(_), true) => {
                 return Err(Error::Configuration(
-                    "set an application name or no_application_discriminator(), not both".into(),
+                    crate::error::ConfigError::ApplicationNameTwice,
                 ))
             }
             (Some(name), false) => vec![name],
             (None, true) => Vec::new(),
             (None, false) => {
                 return Err(Error::Configuration(
-                    "set the application name (the .NET app's SetApplicationName value) or call no_application_discriminator()".into(),
+                    crate::error::ConfigError::ApplicationNameMissing,
                 ))
             }
         };
         self.policy.validate()?;
         self.subkey_reuse.validate()?;
         if self.algorithm.key_size().bytes() < self.policy.minimum_key_size.bytes() {
-            return Err(Error::Configuration(format!(
-                "new keys would use {}-bit AES, below the minimum key size ({} bits)",
-                self.algorithm.key_size().bytes() * 8,
-                self.policy.minimum_key_size.bytes() * 8
-            )));
+            return Err(Error::Configuration(
+                crate::error::ConfigError::AlgorithmBelowMinimum {
+                    key_bits: self.algorithm.key_size().bytes() * 8,
+                    minimum_bits: self.policy.minimum_key_size.bytes() * 8,
+                },
+            ));
         }
         let repository: Box<dyn KeyRepository> = match (self.repository, self.key_directory) {
             (Some(repository), None) => repository,
@@ -347,12 +348,12 @@ impl ProviderBuilder {
             (None, Some(directory)) => Box::new(FileSystemRepository::open(directory)?),
             (Some(_), Some(_)) => {
                 return Err(Error::Configuration(
-                    "set a key directory or a repository, not both".into(),
+                    crate::error::ConfigError::RepositoryTwice,
                 ))
             }
             (None, None) => {
                 return Err(Error::Configuration(
-                    "set a key directory or a repository".into(),
+                    crate::error::ConfigError::RepositoryMissing,
                 ))
             }
         };

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 
+pub use crate::error::Base64Error;
 use crate::error::{Error, MalformedReason, Result};
 
 const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(
@@ -67,56 +68,6 @@ const STANDARD_PADDED: GeneralPurpose = GeneralPurpose::new(
         .with_decode_allow_trailing_bits(true)
         .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
 );
-
-/// Why text is not base64 as key XML holds it. The message names a character and its
-/// offset at most, never the text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Base64Error {
-    /// Nothing but whitespace.
-    Empty,
-    /// A character outside the standard alphabet (or data after `=` padding), at a byte
-    /// offset of the text.
-    InvalidCharacter {
-        /// The character.
-        character: char,
-        /// Its byte offset in the text as given (whitespace included).
-        offset: usize,
-        /// Whether it follows `=` padding.
-        after_padding: bool,
-    },
-    /// More than two `=`.
-    TooMuchPadding,
-    /// The characters left after removing whitespace are not a multiple of 4.
-    Length(usize),
-}
-
-impl std::fmt::Display for Base64Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Empty => f.write_str("empty"),
-            Self::InvalidCharacter {
-                character,
-                offset,
-                after_padding: false,
-            } => write!(f, "invalid character {character:?} at offset {offset}"),
-            Self::InvalidCharacter {
-                character,
-                offset,
-                after_padding: true,
-            } => write!(
-                f,
-                "invalid character {character:?} at offset {offset} (after '=' padding)"
-            ),
-            Self::TooMuchPadding => f.write_str("more than two '=' padding characters"),
-            Self::Length(n) => write!(
-                f,
-                "length is not a multiple of 4 after removing whitespace ({n} characters)"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for Base64Error {}
 
 /// Decodes standard base64 as .NET's `Convert.FromBase64String` does, the one reader of every
 /// base64 value in key XML (master keys, KEK and passphrase elements, certificates): spaces,

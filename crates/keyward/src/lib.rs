@@ -29,18 +29,17 @@
 // One audited exception: registering the `fork` handler (crypto/fork.rs).
 #![deny(unsafe_code)]
 
-mod admin;
 pub mod at_rest;
 mod builder;
 mod clock;
 mod crypto;
+mod date;
 pub mod discriminator;
 mod element_tree;
 pub mod encoding;
-mod error;
-mod export;
-mod janitor;
+pub mod error;
 mod key;
+mod key_id;
 mod live_ring;
 pub mod metrics;
 pub mod payload;
@@ -51,28 +50,27 @@ mod provider;
 mod purpose;
 mod refresh;
 mod repository;
-pub mod revocation;
 pub mod schedule;
 mod secret;
 mod subkeys;
 mod time_limited;
 
-pub use admin::{Deletion, Rewrap};
 pub use builder::ProviderBuilder;
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use crypto::{AesKeySize, Algorithm, ValidationAlgorithm};
 #[doc(hidden)] // At `keyward::store`; kept here so existing code builds.
 pub use element_tree::{parse_element, XmlElement, XmlNode};
 pub use error::{error_chain, Error, MalformedReason, Result};
-pub use export::{RingExport, RingImport};
-pub use janitor::{Ensured, PlannedKey};
 pub use key::xml::{DATA_PROTECTION_NAMESPACE, DEFAULT_DESERIALIZER_TYPE};
 pub use key::{
-    resolve_default_key, AtRestProtection, KeyCandidate, KeyId, KeyInfo, KeySignature, KeyStatus,
-    ParseKeyIdError, Resolution, ResolverPolicy, UnreadableKey,
+    AtRestProtection, KeyId, KeyInfo, KeySignature, KeyStatus, ParseKeyIdError, UnreadableKey,
 };
 pub use policy::KeyManagementPolicy;
 pub use protector::{Opened, Protector, Unprotected};
+pub use provider::admin::{Deletion, Rewrap};
+pub use provider::export::{RingExport, RingImport};
+pub use provider::janitor::{Ensured, PlannedKey};
+pub use provider::revocation;
 pub use provider::{KeyLookup, Provider, DEFAULT_KEY_LIFETIME, MIN_KEY_LIFETIME};
 pub use purpose::additional_authenticated_data;
 #[doc(hidden)] // At `keyward::store`; kept here so existing code builds.
@@ -108,6 +106,8 @@ pub mod store {
 #[doc(hidden)]
 pub mod testing {
     pub use crate::crypto::testing::*;
+    pub use crate::key::xml::testing::{descriptor_xml, read_default_descriptor};
+    pub use crate::key::{resolve_default_key, Resolution, ResolverPolicy};
 }
 
 /// The README's examples, compiled and run as doctests.

@@ -12,7 +12,7 @@ use time::{Duration, OffsetDateTime};
 use crate::at_rest::AtRest;
 use crate::clock::Clock;
 use crate::crypto::Algorithm;
-use crate::error::{Error, Result};
+use crate::error::{Error, NoDefaultKeyReason, Result};
 use crate::key::{date, xml, KeyId, KeyRing};
 use crate::policy::KeyManagementPolicy;
 use crate::process::{salvage, ProcessLocal};
@@ -345,13 +345,13 @@ impl LiveRing {
         }
         self.note_failed_ensure(now);
         let reason = if let Some(blocked) = ring.creation_blocked(self.now()) {
-            blocked
+            NoDefaultKeyReason::Blocked(blocked)
         } else if self.policy.read_only {
-            "this node is read-only: another node or `keyward keys new` must create a key".into()
+            NoDefaultKeyReason::ReadOnly
         } else if !self.policy.automatic_key_generation {
-            "automatic key generation is disabled: create a key with `keyward keys new`".into()
+            NoDefaultKeyReason::AutomaticGenerationDisabled
         } else {
-            "no key qualifies as the default key".into()
+            NoDefaultKeyReason::NoKeyQualifiesAsDefault
         };
         Err(Error::NoDefaultKey {
             ring_location: ring.location().to_owned(),

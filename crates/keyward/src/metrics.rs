@@ -57,7 +57,7 @@ pub const PROTECT_FAILURES_TOTAL: &str = "keyward_protect_failures_total";
 pub const UNPROTECT_FAILURES_TOTAL: &str = "keyward_unprotect_failures_total";
 
 /// Counter: keys this process wrote to the repository (created automatically or by
-/// [`Provider::create_key`](crate::Provider::create_key)).
+/// [`Provider::create_key`](crate::provider::Provider::create_key)).
 pub const KEY_CREATED_TOTAL: &str = "keyward_key_created_total";
 
 /// The label of [`KEYS`]: a [`KeyStatus`] name.
@@ -180,7 +180,7 @@ fn next_change(
     ring: &KeyRing,
     now: OffsetDateTime,
     skew: time::Duration,
-    current: crate::KeyId,
+    current: crate::key_id::KeyId,
     expiration: OffsetDateTime,
 ) -> Option<OffsetDateTime> {
     let mut moments: Vec<OffsetDateTime> = ring
@@ -244,10 +244,10 @@ mod tests {
 
     #[test]
     fn errors_map_to_their_reason() {
-        let id = crate::KeyId::random();
+        let id = crate::key_id::KeyId::random();
         let cases = [
             (
-                Error::MalformedPayload(crate::MalformedReason::Empty),
+                Error::MalformedPayload(crate::error::MalformedReason::Empty),
                 Reason::Malformed,
             ),
             (
@@ -275,7 +275,7 @@ mod tests {
             (
                 Error::NoDefaultKey {
                     ring_location: "x".into(),
-                    reason: "y".into(),
+                    reason: crate::error::NoDefaultKeyReason::NoKeyQualifies,
                 },
                 Reason::NoDefaultKey,
             ),

@@ -2,7 +2,7 @@
 //! Parsing never panics: every length is checked.
 
 use crate::error::{Error, MalformedReason, Result};
-use crate::key::id::KeyId;
+use crate::key_id::KeyId;
 
 /// The magic header: the high 28 bits of SHA-1 of the protector's type name, version nibble 0.
 pub const MAGIC: [u8; 4] = [0x09, 0xF0, 0xC9, 0xF0];
@@ -16,7 +16,7 @@ pub const KEY_MODIFIER_LEN: usize = 16;
 /// Where the parts of an encryptor body lie for one algorithm: `key modifier || IV (CBC) or
 /// nonce (GCM) || ciphertext || tag (HMAC or GCM)`.
 ///
-/// An algorithm gives its layout ([`Algorithm::body_layout`](crate::Algorithm::body_layout)).
+/// An algorithm gives its layout ([`Algorithm::body_layout`](crate::crypto::Algorithm::body_layout)).
 ///
 /// ```
 /// let layout = keyward::Algorithm::AES_256_CBC_HMACSHA256.body_layout();

@@ -6,7 +6,6 @@ use time::Duration;
 
 use crate::crypto::AesKeySize;
 use crate::error::{Error, Result};
-use crate::key::ResolverPolicy;
 
 /// The key-management settings of a provider. The defaults are .NET's.
 ///
@@ -101,7 +100,9 @@ impl KeyManagementPolicy {
         } else {
             return Ok(());
         };
-        Err(Error::Configuration(problem.into()))
+        Err(Error::Configuration(crate::error::ConfigError::KeyPolicy(
+            problem,
+        )))
     }
 
     /// The windows the default-key resolver uses.
@@ -149,6 +150,24 @@ mod tests {
                 period <= Duration::hours(24) && period > Duration::hours(19),
                 "{period}"
             );
+        }
+    }
+}
+
+/// The time windows the policy uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResolverPolicy {
+    /// How far ahead of its activation a key may already be used (clock skew between nodes).
+    pub max_clock_skew: Duration,
+    /// How long a new key takes to reach every node.
+    pub propagation_window: Duration,
+}
+
+impl Default for ResolverPolicy {
+    fn default() -> Self {
+        Self {
+            max_clock_skew: Duration::minutes(5),
+            propagation_window: Duration::days(2),
         }
     }
 }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError, TryLockError};
 use arc_swap::ArcSwap;
 use time::OffsetDateTime;
 
-use crate::key::KeyId;
+use crate::key_id::KeyId;
 use crate::refresh::Refresher;
 
 /// The part of a provider that belongs to one process: a forked child replaces it whole.

@@ -11,8 +11,8 @@ use crate::crypto::{
 };
 use crate::encoding::{base64url_decode, base64url_encode};
 use crate::error::{Error, Result};
-use crate::key::KeyId;
 use crate::key::RingKey;
+use crate::key_id::KeyId;
 use crate::live_ring::LiveRing;
 use crate::payload::{self, HEADER_LEN};
 use crate::purpose::aad_tail;
@@ -133,7 +133,7 @@ impl Protector {
     /// Protects bytes with the ring's default key. If the ring has no usable key (none was
     /// created yet, or the refresh thread could not create the successor in time), the
     /// refresh thread reloads (creating a key if this node may) and this call waits for it at
-    /// most [`unknown_key_wait`](crate::KeyManagementPolicy::unknown_key_wait). The caller's
+    /// most [`unknown_key_wait`](crate::policy::KeyManagementPolicy::unknown_key_wait). The caller's
     /// thread never does repository I/O.
     ///
     /// # Errors
@@ -160,7 +160,7 @@ impl Protector {
             .default_key_at(now)
             .ok_or_else(|| Error::NoDefaultKey {
                 ring_location: ring.location().to_owned(),
-                reason: "no key qualifies".into(),
+                reason: crate::error::NoDefaultKeyReason::NoKeyQualifies,
             })?;
         self.protect_with(key, plaintext, now)
     }

@@ -5,7 +5,7 @@
 //! for one purpose chain cannot be opened under another.
 
 use crate::encoding::write_varint;
-use crate::key::KeyId;
+use crate::key_id::KeyId;
 use crate::payload::MAGIC;
 
 /// The purpose part of the AAD (`u32be(count) || purposes`), computed once per protector so

@@ -6,7 +6,8 @@
 
 use time::{Duration, OffsetDateTime};
 
-use crate::key::{resolve_default_key, KeyCandidate, KeyId, ResolverPolicy};
+pub use crate::key::KeyCandidate;
+use crate::key::{resolve_default_key, KeyId, ResolverPolicy};
 use crate::policy::KeyManagementPolicy;
 
 /// The windows a schedule uses (from [`KeyManagementPolicy`]).
@@ -135,7 +136,8 @@ pub struct NewKeyPlan {
 ///
 /// ```
 /// use keyward::schedule::{Schedule, ScheduleWindows};
-/// use keyward::{KeyCandidate, KeyId, KeyManagementPolicy};
+/// use keyward::schedule::KeyCandidate;
+/// use keyward::{KeyId, KeyManagementPolicy};
 /// use keyward::time::{macros::datetime, Duration};
 ///
 /// let now = datetime!(2026-01-01 0:00 UTC);

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 
 use crate::crypto::{KeyIdentity, Subkeys, KEY_MODIFIER_LEN};
 use crate::error::{Error, Result};
-use crate::key::KeyId;
+use crate::key_id::KeyId;
 
 /// How many payloads `protect` encrypts under one key modifier (and so one set of derived
 /// subkeys).
@@ -90,16 +90,20 @@ impl SubkeyReuse {
                 max_age,
             } => {
                 if max_payloads == 0 || max_payloads > Self::MAX_PAYLOADS {
-                    return Err(Error::Configuration(format!(
-                        "subkey reuse: max_payloads must be 1 to {} (got {max_payloads})",
-                        Self::MAX_PAYLOADS
-                    )));
+                    return Err(Error::Configuration(
+                        crate::error::ConfigError::SubkeyMaxPayloads {
+                            got: max_payloads,
+                            max: Self::MAX_PAYLOADS,
+                        },
+                    ));
                 }
                 if max_age.is_zero() || max_age > Self::MAX_AGE {
-                    return Err(Error::Configuration(format!(
-                        "subkey reuse: max_age must be above zero and at most {:?} (got {max_age:?})",
-                        Self::MAX_AGE
-                    )));
+                    return Err(Error::Configuration(
+                        crate::error::ConfigError::SubkeyMaxAge {
+                            got: max_age,
+                            max: Self::MAX_AGE,
+                        },
+                    ));
                 }
                 Ok(())
             }

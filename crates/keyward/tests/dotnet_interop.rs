@@ -160,7 +160,7 @@ fn dpapi_key_is_listed_but_never_used() {
     // would downgrade the ring's protection for every .NET node): it says why instead.
     let err = provider.protector(["x"]).protect(b"data").unwrap_err();
     assert!(
-        matches!(&err, Error::NoDefaultKey { reason, .. } if reason.contains("DpapiXmlDecryptor")),
+        matches!(&err, Error::NoDefaultKey { reason, .. } if reason.to_string().contains("DpapiXmlDecryptor")),
         "{err}"
     );
     assert_eq!(provider.keys().len(), 1);

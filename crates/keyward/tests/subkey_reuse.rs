@@ -255,7 +255,7 @@ fn out_of_range_bounds_are_refused_by_the_builder() {
             .build()
             .unwrap_err();
         assert!(
-            matches!(&error, Error::Configuration(m) if m.contains("subkey reuse")),
+            matches!(&error, Error::Configuration(m) if m.to_string().contains("subkey reuse")),
             "{reuse:?}: {error}"
         );
     }

@@ -9,11 +9,12 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
+use keyward::schedule::KeyCandidate;
 use keyward::testing;
+use keyward::testing::{resolve_default_key, ResolverPolicy};
 use keyward::{
-    additional_authenticated_data, encoding, payload, resolve_default_key, time, AesKeySize,
-    Algorithm, KeyCandidate, KeyId, KeyRepository, Provider, ResolverPolicy, StoredElement,
-    ValidationAlgorithm,
+    additional_authenticated_data, encoding, payload, time, AesKeySize, Algorithm, KeyId,
+    KeyRepository, Provider, StoredElement, ValidationAlgorithm,
 };
 use serde_json::Value;
 

@@ -280,7 +280,7 @@ fn new(
             .and_then(crate::timespec::in_range)
             .ok_or_else(|| CliError::Usage("the key would expire out of range".into()))?;
         let schedule = provider.schedule().with_change(|keys| {
-            keys.push(keyward::KeyCandidate {
+            keys.push(keyward::schedule::KeyCandidate {
                 id: keyward::KeyId::from_guid_bytes([0xff; 16]),
                 creation: now,
                 activation,

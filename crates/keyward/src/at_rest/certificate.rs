@@ -33,6 +33,7 @@ use super::signature::{
 use super::{EncryptedElement, XmlDecryptor, XmlEncryptor};
 use crate::element_tree::XmlElement;
 use crate::encoding::{base64_standard_decode, base64_standard_encode};
+use crate::error::AtRestError;
 use crate::error::{Error, Result};
 use crate::key::KeySignature;
 use crate::secret::Secret;
@@ -70,15 +71,19 @@ impl Certificate {
             password,
             p12_keystore::Pkcs12ImportPolicy::Relaxed,
         )
-        .map_err(|e| Error::Configuration(format!("cannot open the PKCS#12 file: {e}")))?;
-        let (_, chain) = store
-            .private_key_chain()
-            .ok_or_else(|| Error::Configuration("the PKCS#12 file holds no private key".into()))?;
+        .map_err(|e| Error::Configuration(crate::error::ConfigError::Pkcs12(Box::new(e))))?;
+        let (_, chain) = store.private_key_chain().ok_or_else(|| {
+            Error::Configuration(crate::error::ConfigError::CertificateFileIncomplete(
+                "the PKCS#12 file holds no private key",
+            ))
+        })?;
         let der = chain
             .certs()
             .first()
             .ok_or_else(|| {
-                Error::Configuration("the PKCS#12 file holds no certificate for its key".into())
+                Error::Configuration(crate::error::ConfigError::CertificateFileIncomplete(
+                    "the PKCS#12 file holds no certificate for its key",
+                ))
             })?
             .as_der()
             .to_vec();
@@ -98,10 +103,15 @@ impl Certificate {
             // Line breaks and indentation skipped by the reader (which wipes its copy).
             base64_standard_decode(&pem[start..stop]).ok()
         };
-        let der = block("CERTIFICATE")
-            .ok_or_else(|| Error::Configuration("no CERTIFICATE block in the PEM".into()))?;
+        let der = block("CERTIFICATE").ok_or_else(|| {
+            Error::Configuration(crate::error::ConfigError::CertificateFileIncomplete(
+                "no CERTIFICATE block in the PEM",
+            ))
+        })?;
         let key = block("PRIVATE KEY").ok_or_else(|| {
-            Error::Configuration("no unencrypted PKCS#8 PRIVATE KEY block in the PEM".into())
+            Error::Configuration(crate::error::ConfigError::CertificateFileIncomplete(
+                "no unencrypted PKCS#8 PRIVATE KEY block in the PEM",
+            ))
         })?;
         // From here the key is a `Secret` (wiped on drop, on every path).
         Self::from_parts(der, Secret::new(key))
@@ -112,8 +122,9 @@ impl Certificate {
         // The private key must belong to the certificate: what keyward encrypts to the
         // certificate's key must open with this private key (else .NET could not read it).
         let probe = Secret::random(32);
-        let public = OaepPublicEncryptingKey::new(certificate.public_key()?)
-            .map_err(|_| Error::Configuration("the certificate's key cannot encrypt".into()))?;
+        let public = OaepPublicEncryptingKey::new(certificate.public_key()?).map_err(|_| {
+            Error::Configuration(crate::error::ConfigError::CertificateCannotEncrypt)
+        })?;
         let mut sealed = vec![0u8; public.ciphertext_size()];
         let sealed = public
             .encrypt(&OAEP_SHA1_MGF1SHA1, probe.expose(), &mut sealed, None)
@@ -130,7 +141,7 @@ impl Certificate {
             .unwrap_or(false);
         if !matches {
             return Err(Error::Configuration(
-                "the private key does not belong to the certificate".into(),
+                crate::error::ConfigError::KeyNotOfCertificate,
             ));
         }
         Ok(certificate)
@@ -139,16 +150,14 @@ impl Certificate {
     /// The RSA public key in the certificate (SubjectPublicKeyInfo).
     fn public_key(&self) -> Result<aws_lc_rs::rsa::PublicEncryptingKey> {
         let (_, parsed) = x509_parser::parse_x509_certificate(&self.der)
-            .map_err(|e| Error::Configuration(format!("the certificate is not X.509 DER: {e}")))?;
+            .map_err(|e| Error::Configuration(crate::error::ConfigError::NotX509(Box::new(e))))?;
         aws_lc_rs::rsa::PublicEncryptingKey::from_der(parsed.public_key().raw)
-            .map_err(|e| Error::Configuration(format!("the certificate's key is not RSA: {e}")))
+            .map_err(|e| Error::Configuration(crate::error::ConfigError::NotRsa(Box::new(e))))
     }
 
     fn private_key(&self) -> Result<PrivateDecryptingKey> {
         PrivateDecryptingKey::from_pkcs8(self.pkcs8.expose()).map_err(|e| {
-            Error::Configuration(format!(
-                "the certificate's private key is not a usable RSA key: {e}"
-            ))
+            Error::Configuration(crate::error::ConfigError::PrivateKeyNotRsa(Box::new(e)))
         })
     }
 
@@ -183,7 +192,7 @@ impl CertificateEncryptor {
     pub fn new(certificates: Vec<Certificate>) -> Result<Self> {
         if certificates.is_empty() {
             return Err(Error::Configuration(
-                "configure at least one certificate".into(),
+                crate::error::ConfigError::NoCertificate,
             ));
         }
         Ok(Self { certificates })
@@ -199,11 +208,8 @@ impl CertificateEncryptor {
     /// bits); [`Error::EncryptionFailed`] when signing fails.
     pub(crate) fn sign_key(&self, key: &SignedKey<'_>) -> Result<XmlElement> {
         let certificate = &self.certificates[0];
-        let pair = RsaKeyPair::from_pkcs8(certificate.pkcs8.expose()).map_err(|_| {
-            Error::Configuration(
-                "the certificate's private key cannot sign keys (RSA-PSS needs an RSA key of 2048 to 8192 bits)".into(),
-            )
-        })?;
+        let pair = RsaKeyPair::from_pkcs8(certificate.pkcs8.expose())
+            .map_err(|_| Error::Configuration(crate::error::ConfigError::CertificateCannotSign))?;
         let message = signed_message(key);
         let mut signature = vec![0u8; pair.public_modulus_len()];
         pair.sign(
@@ -225,9 +231,7 @@ impl CertificateEncryptor {
         let Some(stored) = stored else {
             return KeySignature::Unsigned;
         };
-        let invalid = |reason: &str| KeySignature::Invalid {
-            reason: reason.to_owned(),
-        };
+        let invalid = |reason: &'static str| KeySignature::Invalid { reason };
         if stored.algorithm != SIGNATURE_ALGORITHM {
             return invalid("its algorithm is not RSA-PSS-SHA256");
         }
@@ -319,10 +323,10 @@ impl XmlDecryptor for CertificateEncryptor {
 
     fn decrypt(
         &self,
-        _key_id: crate::KeyId,
+        _key_id: crate::key_id::KeyId,
         encrypted: &str,
     ) -> Result<zeroize::Zeroizing<String>> {
-        let fail = |reason: &str| Error::AtRest(reason.to_owned());
+        let fail = |reason: &'static str| Error::AtRest(AtRestError::Malformed(reason));
         let doc =
             super::parse(encrypted).ok_or_else(|| fail("the EncryptedData element is not XML"))?;
         let data = doc.root_element();
@@ -336,18 +340,28 @@ impl XmlDecryptor for CertificateEncryptor {
             .and_then(|k| child(k, XMLDSIG, "X509Data"))
             .and_then(|x| child(x, XMLDSIG, "X509Certificate"))
             .ok_or_else(|| fail("no X509Data/X509Certificate in the EncryptedKey"))?;
-        let embedded = base64_standard_decode(&super::element_text(embedded))
-            .map_err(|e| Error::AtRest(format!("the X509Certificate is not base64: {e}")))?;
+        let embedded = base64_standard_decode(&super::element_text(embedded)).map_err(|e| {
+            Error::AtRest(AtRestError::NotBase64 {
+                what: "the X509Certificate",
+                source: e,
+            })
+        })?;
         let certificate = self
             .certificates
             .iter()
             .find(|c| c.der == embedded)
             .ok_or_else(|| {
-                fail("the key was encrypted for a certificate that is not configured")
+                Error::AtRest(AtRestError::WrongSecret(
+                    "the key was encrypted for a certificate that is not configured",
+                ))
             })?;
         // From here on every failure gives the same answer: AES-CBC carries no MAC, and
         // distinct errors (padding, encoding, element) would be a decryption oracle.
-        let opaque = || fail("the configured certificate does not decrypt this EncryptedData");
+        let opaque = || {
+            Error::AtRest(AtRestError::WrongSecret(
+                "the configured certificate does not decrypt this EncryptedData",
+            ))
+        };
         let plaintext = (|| {
             let wrapped = cipher_value(encrypted_key)?;
             let mut session = zeroize::Zeroizing::new(vec![0u8; 1024]);
@@ -390,9 +404,13 @@ impl XmlEncryptor for CertificateEncryptor {
         Some(self)
     }
 
-    fn encrypt(&self, _key_id: crate::KeyId, master_key: &XmlElement) -> Result<EncryptedElement> {
+    fn encrypt(
+        &self,
+        _key_id: crate::key_id::KeyId,
+        master_key: &XmlElement,
+    ) -> Result<EncryptedElement> {
         let certificate = &self.certificates[0];
-        let fail = |reason: &str| Error::AtRest(reason.to_owned());
+        let fail = |reason: &'static str| Error::AtRest(AtRestError::Primitive(reason));
         let session = Secret::random(32);
         let mut iv = [0u8; 16];
         crate::crypto::rng::fill(&mut iv);
@@ -446,7 +464,12 @@ impl XmlEncryptor for CertificateEncryptor {
         })
     }
 
-    fn is_current(&self, _key_id: crate::KeyId, decryptor_type: &str, encrypted: &str) -> bool {
+    fn is_current(
+        &self,
+        _key_id: crate::key_id::KeyId,
+        decryptor_type: &str,
+        encrypted: &str,
+    ) -> bool {
         if super::type_name_of(decryptor_type) != self.type_name() {
             return false;
         }

@@ -5,6 +5,7 @@ use std::fmt;
 use super::{nonce_and_value, parse, seal, EncryptedElement, XmlDecryptor, XmlEncryptor};
 use crate::element_tree::XmlElement;
 use crate::encoding::{base64_standard_decode, base64_standard_encode};
+use crate::error::AtRestError;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
@@ -30,10 +31,9 @@ impl Kek {
     /// [`Error::Configuration`] unless the key is 32 bytes.
     pub fn new(key: Secret) -> Result<Self> {
         if key.len() != 32 {
-            return Err(Error::Configuration(format!(
-                "a key-encryption key is 32 bytes, not {}",
-                key.len()
-            )));
+            return Err(Error::Configuration(crate::error::ConfigError::KekLength {
+                len: key.len(),
+            }));
         }
         let id = kek_id(key.expose());
         Ok(Self { id, key })
@@ -49,7 +49,7 @@ impl Kek {
             Ok(key) => key,
             // Also base64url, or standard base64 without padding.
             Err(standard) => crate::encoding::base64url_decode(&bytes).map_err(|_| {
-                Error::Configuration(format!("the key-encryption key is not base64: {standard}"))
+                Error::Configuration(crate::error::ConfigError::KekNotBase64(standard))
             })?,
         };
         Self::new(Secret::new(key))
@@ -116,16 +116,18 @@ impl KekRing {
     /// [`Error::Configuration`] for an empty list.
     pub fn new(keks: Vec<Kek>) -> Result<Self> {
         if keks.is_empty() {
-            return Err(Error::Configuration(
-                "a KEK ring needs at least one KEK".into(),
-            ));
+            return Err(Error::Configuration(crate::error::ConfigError::NoKek));
         }
         Ok(Self { keks })
     }
 }
 
 impl XmlEncryptor for KekRing {
-    fn encrypt(&self, key_id: crate::KeyId, master_key: &XmlElement) -> Result<EncryptedElement> {
+    fn encrypt(
+        &self,
+        key_id: crate::key_id::KeyId,
+        master_key: &XmlElement,
+    ) -> Result<EncryptedElement> {
         let kek = &self.keks[0];
         let plaintext = zeroize::Zeroizing::new(master_key.to_compact());
         let (nonce, sealed) = seal::seal(
@@ -145,7 +147,12 @@ impl XmlEncryptor for KekRing {
         })
     }
 
-    fn is_current(&self, _key_id: crate::KeyId, decryptor_type: &str, encrypted: &str) -> bool {
+    fn is_current(
+        &self,
+        _key_id: crate::key_id::KeyId,
+        decryptor_type: &str,
+        encrypted: &str,
+    ) -> bool {
         super::type_name_of(decryptor_type) == super::type_name_of(KEK_DECRYPTOR_TYPE)
             && parse(encrypted).is_some_and(|doc| {
                 doc.root_element().attribute("kekId") == Some(self.keks[0].id.as_str())
@@ -155,7 +162,7 @@ impl XmlEncryptor for KekRing {
 
 /// Associated data: the decryptor type, the KEK id and the key id (a wrapped secret cannot
 /// be moved to another key).
-fn aad(kek_id: &str, key_id: crate::KeyId) -> String {
+fn aad(kek_id: &str, key_id: crate::key_id::KeyId) -> String {
     format!(
         "{}|{kek_id}|{key_id}",
         super::type_name_of(KEK_DECRYPTOR_TYPE)
@@ -167,31 +174,37 @@ impl XmlDecryptor for KekRing {
         super::type_name_of(KEK_DECRYPTOR_TYPE)
     }
 
-    fn decrypt(&self, key_id: crate::KeyId, encrypted: &str) -> Result<zeroize::Zeroizing<String>> {
-        let fail = |reason: String| Error::AtRest(reason);
-        let doc =
-            parse(encrypted).ok_or_else(|| fail("the KEK-encrypted element is not XML".into()))?;
+    fn decrypt(
+        &self,
+        key_id: crate::key_id::KeyId,
+        encrypted: &str,
+    ) -> Result<zeroize::Zeroizing<String>> {
+        let doc = parse(encrypted).ok_or(Error::AtRest(AtRestError::Malformed(
+            "the KEK-encrypted element is not XML",
+        )))?;
         let root = doc.root_element();
         let kek_id = root.attribute("kekId").unwrap_or("");
-        let kek = self.keks.iter().find(|k| k.id == kek_id).ok_or_else(|| {
-            fail(format!(
-                "no configured key-encryption key has the id {kek_id:?}"
-            ))
-        })?;
-        let (nonce, sealed) = nonce_and_value(root, "the KEK-encrypted element").map_err(fail)?;
+        let kek_error = |configured| {
+            Error::AtRest(AtRestError::Kek {
+                kek_id: kek_id.to_owned(),
+                configured,
+            })
+        };
+        let kek = self
+            .keks
+            .iter()
+            .find(|k| k.id == kek_id)
+            .ok_or_else(|| kek_error(false))?;
+        let (nonce, sealed) = nonce_and_value(root, "the KEK-encrypted element")?;
         let plaintext = seal::open(
             kek.key.expose(),
             aad(kek_id, key_id).as_bytes(),
             &nonce,
             &sealed,
         )
-        .ok_or_else(|| {
-            fail(format!(
-                "the key-encryption key {kek_id} does not open this element (tampered?)"
-            ))
-        })?;
+        .ok_or_else(|| kek_error(true))?;
         let text = String::from_utf8(plaintext.to_vec())
-            .map_err(|_| fail("the decrypted element is not UTF-8".into()))?;
+            .map_err(|_| Error::AtRest(AtRestError::NotUtf8))?;
         Ok(zeroize::Zeroizing::new(text))
     }
 }

@@ -18,7 +18,7 @@ pub use kek::{Kek, KekRing, KEK_DECRYPTOR_TYPE};
 pub use passphrase::{PassphraseEncryptor, PASSPHRASE_DECRYPTOR_TYPE};
 
 use crate::element_tree::XmlElement;
-use crate::error::Result;
+use crate::error::{AtRestError, Result};
 
 /// An encrypted `<masterKey>`: the element to place inside `<encryptedSecret>` and the
 /// `decryptorType` that reads it back.
@@ -38,11 +38,20 @@ pub trait XmlEncryptor: Send + Sync + Debug {
     ///
     /// # Errors
     /// When encryption fails.
-    fn encrypt(&self, key_id: crate::KeyId, master_key: &XmlElement) -> Result<EncryptedElement>;
+    fn encrypt(
+        &self,
+        key_id: crate::key_id::KeyId,
+        master_key: &XmlElement,
+    ) -> Result<EncryptedElement>;
 
     /// Whether an element already encrypted (`decryptor_type`, `encrypted` as XML text) is
     /// encrypted the way this encryptor would (so `keys rewrap` can skip it).
-    fn is_current(&self, key_id: crate::KeyId, decryptor_type: &str, encrypted: &str) -> bool;
+    fn is_current(
+        &self,
+        key_id: crate::key_id::KeyId,
+        decryptor_type: &str,
+        encrypted: &str,
+    ) -> bool;
 
     /// The certificates, when this encryptor encrypts to certificates (keyward then signs the
     /// keys it encrypts with them).
@@ -64,7 +73,11 @@ pub trait XmlDecryptor: Send + Sync + Debug {
     /// # Errors
     /// When the element is malformed or this decryptor's keys cannot open it; the message
     /// never contains secret material.
-    fn decrypt(&self, key_id: crate::KeyId, encrypted: &str) -> Result<zeroize::Zeroizing<String>>;
+    fn decrypt(
+        &self,
+        key_id: crate::key_id::KeyId,
+        encrypted: &str,
+    ) -> Result<zeroize::Zeroizing<String>>;
 
     /// The certificates, when this decryptor decrypts with certificates (keyward then checks
     /// the signatures of certificate-encrypted keys with them).
@@ -148,15 +161,23 @@ mod seal {
 /// Which child is missing or not base64, and why.
 fn nonce_and_value(
     node: roxmltree::Node<'_, '_>,
-    what: &str,
-) -> std::result::Result<(Vec<u8>, Vec<u8>), String> {
-    let read = |name: &str| {
+    what: &'static str,
+) -> std::result::Result<(Vec<u8>, Vec<u8>), AtRestError> {
+    let read = |part: &'static str| {
         let child = node
             .children()
-            .find(|c| c.is_element() && c.has_tag_name(name))
-            .ok_or_else(|| format!("{what} lacks <{name}>"))?;
-        crate::encoding::base64_standard_decode(&element_text(child))
-            .map_err(|e| format!("{what}'s <{name}> is not base64: {e}"))
+            .find(|c| c.is_element() && c.has_tag_name(part))
+            .ok_or(AtRestError::MissingPart {
+                element: what,
+                part,
+            })?;
+        crate::encoding::base64_standard_decode(&element_text(child)).map_err(|source| {
+            AtRestError::PartNotBase64 {
+                element: what,
+                part,
+                source,
+            }
+        })
     };
     Ok((read("nonce")?, read("value")?))
 }
@@ -177,7 +198,7 @@ fn parse(encrypted: &str) -> Option<roxmltree::Document<'_>> {
 
 /// A sink called with every new key's `<masterKey>` element before it is encrypted (for
 /// example to seal a copy to an offline escrow KEK or certificate).
-pub type EscrowSink = std::sync::Arc<dyn Fn(crate::KeyId, &XmlElement) + Send + Sync>;
+pub type EscrowSink = std::sync::Arc<dyn Fn(crate::key_id::KeyId, &XmlElement) + Send + Sync>;
 
 /// A provider's at-rest configuration and its cache of decrypted master keys.
 #[derive(Default)]
@@ -194,10 +215,12 @@ pub(crate) struct AtRest {
     /// element costs one attempt, not one per refresh).
     /// Replaced, never locked, in a forked child (the parent's refresh thread may have held
     /// it at the fork, decrypting).
-    pub(crate) cache:
-        crate::process::Replaceable<std::collections::HashMap<crate::KeyId, CachedDecryption>>,
+    pub(crate) cache: crate::process::Replaceable<
+        std::collections::HashMap<crate::key_id::KeyId, CachedDecryption>,
+    >,
     /// Keys already reported as stored unencrypted (one warning per key and process).
-    pub(crate) plaintext_seen: crate::process::Replaceable<std::collections::HashSet<crate::KeyId>>,
+    pub(crate) plaintext_seen:
+        crate::process::Replaceable<std::collections::HashSet<crate::key_id::KeyId>>,
 }
 
 impl Debug for AtRest {
@@ -218,7 +241,7 @@ impl Debug for AtRest {
 /// One cached decryption: what was decrypted (SHA-256 of type and element) and the result.
 pub(crate) struct CachedDecryption {
     fingerprint: [u8; 32],
-    result: std::result::Result<crate::Secret, String>,
+    result: std::result::Result<crate::secret::Secret, AtRestError>,
 }
 
 fn fingerprint(decryptor_type: &str, encrypted: &str) -> [u8; 32] {
@@ -244,7 +267,7 @@ impl AtRest {
 
     /// Notes (at debug level, once per key and process) that a key is stored unencrypted:
     /// reading a ring .NET wrote is no news; key creation and `doctor` say it once.
-    pub(crate) fn note_plaintext_key(&self, key_id: crate::KeyId) {
+    pub(crate) fn note_plaintext_key(&self, key_id: crate::key_id::KeyId) {
         let first = self.plaintext_seen.with(|seen| seen.insert(key_id));
         if first {
             tracing::debug!(%key_id, "the key is stored unencrypted at rest (anyone who can read the key store can forge and read payloads); configure a KEK, passphrase or certificate and run `keyward keys rewrap`");
@@ -255,10 +278,10 @@ impl AtRest {
     /// such decryptor is configured, `Some(Err(reason))` when it fails.
     pub(crate) fn decrypt(
         &self,
-        key_id: crate::KeyId,
+        key_id: crate::key_id::KeyId,
         decryptor_type: &str,
         encrypted: &str,
-    ) -> Option<std::result::Result<crate::Secret, String>> {
+    ) -> Option<std::result::Result<crate::secret::Secret, AtRestError>> {
         let print = fingerprint(decryptor_type, encrypted);
         self.cache.with(|cache| {
             if let Some(hit) = cache.get(&key_id).filter(|c| c.fingerprint == print) {
@@ -268,7 +291,7 @@ impl AtRest {
             let decryptor = self.decryptors.iter().find(|d| d.type_name() == wanted)?;
             let result = decryptor
                 .decrypt(key_id, encrypted)
-                .map_err(|e| e.to_string())
+                .map_err(|e| AtRestError::Decryptor(std::sync::Arc::new(e)))
                 .and_then(|xml| crate::key::xml::master_key_from_xml(&xml));
             cache.insert(
                 key_id,
@@ -292,10 +315,10 @@ impl AtRest {
     /// decryptor), and whether `encryptor` already encrypts it as it would.
     pub(crate) fn master_key_of(
         &self,
-        key_id: crate::KeyId,
+        key_id: crate::key_id::KeyId,
         secret: &XmlElement,
         encryptor: &dyn XmlEncryptor,
-    ) -> std::result::Result<Option<XmlElement>, String> {
+    ) -> std::result::Result<Option<XmlElement>, AtRestError> {
         self.master_key_unless(key_id, secret, |decryptor_type, inner| {
             encryptor.is_current(key_id, decryptor_type, inner)
         })
@@ -305,19 +328,19 @@ impl AtRest {
     /// decryptor.
     pub(crate) fn open_master_key(
         &self,
-        key_id: crate::KeyId,
+        key_id: crate::key_id::KeyId,
         secret: &XmlElement,
-    ) -> std::result::Result<XmlElement, String> {
+    ) -> std::result::Result<XmlElement, AtRestError> {
         self.master_key_unless(key_id, secret, |_, _| false)
             .map(|master| master.unwrap_or_else(|| secret.clone()))
     }
 
     fn master_key_unless(
         &self,
-        key_id: crate::KeyId,
+        key_id: crate::key_id::KeyId,
         secret: &XmlElement,
         current: impl Fn(&str, &str) -> bool,
-    ) -> std::result::Result<Option<XmlElement>, String> {
+    ) -> std::result::Result<Option<XmlElement>, AtRestError> {
         if secret.name() == "masterKey" {
             return Ok(Some(secret.clone()));
         }
@@ -329,7 +352,7 @@ impl AtRest {
                 crate::element_tree::XmlNode::Element(e) => Some(e.to_compact()),
                 _ => None,
             })
-            .ok_or("the <encryptedSecret> is empty")?;
+            .ok_or(AtRestError::Malformed("the <encryptedSecret> is empty"))?;
         if current(decryptor_type, &inner) {
             return Ok(None);
         }
@@ -338,13 +361,13 @@ impl AtRest {
             .decryptors
             .iter()
             .find(|d| d.type_name() == wanted)
-            .ok_or_else(|| format!("no configured decryptor reads {wanted}"))?;
+            .ok_or(AtRestError::NoDecryptor)?;
         let xml = decryptor
             .decrypt(key_id, &inner)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| AtRestError::Decryptor(std::sync::Arc::new(e)))?;
         crate::element_tree::parse_element(&xml)
             .map(Some)
-            .map_err(|e| e.to_string())
+            .map_err(|e| AtRestError::Decryptor(std::sync::Arc::new(e)))
     }
 
     /// The certificates that decrypt certificate-encrypted keys (and check their signatures):
@@ -390,7 +413,7 @@ impl AtRest {
     }
 
     /// Drops cached secrets of keys that are gone.
-    pub(crate) fn forget(&self, ids: impl Iterator<Item = crate::KeyId>) {
+    pub(crate) fn forget(&self, ids: impl Iterator<Item = crate::key_id::KeyId>) {
         self.cache.with(|cache| {
             for id in ids {
                 cache.remove(&id);
@@ -402,7 +425,7 @@ impl AtRest {
     /// configured, after the escrow sink has seen the plaintext element.
     pub(crate) fn protect_master_key(
         &self,
-        key_id: crate::KeyId,
+        key_id: crate::key_id::KeyId,
         master_key: XmlElement,
     ) -> Result<XmlElement> {
         if let Some(escrow) = &self.escrow {
@@ -410,7 +433,7 @@ impl AtRest {
         }
         match &self.encryptor {
             Some(encryptor) => Ok(encrypted_secret(encryptor.encrypt(key_id, &master_key)?)),
-            None if self.require_encryption => Err(crate::Error::EncryptionRequired(key_id)),
+            None if self.require_encryption => Err(crate::error::Error::EncryptionRequired(key_id)),
             None => {
                 // Warned here: reading it back needs no second warning.
                 self.plaintext_seen.with(|seen| seen.insert(key_id));
@@ -426,10 +449,10 @@ impl AtRest {
 impl crate::key::MasterKeyOpener for AtRest {
     fn open(
         &self,
-        key_id: crate::KeyId,
+        key_id: crate::key_id::KeyId,
         decryptor_type: &str,
         encrypted: &str,
-    ) -> Option<std::result::Result<crate::Secret, String>> {
+    ) -> Option<std::result::Result<crate::secret::Secret, AtRestError>> {
         self.decrypt(key_id, decryptor_type, encrypted)
     }
 
@@ -437,7 +460,7 @@ impl crate::key::MasterKeyOpener for AtRest {
         AtRest::refuses_plaintext(self)
     }
 
-    fn note_plaintext_key(&self, key_id: crate::KeyId) {
+    fn note_plaintext_key(&self, key_id: crate::key_id::KeyId) {
         AtRest::note_plaintext_key(self, key_id);
     }
 
@@ -449,7 +472,7 @@ impl crate::key::MasterKeyOpener for AtRest {
         &self,
         record: &crate::key::KeyRecord,
         decryptor_type: &str,
-        master_key: &crate::Secret,
+        master_key: &crate::secret::Secret,
     ) -> crate::key::KeySignature {
         use crate::key::KeySignature;
         if type_name_of(decryptor_type) != type_name_of(ENCRYPTED_XML_DECRYPTOR_TYPE) {
@@ -469,7 +492,7 @@ impl crate::key::MasterKeyOpener for AtRest {
         match self.certificate_decryptor() {
             Some(certificates) => certificates.verify_key(record.signature.as_ref(), &key),
             None => KeySignature::Invalid {
-                reason: "no configured certificate can check it".into(),
+                reason: "no configured certificate can check it",
             },
         }
     }

@@ -8,6 +8,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use super::{nonce_and_value, parse, seal, EncryptedElement, XmlDecryptor, XmlEncryptor};
 use crate::element_tree::XmlElement;
 use crate::encoding::{base64_standard_decode, base64_standard_encode};
+use crate::error::AtRestError;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
@@ -73,10 +74,15 @@ impl PassphraseEncryptor {
     ) -> Result<Self> {
         let passphrase = passphrase.trim_end_matches(['\r', '\n']);
         if passphrase.is_empty() {
-            return Err(Error::Configuration("the passphrase is empty".into()));
+            return Err(Error::Configuration(
+                crate::error::ConfigError::EmptyPassphrase,
+            ));
         }
-        Params::new(memory_kib, iterations, lanes, Some(32))
-            .map_err(|e| Error::Configuration(format!("Argon2id parameters: {e}")))?;
+        Params::new(memory_kib, iterations, lanes, Some(32)).map_err(|e| {
+            Error::Configuration(crate::error::ConfigError::Argon2Parameters(
+                e.to_string().into(),
+            ))
+        })?;
         Ok(Self {
             passphrase: Secret::new(passphrase.as_bytes().to_vec()),
             cost: Cost {
@@ -117,7 +123,7 @@ impl PassphraseEncryptor {
 }
 
 /// Associated data: the decryptor type, the salt and the key id.
-fn aad(salt: &str, key_id: crate::KeyId) -> String {
+fn aad(salt: &str, key_id: crate::key_id::KeyId) -> String {
     format!(
         "{}|{salt}|{key_id}",
         super::type_name_of(PASSPHRASE_DECRYPTOR_TYPE)
@@ -125,12 +131,18 @@ fn aad(salt: &str, key_id: crate::KeyId) -> String {
 }
 
 impl XmlEncryptor for PassphraseEncryptor {
-    fn encrypt(&self, key_id: crate::KeyId, master_key: &XmlElement) -> Result<EncryptedElement> {
+    fn encrypt(
+        &self,
+        key_id: crate::key_id::KeyId,
+        master_key: &XmlElement,
+    ) -> Result<EncryptedElement> {
         let mut salt = [0u8; 16];
         crate::crypto::rng::fill(&mut salt);
         let kek = self
             .derive(&salt, self.cost)
-            .ok_or_else(|| Error::AtRest("Argon2id derivation failed".into()))?;
+            .ok_or(Error::AtRest(AtRestError::Primitive(
+                "Argon2id derivation failed",
+            )))?;
         let salt = base64_standard_encode(&salt);
         let plaintext = zeroize::Zeroizing::new(master_key.to_compact());
         let (nonce, sealed) = seal::seal(
@@ -154,7 +166,12 @@ impl XmlEncryptor for PassphraseEncryptor {
         })
     }
 
-    fn is_current(&self, key_id: crate::KeyId, decryptor_type: &str, encrypted: &str) -> bool {
+    fn is_current(
+        &self,
+        key_id: crate::key_id::KeyId,
+        decryptor_type: &str,
+        encrypted: &str,
+    ) -> bool {
         // Current: this passphrase opens it, with this encryptor's cost.
         let same_cost = parse(encrypted).is_some_and(|doc| {
             let root = doc.root_element();
@@ -173,8 +190,12 @@ impl XmlDecryptor for PassphraseEncryptor {
         super::type_name_of(PASSPHRASE_DECRYPTOR_TYPE)
     }
 
-    fn decrypt(&self, key_id: crate::KeyId, encrypted: &str) -> Result<zeroize::Zeroizing<String>> {
-        let fail = |reason: &str| Error::AtRest(reason.to_owned());
+    fn decrypt(
+        &self,
+        key_id: crate::key_id::KeyId,
+        encrypted: &str,
+    ) -> Result<zeroize::Zeroizing<String>> {
+        let fail = |reason: &'static str| Error::AtRest(AtRestError::Malformed(reason));
         let doc =
             parse(encrypted).ok_or_else(|| fail("the passphrase-encrypted element is not XML"))?;
         let root = doc.root_element();
@@ -207,15 +228,17 @@ impl XmlDecryptor for PassphraseEncryptor {
             .attribute("salt")
             .ok_or_else(|| fail("the passphrase-encrypted element lacks its salt"))?;
         let salt = base64_standard_decode(salt_text).map_err(|e| {
-            Error::AtRest(format!(
-                "the passphrase-encrypted element's salt is not base64: {e}"
-            ))
+            Error::AtRest(AtRestError::NotBase64 {
+                what: "the passphrase-encrypted element's salt",
+                source: e,
+            })
         })?;
-        let (nonce, sealed) =
-            nonce_and_value(root, "the passphrase-encrypted element").map_err(Error::AtRest)?;
+        let (nonce, sealed) = nonce_and_value(root, "the passphrase-encrypted element")?;
         let kek = self
             .derive(&salt, cost)
-            .ok_or_else(|| fail("Argon2id derivation failed"))?;
+            .ok_or(Error::AtRest(AtRestError::Primitive(
+                "Argon2id derivation failed",
+            )))?;
         // The salt as keyward wrote it (canonical base64), so a salt that a tool wrapped or
         // indented still authenticates.
         let plaintext = seal::open(
@@ -225,14 +248,16 @@ impl XmlDecryptor for PassphraseEncryptor {
             &sealed,
         )
         .ok_or_else(|| {
-            fail("the passphrase does not open this element (wrong passphrase, or tampered)")
+            Error::AtRest(AtRestError::WrongSecret(
+                "the passphrase does not open this element (wrong passphrase, or tampered)",
+            ))
         })?;
         let mut plaintext = plaintext;
         match String::from_utf8(std::mem::take(&mut *plaintext)) {
             Ok(text) => Ok(zeroize::Zeroizing::new(text)),
             Err(e) => {
                 zeroize::Zeroize::zeroize(&mut e.into_bytes());
-                Err(fail("the decrypted element is not UTF-8"))
+                Err(Error::AtRest(AtRestError::NotUtf8))
             }
         }
     }
@@ -248,7 +273,7 @@ mod tests {
     fn costs_from_the_store_are_capped_by_the_configuration() {
         let master = XmlElement::new("masterKey").child(XmlElement::new("value").text("c2VjcmV0"));
         let costly = PassphraseEncryptor::with_cost("pw", 256, 2, 1).unwrap();
-        let id = crate::KeyId::random();
+        let id = crate::key_id::KeyId::random();
         let text = costly.encrypt(id, &master).unwrap().element.to_compact();
         let cheap = PassphraseEncryptor::with_cost("pw", 64, 1, 1).unwrap();
         let err = cheap.decrypt(id, &text).unwrap_err().to_string();
@@ -267,13 +292,15 @@ mod tests {
     fn round_trip_and_wrong_passphrase() {
         let master = XmlElement::new("masterKey").child(XmlElement::new("value").text("c2VjcmV0"));
         let right = PassphraseEncryptor::with_cost("correct horse", 64, 1, 1).unwrap();
-        let id = crate::KeyId::random();
+        let id = crate::key_id::KeyId::random();
         let sealed = right.encrypt(id, &master).unwrap();
         let text = sealed.element.to_compact();
         assert_eq!(*right.decrypt(id, &text).unwrap(), master.to_compact());
         assert!(right.is_current(id, &sealed.decryptor_type, &text));
         assert!(
-            right.decrypt(crate::KeyId::random(), &text).is_err(),
+            right
+                .decrypt(crate::key_id::KeyId::random(), &text)
+                .is_err(),
             "bound to its key id"
         );
         let wrong = PassphraseEncryptor::with_cost("battery staple", 64, 1, 1).unwrap();

@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::Algorithm;
 use crate::element_tree::XmlElement;
-use crate::key::KeyId;
+use crate::key_id::KeyId;
 
 /// The first field of the signed message (domain separation, version).
 const CONTEXT: &[u8] = b"keyward key signature v1";
@@ -56,7 +56,7 @@ pub(crate) fn signed_message(key: &SignedKey<'_>) -> Zeroizing<Vec<u8>> {
     field(CONTEXT);
     field(key.id.to_string().as_bytes());
     for date in [key.creation, key.activation, key.expiration] {
-        field(crate::key::date::format(date).as_bytes());
+        field(crate::date::format(date).as_bytes());
     }
     field(key.algorithm.encryption_xml_name().as_bytes());
     field(

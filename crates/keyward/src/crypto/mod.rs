@@ -4,7 +4,7 @@
 //! Primitives come from RustCrypto (`aes`, `cbc`, `hmac`, `sha2`) and aws-lc-rs (AES-GCM, and
 //! AES-CBC on subkeys expanded for reuse), chosen per primitive by measurement
 //! (BENCHMARKS.md); nothing here implements a primitive. [`Subkeys`] are what one key
-//! modifier derives, ready for one payload or many (see [`crate::SubkeyReuse`]).
+//! modifier derives, ready for one payload or many (see [`crate::subkeys::SubkeyReuse`]).
 
 mod aes_dispatch;
 mod algorithm;
@@ -105,7 +105,7 @@ impl KeyCrypto {
     /// Derives the subkeys of `key_modifier`, ready to encrypt or decrypt.
     ///
     /// # Errors
-    /// [`crate::Error::EncryptionFailed`] if the derivation cannot produce the subkeys.
+    /// [`crate::error::Error::EncryptionFailed`] if the derivation cannot produce the subkeys.
     pub(crate) fn subkeys(
         &self,
         derivation: Derivation<'_>,
@@ -135,7 +135,7 @@ impl KeyCrypto {
     /// for it.
     ///
     /// # Errors
-    /// [`crate::Error::MalformedPayload`] (truncated).
+    /// [`crate::error::Error::MalformedPayload`] (truncated).
     pub(crate) fn check_body(&self, body: &[u8]) -> Result<()> {
         match self.algorithm {
             Algorithm::Cbc { validation, .. } => cbc_hmac::check_len(validation, body),
@@ -147,7 +147,7 @@ impl KeyCrypto {
     /// which must have room for [`KeyCrypto::body_len`] more bytes, so it never reallocates.
     ///
     /// # Errors
-    /// [`crate::Error::EncryptionFailed`]: then `out` is as it was.
+    /// [`crate::error::Error::EncryptionFailed`]: then `out` is as it was.
     pub(crate) fn encrypt_body(
         &self,
         derivation: Derivation<'_>,
@@ -187,7 +187,7 @@ impl KeyCrypto {
 
 /// The subkeys one key modifier gives a key and purpose chain, ready to use: AES-GCM's
 /// expanded `K_E`, or CBC's `K_E` and an HMAC keyed with `K_H`. Wiped on drop. Several
-/// payloads may share them (see [`crate::SubkeyReuse`]).
+/// payloads may share them (see [`crate::subkeys::SubkeyReuse`]).
 pub(crate) struct Subkeys(SubkeysOf);
 
 /// [`Subkeys`] by algorithm.
@@ -205,7 +205,7 @@ impl Subkeys {
     /// reallocates; `key_modifier` must be the one these subkeys were derived from.
     ///
     /// # Errors
-    /// [`crate::Error::EncryptionFailed`] when the cipher refuses: `out` is then as it was
+    /// [`crate::error::Error::EncryptionFailed`] when the cipher refuses: `out` is then as it was
     /// (no junk, no plaintext).
     pub(crate) fn encrypt_body(
         &self,
@@ -306,6 +306,4 @@ pub mod testing {
     pub fn context_header(algorithm: Algorithm) -> Vec<u8> {
         super::context_header(algorithm).to_vec()
     }
-
-    pub use crate::key::xml::testing::{descriptor_xml, read_default_descriptor};
 }

@@ -17,7 +17,7 @@ pub const MAX_DEPTH: usize = 64;
 /// through here.
 ///
 /// # Errors
-/// A short reason, for [`crate::Error::KeyXml`].
+/// A short reason, for [`crate::error::Error::KeyXml`].
 pub(crate) fn parse_limited(text: &str) -> std::result::Result<roxmltree::Document<'_>, String> {
     if text.len() > MAX_DOCUMENT_BYTES {
         return Err(format!(
@@ -62,9 +62,9 @@ pub(crate) fn parse_limited(text: &str) -> std::result::Result<roxmltree::Docume
 /// ```
 ///
 /// # Errors
-/// [`crate::Error::KeyXml`] when the text is not a well-formed document or exceeds a limit.
-pub fn parse_element(text: &str) -> crate::Result<XmlElement> {
-    let doc = parse_limited(text).map_err(|reason| crate::Error::KeyXml {
+/// [`crate::error::Error::KeyXml`] when the text is not a well-formed document or exceeds a limit.
+pub fn parse_element(text: &str) -> crate::error::Result<XmlElement> {
+    let doc = parse_limited(text).map_err(|reason| crate::error::Error::KeyXml {
         location: "element".into(),
         reason,
     })?;

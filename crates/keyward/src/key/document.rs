@@ -27,7 +27,7 @@ impl KeyDocument {
     /// Parses a stored document (with the limits every stored document gets).
     ///
     /// # Errors
-    /// [`crate::Error::KeyXml`] when it is not well-formed XML or exceeds a limit.
+    /// [`crate::error::Error::KeyXml`] when it is not well-formed XML or exceeds a limit.
     pub fn parse(text: &str) -> Result<Self> {
         crate::element_tree::parse_element(text).map(Self::from)
     }

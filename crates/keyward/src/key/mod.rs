@@ -1,8 +1,7 @@
 //! Keys: ids, metadata, key XML, the key ring and the default-key policy.
 
-pub(crate) mod date;
+pub(crate) use crate::date;
 mod document;
-pub(crate) mod id;
 mod resolver;
 mod ring;
 mod ring_key;
@@ -13,10 +12,11 @@ use std::fmt;
 
 use time::OffsetDateTime;
 
+pub use crate::key_id::{KeyId, ParseKeyIdError};
+pub use crate::policy::ResolverPolicy;
 pub use document::KeyDocument;
-pub use id::{KeyId, ParseKeyIdError};
-pub use resolver::{resolve_default_key, KeyCandidate, Resolution, ResolverPolicy};
-pub(crate) use ring::{ElementContent, KeyRing, STRANDED_PLAINTEXT};
+pub use resolver::{resolve_default_key, KeyCandidate, Resolution};
+pub(crate) use ring::{ElementContent, KeyRing};
 pub(crate) use ring_key::RingKey;
 
 use crate::crypto::Algorithm;
@@ -232,7 +232,7 @@ pub enum KeySignature {
     /// is not configured).
     Invalid {
         /// Why it does not verify.
-        reason: String,
+        reason: &'static str,
     },
 }
 
@@ -292,7 +292,7 @@ pub(crate) trait MasterKeyOpener {
         key_id: KeyId,
         decryptor_type: &str,
         encrypted: &str,
-    ) -> Option<std::result::Result<Secret, String>>;
+    ) -> Option<std::result::Result<Secret, crate::error::AtRestError>>;
 
     /// Whether a plaintext master key must be refused (encryption at rest is on).
     fn refuses_plaintext(&self) -> bool;

@@ -1,9 +1,10 @@
 //! The default-key policy, as ASP.NET Core's current `DefaultKeyResolver` decides it, with
 //! ties broken by key id so that every node of a farm picks the same key.
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::KeyId;
+use crate::policy::ResolverPolicy;
 
 /// The inputs of the policy for one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,24 +21,6 @@ pub struct KeyCandidate {
     pub revoked: bool,
     /// Whether the key can protect (its master key is readable and its algorithm supported).
     pub usable: bool,
-}
-
-/// The time windows the policy uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ResolverPolicy {
-    /// How far ahead of its activation a key may already be used (clock skew between nodes).
-    pub max_clock_skew: Duration,
-    /// How long a new key takes to reach every node.
-    pub propagation_window: Duration,
-}
-
-impl Default for ResolverPolicy {
-    fn default() -> Self {
-        Self {
-            max_clock_skew: Duration::minutes(5),
-            propagation_window: Duration::days(2),
-        }
-    }
 }
 
 /// What the policy decided.

@@ -5,11 +5,11 @@ use std::collections::{HashMap, HashSet};
 
 use time::OffsetDateTime;
 
-use super::id::KeyIdMap;
 use super::ring_key::{ring_key, same_record, RingKey};
 use super::xml::{parse_document, RingElement};
 use super::{resolve_default_key, KeyCandidate, KeyId, Resolution, UnreadableKey};
 use crate::error::{Error, Result};
+use crate::key_id::KeyIdMap;
 use crate::policy::KeyManagementPolicy;
 use crate::repository::StoredElement;
 use crate::schedule::{NewKeyPlan, Schedule};
@@ -30,9 +30,7 @@ pub(crate) struct ElementSource {
     pub(crate) contents: Vec<ElementContent>,
 }
 
-/// Why a node that requires encryption at rest adds no key to a ring that was never
-/// encrypted.
-pub(crate) const STRANDED_PLAINTEXT: &str = "its keys are stored unencrypted and this node requires encryption at rest, so it neither uses them nor adds an encrypted key beside them (that key would become the default of every node, and .NET nodes or nodes without the decryptor could not read it); re-encrypt the ring first with `keyward <at-rest options> keys rewrap` (a certificate keeps .NET working given the certificate with its private key; a KEK or passphrase locks .NET out), or leave encryption off on this node";
+use crate::error::CreationBlocked;
 
 /// The default key resolved at one moment, and until when that answer holds.
 #[derive(Debug, Clone, Copy)]
@@ -323,19 +321,17 @@ impl KeyRing {
     /// created now would be revoked at once), or keys encrypted at rest that keyward cannot
     /// decrypt (an unencrypted key beside them would quietly downgrade the whole ring's
     /// protection at rest).
-    pub(crate) fn creation_blocked(&self, now: OffsetDateTime) -> Option<String> {
+    pub(crate) fn creation_blocked(&self, now: OffsetDateTime) -> Option<CreationBlocked> {
         if let Some(date) = self.future_mass_revocation(now) {
-            return Some(format!(
-                "a mass revocation is dated in the future ({}): every key created before then is revoked; delete that revocation from the store",
-                super::date::format(date)
-            ));
+            return Some(CreationBlocked::FutureMassRevocation { date });
         }
         if self.only_refused_plaintext_keys(now) {
-            return Some(STRANDED_PLAINTEXT.into());
+            return Some(CreationBlocked::StrandedPlaintext);
         }
-        self.undecryptable_decryptor().map(|decryptor| {
-            format!("the ring holds keys encrypted at rest with {decryptor}, which keyward cannot decrypt; it will not add an unencrypted key beside them (create one explicitly with `keyward keys new` if that is acceptable)")
-        })
+        self.undecryptable_decryptor()
+            .map(|decryptor| CreationBlocked::Undecryptable {
+                decryptor_type: decryptor.to_owned(),
+            })
     }
 
     /// Whether every live key (unrevoked, unexpired) is a plaintext key this node refuses

@@ -15,7 +15,7 @@ pub(super) enum KeyProblem {
     },
     DecryptionFailed {
         decryptor_type: String,
-        reason: String,
+        reason: crate::error::AtRestError,
     },
     Unsupported {
         detail: String,
@@ -31,7 +31,7 @@ pub(super) enum KeyProblem {
     /// A certificate-encrypted key without a valid keyward signature where encryption at rest
     /// is required: anyone who can write to the store could have planted it.
     Unsigned {
-        reason: String,
+        invalid_signature: Option<&'static str>,
     },
 }
 
@@ -96,9 +96,9 @@ impl RingKey {
                 minimum_bits: *minimum_bits,
             }),
             Err(KeyProblem::Unencrypted) => Err(Error::KeyNotEncrypted(self.info.id)),
-            Err(KeyProblem::Unsigned { reason }) => Err(Error::KeyNotSigned {
+            Err(KeyProblem::Unsigned { invalid_signature }) => Err(Error::KeyNotSigned {
                 key_id: self.info.id,
-                reason: reason.clone(),
+                invalid_signature: *invalid_signature,
             }),
         }
     }
@@ -165,7 +165,10 @@ pub(super) fn ring_key(
                 if signature.needs_trust() && !at_rest.accepts_unsigned_certificate_keys() {
                     tracing::debug!(key_id = %record.id, "a certificate-encrypted key without a valid keyward signature is not used (encryption at rest is required)");
                     Err(KeyProblem::Unsigned {
-                        reason: unsigned_reason(record.id, &signature),
+                        invalid_signature: match signature {
+                            super::KeySignature::Invalid { reason } => Some(reason),
+                            _ => None,
+                        },
                     })
                 } else {
                     Ok(KeyCrypto::new(algorithm, &secret))
@@ -207,7 +210,9 @@ pub(super) fn ring_key(
         KeyProblem::Unencrypted => {
             "stored unencrypted, but encryption at rest is required or configured".into()
         }
-        KeyProblem::Unsigned { reason } => reason.clone(),
+        KeyProblem::Unsigned { invalid_signature } => {
+            crate::error::unsigned_reason(record.id, *invalid_signature)
+        }
     });
     let strong_enough = record
         .algorithm
@@ -261,19 +266,6 @@ pub(super) fn ring_key(
         crypto,
         may_be_default: strong_enough,
     }
-}
-
-/// Why a certificate-encrypted key without a valid signature is not used, and how to trust it.
-fn unsigned_reason(id: super::KeyId, signature: &super::KeySignature) -> String {
-    let what = match signature {
-        super::KeySignature::Invalid { reason } => {
-            format!("its keyward signature is invalid: {reason}")
-        }
-        _ => "it has no keyward signature".to_owned(),
-    };
-    format!(
-        "encrypted to the certificate, but {what}; anyone who can write to the store can encrypt a key to the certificate (its public part is in every key), so a node requiring encryption at rest does not use it. If a .NET node wrote it, trust it with `keyward --certificate FILE keys trust {id}` (Provider::trust_certificate_key), or accept unsigned certificate keys (--accept-unsigned-certificate-keys, ProviderBuilder::accept_unsigned_certificate_keys)"
-    )
 }
 
 /// A weaker key's listed reason: what it is, and how to read it.

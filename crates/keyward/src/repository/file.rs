@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use super::{ElementHandle, GenerationLock, KeyRepository, StoredElement};
 use crate::element_tree::XmlElement;
+use crate::element_tree::MAX_DOCUMENT_BYTES;
 use crate::error::{Error, Result};
-use crate::key::xml::MAX_DOCUMENT_BYTES;
 
 /// The lock file taken while deciding whether to create a key (not `*.xml`, so .NET ignores it).
 const LOCK_FILE: &str = ".keyward-generation.lock";
@@ -152,7 +152,7 @@ impl FileSystemRepository {
         let name = if safe {
             friendly_name.to_owned()
         } else {
-            crate::KeyId::random().to_string()
+            crate::key_id::KeyId::random().to_string()
         };
         let target = self.directory.join(format!("{name}.xml"));
         self.write_file(element, &target, Placement::New)
@@ -165,7 +165,7 @@ impl FileSystemRepository {
     fn write_file(&self, element: &XmlElement, target: &Path, placement: Placement) -> Result<()> {
         let temp = self
             .directory
-            .join(format!(".{}.tmp", crate::KeyId::random()));
+            .join(format!(".{}.tmp", crate::key_id::KeyId::random()));
         let mut contents = String::from("\u{feff}");
         contents.push_str(&element.to_document());
         let written = (|| -> io::Result<()> {
@@ -446,7 +446,7 @@ fn place_new(temp: &Path, target: &Path) -> io::Result<()> {
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 destination =
-                    target.with_file_name(format!("{stem}-{}.xml", crate::KeyId::random()));
+                    target.with_file_name(format!("{stem}-{}.xml", crate::key_id::KeyId::random()));
             }
             // A file system without hard links: rename, after checking the name is free.
             Err(_) if !destination.exists() => return fs::rename(temp, &destination),

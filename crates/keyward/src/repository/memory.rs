@@ -90,7 +90,7 @@ impl KeyRepository for MemoryRepository {
                 entry.1 = new.to_compact();
                 Ok(())
             }
-            None => Err(crate::Error::repository(
+            None => Err(crate::error::Error::repository(
                 self.location(),
                 format!("{} changed or vanished; nothing replaced", old.location),
             )),

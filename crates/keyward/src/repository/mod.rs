@@ -150,7 +150,7 @@ pub type ChangeCallback = std::sync::Arc<dyn Fn(Notification) -> bool + Send + S
 /// `Err` when the subscription broke). Used by the Redis and PostgreSQL repositories.
 ///
 /// # Errors
-/// [`crate::Error::Repository`] when the thread cannot be started.
+/// [`crate::error::Error::Repository`] when the thread cannot be started.
 pub fn spawn_watcher<E: std::fmt::Display>(
     thread_name: &str,
     store: String,
@@ -182,7 +182,7 @@ pub fn spawn_watcher<E: std::fmt::Display>(
             }
         })
         .map(drop)
-        .map_err(|e| crate::Error::Repository {
+        .map_err(|e| crate::error::Error::Repository {
             store: location,
             reason: format!("could not start the change listener: {e}"),
             source: None,
@@ -234,10 +234,12 @@ pub trait KeyRepository: Send + Sync + fmt::Debug {
     /// cannot replace (the default).
     fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> Result<()> {
         let _ = (old, new);
-        Err(crate::Error::Unsupported(format!(
-            "the repository at {} does not support replacing elements",
-            self.location()
-        )))
+        Err(crate::error::Error::Unsupported(
+            crate::error::Unsupported {
+                location: self.location(),
+                kind: crate::error::UnsupportedKind::ReplaceElements,
+            },
+        ))
     }
 
     /// Deletes these elements, as [`KeyRepository::load_elements`] returned them. A store
@@ -249,10 +251,12 @@ pub trait KeyRepository: Send + Sync + fmt::Debug {
     /// When the store cannot delete, or does not support deletion (the default).
     fn delete_elements(&self, elements: &[StoredElement]) -> Result<()> {
         let _ = elements;
-        Err(crate::Error::Unsupported(format!(
-            "the repository at {} does not support deleting keys",
-            self.location()
-        )))
+        Err(crate::error::Error::Unsupported(
+            crate::error::Unsupported {
+                location: self.location(),
+                kind: crate::error::UnsupportedKind::DeleteKeys,
+            },
+        ))
     }
 
     /// The store's own clock (Redis `TIME`, PostgreSQL `now()`), for checking clock skew

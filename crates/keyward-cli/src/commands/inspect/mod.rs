@@ -471,14 +471,7 @@ fn open(
                 report.failure = fail("malformed", format!("malformed: {reason}"));
                 return Ok(report);
             }
-            Err(
-                error @ (keyward::Error::KeyNotDecryptable { .. }
-                | keyward::Error::KeyDecryptionFailed { .. }
-                | keyward::Error::KeyNotEncrypted(_)
-                | keyward::Error::KeyNotSigned { .. }
-                | keyward::Error::UnsupportedAlgorithm { .. }
-                | keyward::Error::KeyBelowMinimumSize { .. }),
-            ) => {
+            Err(error) if error.kind() == keyward::metrics::Reason::UnreadableKey => {
                 report.failure = fail("key_unusable", printable(&error.chain()));
                 return Ok(report);
             }

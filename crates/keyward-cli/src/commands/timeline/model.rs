@@ -436,9 +436,10 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use keyward::schedule::KeyCandidate;
     use keyward::schedule::ScheduleWindows;
     use keyward::time::macros::datetime;
-    use keyward::{AtRestProtection, KeyCandidate, KeyManagementPolicy};
+    use keyward::{AtRestProtection, KeyManagementPolicy};
 
     fn key(n: u8, created: OffsetDateTime, active: OffsetDateTime, days: i64) -> KeyInfo {
         KeyInfo {

@@ -11,14 +11,13 @@ use time::OffsetDateTime;
 use super::{date, KeyId, KeyMaterial, KeyRecord};
 use crate::crypto::{AesKeySize, Algorithm, ValidationAlgorithm};
 use crate::encoding::{base64_standard_decode, Base64Error};
+use crate::error::AtRestError;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
 /// The Data Protection XML namespace (`requiresEncryption`, `encryptedSecret`).
 pub const DATA_PROTECTION_NAMESPACE: &str = "http://schemas.asp.net/2015/03/dataProtection";
 
-/// The largest key or revocation document keyward reads.
-pub use crate::element_tree::MAX_DOCUMENT_BYTES;
 
 /// The deserializer .NET writes for (and reads) the default descriptor, without a version so
 /// every .NET release resolves it.
@@ -318,16 +317,23 @@ fn master_key_value(master_key: Node<'_, '_>) -> std::result::Result<Secret, Bas
 /// # Errors
 /// What is wrong, without the text: not XML (the parser's message is left out, it could
 /// quote the decrypted text), not a `<masterKey>`, or a value that is not base64.
-pub(crate) fn master_key_from_xml(text: &str) -> std::result::Result<Secret, String> {
+pub(crate) fn master_key_from_xml(text: &str) -> std::result::Result<Secret, AtRestError> {
     let doc = crate::element_tree::parse_limited(text)
-        .map_err(|_| "the decrypted element is not well-formed XML".to_owned())?;
+        .map_err(|_| AtRestError::Malformed("the decrypted element is not well-formed XML"))?;
     let root = doc.root_element();
     if root.tag_name().name() != "masterKey" {
-        return Err("the decrypted element is not a <masterKey>".into());
+        return Err(AtRestError::Malformed(
+            "the decrypted element is not a <masterKey>",
+        ));
     }
     master_key_value(root).map_err(|e| match e {
-        Base64Error::Empty => "the decrypted <masterKey> value is empty or missing".to_owned(),
-        e => format!("the decrypted <masterKey> value is not base64: {e}"),
+        Base64Error::Empty => {
+            AtRestError::Malformed("the decrypted <masterKey> value is empty or missing")
+        }
+        source => AtRestError::NotBase64 {
+            what: "the decrypted <masterKey> value",
+            source,
+        },
     })
 }
 

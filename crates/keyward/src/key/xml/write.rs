@@ -6,7 +6,7 @@ use super::{date, DATA_PROTECTION_NAMESPACE, DEFAULT_DESERIALIZER_TYPE};
 use crate::crypto::Algorithm;
 use crate::element_tree::XmlElement;
 use crate::encoding::base64_standard_encode;
-use crate::key::KeyId;
+use crate::key_id::KeyId;
 use crate::secret::Secret;
 
 /// The `<key>` element .NET's `XmlKeyManager` writes, master key unencrypted (marked

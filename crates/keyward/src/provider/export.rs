@@ -211,7 +211,7 @@ impl Provider {
         if let Some(date) = ring.future_mass_revocation(latest) {
             return Err(invalid(format!(
                 "it revokes every key created before {}, a date in the future: every key, including those created until then, would be revoked; nothing was imported",
-                crate::key::date::format(date)
+                crate::date::format(date)
             )));
         }
         let _lock = if dry_run {
@@ -255,10 +255,9 @@ impl Provider {
         if !report.conflicts.is_empty() {
             let ids: Vec<String> = report.conflicts.iter().map(ToString::to_string).collect();
             tracing::warn!(conflicts = %ids.join(", "), "an import would replace keys: refused");
-            return Err(Error::InvalidArgument(format!(
-                "the ring holds a different key under the id(s) {}: an existing key is never replaced, and nothing was imported",
-                ids.join(", ")
-            )));
+            return Err(Error::InvalidArgument(
+                crate::error::ArgumentError::ImportWouldReplace(report.conflicts.clone()),
+            ));
         }
         let restore = !self.shared.at_rest.require_encryption;
         let mut to_store = Vec::with_capacity(pending.len());

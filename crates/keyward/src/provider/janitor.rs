@@ -4,6 +4,7 @@
 
 use time::OffsetDateTime;
 
+use crate::error::NoDefaultKeyReason;
 use crate::error::{Error, Result};
 use crate::key::{date, KeyCandidate, KeyId};
 use crate::provider::Provider;
@@ -96,14 +97,12 @@ impl Provider {
             return Err(Error::NoDefaultKey {
                 ring_location: ring.location().to_owned(),
                 reason: match (gap.start <= now, blocked) {
-                    (true, Some(reason)) => reason,
-                    (false, Some(reason)) => {
-                        format!("none from {} on: {reason}", date::format(gap.start))
-                    }
-                    (_, None) => format!(
-                        "none from {} on, and the keys written do not settle it (is another writer changing the ring?)",
-                        date::format(gap.start)
-                    ),
+                    (true, Some(blocked)) => NoDefaultKeyReason::Blocked(blocked),
+                    (false, Some(blocked)) => NoDefaultKeyReason::BlockedFrom {
+                        from: gap.start,
+                        blocked,
+                    },
+                    (_, None) => NoDefaultKeyReason::NotSettled { from: gap.start },
                 },
             });
         }

@@ -5,8 +5,8 @@
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::janitor::PlannedKey;
 use crate::key::{date, xml, KeyCandidate, KeyId, KeyInfo};
+use crate::provider::janitor::PlannedKey;
 use crate::provider::Provider;
 use crate::schedule::Gap;
 
@@ -82,7 +82,7 @@ impl Provider {
         if let RevocationTarget::CreatedBefore(before) = target {
             if before > now {
                 return Err(Error::InvalidArgument(
-                    "a mass revocation cannot be dated in the future: every key created until then would be revoked too".into(),
+                    crate::error::ArgumentError::FutureMassRevocation,
                 ));
             }
         }
@@ -116,10 +116,10 @@ impl Provider {
         if let (Some(gap), Some(blocked)) = (gaps.first(), ring.creation_blocked(now)) {
             return Err(Error::NoDefaultKey {
                 ring_location: ring.location().to_owned(),
-                reason: format!(
-                    "the revocation would leave none from {}, and no key can be written to replace it: {blocked}; nothing was revoked",
-                    date::format(gap.start)
-                ),
+                reason: crate::error::NoDefaultKeyReason::RevocationWouldLeaveNone {
+                    from: gap.start,
+                    blocked,
+                },
             });
         }
         drop(ring);

@@ -1,6 +1,12 @@
 //! [`Provider`]: the root of keyward — one key ring, one application — and what applications
-//! ask of it. Operator actions are in `admin.rs`, settings in `builder.rs`, the ring and its
-//! refresh protocol in `live_ring.rs`.
+//! ask of it. Its operator actions live beside it: `admin` (create, delete, trust, rewrap),
+//! `revocation`, `janitor` (`ensure_keys` and gap filling) and `export` (export and import);
+//! settings are in `builder.rs`, the ring and its refresh protocol in `live_ring.rs`.
+
+pub(crate) mod admin;
+pub(crate) mod export;
+pub(crate) mod janitor;
+pub mod revocation;
 
 use std::sync::Arc;
 
@@ -62,7 +68,7 @@ impl Provider {
     /// The `<key>` elements the ring skipped because their id, dates or structure could not be
     /// read (keys whose descriptor or master key is unusable are in [`Provider::keys`], with
     /// [`KeyInfo::unusable_reason`]).
-    pub fn unreadable_keys(&self) -> Vec<crate::UnreadableKey> {
+    pub fn unreadable_keys(&self) -> Vec<crate::key::UnreadableKey> {
         self.shared.ring().unreadable().to_vec()
     }
 
@@ -153,7 +159,7 @@ impl Provider {
             .map(|k| k.info.id)
             .ok_or_else(|| Error::NoDefaultKey {
                 ring_location: ring.location().to_owned(),
-                reason: "no key qualifies".into(),
+                reason: crate::error::NoDefaultKeyReason::NoKeyQualifies,
             })
     }
 
@@ -174,13 +180,13 @@ pub enum KeyLookup {
     /// The ring holds the key.
     Known {
         /// Its status now.
-        status: crate::KeyStatus,
+        status: crate::key::KeyStatus,
         /// What is known about it (never its secret).
         info: Box<KeyInfo>,
     },
     /// The ring holds a `<key>` element with this id that it cannot read (the reason says
     /// why).
-    Unreadable(Box<crate::UnreadableKey>),
+    Unreadable(Box<crate::key::UnreadableKey>),
     /// No key of the ring has this id.
     Unknown,
 }

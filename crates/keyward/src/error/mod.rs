@@ -1,4 +1,5 @@
-//! The one error type of the `keyward` crate.
+//! The one error type of the `keyward` crate, [`Error`], and the typed details its variants
+//! carry (configuration, at-rest, argument and no-default-key reasons).
 //!
 //! Every failure of `unprotect` says *why* to the operator — malformed payload, unknown key,
 //! revoked key, invalid payload — without telling an attacker more than that: a tampered payload
@@ -7,57 +8,26 @@
 
 use std::path::PathBuf;
 
-use crate::key::id::KeyId;
+use crate::key_id::KeyId;
+
+mod argument;
+mod at_rest;
+mod base64;
+mod config;
+mod malformed;
+mod no_default_key;
+mod reason;
+
+pub use argument::{ArgumentError, Unsupported, UnsupportedKind};
+pub use at_rest::AtRestError;
+pub use base64::Base64Error;
+pub use config::{BoxedCause, ConfigError, Setting};
+pub use malformed::MalformedReason;
+pub use no_default_key::{CreationBlocked, NoDefaultKeyReason};
+pub use reason::Reason;
 
 /// A `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// Why a payload could not even be parsed (its shape is wrong before any key is involved).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum MalformedReason {
-    /// The payload is empty.
-    Empty,
-    /// The payload is shorter than the 20-byte header (magic + key id).
-    TooShort {
-        /// The length that was seen.
-        len: usize,
-    },
-    /// The first four bytes are not the Data Protection magic header `09 F0 C9 F0`.
-    BadMagic,
-    /// The magic header is right but its version nibble is not 0 (a newer format).
-    UnsupportedVersion {
-        /// The version nibble that was seen.
-        version: u8,
-    },
-    /// The body after the header is too short (or misaligned) for the key's algorithm.
-    Truncated,
-    /// The text form is not valid base64url (or standard base64).
-    InvalidBase64,
-}
-
-impl std::fmt::Display for MalformedReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Empty => f.write_str("the payload is empty"),
-            Self::TooShort { len } => write!(
-                f,
-                "the payload is {len} bytes long, shorter than the 20-byte header"
-            ),
-            Self::BadMagic => f.write_str(
-                "the payload was not protected with ASP.NET Core Data Protection (bad magic header)",
-            ),
-            Self::UnsupportedVersion { version } => write!(
-                f,
-                "the payload was protected with a newer version of the format (version {version})"
-            ),
-            Self::Truncated => {
-                f.write_str("the payload body is too short or misaligned for its key's algorithm")
-            }
-            Self::InvalidBase64 => f.write_str("the payload is not valid base64url"),
-        }
-    }
-}
 
 /// Everything that can go wrong in `keyward`.
 #[derive(Debug, thiserror::Error)]
@@ -157,7 +127,8 @@ pub enum Error {
         /// The `decryptorType` named in the key XML.
         decryptor_type: String,
         /// Why (never secret material).
-        reason: String,
+        #[source]
+        reason: AtRestError,
     },
 
     /// The key's master key is stored unencrypted although encryption at rest is required or
@@ -168,12 +139,12 @@ pub enum Error {
     /// A certificate-encrypted key without a valid keyward signature, where encryption at rest
     /// is required: the key is not used (a store writer may have planted it). `reason` says
     /// what is wrong and how to trust a key .NET wrote.
-    #[error("the key {{{key_id}}} is not used: {reason}")]
+    #[error("the key {{{key_id}}} is not used: {}", unsigned_reason(*key_id, *invalid_signature))]
     KeyNotSigned {
         /// The key.
         key_id: KeyId,
-        /// What is wrong with its signature, and how to trust it.
-        reason: String,
+        /// Why its signature does not verify; `None` when it has none.
+        invalid_signature: Option<&'static str>,
     },
 
     /// Writing a key unencrypted was refused (`require_encryption_at_rest`).
@@ -191,7 +162,7 @@ pub enum Error {
 
     /// The key is weaker than the minimum key size (a .NET app configured for AES-128 or
     /// AES-192, where keyward's minimum is AES-256): it never protects, and unprotects only
-    /// with [`ProviderBuilder::unprotect_with_weaker_keys`](crate::ProviderBuilder::unprotect_with_weaker_keys)
+    /// with [`ProviderBuilder::unprotect_with_weaker_keys`](crate::builder::ProviderBuilder::unprotect_with_weaker_keys)
     /// (the CLI's `--allow-weaker-keys`).
     #[error("the key {{{key_id}}} is {}: {}", weaker_key_size(*key_bits), weaker_key_reason(*minimum_bits))]
     KeyBelowMinimumSize {
@@ -209,11 +180,11 @@ pub enum Error {
         /// Where the key ring was read from.
         ring_location: String,
         /// Why no key could be used or created.
-        reason: String,
+        reason: NoDefaultKeyReason,
     },
 
     /// A time-limited payload has expired.
-    #[error("the payload expired at {}", crate::key::date::format(*expired_at))]
+    #[error("the payload expired at {}", crate::date::format(*expired_at))]
     Expired {
         /// When it expired.
         expired_at: time::OffsetDateTime,
@@ -225,22 +196,22 @@ pub enum Error {
         /// The key.
         key_id: KeyId,
         /// Why it must stay.
-        reason: String,
+        reason: &'static str,
     },
 
     /// The provider was configured wrongly (a builder setting, a KEK, passphrase or
     /// certificate that cannot be used).
     #[error("invalid configuration: {0}")]
-    Configuration(String),
+    Configuration(#[source] ConfigError),
 
     /// A call was made with arguments it cannot take (an expiration before the activation, a
     /// mass revocation dated in the future).
     #[error("invalid argument: {0}")]
-    InvalidArgument(String),
+    InvalidArgument(#[source] ArgumentError),
 
     /// The repository (or the document layout it holds) does not support the operation.
     #[error("unsupported operation: {0}")]
-    Unsupported(String),
+    Unsupported(Unsupported),
 
     /// A read-only provider was asked to write.
     #[error("this provider is read-only: it never writes to the key repository")]
@@ -249,7 +220,7 @@ pub enum Error {
     /// A master key could not be encrypted or decrypted at rest (a malformed encrypted
     /// element, a wrong KEK, passphrase or certificate); never secret material.
     #[error("master key encryption at rest: {0}")]
-    AtRest(String),
+    AtRest(#[source] AtRestError),
 
     /// Encrypting failed (a primitive refused its input): nothing was produced.
     #[error("encryption failed: {0}")]
@@ -323,6 +294,18 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// Why a certificate-encrypted key without a valid signature is not used, and how to trust
+/// it: for [`Error::KeyNotSigned`] and the key's listed reason.
+pub(crate) fn unsigned_reason(id: KeyId, invalid_signature: Option<&str>) -> String {
+    let what = match invalid_signature {
+        Some(reason) => format!("its keyward signature is invalid: {reason}"),
+        None => "it has no keyward signature".to_owned(),
+    };
+    format!(
+        "encrypted to the certificate, but {what}; anyone who can write to the store can encrypt a key to the certificate (its public part is in every key), so a node requiring encryption at rest does not use it. If a .NET node wrote it, trust it with `keyward --certificate FILE keys trust {id}` (Provider::trust_certificate_key), or accept unsigned certificate keys (--accept-unsigned-certificate-keys, ProviderBuilder::accept_unsigned_certificate_keys)"
+    )
+}
+
 /// `AES-128`: a key size in bits, as .NET's configuration names it.
 pub(crate) fn weaker_key_size(bits: usize) -> String {
     format!("AES-{bits}")
@@ -365,85 +348,5 @@ impl Error {
                 self.kind(),
                 Reason::Malformed | Reason::Invalid | Reason::Revoked | Reason::Expired
             )
-    }
-}
-
-/// Why a `protect` or `unprotect` failed, in a small fixed set: [`Error::kind`], and the
-/// `reason` label of keyward's failure metrics (`keyward::metrics::Reason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Reason {
-    /// The payload's shape is wrong (empty, short, bad header, truncated, bad base64).
-    Malformed,
-    /// The payload names a key id the ring does not hold.
-    UnknownKey,
-    /// The payload's key is in the ring but cannot be used (unreadable XML, encrypted at rest
-    /// with something keyward cannot open, unsupported algorithm, stored unencrypted though
-    /// encryption is required).
-    UnreadableKey,
-    /// The payload's key is revoked.
-    Revoked,
-    /// Authentication failed: tampered with, or protected for other purposes or another
-    /// application name (cryptographically the same thing).
-    Invalid,
-    /// A time-limited payload has expired.
-    Expired,
-    /// No key can protect and none could be had.
-    NoDefaultKey,
-    /// The key repository failed (I/O, a store error, invalid key XML in the store).
-    Repository,
-    /// Anything else.
-    Other,
-}
-
-impl Reason {
-    /// Every reason, in the order of the table in `docs/metrics.md`.
-    pub const ALL: [Reason; 9] = [
-        Reason::Malformed,
-        Reason::UnknownKey,
-        Reason::UnreadableKey,
-        Reason::Revoked,
-        Reason::Invalid,
-        Reason::Expired,
-        Reason::NoDefaultKey,
-        Reason::Repository,
-        Reason::Other,
-    ];
-
-    /// The reason of an error.
-    pub fn of(error: &Error) -> Self {
-        match error {
-            Error::MalformedPayload(_) => Self::Malformed,
-            Error::KeyNotFound { .. } => Self::UnknownKey,
-            Error::KeyUnreadable { .. }
-            | Error::KeyNotDecryptable { .. }
-            | Error::KeyDecryptionFailed { .. }
-            | Error::KeyNotEncrypted(_)
-            | Error::KeyNotSigned { .. }
-            | Error::UnsupportedAlgorithm { .. }
-            | Error::KeyBelowMinimumSize { .. } => Self::UnreadableKey,
-            Error::KeyRevoked(_) => Self::Revoked,
-            Error::InvalidPayload => Self::Invalid,
-            Error::Expired { .. } => Self::Expired,
-            Error::NoDefaultKey { .. } => Self::NoDefaultKey,
-            Error::Io { .. } | Error::Repository { .. } | Error::KeyXml { .. } => Self::Repository,
-            _ => Self::Other,
-        }
-    }
-
-    /// The label value: `malformed`, `unknown_key`, `unreadable_key`, `revoked`, `invalid`,
-    /// `expired`, `no_default_key`, `repository` or `other`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Malformed => "malformed",
-            Self::UnknownKey => "unknown_key",
-            Self::UnreadableKey => "unreadable_key",
-            Self::Revoked => "revoked",
-            Self::Invalid => "invalid",
-            Self::Expired => "expired",
-            Self::NoDefaultKey => "no_default_key",
-            Self::Repository => "repository",
-            Self::Other => "other",
-        }
     }
 }

@@ -7,8 +7,8 @@ use std::sync::PoisonError;
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::janitor::PlannedKey;
 use crate::key::{date, xml, ElementContent, KeyDocument, KeyId, KeyInfo};
+use crate::provider::janitor::PlannedKey;
 use crate::provider::Provider;
 
 /// What [`Provider::delete_keys`] deleted (or, in a dry run, would delete).
@@ -43,8 +43,8 @@ pub struct Rewrap {
 /// When the element cannot be read or the `<masterKey>` holds no base64 value.
 fn signed_fields(
     stored: &crate::repository::StoredElement,
-    master: &crate::XmlElement,
-) -> Result<Option<(crate::key::KeyRecord, crate::Secret)>> {
+    master: &crate::element_tree::XmlElement,
+) -> Result<Option<(crate::key::KeyRecord, crate::secret::Secret)>> {
     let record = xml::parse_document(&stored.xml, &stored.location)?
         .into_iter()
         .find_map(|element| match element {
@@ -66,7 +66,7 @@ fn signed_fields(
 /// What a key's signature covers.
 fn signed_key<'a>(
     record: &crate::key::KeyRecord,
-    master_key: &'a crate::Secret,
+    master_key: &'a crate::secret::Secret,
 ) -> crate::at_rest::signature::SignedKey<'a> {
     crate::at_rest::signature::SignedKey {
         id: record.id,
@@ -76,7 +76,7 @@ fn signed_key<'a>(
         // Callers pass records with an algorithm (`signed_fields`).
         algorithm: record
             .algorithm
-            .unwrap_or(crate::Algorithm::AES_256_CBC_HMACSHA256),
+            .unwrap_or(crate::crypto::Algorithm::AES_256_CBC_HMACSHA256),
         master_key: master_key.expose(),
     }
 }
@@ -100,9 +100,7 @@ impl Provider {
         use crate::key::KeyMaterial;
         self.shared.check_writable()?;
         let certificates = self.shared.at_rest.certificate_decryptor().ok_or_else(|| {
-            Error::Configuration(
-                "trusting a key needs the certificate it is encrypted to, with its private key (--certificate, ProviderBuilder::certificates)".into(),
-            )
+            Error::Configuration(crate::error::ConfigError::TrustNeedsCertificate)
         })?;
         let _lock = self.shared.repository.lock_for_generation()?;
         let (mut found, mut signed_now) = (false, false);
@@ -113,10 +111,10 @@ impl Provider {
                     .iter()
                     .any(|e| matches!(e, xml::RingElement::Key(r) if r.id == key_id));
                 if holds {
-                    return Err(Error::Unsupported(format!(
-                        "{} holds several keys in one document; a key in it cannot be signed on its own",
-                        stored.location
-                    )));
+                    return Err(Error::Unsupported(crate::error::Unsupported {
+                        location: stored.location.clone(),
+                        kind: crate::error::UnsupportedKind::SignKeyInSharedDocument,
+                    }));
                 }
                 continue;
             }
@@ -134,9 +132,7 @@ impl Provider {
                     reason: "the key's id, dates or structure cannot be read".into(),
                 })?;
             let not_certificate = || {
-                Error::InvalidArgument(format!(
-                    "the key {{{key_id}}} is not encrypted to a certificate: only certificate-encrypted keys carry keyward's signature"
-                ))
+                Error::InvalidArgument(crate::error::ArgumentError::NotCertificateEncrypted(key_id))
             };
             let KeyMaterial::Encrypted {
                 decryptor_type,
@@ -156,14 +152,16 @@ impl Provider {
                     detail: "its descriptor names no algorithm keyward knows".into(),
                 });
             }
-            let failed = |reason: String| Error::KeyDecryptionFailed {
+            let failed = |reason: crate::error::AtRestError| Error::KeyDecryptionFailed {
                 key_id,
                 decryptor_type: decryptor_type.clone(),
                 reason,
             };
             let xml_text =
                 crate::at_rest::XmlDecryptor::decrypt(certificates, key_id, encrypted_xml)
-                    .map_err(|e| failed(e.to_string()))?;
+                    .map_err(|e| {
+                        failed(crate::error::AtRestError::Decryptor(std::sync::Arc::new(e)))
+                    })?;
             let master_key = xml::master_key_from_xml(&xml_text).map_err(failed)?;
             let signed = signed_key(&record, &master_key);
             if !certificates
@@ -207,7 +205,7 @@ impl Provider {
     ) -> Result<KeyId> {
         if expiration <= activation {
             return Err(Error::InvalidArgument(
-                "a key's expiration must come after its activation".into(),
+                crate::error::ArgumentError::ExpirationNotAfterActivation,
             ));
         }
         let now = date::to_ticks_precision(self.shared.now());
@@ -229,7 +227,9 @@ impl Provider {
         if ring.only_refused_plaintext_keys(now) {
             return Err(Error::NoDefaultKey {
                 ring_location: ring.location().to_owned(),
-                reason: format!("no key was created: {}", crate::key::STRANDED_PLAINTEXT),
+                reason: crate::error::NoDefaultKeyReason::NotCreated(
+                    crate::error::CreationBlocked::StrandedPlaintext,
+                ),
             });
         }
         Ok(())
@@ -266,7 +266,7 @@ impl Provider {
     pub fn create_next_key(&self, lifetime: time::Duration) -> Result<PlannedKey> {
         if lifetime < crate::MIN_KEY_LIFETIME {
             return Err(Error::InvalidArgument(
-                "the key lifetime must be at least 7 days".into(),
+                crate::error::ArgumentError::LifetimeTooShort,
             ));
         }
         let now = date::to_ticks_precision(self.shared.now());
@@ -320,7 +320,7 @@ impl Provider {
         self.shared.check_writable()?;
         if created_before > self.now() {
             return Err(Error::InvalidArgument(
-                "a mass revocation cannot be dated in the future: every key created until then would be revoked too".into(),
+                crate::error::ArgumentError::FutureMassRevocation,
             ));
         }
         let date = date::to_ticks_precision(created_before);
@@ -370,7 +370,7 @@ impl Provider {
             if let Some(reason) = refusal {
                 return Err(Error::DeletionRefused {
                     key_id: key.info.id,
-                    reason: reason.into(),
+                    reason,
                 });
             }
             keys.push(key.info.clone());
@@ -385,10 +385,10 @@ impl Provider {
                 .any(|c| matches!(c, ElementContent::Key(id) if doomed.contains(id)));
             if holds_doomed {
                 if source.contents.len() != 1 {
-                    return Err(Error::Unsupported(format!(
-                        "{} holds several elements; delete keys from it by hand",
-                        source.location
-                    )));
+                    return Err(Error::Unsupported(crate::error::Unsupported {
+                        location: source.location.clone(),
+                        kind: crate::error::UnsupportedKind::DeleteFromSharedDocument,
+                    }));
                 }
                 key_locations.push(source.location.clone());
                 continue;
@@ -465,7 +465,7 @@ impl Provider {
         let at_rest = &self.shared.at_rest;
         if at_rest.require_encryption {
             return Err(Error::Configuration(
-                "this node requires encryption at rest: it cannot store keys in the clear".into(),
+                crate::error::ConfigError::EncryptionRequired,
             ));
         }
         let _lock = self.shared.repository.lock_for_generation()?;
@@ -522,11 +522,10 @@ impl Provider {
     ) -> Result<Rewrap> {
         self.shared.check_writable()?;
         let at_rest = &self.shared.at_rest;
-        let encryptor = at_rest.encryptor.clone().ok_or_else(|| {
-            Error::Configuration(
-                "rewrapping needs an XML encryptor (a KEK, passphrase or certificate)".into(),
-            )
-        })?;
+        let encryptor = at_rest
+            .encryptor
+            .clone()
+            .ok_or_else(|| Error::Configuration(crate::error::ConfigError::RewrapNeedsEncryptor))?;
         let _lock = self.shared.repository.lock_for_generation()?;
         let stored = self.shared.repository.load_elements()?;
         let mut report = Rewrap {
@@ -540,10 +539,10 @@ impl Provider {
                 keys.push((stored, document));
             } else if document.is_container() {
                 // A container (Azure Blob's <repository>) cannot be rewrapped key by key.
-                return Err(Error::Unsupported(format!(
-                    "{} holds several keys in one document; rewrap cannot replace them one at a time",
-                    stored.location
-                )));
+                return Err(Error::Unsupported(crate::error::Unsupported {
+                    location: stored.location.clone(),
+                    kind: crate::error::UnsupportedKind::RewrapKeyInSharedDocument,
+                }));
             }
         }
         // The creation of the first key stored encrypted: plaintext keys created after it did
@@ -629,7 +628,11 @@ impl Provider {
 }
 
 /// The error for a key whose `secret` no configured decryptor opens.
-fn decryption_failed(id: KeyId, secret: &crate::element_tree::XmlElement, reason: String) -> Error {
+fn decryption_failed(
+    id: KeyId,
+    secret: &crate::element_tree::XmlElement,
+    reason: crate::error::AtRestError,
+) -> Error {
     Error::KeyDecryptionFailed {
         key_id: id,
         decryptor_type: secret
