@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use axum::extract::{FromRef, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
@@ -18,6 +16,7 @@ use keyward_axum::keyward_aspnetcore::{
     NAME_CLAIM_TYPE,
 };
 use keyward_axum::{AspNetCoreLogin, AspNetCoreUser, LoginCookies, LoginError};
+use keyward_testdata::real_dir;
 
 #[derive(Clone)]
 struct AppState {
@@ -241,10 +240,6 @@ async fn tampered_and_other_scheme_logins_are_refused() {
             "{junk}"
         );
     }
-}
-
-fn real_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/vectors/aspnetcore-real")
 }
 
 fn auth_cookie_cases() -> Vec<serde_json::Value> {

@@ -2,24 +2,13 @@
 //! temporary directory, with keys and values from testdata/vectors/legacy-machinekey.json.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn testdata_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("KEYWARD_TESTDATA_DIR") {
-        return PathBuf::from(dir);
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
-}
-
 fn vector(id: &str) -> Value {
-    let path = testdata_dir().join("vectors/legacy-machinekey.json");
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    doc["vectors"]
-        .as_array()
-        .unwrap()
+    keyward_testdata::vectors_in("vectors/legacy-machinekey.json")
         .iter()
         .find(|v| v["id"] == id)
         .unwrap_or_else(|| panic!("no vector {id}"))

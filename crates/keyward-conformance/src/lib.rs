@@ -1,7 +1,13 @@
 //! One conformance suite, generic over [`KeyRepository`], run against every repository: the
 //! file system and memory here, Redis and PostgreSQL in their crates, over real servers.
+//!
+//! A store's tests invoke [`repository_tests!`], which expands to one `#[test]` per check
+//! (each with the check's name), every one on a fresh repository. [`support`] holds what the
+//! stores' own tests share (service URLs, spare ports, secret-free error checks).
 
 #![allow(clippy::unwrap_used, clippy::panic)] // A test suite: a panic is a failure with its cause.
+
+pub mod support;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,6 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keyward::{KeyRepository, Result, XmlElement};
+
+pub use support::{reachable, unique_name};
 
 /// What the suite may assume of a repository.
 #[derive(Debug, Clone, Copy)]
@@ -20,18 +28,94 @@ pub struct Capabilities {
     pub deletes: bool,
 }
 
-/// Runs every check on fresh repositories from `make` (each call must give an empty store).
-pub fn run_all<R: KeyRepository + 'static>(make: impl Fn() -> R, capabilities: Capabilities) {
-    store_and_list(&make(), capabilities);
-    unicode_and_markup_survive(&make());
-    one_mebibyte_document(&make());
-    if capabilities.deletes {
-        delete_by_location(&make());
-        stale_delete_after_the_store_shifted(&make());
+/// One `#[test]` per conformance check, each on a fresh repository.
+///
+/// `make` is an expression giving a function or closure `Fn() -> Option<R>` (evaluated once
+/// per test, and kept alive while the check runs, so a closure may own what the repository
+/// needs, such as a temporary directory); `None` skips the test (see [`reachable`]: outside
+/// CI an unreachable service skips, in CI it fails). `capabilities` is an expression giving
+/// the [`Capabilities`]; the deletion checks skip when it has `deletes: false`.
+///
+/// The tests are named after the checks (`store_and_list`, `concurrent_writers`, …): invoke
+/// the macro in a module of its own to run it for more than one repository in a test binary.
+///
+/// ```no_run
+/// mod memory {
+///     keyward_conformance::repository_tests!(
+///         || Some(keyward::MemoryRepository::new()),
+///         keyward_conformance::Capabilities { ordered: true, deletes: true }
+///     );
+/// }
+/// ```
+#[macro_export]
+macro_rules! repository_tests {
+    ($make:expr, $capabilities:expr $(,)?) => {
+        #[test]
+        fn store_and_list() {
+            let capabilities: $crate::Capabilities = $capabilities;
+            $crate::run_check($make, |r| $crate::store_and_list(&r, capabilities));
+        }
+
+        #[test]
+        fn unicode_and_markup_survive() {
+            $crate::run_check($make, |r| $crate::unicode_and_markup_survive(&r));
+        }
+
+        #[test]
+        fn one_mebibyte_document() {
+            $crate::run_check($make, |r| $crate::one_mebibyte_document(&r));
+        }
+
+        #[test]
+        fn delete_by_location() {
+            if $crate::deletes($capabilities) {
+                $crate::run_check($make, |r| $crate::delete_by_location(&r));
+            }
+        }
+
+        #[test]
+        fn stale_delete_after_the_store_shifted() {
+            if $crate::deletes($capabilities) {
+                $crate::run_check($make, |r| $crate::stale_delete_after_the_store_shifted(&r));
+            }
+        }
+
+        #[test]
+        fn replace_in_place() {
+            $crate::run_check($make, |r| $crate::replace_in_place(&r));
+        }
+
+        #[test]
+        fn concurrent_writers() {
+            $crate::run_check($make, |r| {
+                $crate::concurrent_writers(::std::sync::Arc::new(r))
+            });
+        }
+
+        #[test]
+        fn generation_lock_is_exclusive() {
+            $crate::run_check($make, |r| {
+                $crate::generation_lock_is_exclusive(::std::sync::Arc::new(r))
+            });
+        }
+    };
+}
+
+/// Runs `check` on a repository from `make`, or nothing when `make` gives `None` (an
+/// unreachable service outside CI). `make` lives until the check is done. For
+/// [`repository_tests!`].
+pub fn run_check<R: KeyRepository + 'static>(make: impl Fn() -> Option<R>, check: impl FnOnce(R)) {
+    if let Some(repository) = make() {
+        check(repository);
     }
-    replace_in_place(&make());
-    concurrent_writers(Arc::new(make()));
-    generation_lock_is_exclusive(Arc::new(make()));
+}
+
+/// Whether the deletion checks apply; says so when they do not. For [`repository_tests!`].
+pub fn deletes(capabilities: Capabilities) -> bool {
+    if !capabilities.deletes {
+        eprintln!("skipping: the repository does not delete elements");
+    }
+    capabilities.deletes
 }
 
 /// An element `<item n="…"><text>…</text></item>`.
@@ -263,24 +347,6 @@ pub fn generation_lock_is_exclusive<R: KeyRepository + 'static>(repository: Arc<
         thread.join().unwrap().unwrap();
     }
     assert_eq!(entered.load(Ordering::SeqCst), 20);
-}
-
-/// A service URL from the environment or its local default. Returns `None` (skip) when the
-/// service is unreachable outside CI; in CI (`CI` set) an unreachable service is a failure.
-pub fn reachable<T>(what: &str, connected: Result<T>) -> Option<T> {
-    match connected {
-        Ok(value) => Some(value),
-        Err(error) if std::env::var_os("CI").is_none() => {
-            eprintln!("skipping: {what} is not reachable ({error}); CI makes this a failure");
-            None
-        }
-        Err(error) => panic!("{what} is not reachable in CI: {error}"),
-    }
-}
-
-/// A name unique to this test run (for lists and tables).
-pub fn unique_name(prefix: &str) -> String {
-    format!("{prefix}-{}", keyward::KeyId::random().as_uuid().simple())
 }
 
 /// Two providers over one store (`a` and `b` open the same list or table): a revocation on

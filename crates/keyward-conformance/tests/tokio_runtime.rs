@@ -110,8 +110,7 @@ async fn file_system_provider_works_inside_a_tokio_runtime() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_provider_works_inside_a_tokio_runtime() {
-    let base =
-        std::env::var("KEYWARD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let base = keyward_conformance::support::redis_url();
     serve(|| {
         let url = format!("{base}?key={}", unique_name("keyward-tokio-test"));
         reachable("Redis", RedisRepository::open(&url))
@@ -121,8 +120,7 @@ async fn redis_provider_works_inside_a_tokio_runtime() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn postgres_provider_works_inside_a_tokio_runtime() {
-    let base = std::env::var("KEYWARD_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let base = keyward_conformance::support::postgres_url();
     serve(|| {
         let url = format!("{base}?table={}", unique_name("keyward_tokio_test"));
         reachable("PostgreSQL", PostgresRepository::open(&url))

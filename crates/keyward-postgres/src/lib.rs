@@ -71,36 +71,37 @@
 
 #![forbid(unsafe_code)]
 
+mod connection;
+mod location;
+mod lock;
+mod runtime;
 mod tls;
+mod watch;
 
 use std::fmt;
-use std::sync::{mpsc, Arc, Mutex, PoisonError};
-
-use arc_swap::ArcSwap;
+use std::sync::Mutex;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use keyward::store::{ElementHandle, MAX_DOCUMENT_BYTES};
 use keyward::{
-    ChangeCallback, Error, GenerationLock, KeyRepository, Notification, Result, StoredElement,
-    XmlElement,
+    ChangeCallback, Error, GenerationLock, KeyRepository, Result, StoredElement, XmlElement,
 };
 use postgres::error::SqlState;
-use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, Config, NoTls};
+use postgres::Client;
 
+pub use location::display_url;
 pub use tls::SslMode;
+
+use connection::Connector;
+use location::{describe, parse_config, split_parameters, unparsable, Parameters};
+use runtime::off_runtime;
 
 /// EF Core's default table name.
 pub const DEFAULT_TABLE: &str = "DataProtectionKeys";
 
-/// The channel writes are announced on (the payload names the table).
-const CHANNEL: &str = "keyward_key_ring_changed";
-
 /// The connect timeout when the connection string sets none.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How long dropping the generation lock waits for its session to close.
-const UNLOCK_WAIT: Duration = Duration::from_secs(2);
 
 /// Keys in a PostgreSQL table.
 pub struct PostgresRepository {
@@ -146,32 +147,6 @@ impl Default for PostgresOptions {
     }
 }
 
-/// Opens connections: the parsed configuration and the TLS it asks for.
-#[derive(Clone)]
-struct Connector {
-    config: Config,
-    tls: Option<tls::MakeRustls>,
-    /// `prefer`: a failed handshake falls back to plain text, as libpq does.
-    fallback_to_plain: bool,
-}
-
-impl Connector {
-    fn connect(&self) -> std::result::Result<Client, postgres::Error> {
-        let Some(tls) = &self.tls else {
-            return self.config.connect(NoTls);
-        };
-        match self.config.connect(tls.clone()) {
-            Err(e) if self.fallback_to_plain && tls::is_handshake_failure(&e) => {
-                tracing::debug!(error = %e, "TLS handshake failed; sslmode=prefer tries plain text");
-                let mut plain = self.config.clone();
-                plain.ssl_mode(postgres::config::SslMode::Disable);
-                plain.connect(NoTls)
-            }
-            other => other,
-        }
-    }
-}
-
 impl PostgresRepository {
     /// Connects to
     /// `postgres://user[:pass]@host:port/db[?table=NAME&schema=NAME&create_table=false&sslmode=MODE&sslrootcert=PATH]`
@@ -189,7 +164,11 @@ impl PostgresRepository {
             None | Some("true") => true,
             Some("false") => false,
             // The value is not repeated: a mangled URL may have put a secret there.
-            Some(_) => return Err(bad_parameter("create_table must be true or false")),
+            Some(_) => {
+                return Err(bad_parameter(
+                    "create_table must be true or false",
+                ))
+            }
         };
         let options = PostgresOptions {
             schema: parameters.schema.clone().unwrap_or(defaults.schema),
@@ -322,83 +301,6 @@ impl PostgresRepository {
     fn qualified(&self) -> String {
         format!("{}.{}", quote(&self.schema), quote(&self.table))
     }
-
-    fn notify_payload(&self) -> String {
-        format!("{}.{}", self.schema, self.table)
-    }
-
-    /// Runs `f` on the shared connection, reconnecting once if it broke. `doing` says what
-    /// keyward was doing, for the error; the client's error is its source. Every use of the
-    /// shared client goes through here, and so [`off_runtime`].
-    fn with_client<T: Send>(
-        &self,
-        doing: &str,
-        f: impl Fn(&mut Client) -> std::result::Result<T, postgres::Error> + Send,
-    ) -> Result<T> {
-        off_runtime(&self.location, || self.with_client_here(doing, f))
-    }
-
-    /// [`Self::with_client`] on this thread.
-    fn with_client_here<T>(
-        &self,
-        doing: &str,
-        f: impl Fn(&mut Client) -> std::result::Result<T, postgres::Error>,
-    ) -> Result<T> {
-        if !self.process.is_current() {
-            // A forked child that uses the repository before its provider noticed the fork.
-            self.after_fork();
-        }
-        let slot = self.client.load_full();
-        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        for attempt in 0..2 {
-            if slot.as_ref().is_none_or(Client::is_closed) {
-                *slot = Some(self.connector.connect().map_err(|e| {
-                    Error::repository_caused(self.location(), format!("connecting ({doing})"), e)
-                })?);
-            }
-            let Some(client) = slot.as_mut() else {
-                continue;
-            };
-            match f(client) {
-                Ok(value) => return Ok(value),
-                Err(e) if attempt == 0 && client.is_closed() => {
-                    *slot = None;
-                    tracing::debug!(error = %e, "reconnecting to PostgreSQL");
-                }
-                Err(e) => {
-                    if client.is_closed() {
-                        *slot = None;
-                    }
-                    return Err(Error::repository_caused(self.location(), doing, e));
-                }
-            }
-        }
-        Err(Error::repository(
-            self.location(),
-            format!("{doing}: the connection could not be re-established"),
-        ))
-    }
-
-    fn notify(&self) {
-        let payload = self.notify_payload();
-        if let Err(error) = self.with_client("announcing the change", |c| {
-            c.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])
-                .map(drop)
-        }) {
-            tracing::warn!(error = %error.chain(), "could not announce the key ring change");
-        }
-    }
-
-    /// An advisory-lock key for `purpose` on this table: the same on every node.
-    fn advisory_key(&self, purpose: &str) -> i64 {
-        // FNV-1a, 64-bit, over the purpose and the table's name.
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in format!("{purpose}:{}", self.notify_payload()).bytes() {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        i64::from_ne_bytes(hash.to_ne_bytes())
-    }
 }
 
 /// `statement` in a transaction holding the advisory lock `lock`.
@@ -493,38 +395,7 @@ impl KeyRepository for PostgresRepository {
     }
 
     fn lock_for_generation(&self) -> Result<GenerationLock> {
-        // A session-level advisory lock on a connection of its own, released by closing it.
-        // try-lock in a loop with a deadline: a holder stuck on a half-open connection must not
-        // block this node for ever.
-        let doing = "taking the key generation lock";
-        let connector = self.connector.clone();
-        let key = self.advisory_key("keyward-generation");
-        let location = self.location();
-        let guard = LockGuard::hold(&self.location(), spawn_unlocker, move |slot| {
-            let client = slot.insert(
-                connector
-                    .connect()
-                    .map_err(|e| Error::repository_caused(location.clone(), doing, e))?,
-            );
-            let started = std::time::Instant::now();
-            loop {
-                let taken: bool = client
-                    .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
-                    .and_then(|row| row.try_get(0))
-                    .map_err(|e| Error::repository_caused(location.clone(), doing, e))?;
-                if taken {
-                    return Ok(());
-                }
-                if started.elapsed() > Duration::from_secs(60) {
-                    return Err(Error::repository(
-                        location,
-                        "the key generation lock stayed taken for 60 s",
-                    ));
-                }
-                std::thread::sleep(Duration::from_millis(25));
-            }
-        })?;
-        Ok(GenerationLock::new(guard))
+        self.take_generation_lock()
     }
 
     fn location(&self) -> String {
@@ -532,15 +403,7 @@ impl KeyRepository for PostgresRepository {
     }
 
     fn watch(&self, on_change: ChangeCallback) -> Result<bool> {
-        let connector = self.connector.clone();
-        let payload = self.notify_payload();
-        keyward::spawn_watcher(
-            "keyward-postgres-watch",
-            self.location(),
-            on_change,
-            move |on_change| listen(&connector, &payload, on_change),
-        )?;
-        Ok(true)
+        self.watch_changes(on_change)
     }
 
     /// Lets go of the connection inherited from the parent without closing it: the
@@ -548,10 +411,7 @@ impl KeyRepository for PostgresRepository {
     /// runtime that is the parent's too, so the whole slot is leaked (a socket and the
     /// client's runtime, once per fork). The next call connects anew.
     fn after_fork(&self) {
-        if !self.process.take_over() {
-            return;
-        }
-        std::mem::forget(self.client.swap(Arc::new(Mutex::new(None))));
+        self.let_go_of_inherited_connection();
     }
 
     fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> Result<()> {
@@ -613,588 +473,9 @@ impl KeyRepository for PostgresRepository {
     }
 }
 
-impl Drop for PostgresRepository {
-    /// `postgres::Client`'s own drop closes the session by blocking on the client's runtime,
-    /// which panics on a tokio runtime's thread: there, the shared client is closed on a
-    /// thread of its own (and waited for, as it would be here).
-    fn drop(&mut self) {
-        // In a forked child, the connection (if any) is the parent's: leaked, never closed.
-        self.after_fork();
-        let shared = self.client.swap(Arc::new(Mutex::new(None)));
-        let mut slot = match Arc::try_unwrap(shared) {
-            Ok(slot) => slot.into_inner().unwrap_or_else(PoisonError::into_inner),
-            // Still referenced only by a thread that vanished at a fork: leaked.
-            Err(shared) => {
-                std::mem::forget(shared);
-                return;
-            }
-        };
-        if slot.is_none() {
-            return;
-        }
-        if let Err(error) = off_runtime(&self.location, || {
-            drop(slot.take());
-            Ok(())
-        }) {
-            // No thread to be had inside a runtime: the connection is leaked rather than
-            // closed here, which would panic. The server ends the session when the socket goes.
-            if let Some(client) = slot.take() {
-                std::mem::forget(client);
-            }
-            tracing::warn!(error = %error.chain(), "could not close the PostgreSQL connection");
-        }
-    }
-}
-
-/// Runs `work`, which uses the synchronous `postgres` client, where that client may block.
-///
-/// The client drives each call with `block_on` on a tokio runtime of its own, and tokio
-/// panics when that happens on a thread that is inside a runtime ("Cannot start a runtime
-/// from within a runtime": `#[tokio::main]`, a handler). So inside a runtime `work` runs on a
-/// scoped thread of its own, and the caller waits for it (a blocking wait, as the call itself
-/// would be without a runtime); anywhere else (keyward's refresh thread, a plain `main`), here.
-/// A panic in `work` is resumed on the caller's thread.
-///
-/// # Errors
-/// `work`'s; [`Error::Repository`] naming `location` when no thread can be started.
-fn off_runtime<T: Send>(location: &str, work: impl FnOnce() -> Result<T> + Send) -> Result<T> {
-    if tokio::runtime::Handle::try_current().is_err() {
-        return work();
-    }
-    std::thread::scope(|scope| {
-        let thread = std::thread::Builder::new()
-            .name("keyward-postgres".into())
-            .spawn_scoped(scope, work)
-            .map_err(|e| {
-                Error::repository_caused(
-                    location,
-                    "starting a thread for the PostgreSQL client outside the tokio runtime",
-                    e,
-                )
-            })?;
-        thread
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
-}
-
-/// A job on a thread of its own; fails when no thread can be started.
-type Spawn = fn(Box<dyn FnOnce() + Send>) -> std::io::Result<()>;
-
-fn spawn_unlocker(job: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
-    std::thread::Builder::new()
-        .name("keyward-postgres-lock".into())
-        .spawn(job)
-        .map(drop)
-}
-
-/// Holds the advisory lock. Its connection lives on a thread of its own, started before
-/// connecting: dropping the guard tells that thread to end the session (which releases the
-/// lock on the server) and waits at most [`UNLOCK_WAIT`] for the close. `postgres::Client`'s
-/// own drop waits for the server without a timeout, so the guard never owns a client: no
-/// path of the drop (a stalled server, no thread to be had) blocks for longer. Never panics.
-struct LockGuard {
-    /// Dropped to release the lock.
-    release: Option<mpsc::Sender<()>>,
-    /// Answers once the session is closed.
-    closed: mpsc::Receiver<()>,
-}
-
-impl LockGuard {
-    /// Starts the lock's thread with `spawn` and runs `take` there: it connects into the slot
-    /// and takes the lock. Returns once the lock is taken, or with `take`'s error (the
-    /// connection, if any, is closed on that thread afterwards, never on the caller's).
-    fn hold(
-        location: &str,
-        spawn: Spawn,
-        take: impl FnOnce(&mut Option<Client>) -> Result<()> + Send + 'static,
-    ) -> Result<Self> {
-        let (taken_tx, taken) = mpsc::channel::<Result<()>>();
-        let (release, released) = mpsc::channel::<()>();
-        let (closed_tx, closed) = mpsc::channel::<()>();
-        spawn(Box::new(move || {
-            let mut slot = None;
-            let outcome = take(&mut slot);
-            let holding = outcome.is_ok();
-            if taken_tx.send(outcome).is_ok() && holding {
-                // Until the guard goes: its sender dropped.
-                let _ = released.recv();
-            }
-            // Terminate: the server ends the session and with it the lock.
-            if let Some(client) = slot {
-                let _ = client.close();
-            }
-            let _ = closed_tx.send(());
-        }))
-        .map_err(|e| {
-            Error::repository_caused(location, "starting the key generation lock's thread", e)
-        })?;
-        taken.recv().unwrap_or_else(|_| {
-            Err(Error::repository(
-                location,
-                "the key generation lock's thread ended without taking the lock",
-            ))
-        })?;
-        Ok(Self {
-            release: Some(release),
-            closed,
-        })
-    }
-}
-
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        drop(self.release.take());
-        let _ = self.closed.recv_timeout(UNLOCK_WAIT);
-    }
-}
-
-/// One `LISTEN` session: reports changes until nobody listens (`Ok(false)`) or it breaks
-/// (the error's whole chain, without credentials).
-fn listen(
-    connector: &Connector,
-    payload: &str,
-    on_change: &ChangeCallback,
-) -> std::result::Result<bool, String> {
-    let chain = |e: postgres::Error| keyward::error_chain(&e);
-    let mut client = connector.connect().map_err(chain)?;
-    client
-        .batch_execute(&format!("LISTEN {CHANNEL}"))
-        .map_err(chain)?;
-    // Changes made while we were not listening are picked up by this refresh.
-    if !on_change(Notification::Changed) {
-        return Ok(false);
-    }
-    loop {
-        let mut changed = false;
-        {
-            let mut notifications = client.notifications();
-            // Short windows: a notification that arrives between windows waits at most this long.
-            let mut batch = notifications.timeout_iter(Duration::from_millis(100));
-            while let Some(notification) = batch.next().map_err(chain)? {
-                changed |= notification.payload() == payload;
-            }
-        }
-        let event = if changed {
-            Notification::Changed
-        } else {
-            Notification::StillListening
-        };
-        if !on_change(event) {
-            return Ok(false);
-        }
-        if client.is_closed() {
-            return Ok(true);
-        }
-    }
-}
-
-/// The connection target of `url` for messages — `postgres://user@host:port/db`, built from
-/// the parsed connection string, so it never holds a password, wherever the password was
-/// given (userinfo, `password=` in the query or a `key=value` string, percent-encoded). A
-/// string that does not parse shows only its scheme: `postgres://(unparsable URL)`. keyward's
-/// own parameters (`table`, `schema`, `create_table`, `sslmode`, `sslrootcert`) are not shown.
-/// Never panics.
-pub fn display_url(url: &str) -> String {
-    match split_parameters(url).map(|(base, _)| parse_config(&base)) {
-        Ok(Ok(config)) => describe(&config),
-        _ => unparsable(url),
-    }
-}
-
-/// What is shown of a connection string that does not parse: its scheme at most.
-fn unparsable(url: &str) -> String {
-    for scheme in ["postgresql://", "postgres://"] {
-        if url
-            .get(..scheme.len())
-            .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
-        {
-            return format!("{}(unparsable URL)", &scheme.to_ascii_lowercase());
-        }
-    }
-    "(unparsable connection string)".into()
-}
-
-/// Parses a connection string (keyward's parameters removed). The error says what is wrong
-/// without quoting the input.
-fn parse_config(base: &str) -> std::result::Result<Config, String> {
-    if let Some(rest) = url_rest(base) {
-        // `postgres://u:pass/word@host/db` parses as host `u`, port `pass`, database
-        // `word@host/db`: a '/' in the password was not percent-encoded. Refused, and so never
-        // shown as a host, port and database.
-        let path_end = rest.find('?').unwrap_or(rest.len());
-        let authority_end = rest[..path_end].find('/').unwrap_or(path_end);
-        if rest[authority_end..path_end].contains('@') {
-            return Err(
-                "'@' after the host: percent-encode '/', '?', '#' and '@' in the user name and password"
-                    .into(),
-            );
-        }
-    }
-    base.parse::<Config>().map_err(|e| {
-        // tokio-postgres names the option for bad values and unknown options; other parse
-        // errors may quote a character of the input.
-        let detail = std::error::Error::source(&e)
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        if detail.starts_with("invalid value for option `")
-            || detail.starts_with("unknown option `")
-        {
-            detail
-        } else {
-            "malformed".into()
-        }
-    })
-}
-
-/// What follows `postgres://` or `postgresql://`, when `s` is a URL.
-fn url_rest(s: &str) -> Option<&str> {
-    s.strip_prefix("postgresql://")
-        .or_else(|| s.strip_prefix("postgres://"))
-}
-
-/// `postgres://user@host:port/db`, from a parsed configuration, without any password. A
-/// name holding '=' is left out (a user or database name, or a host as `(withheld)`): in a
-/// `key=value` string, `user= password=…` makes the next parameter the value.
-fn describe(config: &Config) -> String {
-    let shown = |name: &str| !name.contains('=');
-    let hosts: Vec<String> = config
-        .get_hosts()
-        .iter()
-        .map(|h| match h {
-            postgres::config::Host::Tcp(name) => name.clone(),
-            #[cfg(unix)]
-            postgres::config::Host::Unix(path) => path.display().to_string(),
-        })
-        .map(|h| if shown(&h) { h } else { "(withheld)".into() })
-        .collect();
-    let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
-    let host = match (hosts.first(), ports.first()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.clone(),
-        _ => "localhost".into(),
-    };
-    let user = config
-        .get_user()
-        .filter(|u| shown(u))
-        .map(|u| format!("{u}@"))
-        .unwrap_or_default();
-    let dbname = config.get_dbname().filter(|d| shown(d)).unwrap_or("");
-    format!("postgres://{user}{host}/{dbname}")
-}
-
 /// A quoted SQL identifier.
-fn quote(identifier: &str) -> String {
+pub(crate) fn quote(identifier: &str) -> String {
     format!("\"{}\"", identifier.replace('"', "\"\""))
-}
-
-/// keyward's own connection-string parameters (not passed to the PostgreSQL client).
-#[derive(Debug, Default, PartialEq, Eq, Clone)]
-struct Parameters {
-    schema: Option<String>,
-    table: Option<String>,
-    create_table: Option<String>,
-    sslmode: Option<String>,
-    sslrootcert: Option<String>,
-}
-
-impl Parameters {
-    /// The slot of keyward's parameter `key`, if it is one.
-    fn slot(&mut self, key: &str) -> Option<&mut Option<String>> {
-        Some(match key {
-            "table" => &mut self.table,
-            "schema" => &mut self.schema,
-            "create_table" => &mut self.create_table,
-            "sslmode" => &mut self.sslmode,
-            "sslrootcert" => &mut self.sslrootcert,
-            _ => return None,
-        })
-    }
-}
-
-/// `url` without keyward's parameters, and those parameters: from a URL's query (keys and
-/// values percent-decoded, as the client decodes them) or from a `key=value` connection string.
-/// The error, for a string keyward cannot split as the client would, quotes no value.
-fn split_parameters(url: &str) -> std::result::Result<(String, Parameters), String> {
-    let mut parameters = Parameters::default();
-    if url_rest(url).is_none() {
-        let rest = split_keywords(url, &mut parameters)?;
-        return Ok((rest, parameters));
-    }
-    let Some((base, query)) = url.split_once('?') else {
-        return Ok((url.to_owned(), parameters));
-    };
-    let rest: Vec<&str> = query
-        .split('&')
-        .filter(|pair| {
-            let Some((key, value)) = pair.split_once('=') else {
-                return true;
-            };
-            match parameters.slot(&percent_decode(key)) {
-                Some(slot) => {
-                    *slot = Some(percent_decode(value));
-                    false
-                }
-                None => true,
-            }
-        })
-        .collect();
-    let base = if rest.is_empty() {
-        base.to_owned()
-    } else {
-        format!("{base}?{}", rest.join("&"))
-    };
-    Ok((base, parameters))
-}
-
-/// libpq's `key = value ...` form without keyward's keys. Refused rather than passed on: what
-/// does not tokenise (an unterminated quote, a backslash at the end — the client would drop
-/// it —, a word without `=`, an empty key — the client stops reading there); an unquoted value
-/// of keyward's that is empty or holds `=`; and any unquoted value after whitespace that holds
-/// `=` (as in libpq, `user= password=pw` makes `password=pw` the user name).
-fn split_keywords(s: &str, parameters: &mut Parameters) -> std::result::Result<String, String> {
-    let malformed = || {
-        "the key=value connection string does not parse: an unterminated quote, a backslash at the end, or a word without '='"
-            .to_owned()
-    };
-    let swallowed = || {
-        "a value in the key=value connection string is empty and takes the next key=value as its value: quote an empty value as ''"
-            .to_owned()
-    };
-    let mut kept: Vec<&str> = Vec::new();
-    let mut chars = s.char_indices().peekable();
-    let skip_spaces = |chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>| {
-        while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
-    };
-    loop {
-        skip_spaces(&mut chars);
-        let Some(&(start, _)) = chars.peek() else {
-            break;
-        };
-        let mut key = String::new();
-        while let Some((_, c)) = chars.next_if(|(_, c)| *c != '=' && !c.is_whitespace()) {
-            key.push(c);
-        }
-        if key.is_empty() {
-            return Err(malformed());
-        }
-        skip_spaces(&mut chars);
-        chars.next_if(|(_, c)| *c == '=').ok_or_else(malformed)?;
-        let spaced = chars.peek().is_some_and(|(_, c)| c.is_whitespace());
-        skip_spaces(&mut chars);
-        let mut value = String::new();
-        let quoted = chars.next_if(|(_, c)| *c == '\'').is_some();
-        if quoted {
-            loop {
-                match chars.next().ok_or_else(malformed)? {
-                    (_, '\\') => value.push(chars.next().ok_or_else(malformed)?.1),
-                    (_, '\'') => break,
-                    (_, c) => value.push(c),
-                }
-            }
-        } else {
-            while let Some((_, c)) = chars.next_if(|(_, c)| !c.is_whitespace()) {
-                if c == '\\' {
-                    value.push(chars.next().ok_or_else(malformed)?.1);
-                } else {
-                    value.push(c);
-                }
-            }
-        }
-        let end = chars.peek().map_or(s.len(), |&(i, _)| i);
-        match parameters.slot(&key) {
-            Some(_) if !quoted && (value.is_empty() || value.contains('=')) => {
-                // The value is not repeated: it may be the next parameter, a password.
-                return Err(format!(
-                    "{key} has an empty value or one holding '=': quote it ('...') in a key=value connection string"
-                ));
-            }
-            _ if !quoted && spaced && value.contains('=') => return Err(swallowed()),
-            Some(slot) => *slot = Some(value),
-            None => kept.push(s.get(start..end).ok_or_else(malformed)?),
-        }
-    }
-    Ok(kept.join(" "))
-}
-
-/// `%XX` decoded (invalid escapes kept as they are; invalid UTF-8 replaced).
-fn percent_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let decoded = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match decoded {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-
-    #[test]
-    fn parameters_quoting_and_display() {
-        let (base, parameters) = split_parameters(
-            "postgres://u@h:5432/db?table=T&schema=S&sslmode=verify-full&create_table=false&sslrootcert=%2Ftmp%2Fca.pem&connect_timeout=3",
-        )
-        .unwrap();
-        assert_eq!(base, "postgres://u@h:5432/db?connect_timeout=3");
-        assert_eq!(
-            parameters,
-            Parameters {
-                schema: Some("S".into()),
-                table: Some("T".into()),
-                create_table: Some("false".into()),
-                sslmode: Some("verify-full".into()),
-                sslrootcert: Some("/tmp/ca.pem".into()),
-            }
-        );
-        let (base, parameters) = split_parameters(
-            "host=h sslmode = verify-ca  user=u sslrootcert='/tmp/my ca.pem' table=T password='a b\\'c'",
-        )
-        .unwrap();
-        assert_eq!(base, "host=h user=u password='a b\\'c'");
-        assert_eq!(parameters.sslmode.as_deref(), Some("verify-ca"));
-        assert_eq!(parameters.sslrootcert.as_deref(), Some("/tmp/my ca.pem"));
-        assert_eq!(parameters.table.as_deref(), Some("T"));
-        assert!(split_parameters("host='unterminated").is_err());
-        // Keys are percent-decoded, as the client decodes them.
-        let (base, parameters) =
-            split_parameters("postgres://app@db/shop?ssl%6Dode=require&%74able=T").unwrap();
-        assert_eq!(base, "postgres://app@db/shop");
-        assert_eq!(parameters.sslmode.as_deref(), Some("require"));
-        assert_eq!(parameters.table.as_deref(), Some("T"));
-        // What keyward cannot split is refused, not passed on whole.
-        for refused in [
-            "host=db sslmode=require password=pw\\",
-            "host=db =x sslmode=require",
-            "host=db table= password=pw",
-            "host=db table=",
-            "host=db sslrootcert=a=b",
-            "host=db user= password=pw",
-            "host=db sslmode",
-        ] {
-            assert!(split_parameters(refused).is_err(), "{refused}");
-        }
-        let (base, parameters) =
-            split_parameters("host=db options=-csearch_path=x table='' schema='a=b'").unwrap();
-        assert_eq!(base, "host=db options=-csearch_path=x");
-        assert_eq!(parameters.table.as_deref(), Some(""));
-        assert_eq!(parameters.schema.as_deref(), Some("a=b"));
-        assert_eq!(quote("a\"b"), "\"a\"\"b\"");
-        assert_eq!(
-            display_url("postgres://u:pw@h/db"),
-            "postgres://u@h:5432/db"
-        );
-        assert_eq!(
-            display_url("postgres://u@h:5433/db?password=hunter2&table=x"),
-            "postgres://u@h:5433/db"
-        );
-        assert_eq!(
-            display_url("postgres://u:hun/ter2@h/db"),
-            "postgres://(unparsable URL)"
-        );
-        assert_eq!(
-            display_url("postgresql://u:1234/ter2@h/db"),
-            "postgresql://(unparsable URL)"
-        );
-        assert!(!display_url("host=h user=u password=hunter2 dbname=db").contains("hunter2"));
-        assert_eq!(percent_decode("a%2Fb%zz%4"), "a/b%zz%4");
-        assert_eq!(SslMode::parse("verify-full"), Some(SslMode::VerifyFull));
-        assert_eq!(SslMode::parse("verify_full"), None);
-    }
-
-    /// A server that answers the startup (trust) and then neither reads nor closes.
-    fn stalled_server() -> u16 {
-        use std::io::{Read, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        std::thread::spawn(move || {
-            let mut held = Vec::new();
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { return };
-                let mut length = [0; 4];
-                if stream.read_exact(&mut length).is_err() {
-                    continue;
-                }
-                let length = usize::try_from(u32::from_be_bytes(length)).unwrap();
-                let mut startup = vec![0; length.saturating_sub(4)];
-                if stream.read_exact(&mut startup).is_err() {
-                    continue;
-                }
-                // AuthenticationOk, ReadyForQuery (idle).
-                let _ = stream.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 0, b'Z', 0, 0, 0, 5, b'I']);
-                held.push(stream);
-            }
-        });
-        port
-    }
-
-    fn no_thread(_: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
-        Err(std::io::Error::other("no thread to be had"))
-    }
-
-    #[test]
-    fn the_generation_lock_never_closes_its_session_on_the_callers_thread() {
-        let port = stalled_server();
-        let connect = move |slot: &mut Option<Client>| -> Result<()> {
-            let mut config = Config::new();
-            config
-                .host("127.0.0.1")
-                .port(port)
-                .user("u")
-                .ssl_mode(postgres::config::SslMode::Disable)
-                .connect_timeout(Duration::from_secs(5));
-            let client = config
-                .connect(NoTls)
-                .map_err(|e| Error::repository_caused("stalled", "connecting", e))?;
-            *slot = Some(client);
-            Ok(())
-        };
-        let bound = UNLOCK_WAIT + Duration::from_secs(2);
-
-        // No thread to be had: refused before connecting, so there is no client to drop.
-        let connected = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = connected.clone();
-        let refused = LockGuard::hold("stalled", no_thread, move |slot| {
-            flag.store(true, std::sync::atomic::Ordering::SeqCst);
-            connect(slot)
-        });
-        assert!(refused.is_err());
-        assert!(!connected.load(std::sync::atomic::Ordering::SeqCst));
-
-        // Dropping the guard releases the lock and waits UNLOCK_WAIT at most (a frozen real
-        // server: tests/faults.rs).
-        let guard = LockGuard::hold("stalled", spawn_unlocker, connect).unwrap();
-        let started = std::time::Instant::now();
-        drop(guard);
-        assert!(started.elapsed() < bound, "{:?}", started.elapsed());
-
-        // A failure after connecting returns at once; the session is closed elsewhere.
-        let started = std::time::Instant::now();
-        let failed = LockGuard::hold("stalled", spawn_unlocker, move |slot| {
-            connect(slot)?;
-            Err(Error::repository("stalled", "the lock query failed"))
-        });
-        assert!(failed.is_err());
-        assert!(started.elapsed() < bound, "{:?}", started.elapsed());
-    }
 }
 
 /// A keyward parameter of the URL that cannot be used (the text names it, never its value).

@@ -12,17 +12,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use keyward::{KeyRepository, Provider};
+use keyward_conformance::support::postgres_url as url;
 use keyward_conformance::{reachable, unique_name};
 use keyward_postgres::{PostgresOptions, PostgresRepository};
 
 const TABLE: &str = "KEYWARD_COLD_START_TABLE";
 const START_AT: &str = "KEYWARD_COLD_START_AT_MS";
 const CHILDREN: usize = 8;
-
-fn url() -> String {
-    std::env::var("KEYWARD_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
 
 fn open(table: &str) -> keyward::Result<PostgresRepository> {
     PostgresRepository::open_with(

@@ -5,13 +5,9 @@
 #![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
 
 use keyward::{KeyRepository, Provider};
-use keyward_conformance::{reachable, run_all, unique_name, Capabilities};
+use keyward_conformance::support::postgres_url as url;
+use keyward_conformance::{reachable, unique_name, Capabilities};
 use keyward_postgres::{PostgresOptions, PostgresRepository};
-
-fn url() -> String {
-    std::env::var("KEYWARD_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
 
 fn repository(table: &str) -> Option<PostgresRepository> {
     reachable(
@@ -26,19 +22,14 @@ fn repository(table: &str) -> Option<PostgresRepository> {
     )
 }
 
-#[test]
-fn postgres_repository_conforms() {
-    if repository(&unique_name("probe")).is_none() {
-        return;
+// Every conformance check on a fresh table.
+keyward_conformance::repository_tests!(
+    || repository(&unique_name("keyward_test")),
+    Capabilities {
+        ordered: true,
+        deletes: true,
     }
-    run_all(
-        || repository(&unique_name("keyward_test")).unwrap(),
-        Capabilities {
-            ordered: true,
-            deletes: true,
-        },
-    );
-}
+);
 
 #[test]
 fn rows_have_the_ef_core_shape_and_single_line_xml() {

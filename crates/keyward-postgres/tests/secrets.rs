@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
 
+use keyward_conformance::support::renderings;
 use keyward_postgres::{display_url, PostgresOptions, PostgresRepository};
 
 /// Hostile connection strings and the secrets in them.
@@ -120,15 +121,9 @@ const CASES: &[(&str, &[&str])] = &[
     ("postgres://u@127.0.0.1:1/password%3Dhunter2", &["hunter2"]),
 ];
 
-/// Everything an error shows: its text, every cause, and its `Debug`.
+/// Everything an error shows: its text, its chain, every cause, and their `Debug`.
 fn everything(err: &keyward::Error) -> String {
-    let mut text = format!("{err}\n{err:?}");
-    let mut cause = std::error::Error::source(err);
-    while let Some(e) = cause {
-        text.push_str(&format!("\n{e}\n{e:?}"));
-        cause = e.source();
-    }
-    text
+    renderings(err).join("\n")
 }
 
 #[test]

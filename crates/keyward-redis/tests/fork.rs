@@ -10,12 +10,9 @@
 mod forked_workers;
 
 use keyward::Provider;
+use keyward_conformance::support::redis_url as url;
 use keyward_conformance::{reachable, unique_name};
 use keyward_redis::RedisRepository;
-
-fn url() -> String {
-    std::env::var("KEYWARD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
 
 #[test]
 fn forked_workers_follow_revocations_and_new_keys_on_redis() {

@@ -4,30 +4,22 @@
 #![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
 
 use keyward::Provider;
-use keyward_conformance::{reachable, run_all, unique_name, Capabilities};
+use keyward_conformance::support::redis_url as url;
+use keyward_conformance::{reachable, unique_name, Capabilities};
 use keyward_redis::RedisRepository;
-
-fn url() -> String {
-    std::env::var("KEYWARD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
 
 fn repository(list: &str) -> Option<RedisRepository> {
     reachable("Redis", RedisRepository::open_with_key(&url(), list))
 }
 
-#[test]
-fn redis_repository_conforms() {
-    if repository(&unique_name("probe")).is_none() {
-        return;
+// Every conformance check on a fresh list.
+keyward_conformance::repository_tests!(
+    || repository(&unique_name("keyward-test")),
+    Capabilities {
+        ordered: true,
+        deletes: true,
     }
-    run_all(
-        || repository(&unique_name("keyward-test")).unwrap(),
-        Capabilities {
-            ordered: true,
-            deletes: true,
-        },
-    );
-}
+);
 
 #[test]
 fn elements_are_single_line_xml_as_dotnet_writes_them() {

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
 
 use keyward::KeyRepository;
+use keyward_conformance::support::{assert_secret_free, redis_url};
 use keyward_redis::{display_url, RedisRepository};
 
 /// Hostile URLs and the secrets each holds (raw and decoded forms).
@@ -52,29 +53,6 @@ const HOSTILE: &[(&str, &[&str])] = &[
     ("u:s3cret@127.0.0.1:1", &["s3cret"]),
     ("REDIS://U:S3CRET@127.0.0.1:1/0", &["S3CRET", "s3cret"]),
 ];
-
-/// Every rendering of `err` an operator or a log could see: Display, each cause, Debug.
-fn renderings(err: &keyward::Error) -> Vec<String> {
-    let mut shown = vec![format!("{err}"), format!("{err:?}"), err.chain()];
-    let mut cause = std::error::Error::source(err);
-    while let Some(e) = cause {
-        shown.push(format!("{e}"));
-        shown.push(format!("{e:?}"));
-        cause = e.source();
-    }
-    shown
-}
-
-fn assert_secret_free(url: &str, secrets: &[&str], err: &keyward::Error) {
-    for text in renderings(err) {
-        for secret in secrets {
-            assert!(
-                !text.contains(secret),
-                "{url}: the secret {secret:?} shows in {text:?}"
-            );
-        }
-    }
-}
 
 #[test]
 fn hostile_urls_never_show_their_password() {
@@ -135,8 +113,7 @@ fn display_url_is_built_from_parsed_fields() {
 
 #[test]
 fn a_refused_password_is_not_shown() {
-    let base =
-        std::env::var("KEYWARD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let base = redis_url();
     let Some(probe) = keyward_conformance::reachable("Redis", RedisRepository::open(&base)) else {
         return;
     };

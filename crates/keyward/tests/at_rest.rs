@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use keyward::at_rest::{Kek, KekRing, PassphraseEncryptor, KEK_DECRYPTOR_TYPE};
 use keyward::{Error, KeyId, Provider, ProviderBuilder, XmlElement};
+use keyward_testdata::testdata_dir;
 
 fn builder(dir: &Path) -> ProviderBuilder {
     Provider::builder()
@@ -340,14 +341,6 @@ fn aspnetcore_certificate() -> (Vec<u8>, String) {
 
 fn bitwarden_certificate() -> (Vec<u8>, String) {
     vector_certificate("keys/cert-encrypted-bitwarden.xml")
-}
-
-fn testdata_dir() -> std::path::PathBuf {
-    std::env::var_os("KEYWARD_TESTDATA_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
-        })
 }
 
 /// Element names (with namespace) and attribute names, in document order.

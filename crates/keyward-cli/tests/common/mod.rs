@@ -3,18 +3,13 @@
 #![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_keyward");
 
-/// The repository's `testdata` folder (its `vectors/` are the known-answer vectors), or
-/// `KEYWARD_TESTDATA_DIR`.
-pub fn testdata_dir() -> PathBuf {
-    std::env::var_os("KEYWARD_TESTDATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata"))
-}
+#[allow(unused_imports)] // Each test file uses its own part of this.
+pub use keyward_testdata::testdata_dir;
 
 /// `keyward --keys-dir DIR --application-name APP ARGS…` with a clean environment.
 pub fn keyward(dir: &Path, app: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {

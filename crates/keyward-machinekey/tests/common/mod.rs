@@ -3,30 +3,14 @@
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
 
-use std::path::PathBuf;
-
 use serde_json::Value;
 
-/// The repository's `testdata` folder, or `KEYWARD_TESTDATA_DIR`. Missing is a failure.
-pub fn testdata_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("KEYWARD_TESTDATA_DIR") {
-        return PathBuf::from(dir);
-    }
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
-    assert!(
-        dir.join("vectors").is_dir(),
-        "the vectors are missing at {} (set KEYWARD_TESTDATA_DIR)",
-        dir.display()
-    );
-    dir
-}
+#[allow(unused_imports)] // Each test file uses its own part of this.
+pub use keyward_testdata::testdata_dir;
 
 /// Every vector in `vectors/legacy-machinekey.json`.
 pub fn legacy_vectors() -> Vec<Value> {
-    let path = testdata_dir().join("vectors/legacy-machinekey.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let doc: Value = serde_json::from_str(&text).expect("vectors JSON");
-    doc["vectors"].as_array().expect("a vectors array").clone()
+    keyward_testdata::vectors_in("vectors/legacy-machinekey.json")
 }
 
 pub fn hex(text: &str) -> Vec<u8> {
