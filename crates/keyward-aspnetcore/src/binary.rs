@@ -7,7 +7,7 @@
 //! strings it produces (defaults copied for `"\0"` included) share one allocation budget of
 //! [`ALLOCATION_BUDGET_FACTOR`] × the input plus [`ALLOCATION_BUDGET_SLACK`].
 
-use crate::error::{Error, Result};
+use crate::error::{Result, TicketError};
 
 /// The string .NET writes for "equal to the default" (the single character U+0000).
 pub(crate) const DEFAULT_PLACEHOLDER: &str = "\0";
@@ -53,13 +53,13 @@ impl<'a> Reader<'a> {
 
     /// Charges `len` string bytes for `what` (at `offset`) to the budget, before they are
     /// allocated.
-    fn charge(&mut self, what: &'static str, offset: usize, len: usize) -> Result<()> {
+    fn charge(&mut self, what: &'static str, offset: usize, len: usize) -> Result<(), TicketError> {
         match self.budget_left.checked_sub(len) {
             Some(left) => {
                 self.budget_left = left;
                 Ok(())
             }
-            None => Err(Error::AllocationBudget {
+            None => Err(TicketError::AllocationBudget {
                 what,
                 offset,
                 budget: self.budget,
@@ -73,10 +73,15 @@ impl<'a> Reader<'a> {
     }
 
     /// Takes `len` bytes, or says that `what` is cut short.
-    fn take(&mut self, len: usize, what: &'static str, start: usize) -> Result<&'a [u8]> {
+    fn take(
+        &mut self,
+        len: usize,
+        what: &'static str,
+        start: usize,
+    ) -> Result<&'a [u8], TicketError> {
         let remaining = self.remaining();
         if len > remaining {
-            return Err(Error::Truncated {
+            return Err(TicketError::Truncated {
                 what,
                 offset: start,
                 needed: len as u64,
@@ -89,7 +94,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `BinaryReader.ReadInt32`.
-    pub(crate) fn read_i32(&mut self, what: &'static str) -> Result<i32> {
+    pub(crate) fn read_i32(&mut self, what: &'static str) -> Result<i32, TicketError> {
         let start = self.offset;
         let bytes = self.take(4, what, start)?;
         let mut le = [0u8; 4];
@@ -98,14 +103,14 @@ impl<'a> Reader<'a> {
     }
 
     /// `BinaryReader.ReadBoolean`: any non-zero byte is true, as in .NET.
-    pub(crate) fn read_bool(&mut self, what: &'static str) -> Result<bool> {
+    pub(crate) fn read_bool(&mut self, what: &'static str) -> Result<bool, TicketError> {
         let start = self.offset;
         Ok(self.take(1, what, start)?[0] != 0)
     }
 
     /// `BinaryReader.Read7BitEncodedInt` for a string length: at most five bytes, at most
     /// `i32::MAX`.
-    fn read_length(&mut self, what: &'static str) -> Result<usize> {
+    fn read_length(&mut self, what: &'static str) -> Result<usize, TicketError> {
         let start = self.offset;
         let mut value: u64 = 0;
         for index in 0..5 {
@@ -115,13 +120,13 @@ impl<'a> Reader<'a> {
                 return usize::try_from(value)
                     .ok()
                     .filter(|&v| v <= i32::MAX as usize)
-                    .ok_or(Error::BadLength {
+                    .ok_or(TicketError::BadLength {
                         what,
                         offset: start,
                     });
             }
         }
-        Err(Error::BadLength {
+        Err(TicketError::BadLength {
             what,
             offset: start,
         })
@@ -129,12 +134,12 @@ impl<'a> Reader<'a> {
 
     /// The length, then that many bytes of UTF-8, borrowed from the input; with the offset
     /// where the string's length starts.
-    fn read_str(&mut self, what: &'static str) -> Result<(&'a str, usize)> {
+    fn read_str(&mut self, what: &'static str) -> Result<(&'a str, usize), TicketError> {
         let at = self.offset;
         let len = self.read_length(what)?;
         let start = self.offset;
         let bytes = self.take(len, what, start)?;
-        let text = std::str::from_utf8(bytes).map_err(|_| Error::InvalidUtf8 {
+        let text = std::str::from_utf8(bytes).map_err(|_| TicketError::InvalidUtf8 {
             what,
             offset: start,
         })?;
@@ -143,7 +148,7 @@ impl<'a> Reader<'a> {
 
     /// `BinaryReader.ReadString`: the length, then that many bytes of UTF-8. Charged to the
     /// budget.
-    pub(crate) fn read_string(&mut self, what: &'static str) -> Result<String> {
+    pub(crate) fn read_string(&mut self, what: &'static str) -> Result<String, TicketError> {
         let (text, at) = self.read_str(what)?;
         self.charge(what, at, text.len())?;
         Ok(text.to_owned())
@@ -151,7 +156,11 @@ impl<'a> Reader<'a> {
 
     /// A string where `"\0"` stands for `default`. What is produced (the default's copy,
     /// or the string read) is charged to the budget.
-    pub(crate) fn read_string_or(&mut self, what: &'static str, default: &str) -> Result<String> {
+    pub(crate) fn read_string_or(
+        &mut self,
+        what: &'static str,
+        default: &str,
+    ) -> Result<String, TicketError> {
         let (text, at) = self.read_str(what)?;
         let value = if text == DEFAULT_PLACEHOLDER {
             default
@@ -170,13 +179,13 @@ impl<'a> Reader<'a> {
         what: &'static str,
         max: usize,
         min_item_bytes: usize,
-    ) -> Result<usize> {
+    ) -> Result<usize, TicketError> {
         let count = self.read_i32(what)?;
         let Ok(count) = usize::try_from(count) else {
-            return Err(Error::NegativeCount { what, count });
+            return Err(TicketError::NegativeCount { what, count });
         };
         if count > max {
-            return Err(Error::TooMany {
+            return Err(TicketError::TooMany {
                 what,
                 count: count as u64,
                 max: max as u64,
@@ -184,7 +193,7 @@ impl<'a> Reader<'a> {
         }
         let fits = self.remaining() / min_item_bytes.max(1);
         if count > fits {
-            return Err(Error::Truncated {
+            return Err(TicketError::Truncated {
                 what,
                 offset: self.offset - 4,
                 needed: (count as u64).saturating_mul(min_item_bytes as u64),
@@ -195,10 +204,10 @@ impl<'a> Reader<'a> {
     }
 
     /// Succeeds only when every byte was read.
-    pub(crate) fn finish(self) -> Result<()> {
+    pub(crate) fn finish(self) -> Result<(), TicketError> {
         match self.remaining() {
             0 => Ok(()),
-            count => Err(Error::TrailingBytes { count }),
+            count => Err(TicketError::TrailingBytes { count }),
         }
     }
 }
@@ -236,13 +245,13 @@ impl Writer {
         what: &'static str,
         count: usize,
         max: usize,
-    ) -> Result<()> {
+    ) -> Result<(), TicketError> {
         match i32::try_from(count) {
             Ok(value) if count <= max => {
                 self.write_i32(value);
                 Ok(())
             }
-            _ => Err(Error::TooMany {
+            _ => Err(TicketError::TooMany {
                 what,
                 count: count as u64,
                 max: max as u64,
@@ -257,11 +266,15 @@ impl Writer {
 
     /// `BinaryWriter.Write(string)`. Lengths above `i32::MAX` cannot occur: the serializer
     /// refuses the ticket long before (its total size is bounded).
-    pub(crate) fn write_string(&mut self, what: &'static str, value: &str) -> Result<()> {
+    pub(crate) fn write_string(
+        &mut self,
+        what: &'static str,
+        value: &str,
+    ) -> Result<(), TicketError> {
         let len = u32::try_from(value.len())
             .ok()
             .filter(|&len| len <= i32::MAX as u32)
-            .ok_or(Error::TooLarge {
+            .ok_or(TicketError::TooLarge {
                 what,
                 len: value.len(),
                 max: i32::MAX as usize,
@@ -278,11 +291,11 @@ impl Writer {
         what: &'static str,
         value: &str,
         default: &str,
-    ) -> Result<()> {
+    ) -> Result<(), TicketError> {
         if value == default {
             self.write_string(what, DEFAULT_PLACEHOLDER)
         } else if value == DEFAULT_PLACEHOLDER {
-            Err(Error::ReservedPlaceholder { what })
+            Err(TicketError::ReservedPlaceholder { what })
         } else {
             self.write_string(what, value)
         }
@@ -315,7 +328,7 @@ mod tests {
         w.write_string_or("t", "y", "x").unwrap();
         assert!(matches!(
             w.write_string_or("t", "\0", "x"),
-            Err(Error::ReservedPlaceholder { what: "t" })
+            Err(TicketError::ReservedPlaceholder { what: "t" })
         ));
         let bytes = w.into_bytes();
         assert_eq!(&bytes[..2], &[1, 0]);
@@ -333,19 +346,19 @@ mod tests {
         ] {
             assert!(matches!(
                 Reader::new(bytes).read_string("s"),
-                Err(Error::BadLength { .. })
+                Err(TicketError::BadLength { .. })
             ));
         }
         assert!(matches!(
             Reader::new(&[0xff, 0xff, 0xff, 0xff, 0x07]).read_string("s"),
-            Err(Error::Truncated {
+            Err(TicketError::Truncated {
                 needed: 2_147_483_647,
                 ..
             })
         ));
         assert!(matches!(
             Reader::new(&[2, 0xff, 0xfe]).read_string("s"),
-            Err(Error::InvalidUtf8 { offset: 1, .. })
+            Err(TicketError::InvalidUtf8 { offset: 1, .. })
         ));
     }
 
@@ -354,17 +367,17 @@ mod tests {
         let neg = (-1i32).to_le_bytes();
         assert!(matches!(
             Reader::new(&neg).read_count("c", 10, 1),
-            Err(Error::NegativeCount { count: -1, .. })
+            Err(TicketError::NegativeCount { count: -1, .. })
         ));
         let big = 11i32.to_le_bytes();
         assert!(matches!(
             Reader::new(&big).read_count("c", 10, 1),
-            Err(Error::TooMany { count: 11, .. })
+            Err(TicketError::TooMany { count: 11, .. })
         ));
         let three = [3, 0, 0, 0, 0, 0, 0, 0, 0];
         assert!(matches!(
             Reader::new(&three).read_count("c", 10, 3),
-            Err(Error::Truncated { .. })
+            Err(TicketError::Truncated { .. })
         ));
         assert_eq!(Reader::new(&three[..]).read_count("c", 10, 1).unwrap(), 3);
     }
@@ -380,7 +393,7 @@ mod tests {
         let default = "d".repeat(budget + 1);
         assert!(matches!(
             r.read_string_or("t", &default),
-            Err(Error::AllocationBudget {
+            Err(TicketError::AllocationBudget {
                 what: "t",
                 offset: 0,
                 budget: b,
@@ -392,7 +405,7 @@ mod tests {
         r.read_string_or("t", &default).unwrap();
         assert!(matches!(
             r.read_string_or("u", &default),
-            Err(Error::AllocationBudget {
+            Err(TicketError::AllocationBudget {
                 what: "u",
                 offset: 2,
                 ..

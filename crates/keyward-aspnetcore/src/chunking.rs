@@ -1,8 +1,8 @@
 //! `ChunkingCookieManager`: long cookies split into `NAME=chunks-N`, `NAMEC1` … `NAMECN`
-//! and put back together (`docs/spec/login-cookie.md` §4),
-//! and the parsing of a `Cookie:` request header.
+//! and put back together (`docs/spec/login-cookie.md` §4). `CookieHeader`
+//! (`cookie_header.rs`) reads the `Cookie:` header they come back in.
 
-use crate::error::{Error, Result};
+use crate::error::{CookieError, Result};
 
 /// .NET's default chunk size: 4050 characters per `Set-Cookie` value, attributes included.
 pub const DEFAULT_CHUNK_SIZE: usize = 4050;
@@ -15,7 +15,7 @@ pub const MAX_CHUNKS: usize = 256;
 pub const DEFAULT_COOKIE_ATTRIBUTES: &str = "; path=/; secure; samesite=lax; httponly";
 
 /// The value of the cookie that announces chunks: `chunks-` then their number.
-const CHUNKS_MARKER: &str = "chunks-";
+pub(crate) const CHUNKS_MARKER: &str = "chunks-";
 
 /// Splits long cookie values into chunks and reassembles them, as .NET's
 /// `ChunkingCookieManager` (.NET 5 and later) does.
@@ -29,7 +29,7 @@ const CHUNKS_MARKER: &str = "chunks-";
 /// assert_eq!(cookies[1].0, ".AspNetCore.CookiesC1");
 /// let sent = cookies.iter().map(|(n, v)| (n.as_str(), v.as_str()));
 /// assert_eq!(manager.reassemble(".AspNetCore.Cookies", sent)?, Some(value));
-/// # Ok::<(), keyward_aspnetcore::Error>(())
+/// # Ok::<(), keyward_aspnetcore::CookieError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkingCookieManager {
@@ -68,8 +68,8 @@ impl ChunkingCookieManager {
     /// carries `chunk size − len(name=attributes) − 3` characters, as .NET computes it.
     ///
     /// # Errors
-    /// [`Error::ChunkSizeTooSmall`] when the chunk size is below `len(name=attributes) + 10`;
-    /// [`Error::TooManyChunks`] when the value needs more than [`MAX_CHUNKS`] chunks (more
+    /// [`CookieError::ChunkSizeTooSmall`] when the chunk size is below `len(name=attributes) + 10`;
+    /// [`CookieError::TooManyChunks`] when the value needs more than [`MAX_CHUNKS`] chunks (more
     /// than [`ChunkingCookieManager::reassemble`] takes back, and far more than a browser
     /// keeps).
     pub fn try_split(
@@ -77,7 +77,7 @@ impl ChunkingCookieManager {
         name: &str,
         value: &str,
         attributes: &str,
-    ) -> Result<Vec<(String, String)>> {
+    ) -> Result<Vec<(String, String)>, CookieError> {
         let template = name.len() + 1 + attributes.len();
         let Some(chunk_size) = self.chunk_size else {
             return Ok(vec![(name.to_owned(), value.to_owned())]);
@@ -86,7 +86,7 @@ impl ChunkingCookieManager {
             return Ok(vec![(name.to_owned(), value.to_owned())]);
         }
         if chunk_size < template + 10 {
-            return Err(Error::ChunkSizeTooSmall {
+            return Err(CookieError::ChunkSizeTooSmall {
                 name: name.to_owned(),
                 chunk_size,
                 min: template + 10,
@@ -110,7 +110,7 @@ impl ChunkingCookieManager {
         }
         // A value no reader takes back (reassembly stops at MAX_CHUNKS) is refused here too.
         if chunks.len() > MAX_CHUNKS {
-            return Err(Error::TooManyChunks {
+            return Err(CookieError::TooManyChunks {
                 name: name.to_owned(),
                 declared: chunks.len().to_string(),
             });
@@ -132,14 +132,14 @@ impl ChunkingCookieManager {
     /// are not exactly `C1` … `CN` is refused.
     ///
     /// # Errors
-    /// [`Error::BadChunkCount`], [`Error::TooManyChunks`], [`Error::MissingChunk`] (missing
-    /// or empty), [`Error::ExtraChunk`] (beyond N, or with a leading zero),
-    /// [`Error::DuplicateChunk`] (twice with different values).
+    /// [`CookieError::BadChunkCount`], [`CookieError::TooManyChunks`], [`CookieError::MissingChunk`] (missing
+    /// or empty), [`CookieError::ExtraChunk`] (beyond N, or with a leading zero),
+    /// [`CookieError::DuplicateChunk`] (twice with different values).
     pub fn reassemble<'a>(
         &self,
         name: &str,
         cookies: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<String>, CookieError> {
         let cookies: Vec<(&str, &str)> = cookies.into_iter().collect();
         let Some(value) = cookies.iter().find(|(n, _)| *n == name).map(|(_, v)| *v) else {
             return Ok(None);
@@ -158,14 +158,14 @@ impl ChunkingCookieManager {
                 .ok()
                 .filter(|&i| (1..=count).contains(&i) && !digits.starts_with('0'));
             let Some(index) = index else {
-                return Err(Error::ExtraChunk {
+                return Err(CookieError::ExtraChunk {
                     chunk: (*chunk_name).to_owned(),
                     count,
                 });
             };
             match chunks[index - 1] {
                 Some(seen) if seen != *chunk_value => {
-                    return Err(Error::DuplicateChunk {
+                    return Err(CookieError::DuplicateChunk {
                         chunk: (*chunk_name).to_owned(),
                     })
                 }
@@ -177,7 +177,7 @@ impl ChunkingCookieManager {
             match chunk {
                 Some(value) if !value.is_empty() => text.push_str(value),
                 _ => {
-                    return Err(Error::MissingChunk {
+                    return Err(CookieError::MissingChunk {
                         chunk: format!("{name}C{}", index + 1),
                         count,
                     })
@@ -193,12 +193,12 @@ impl ChunkingCookieManager {
 /// `NumberStyles.None`) from 1 to [`MAX_CHUNKS`].
 ///
 /// # Errors
-/// [`Error::BadChunkCount`] or [`Error::TooManyChunks`], naming the cookie `name`.
-pub fn chunk_count(name: &str, value: &str) -> Result<Option<usize>> {
+/// [`CookieError::BadChunkCount`] or [`CookieError::TooManyChunks`], naming the cookie `name`.
+pub(crate) fn chunk_count(name: &str, value: &str) -> Result<Option<usize>, CookieError> {
     let Some(count) = value.strip_prefix(CHUNKS_MARKER) else {
         return Ok(None);
     };
-    let bad = || Error::BadChunkCount {
+    let bad = || CookieError::BadChunkCount {
         name: name.to_owned(),
     };
     if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
@@ -207,7 +207,7 @@ pub fn chunk_count(name: &str, value: &str) -> Result<Option<usize>> {
     match count.parse::<usize>() {
         Ok(0) => Err(bad()),
         Ok(n) if n <= MAX_CHUNKS => Ok(Some(n)),
-        _ => Err(Error::TooManyChunks {
+        _ => Err(CookieError::TooManyChunks {
             name: name.to_owned(),
             declared: count.chars().take(12).collect(),
         }),
@@ -215,47 +215,9 @@ pub fn chunk_count(name: &str, value: &str) -> Result<Option<usize>> {
 }
 
 /// If `chunk_name` is `{name}C{digits}`, the digits.
-pub fn chunk_digits<'a>(name: &str, chunk_name: &'a str) -> Option<&'a str> {
+pub(crate) fn chunk_digits<'a>(name: &str, chunk_name: &'a str) -> Option<&'a str> {
     let digits = chunk_name.strip_prefix(name)?.strip_prefix('C')?;
     (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
-}
-
-/// Parse a `Cookie:` header (with or without the prefix) into (name, value) pairs.
-///
-/// Pairs are separated by `;`, names and values trimmed, a value in double quotes unquoted;
-/// parts without `=` or with an empty name are skipped. Values are not percent-decoded. The
-/// result is never larger than the input; callers bound the input.
-///
-/// ```
-/// let pairs = keyward_aspnetcore::parse_cookie_header("Cookie: a=1; b=\"2\"; junk");
-/// assert_eq!(pairs, [("a".to_owned(), "1".to_owned()), ("b".to_owned(), "2".to_owned())]);
-/// ```
-pub fn parse_cookie_header(header: &str) -> Vec<(String, String)> {
-    cookie_pairs(header)
-        .map(|(n, v)| (n.to_owned(), v.to_owned()))
-        .collect()
-}
-
-/// [`parse_cookie_header`] without copying: the pairs borrow from `header`.
-pub fn cookie_pairs(header: &str) -> impl Iterator<Item = (&str, &str)> {
-    let header = header.trim_start();
-    let header = match header.get(..7) {
-        Some(prefix) if prefix.eq_ignore_ascii_case("cookie:") => &header[7..],
-        _ => header,
-    };
-    header.split(';').filter_map(|part| {
-        let (name, value) = part.split_once('=')?;
-        let name = name.trim();
-        if name.is_empty() {
-            return None;
-        }
-        let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value);
-        Some((name, value))
-    })
 }
 
 #[cfg(test)]
@@ -263,8 +225,12 @@ pub fn cookie_pairs(header: &str) -> impl Iterator<Item = (&str, &str)> {
 mod tests {
     use super::*;
 
-    fn reassemble(header: &str) -> Result<Option<String>> {
-        ChunkingCookieManager::new().reassemble("n", cookie_pairs(header))
+    fn reassemble(header: &str) -> Result<Option<String>, CookieError> {
+        // `name=value; …` as the tests write it (CookieHeader parses real headers).
+        let pairs = header
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('='));
+        ChunkingCookieManager::new().reassemble("n", pairs)
     }
 
     #[test]
@@ -301,7 +267,7 @@ mod tests {
         };
         assert!(matches!(
             tiny.try_split("name", &"v".repeat(100), "; path=/"),
-            Err(Error::ChunkSizeTooSmall { min: 23, .. })
+            Err(CookieError::ChunkSizeTooSmall { min: 23, .. })
         ));
         assert_eq!(tiny.split("name", &"v".repeat(100)).len(), 1);
     }
@@ -328,23 +294,23 @@ mod tests {
     fn missing_extra_duplicate_and_bad_counts_are_refused() {
         assert!(matches!(
             reassemble("n=chunks-3; nC1=a; nC3=c"),
-            Err(Error::MissingChunk { ref chunk, count: 3 }) if chunk == "nC2"
+            Err(CookieError::MissingChunk { ref chunk, count: 3 }) if chunk == "nC2"
         ));
         assert!(matches!(
             reassemble("n=chunks-2; nC1=a; nC2="),
-            Err(Error::MissingChunk { .. })
+            Err(CookieError::MissingChunk { .. })
         ));
         assert!(matches!(
             reassemble("n=chunks-2; nC1=a; nC2=b; nC3=c"),
-            Err(Error::ExtraChunk { ref chunk, count: 2 }) if chunk == "nC3"
+            Err(CookieError::ExtraChunk { ref chunk, count: 2 }) if chunk == "nC3"
         ));
         assert!(matches!(
             reassemble("n=chunks-2; nC1=a; nC02=b; nC2=b"),
-            Err(Error::ExtraChunk { .. })
+            Err(CookieError::ExtraChunk { .. })
         ));
         assert!(matches!(
             reassemble("n=chunks-2; nC1=a; nC2=b; nC1=x"),
-            Err(Error::DuplicateChunk { .. })
+            Err(CookieError::DuplicateChunk { .. })
         ));
         for bad in [
             "n=chunks-",
@@ -354,44 +320,18 @@ mod tests {
             "n=chunks-x",
         ] {
             assert!(
-                matches!(reassemble(bad), Err(Error::BadChunkCount { .. })),
+                matches!(reassemble(bad), Err(CookieError::BadChunkCount { .. })),
                 "{bad}"
             );
         }
         assert!(matches!(
             reassemble("n=chunks-257"),
-            Err(Error::TooManyChunks { ref declared, .. }) if declared == "257"
+            Err(CookieError::TooManyChunks { ref declared, .. }) if declared == "257"
         ));
         assert!(matches!(
             reassemble("n=chunks-99999999999999999999999"),
-            Err(Error::TooManyChunks { .. })
+            Err(CookieError::TooManyChunks { .. })
         ));
-    }
-
-    #[test]
-    fn headers_parse_with_or_without_prefix() {
-        for header in [
-            "Cookie: a=1;b = 2 ",
-            "cookie:a=1; b=\"2\"",
-            "a=1;;=x; b=2; c",
-        ] {
-            assert_eq!(
-                parse_cookie_header(header),
-                [
-                    ("a".to_owned(), "1".to_owned()),
-                    ("b".to_owned(), "2".to_owned())
-                ],
-                "{header}"
-            );
-        }
-        assert!(parse_cookie_header("").is_empty());
-        assert_eq!(
-            parse_cookie_header("a=b=c"),
-            [("a".to_owned(), "b=c".to_owned())]
-        );
-        for odd in ["=", ";;;", "Cookie:", "é=\"", "\"=\""] {
-            let _ = parse_cookie_header(odd);
-        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use keyward::{Protector, Provider};
 
-use crate::error::{Error, Result};
+use crate::error::{Result, TicketError};
 use crate::serializer::{TicketSerializer, MAX_TICKET_BYTES};
 use crate::ticket::AuthenticationTicket;
 
@@ -68,10 +68,13 @@ impl TicketDataFormat {
     /// The cookie value: serialized, protected, base64url without padding.
     ///
     /// # Errors
-    /// [`Error::Protect`] when no key can protect, or a serializer error.
-    pub fn protect(&self, ticket: &AuthenticationTicket) -> Result<String> {
+    /// [`TicketError::Protect`] when no key can protect, or a serializer error.
+    pub fn protect(&self, ticket: &AuthenticationTicket) -> Result<String, TicketError> {
         let bytes = TicketSerializer::serialize(ticket)?;
-        let protected = self.protector.protect(&bytes).map_err(Error::Protect)?;
+        let protected = self
+            .protector
+            .protect(&bytes)
+            .map_err(TicketError::Protect)?;
         Ok(keyward::encoding::base64url_encode(&protected))
     }
 
@@ -79,22 +82,23 @@ impl TicketDataFormat {
     /// returns `null` for every failure, the error says which step failed.
     ///
     /// # Errors
-    /// [`Error::TooLarge`], [`Error::Encoding`], [`Error::Unprotect`] (tampered, other scheme
+    /// [`TicketError::TooLarge`], [`TicketError::Encoding`], [`TicketError::Unprotect`] (tampered, other scheme
     /// or application, unknown or revoked key), or what the serializer refuses.
-    pub fn unprotect(&self, value: &str) -> Result<AuthenticationTicket> {
+    pub fn unprotect(&self, value: &str) -> Result<AuthenticationTicket, TicketError> {
         let value = value.trim();
         if value.len() > MAX_PROTECTED_CHARS {
-            return Err(Error::TooLarge {
+            return Err(TicketError::TooLarge {
                 what: "the protected ticket",
                 len: value.len(),
                 max: MAX_PROTECTED_CHARS,
             });
         }
-        let protected = keyward::encoding::base64url_decode(value).map_err(Error::Encoding)?;
+        let protected =
+            keyward::encoding::base64url_decode(value).map_err(TicketError::Encoding)?;
         let bytes = self
             .protector
             .unprotect(&protected)
-            .map_err(Error::Unprotect)?;
+            .map_err(TicketError::Unprotect)?;
         TicketSerializer::deserialize(&bytes)
     }
 }
@@ -134,11 +138,17 @@ mod tests {
         let cookies = TicketDataFormat::for_cookie_scheme(&provider, "Cookies");
         let other = TicketDataFormat::for_cookie_scheme(&provider, "Other");
         let value = cookies.protect(&ticket()).unwrap();
-        assert!(matches!(other.unprotect(&value), Err(Error::Unprotect(_))));
-        assert!(matches!(cookies.unprotect("a"), Err(Error::Encoding(_))));
+        assert!(matches!(
+            other.unprotect(&value),
+            Err(TicketError::Unprotect(_))
+        ));
+        assert!(matches!(
+            cookies.unprotect("a"),
+            Err(TicketError::Encoding(_))
+        ));
         assert!(matches!(
             cookies.unprotect(&"A".repeat(MAX_PROTECTED_CHARS + 1)),
-            Err(Error::TooLarge { .. })
+            Err(TicketError::TooLarge { .. })
         ));
         assert_eq!(cookies.unprotect(&format!(" {value}\n")).unwrap(), ticket());
     }

@@ -1,12 +1,28 @@
-//! The one error type of this crate. Every variant says what was wrong and where, never a
-//! claim value or a cookie value (names of cookies and property keys are shown: they are
-//! identifiers, not secrets).
+//! The errors of this crate: [`TicketError`] for tickets (their bytes, their protection),
+//! [`CookieError`] for `Cookie:` headers and chunked cookies, and [`Error`], either of them.
+//! Every variant says what was wrong and where, never a claim value or a cookie value (names
+//! of cookies and property keys are shown: they are identifiers, not secrets).
 
-/// Why a ticket could not be read, written, protected, unprotected or put back together
-/// from its cookie chunks.
+/// A ticket or a cookie error: what reading a login cookie from a request can meet (the
+/// header, its chunks, then the ticket). Its text and source are the inner error's.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The ticket's bytes or protection.
+    #[error(transparent)]
+    Ticket(#[from] TicketError),
+    /// The `Cookie:` header or the cookie's chunks.
+    #[error(transparent)]
+    Cookie(#[from] CookieError),
+}
+
+/// A `Result` whose error is [`Error`] unless another is named.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a ticket could not be read, written, protected or unprotected.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TicketError {
     /// The bytes end before the field being read does.
     #[error("the ticket ends early: {what} at byte {offset} needs {needed} bytes but {remaining} remain")]
     Truncated {
@@ -124,6 +140,19 @@ pub enum Error {
     /// Data protection could not protect (no usable key, store failure).
     #[error("the ticket could not be protected")]
     Protect(#[source] keyward::Error),
+}
+
+/// Why a `Cookie:` header could not be read, or a cookie split into chunks or put back
+/// together from them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CookieError {
+    /// A header holding more than [`crate::MAX_COOKIES`] cookies.
+    #[error("the Cookie header holds more than {max} cookies")]
+    TooManyCookies {
+        /// The limit.
+        max: usize,
+    },
     /// `chunks-N` where N is not a decimal number above zero.
     #[error(
         "cookie {name:?} starts with \"chunks-\" but its count is not a decimal number above zero"
@@ -173,6 +202,3 @@ pub enum Error {
         min: usize,
     },
 }
-
-/// A `Result` whose error is [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;

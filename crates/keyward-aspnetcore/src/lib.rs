@@ -10,12 +10,17 @@
 //! and an application name read each other's login cookies: [`TicketDataFormat`] protects and
 //! unprotects, [`TicketSerializer`] is the binary format, [`ChunkingCookieManager`] splits
 //! long values into `NAME=chunks-N`, `NAMEC1` … and puts them back together, and
-//! [`parse_cookie_header`] reads a `Cookie:` request header. No web framework is involved.
+//! [`CookieHeader`] reads a `Cookie:` request header (bounded, chunks reassembled, values
+//! percent-decoded on request). No web framework is involved.
+//!
+//! Errors: [`TicketError`] for a ticket's bytes and protection, [`CookieError`] for the
+//! header and its chunks, and [`Error`] for either (reading a login from a request meets
+//! both).
 //!
 //! ```
 //! use keyward_aspnetcore::{
-//!     parse_cookie_header, AuthenticationProperties, AuthenticationTicket, ChunkingCookieManager,
-//!     Claim, ClaimsIdentity, ClaimsPrincipal, TicketDataFormat, NAME_CLAIM_TYPE,
+//!     AuthenticationProperties, AuthenticationTicket, ChunkingCookieManager, Claim,
+//!     ClaimsIdentity, ClaimsPrincipal, CookieHeader, TicketDataFormat, NAME_CLAIM_TYPE,
 //! };
 //! let provider = keyward::Provider::ephemeral("shop")?;
 //! let format = TicketDataFormat::for_cookie_scheme(&provider, "Cookies");
@@ -31,16 +36,17 @@
 //! let header: Vec<String> = cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
 //!
 //! // A later request: the Cookie header.
-//! let pairs = parse_cookie_header(&header.join("; "));
-//! let value = ChunkingCookieManager::new()
-//!     .reassemble(".AspNetCore.Cookies", pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())))?
+//! let request = header.join("; ");
+//! let value = CookieHeader::parse(&request)?
+//!     .reassemble(".AspNetCore.Cookies")?
 //!     .expect("the cookie is there");
 //! assert_eq!(format.unprotect(&value)?.principal.name(), Some("alice"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Hostile input never panics: sizes, counts, string lengths and actor depth are bounded
-//! ([`MAX_TICKET_BYTES`], [`MAX_CLAIMS`], [`MAX_ACTOR_DEPTH`], [`MAX_CHUNKS`] …) and every
+//! ([`MAX_TICKET_BYTES`], [`MAX_CLAIMS`], [`MAX_ACTOR_DEPTH`], [`MAX_CHUNKS`],
+//! [`MAX_COOKIES`] …) and every
 //! error names what was wrong. Tickets hold personal data: do not log them.
 
 #![forbid(unsafe_code)]
@@ -48,6 +54,7 @@
 mod binary;
 mod chunking;
 mod claims;
+mod cookie_header;
 mod data_format;
 mod error;
 mod properties;
@@ -55,18 +62,18 @@ mod serializer;
 mod ticket;
 
 pub use chunking::{
-    chunk_count, chunk_digits, cookie_pairs, parse_cookie_header, ChunkingCookieManager,
-    DEFAULT_CHUNK_SIZE, DEFAULT_COOKIE_ATTRIBUTES, MAX_CHUNKS,
+    ChunkingCookieManager, DEFAULT_CHUNK_SIZE, DEFAULT_COOKIE_ATTRIBUTES, MAX_CHUNKS,
 };
 pub use claims::{
     Claim, ClaimsIdentity, ClaimsPrincipal, DEFAULT_ISSUER, NAME_CLAIM_TYPE,
     NAME_IDENTIFIER_CLAIM_TYPE, ROLE_CLAIM_TYPE, STRING_VALUE_TYPE,
 };
+pub use cookie_header::{percent_decode, CookieHeader, MAX_COOKIES};
 pub use data_format::{
     TicketDataFormat, COOKIE_AUTHENTICATION_PURPOSE, COOKIE_AUTHENTICATION_VERSION_PURPOSE,
     MAX_PROTECTED_CHARS,
 };
-pub use error::{Error, Result};
+pub use error::{CookieError, Error, Result, TicketError};
 pub use properties::{
     format_rfc1123, parse_rfc1123, AuthenticationProperties, EXPIRES_KEY, ISSUED_KEY,
     PERSISTENT_KEY, REDIRECT_KEY, REFRESH_KEY,

@@ -15,17 +15,14 @@
 //! Reading is bounded: the input size, every count and the actor depth have limits, a
 //! count is checked against the bytes left before anything is allocated for it, and the
 //! strings produced (defaults copied for `"\0"` included) may total at most 16 × the input
-//! plus 64 KiB ([`Error::AllocationBudget`]).
+//! plus 64 KiB ([`TicketError::AllocationBudget`]).
 
-use std::collections::BTreeMap;
+mod read;
+mod write;
 
 use crate::binary::{Reader, Writer};
-use crate::claims::{
-    Claim, ClaimsIdentity, ClaimsPrincipal, DEFAULT_ISSUER, NAME_CLAIM_TYPE, ROLE_CLAIM_TYPE,
-    STRING_VALUE_TYPE,
-};
-use crate::error::{Error, Result};
-use crate::properties::AuthenticationProperties;
+use crate::claims::ClaimsPrincipal;
+use crate::error::{Result, TicketError};
 use crate::ticket::AuthenticationTicket;
 
 /// The ticket format version .NET writes and reads.
@@ -50,13 +47,6 @@ pub const MAX_PROPERTIES: usize = 65_536;
 /// The deepest actor chain (identity → actor → actor …) read or written.
 pub const MAX_ACTOR_DEPTH: usize = 16;
 
-/// The fewest bytes an identity takes (three one-byte strings, a count, two bools).
-const MIN_IDENTITY_BYTES: usize = 3 + 4 + 2;
-/// The fewest bytes a claim takes (five one-byte strings, a count).
-const MIN_CLAIM_BYTES: usize = 5 + 4;
-/// The fewest bytes a dictionary entry takes (two one-byte strings).
-const MIN_ENTRY_BYTES: usize = 2;
-
 /// Reads and writes [`AuthenticationTicket`]s in .NET's `TicketSerializer` v5 format.
 ///
 /// ```
@@ -80,19 +70,19 @@ impl TicketSerializer {
     /// # Errors
     /// More identities, claims or properties than the limits, actors deeper than
     /// [`MAX_ACTOR_DEPTH`], more than [`MAX_TICKET_BYTES`] in all, or a field holding the
-    /// reserved string `"\0"` ([`Error::ReservedPlaceholder`]).
-    pub fn serialize(ticket: &AuthenticationTicket) -> Result<Vec<u8>> {
+    /// reserved string `"\0"` ([`TicketError::ReservedPlaceholder`]).
+    pub fn serialize(ticket: &AuthenticationTicket) -> Result<Vec<u8>, TicketError> {
         let mut w = Writer::new();
         w.write_i32(TICKET_FORMAT_VERSION);
         w.write_string("the authentication scheme", &ticket.scheme)?;
         let identities = &ticket.principal.identities;
         w.write_count("the identity count", identities.len(), MAX_IDENTITIES)?;
         for identity in identities {
-            write_identity(&mut w, identity, 0)?;
+            write::write_identity(&mut w, identity, 0)?;
         }
-        write_properties(&mut w, &ticket.properties)?;
+        write::write_properties(&mut w, &ticket.properties)?;
         if w.len() > MAX_TICKET_BYTES {
-            return Err(Error::TooLarge {
+            return Err(TicketError::TooLarge {
                 what: "the serialized ticket",
                 len: w.len(),
                 max: MAX_TICKET_BYTES,
@@ -106,11 +96,11 @@ impl TicketSerializer {
     ///
     /// # Errors
     /// Anything but one well-formed v5 ticket within the limits: the error names the field
-    /// and the byte offset. [`Error::AllocationBudget`] when the strings produced, defaults
+    /// and the byte offset. [`TicketError::AllocationBudget`] when the strings produced, defaults
     /// copied included, would pass 16 × `bytes.len()` + 64 KiB.
-    pub fn deserialize(bytes: &[u8]) -> Result<AuthenticationTicket> {
+    pub fn deserialize(bytes: &[u8]) -> Result<AuthenticationTicket, TicketError> {
         if bytes.len() > MAX_TICKET_BYTES {
-            return Err(Error::TooLarge {
+            return Err(TicketError::TooLarge {
                 what: "the serialized ticket",
                 len: bytes.len(),
                 max: MAX_TICKET_BYTES,
@@ -119,19 +109,23 @@ impl TicketSerializer {
         let mut r = Reader::new(bytes);
         let version = r.read_i32("the ticket format version")?;
         if version != TICKET_FORMAT_VERSION {
-            return Err(Error::UnsupportedVersion {
+            return Err(TicketError::UnsupportedVersion {
                 what: "ticket",
                 found: version,
                 expected: TICKET_FORMAT_VERSION,
             });
         }
         let scheme = r.read_string("the authentication scheme")?;
-        let count = r.read_count("the identity count", MAX_IDENTITIES, MIN_IDENTITY_BYTES)?;
+        let count = r.read_count(
+            "the identity count",
+            MAX_IDENTITIES,
+            read::MIN_IDENTITY_BYTES,
+        )?;
         let mut identities = Vec::with_capacity(count);
         for _ in 0..count {
-            identities.push(read_identity(&mut r, 0)?);
+            identities.push(read::read_identity(&mut r, 0)?);
         }
-        let properties = read_properties(&mut r)?;
+        let properties = read::read_properties(&mut r)?;
         r.finish()?;
         Ok(AuthenticationTicket {
             scheme,
@@ -141,177 +135,12 @@ impl TicketSerializer {
     }
 }
 
-fn write_identity(w: &mut Writer, identity: &ClaimsIdentity, depth: usize) -> Result<()> {
-    if depth > MAX_ACTOR_DEPTH {
-        return Err(Error::ActorTooDeep {
-            max: MAX_ACTOR_DEPTH,
-        });
-    }
-    w.write_string(
-        "an authentication type",
-        identity.authentication_type.as_deref().unwrap_or(""),
-    )?;
-    w.write_string_or(
-        "a name claim type",
-        &identity.name_claim_type,
-        NAME_CLAIM_TYPE,
-    )?;
-    w.write_string_or(
-        "a role claim type",
-        &identity.role_claim_type,
-        ROLE_CLAIM_TYPE,
-    )?;
-    w.write_count("a claim count", identity.claims.len(), MAX_CLAIMS)?;
-    for claim in &identity.claims {
-        write_claim(w, claim, &identity.name_claim_type)?;
-    }
-    match identity.bootstrap_context.as_deref() {
-        Some(context) if !context.is_empty() => {
-            w.write_bool(true);
-            w.write_string("a bootstrap context", context)?;
-        }
-        _ => w.write_bool(false),
-    }
-    match &identity.actor {
-        Some(actor) => {
-            w.write_bool(true);
-            write_identity(w, actor, depth + 1)
-        }
-        None => {
-            w.write_bool(false);
-            Ok(())
-        }
-    }
-}
-
-fn write_claim(w: &mut Writer, claim: &Claim, name_claim_type: &str) -> Result<()> {
-    w.write_string_or("a claim type", &claim.claim_type, name_claim_type)?;
-    w.write_string("a claim value", &claim.value)?;
-    w.write_string_or("a claim value type", &claim.value_type, STRING_VALUE_TYPE)?;
-    w.write_string_or("a claim issuer", &claim.issuer, DEFAULT_ISSUER)?;
-    w.write_string_or(
-        "a claim original issuer",
-        &claim.original_issuer,
-        &claim.issuer,
-    )?;
-    w.write_count(
-        "a claim property count",
-        claim.properties.len(),
-        MAX_PROPERTIES,
-    )?;
-    for (key, value) in &claim.properties {
-        w.write_string("a claim property key", key)?;
-        w.write_string("a claim property value", value)?;
-    }
-    Ok(())
-}
-
-fn write_properties(w: &mut Writer, properties: &AuthenticationProperties) -> Result<()> {
-    w.write_i32(PROPERTIES_FORMAT_VERSION);
-    w.write_count("the property count", properties.len(), MAX_PROPERTIES)?;
-    for (key, value) in properties.iter() {
-        w.write_string("a property key", key)?;
-        w.write_string("a property value", value)?;
-    }
-    Ok(())
-}
-
-fn read_identity(r: &mut Reader<'_>, depth: usize) -> Result<ClaimsIdentity> {
-    if depth > MAX_ACTOR_DEPTH {
-        return Err(Error::ActorTooDeep {
-            max: MAX_ACTOR_DEPTH,
-        });
-    }
-    let authentication_type = r.read_string("an authentication type")?;
-    let name_claim_type = r.read_string_or("a name claim type", NAME_CLAIM_TYPE)?;
-    let role_claim_type = r.read_string_or("a role claim type", ROLE_CLAIM_TYPE)?;
-    let count = r.read_count("a claim count", MAX_CLAIMS, MIN_CLAIM_BYTES)?;
-    let mut claims = Vec::with_capacity(count);
-    for _ in 0..count {
-        claims.push(read_claim(r, &name_claim_type)?);
-    }
-    let bootstrap_context = if r.read_bool("the bootstrap context flag")? {
-        // An empty context is written as none (as .NET writes it): read it so, so that every
-        // ticket read serializes back to bytes that read the same (found by fuzzing).
-        Some(r.read_string("a bootstrap context")?).filter(|context| !context.is_empty())
-    } else {
-        None
-    };
-    let actor = if r.read_bool("the actor flag")? {
-        Some(Box::new(read_identity(r, depth + 1)?))
-    } else {
-        None
-    };
-    Ok(ClaimsIdentity {
-        authentication_type: (!authentication_type.is_empty()).then_some(authentication_type),
-        name_claim_type,
-        role_claim_type,
-        label: None,
-        bootstrap_context,
-        actor,
-        claims,
-    })
-}
-
-fn read_claim(r: &mut Reader<'_>, name_claim_type: &str) -> Result<Claim> {
-    let claim_type = r.read_string_or("a claim type", name_claim_type)?;
-    let value = r.read_string("a claim value")?;
-    let value_type = r.read_string_or("a claim value type", STRING_VALUE_TYPE)?;
-    let issuer = r.read_string_or("a claim issuer", DEFAULT_ISSUER)?;
-    let original_issuer = r.read_string_or("a claim original issuer", &issuer)?;
-    let count = r.read_count("a claim property count", MAX_PROPERTIES, MIN_ENTRY_BYTES)?;
-    let mut properties = BTreeMap::new();
-    for _ in 0..count {
-        let key = r.read_string("a claim property key")?;
-        let value = r.read_string("a claim property value")?;
-        if properties.contains_key(&key) {
-            return Err(Error::DuplicateKey {
-                what: "a claim's properties",
-                key,
-            });
-        }
-        properties.insert(key, value);
-    }
-    Ok(Claim {
-        claim_type,
-        value,
-        value_type,
-        issuer,
-        original_issuer,
-        properties,
-    })
-}
-
-fn read_properties(r: &mut Reader<'_>) -> Result<AuthenticationProperties> {
-    let version = r.read_i32("the properties format version")?;
-    if version != PROPERTIES_FORMAT_VERSION {
-        return Err(Error::UnsupportedVersion {
-            what: "properties",
-            found: version,
-            expected: PROPERTIES_FORMAT_VERSION,
-        });
-    }
-    let count = r.read_count("the property count", MAX_PROPERTIES, MIN_ENTRY_BYTES)?;
-    let mut properties = AuthenticationProperties::new();
-    for _ in 0..count {
-        let key = r.read_string("a property key")?;
-        let value = r.read_string("a property value")?;
-        if properties.items.contains_key(&key) {
-            return Err(Error::DuplicateKey {
-                what: "the ticket's properties",
-                key,
-            });
-        }
-        properties.insert(key, value);
-    }
-    Ok(properties)
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
 mod tests {
     use super::*;
-    use crate::claims::NAME_IDENTIFIER_CLAIM_TYPE;
+    use crate::claims::{Claim, ClaimsIdentity, NAME_CLAIM_TYPE, NAME_IDENTIFIER_CLAIM_TYPE};
+    use crate::properties::AuthenticationProperties;
 
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -404,7 +233,7 @@ mod tests {
         );
         assert!(matches!(
             TicketSerializer::serialize(&ticket),
-            Err(Error::ReservedPlaceholder {
+            Err(TicketError::ReservedPlaceholder {
                 what: "a claim type"
             })
         ));
@@ -417,19 +246,19 @@ mod tests {
         v4[0] = 4;
         assert!(matches!(
             TicketSerializer::deserialize(&v4),
-            Err(Error::UnsupportedVersion { found: 4, .. })
+            Err(TicketError::UnsupportedVersion { found: 4, .. })
         ));
         let mut negative = bytes.clone();
         negative[12..16].copy_from_slice(&(-1i32).to_le_bytes());
         assert!(matches!(
             TicketSerializer::deserialize(&negative),
-            Err(Error::NegativeCount { .. })
+            Err(TicketError::NegativeCount { .. })
         ));
         let mut trailing = bytes.clone();
         trailing.push(0);
         assert!(matches!(
             TicketSerializer::deserialize(&trailing),
-            Err(Error::TrailingBytes { count: 1 })
+            Err(TicketError::TrailingBytes { count: 1 })
         ));
     }
 
@@ -448,7 +277,7 @@ mod tests {
         );
         assert!(matches!(
             TicketSerializer::serialize(&ticket),
-            Err(Error::ActorTooDeep { .. })
+            Err(TicketError::ActorTooDeep { .. })
         ));
         // Hand-made: an identity whose actor flag is set, nested past the limit.
         let mut bytes = vec![5, 0, 0, 0, 1, b's', 1, 0, 0, 0];
@@ -457,7 +286,7 @@ mod tests {
         }
         assert!(matches!(
             TicketSerializer::deserialize(&bytes),
-            Err(Error::ActorTooDeep { .. })
+            Err(TicketError::ActorTooDeep { .. })
         ));
     }
 
@@ -496,7 +325,7 @@ mod tests {
         bytes.extend_from_slice(&[1, b'k', 0, 1, b'k', 0]);
         assert!(matches!(
             TicketSerializer::deserialize(&bytes),
-            Err(Error::DuplicateKey { .. })
+            Err(TicketError::DuplicateKey { .. })
         ));
     }
 }

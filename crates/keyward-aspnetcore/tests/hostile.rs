@@ -11,7 +11,7 @@ use std::cell::Cell;
 
 use base64::Engine as _;
 use keyward_aspnetcore::{
-    parse_cookie_header, ChunkingCookieManager, Error, TicketDataFormat, TicketSerializer,
+    ChunkingCookieManager, CookieHeader, TicketDataFormat, TicketError, TicketSerializer,
     MAX_CLAIMS,
 };
 use proptest::prelude::*;
@@ -101,7 +101,7 @@ fn every_truncation_is_refused_and_says_where() {
         for len in 0..bytes.len() {
             let error = TicketSerializer::deserialize(&bytes[..len]).unwrap_err();
             assert!(
-                matches!(error, Error::Truncated { .. }),
+                matches!(error, TicketError::Truncated { .. }),
                 "cut at {len}: {error}"
             );
             assert!(error.to_string().contains("ends early"), "{error}");
@@ -133,7 +133,7 @@ fn huge_lengths_and_counts_allocate_nothing() {
     assert!(
         matches!(
             error,
-            Error::Truncated {
+            TicketError::Truncated {
                 what: "the authentication scheme",
                 ..
             }
@@ -145,7 +145,7 @@ fn huge_lengths_and_counts_allocate_nothing() {
     bytes.extend_from_slice(&i32::MAX.to_le_bytes());
     assert!(matches!(
         TicketSerializer::deserialize(&bytes),
-        Err(Error::TooMany {
+        Err(TicketError::TooMany {
             what: "the identity count",
             ..
         })
@@ -154,7 +154,7 @@ fn huge_lengths_and_counts_allocate_nothing() {
     bytes.extend_from_slice(&(MAX_CLAIMS as i32 + 1).to_le_bytes());
     assert!(matches!(
         TicketSerializer::deserialize(&bytes),
-        Err(Error::TooMany {
+        Err(TicketError::TooMany {
             what: "a claim count",
             ..
         })
@@ -165,7 +165,7 @@ fn huge_lengths_and_counts_allocate_nothing() {
     bytes.extend_from_slice(&[0; 100]);
     assert!(matches!(
         TicketSerializer::deserialize(&bytes),
-        Err(Error::Truncated {
+        Err(TicketError::Truncated {
             what: "a claim count",
             ..
         })
@@ -174,7 +174,7 @@ fn huge_lengths_and_counts_allocate_nothing() {
     let big = vec![0u8; keyward_aspnetcore::MAX_TICKET_BYTES + 1];
     assert!(matches!(
         TicketSerializer::deserialize(&big),
-        Err(Error::TooLarge { .. })
+        Err(TicketError::TooLarge { .. })
     ));
 }
 
@@ -186,7 +186,7 @@ fn an_actor_chain_as_long_as_the_input_is_refused_without_recursion_blowup() {
     }
     assert!(matches!(
         TicketSerializer::deserialize(&bytes),
-        Err(Error::ActorTooDeep { .. })
+        Err(TicketError::ActorTooDeep { .. })
     ));
 }
 
@@ -219,7 +219,7 @@ fn defaults_copied_past_the_allocation_budget_are_refused() {
     assert!(
         matches!(
             error,
-            Error::AllocationBudget {
+            TicketError::AllocationBudget {
                 what: "a claim type",
                 ..
             }
@@ -300,9 +300,8 @@ proptest! {
 
     #[test]
     fn arbitrary_cookie_headers_never_panic(header in "\\PC{0,200}", name in "[a-zA-Z.]{0,6}") {
-        let pairs = parse_cookie_header(&header);
-        let _ = ChunkingCookieManager::new()
-            .reassemble(&name, pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        let pairs = CookieHeader::parse(&header).unwrap();
+        let _ = ChunkingCookieManager::new().reassemble(&name, pairs.iter());
     }
 
     #[test]
@@ -314,9 +313,8 @@ proptest! {
         for (index, value) in chunks {
             header.push_str(&format!("; nC{index}={value}"));
         }
-        let pairs = parse_cookie_header(&header);
-        let _ = ChunkingCookieManager::new()
-            .reassemble("n", pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        let pairs = CookieHeader::parse(&header).unwrap();
+        let _ = ChunkingCookieManager::new().reassemble("n", pairs.iter());
     }
 }
 

@@ -8,8 +8,8 @@ mod common;
 use base64::Engine as _;
 use keyward::Provider;
 use keyward_aspnetcore::{
-    parse_cookie_header, AuthenticationTicket, ChunkingCookieManager, ClaimsIdentity,
-    TicketDataFormat, TicketSerializer,
+    AuthenticationTicket, ChunkingCookieManager, ClaimsIdentity, CookieHeader, TicketDataFormat,
+    TicketSerializer,
 };
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
@@ -29,9 +29,9 @@ fn provider(case: &Value) -> Provider {
 }
 
 fn reassembled(case: &Value) -> String {
-    let pairs = parse_cookie_header(str_of(case, "cookie_header"));
+    let pairs = CookieHeader::parse(str_of(case, "cookie_header")).unwrap();
     ChunkingCookieManager::new()
-        .reassemble(COOKIE, pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+        .reassemble(COOKIE, pairs.iter())
         .unwrap()
         .expect("the cookie is in the header")
 }
@@ -107,7 +107,8 @@ fn the_cookie_header_reassembles_to_the_payload() {
     for case in auth_cookie_cases() {
         let value = reassembled(&case);
         assert_eq!(value, str_of(&case, "payload"), "{}", case["name"]);
-        let chunk_cookies = parse_cookie_header(str_of(&case, "cookie_header"))
+        let chunk_cookies = CookieHeader::parse(str_of(&case, "cookie_header"))
+            .unwrap()
             .iter()
             .filter(|(n, _)| n.starts_with(&format!("{COOKIE}C")))
             .count();
@@ -188,6 +189,6 @@ fn the_wrong_scheme_or_application_does_not_open_a_real_cookie() {
     let format = TicketDataFormat::for_cookie_scheme(&other_app, "Cookies");
     assert!(matches!(
         format.unprotect(str_of(case, "payload")),
-        Err(keyward_aspnetcore::Error::Unprotect(_))
+        Err(keyward_aspnetcore::TicketError::Unprotect(_))
     ));
 }

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use keyward_aspnetcore::{
-    parse_cookie_header, AuthenticationProperties, AuthenticationTicket, ChunkingCookieManager,
-    Claim, ClaimsIdentity, ClaimsPrincipal, TicketDataFormat, TicketSerializer, NAME_CLAIM_TYPE,
+    AuthenticationProperties, AuthenticationTicket, ChunkingCookieManager, Claim, ClaimsIdentity,
+    ClaimsPrincipal, CookieHeader, TicketDataFormat, TicketSerializer, NAME_CLAIM_TYPE,
     ROLE_CLAIM_TYPE, STRING_VALUE_TYPE,
 };
 use proptest::prelude::*;
@@ -162,7 +162,7 @@ proptest! {
             - 3;
         if value.len().div_ceil(per_chunk) > keyward_aspnetcore::MAX_CHUNKS {
             prop_assert!(
-                matches!(split, Err(keyward_aspnetcore::Error::TooManyChunks { .. })),
+                matches!(split, Err(keyward_aspnetcore::CookieError::TooManyChunks { .. })),
                 "{split:?}"
             );
             return Ok(());
@@ -182,9 +182,9 @@ proptest! {
         parts.reverse();
         parts.insert(1, "theme=dark".into());
         let header = format!("Cookie: {}", parts.join("; "));
-        let pairs = parse_cookie_header(&header);
+        let pairs = CookieHeader::parse(&header).unwrap();
         let back = manager
-            .reassemble(".AspNetCore.Cookies", pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+            .reassemble(".AspNetCore.Cookies", pairs.iter())
             .unwrap()
             .unwrap();
         prop_assert_eq!(&back, &value);

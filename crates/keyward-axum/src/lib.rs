@@ -103,6 +103,13 @@
 //! with `Secure`, `Path=/` and no `Domain`) keeps other origins from setting it at all. Set
 //! the re-issue template to those attributes too (the default template is `Path=/; Secure`).
 //!
+//! ## Errors
+//!
+//! Every error of the crate has one shape ([`ProtectError`], [`LoginError`],
+//! [`LoginRejection`]): it says what failed, keeps its cause as its `source`, and is a response
+//! on its own (500, or 401 for a request without a valid login), logging the cause and
+//! sending none of it.
+//!
 //! ## tower-sessions
 //!
 //! There is no keyward signer for tower-sessions' session cookie, on purpose: tower-sessions
@@ -132,20 +139,19 @@
 
 #![forbid(unsafe_code)]
 
+mod cookie_jar;
+mod cookie_protection;
+mod cookie_value;
 mod error;
-mod extract;
-mod jar;
+mod jar_extractor;
 mod login;
-mod protection;
-mod seal;
 
 pub use cookie;
-pub use error::ProtectError;
-pub use jar::ProtectedCookieJar;
+pub use cookie_jar::ProtectedCookieJar;
+pub use cookie_protection::{CookieProtection, COOKIE_PURPOSES};
+pub use error::{LoginError, LoginRejection, ProtectError};
 pub use keyward_aspnetcore;
 pub use login::{
-    session_key, AspNetCoreLogin, AspNetCoreUser, LoginCookies, LoginError, LoginRejection,
-    TicketStore, TicketValidation, DEFAULT_COOKIE_NAME, DEFAULT_EXPIRE_AFTER, DEFAULT_SCHEME,
-    SESSION_ID_CLAIM_TYPE,
+    session_key, AspNetCoreLogin, AspNetCoreUser, LoginCookies, TicketStore, TicketValidation,
+    DEFAULT_COOKIE_NAME, DEFAULT_EXPIRE_AFTER, DEFAULT_SCHEME, SESSION_ID_CLAIM_TYPE,
 };
-pub use protection::{CookieProtection, COOKIE_PURPOSES};

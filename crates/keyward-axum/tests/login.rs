@@ -211,8 +211,8 @@ async fn tampered_and_other_scheme_logins_are_refused() {
     let (provider, _clock) = provider("shop");
     let addr = serve(app(AspNetCoreLogin::new(&provider))).await;
     let admin_addr = serve(app(AspNetCoreLogin::new(&provider)
-        .with_scheme("Admin")
-        .with_cookie_name(COOKIE)))
+        .for_scheme("Admin")
+        .cookie_named(COOKIE)))
     .await;
 
     let mut browser = Browser::new(addr);

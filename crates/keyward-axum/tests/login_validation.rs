@@ -80,7 +80,7 @@ fn a_session_ticket_is_looked_up_and_ends_with_the_session() {
     let sessions: Sessions = Arc::default();
     let store = Arc::clone(&sessions);
     let login = AspNetCoreLogin::new(&provider)
-        .with_ticket_store(move |key: &str| store.read().unwrap().get(key).cloned());
+        .ticket_store(move |key: &str| store.read().unwrap().get(key).cloned());
     let mut real = ticket(&[(NAME_CLAIM_TYPE, "alice"), ("role", "admin")]);
     real.properties
         .set_expires_utc(provider.now() + keyward::time::Duration::hours(1));
@@ -157,7 +157,7 @@ fn the_validation_hook_rejects_a_stale_security_stamp() {
     ));
     // The hook sees the stored ticket, not the session key, when a store is configured.
     let stored = ticket(&[(NAME_CLAIM_TYPE, "alice"), (STAMP, "stamp-2")]);
-    let login = login.with_ticket_store(move |key: &str| (key == "s").then(|| stored.clone()));
+    let login = login.ticket_store(move |key: &str| (key == "s").then(|| stored.clone()));
     let headers = cookie(&login, &login.session_ticket("s"));
     assert_eq!(
         login.user_from_headers(&headers).unwrap().name(),

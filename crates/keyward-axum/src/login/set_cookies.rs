@@ -3,11 +3,11 @@
 use std::convert::Infallible;
 use std::fmt;
 
-use axum::http::header::{COOKIE, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
+use axum_core::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
+use http::header::{COOKIE, SET_COOKIE};
+use http::{HeaderMap, HeaderValue};
 use keyward::time::OffsetDateTime;
-use keyward_aspnetcore::{chunk_digits, cookie_pairs, format_rfc1123, ChunkingCookieManager};
+use keyward_aspnetcore::{format_rfc1123, ChunkingCookieManager, CookieError, CookieHeader};
 
 /// `Set-Cookie` headers that sign a user in or out: return them from a handler (alone, or in
 /// a tuple before the body).
@@ -59,41 +59,6 @@ impl IntoResponse for LoginCookies {
     }
 }
 
-/// A login could not be written: no key could protect, or the ticket is too large. As a
-/// response it is a bare 500; the cause is logged, never sent.
-#[derive(Debug)]
-pub struct LoginError(keyward_aspnetcore::Error);
-
-impl LoginError {
-    pub(crate) fn new(error: keyward_aspnetcore::Error) -> Self {
-        Self(error)
-    }
-
-    /// The error behind it.
-    pub fn into_inner(self) -> keyward_aspnetcore::Error {
-        self.0
-    }
-}
-
-impl fmt::Display for LoginError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the login cookie could not be written: {}", self.0)
-    }
-}
-
-impl std::error::Error for LoginError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
-
-impl IntoResponse for LoginError {
-    fn into_response(self) -> Response {
-        tracing::error!(error = %self.0, "the login cookie could not be written");
-        StatusCode::INTERNAL_SERVER_ERROR.into_response()
-    }
-}
-
 /// `; expires=…; path=/; secure; samesite=lax; httponly`, in .NET's order and spelling.
 fn attributes(secure: bool, expires: Option<OffsetDateTime>) -> String {
     let mut attributes = String::new();
@@ -115,18 +80,15 @@ fn removal(name: &str, secure: bool) -> String {
     format!("{name}={}", attributes(secure, Some(gone)))
 }
 
-/// The names of `name`'s chunks (`nameC1` …) in the request, whatever their number.
+/// The names of `name`'s chunks (`nameC1` …) in the request, whatever their number, sorted.
+/// A request holding more cookies than [`keyward_aspnetcore::MAX_COOKIES`] is not read: none.
 fn chunks_in_request<'h>(name: &str, headers: &'h HeaderMap) -> Vec<&'h str> {
-    let mut chunks: Vec<&str> = headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(cookie_pairs)
-        .map(|(chunk, _)| chunk)
-        .filter(|chunk| chunk_digits(name, chunk).is_some())
-        .collect();
+    let values = headers.get_all(COOKIE);
+    let Ok(cookies) = CookieHeader::parse_all(values.iter().filter_map(|v| v.to_str().ok())) else {
+        return Vec::new();
+    };
+    let mut chunks = cookies.chunk_names(name);
     chunks.sort_unstable();
-    chunks.dedup();
     chunks
 }
 
@@ -137,7 +99,7 @@ pub(super) fn sign_in(
     secure: bool,
     expires: Option<OffsetDateTime>,
     request: &HeaderMap,
-) -> Result<LoginCookies, keyward_aspnetcore::Error> {
+) -> Result<LoginCookies, CookieError> {
     let attributes = attributes(secure, expires);
     let cookies = chunking.try_split(name, value, &attributes)?;
     let mut headers: Vec<String> = cookies

@@ -15,9 +15,9 @@ use std::io::Write;
 use keyward::time::format_description::well_known::Rfc3339;
 use keyward::time::{Duration, OffsetDateTime};
 use keyward_aspnetcore::{
-    chunk_count, chunk_digits, cookie_pairs, AuthenticationProperties, AuthenticationTicket,
-    ChunkingCookieManager, Claim, ClaimsIdentity, ClaimsPrincipal, TicketDataFormat,
-    DEFAULT_ISSUER, MAX_PROTECTED_CHARS, NAME_CLAIM_TYPE, ROLE_CLAIM_TYPE, STRING_VALUE_TYPE,
+    AuthenticationProperties, AuthenticationTicket, ChunkingCookieManager, Claim, ClaimsIdentity,
+    ClaimsPrincipal, CookieHeader, TicketDataFormat, DEFAULT_ISSUER, MAX_PROTECTED_CHARS,
+    NAME_CLAIM_TYPE, ROLE_CLAIM_TYPE, STRING_VALUE_TYPE,
 };
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -53,8 +53,9 @@ fn default_cookie_name(scheme: &str) -> String {
     name
 }
 
-/// A library error for the operator.
-fn cookie_error(context: &str, error: &keyward_aspnetcore::Error) -> CliError {
+/// A library error ([`keyward_aspnetcore::TicketError`] or
+/// [`keyward_aspnetcore::CookieError`]) for the operator, with its causes.
+fn cookie_error(context: &str, error: &dyn std::error::Error) -> CliError {
     CliError::Usage(format!("{context}: {}", keyward::error_chain(error)))
 }
 
@@ -107,11 +108,11 @@ fn cookie_value(input: &str, scheme: &str, wanted: Option<&str>) -> Result<Strin
         }
         return Ok(text.to_owned());
     }
-    let pairs: Vec<(&str, &str)> = cookie_pairs(header.unwrap_or(text)).collect();
-    let manager = ChunkingCookieManager::new();
+    let cookies =
+        CookieHeader::parse(header.unwrap_or(text)).map_err(|e| cookie_error("the input", &e))?;
     let reassemble = |name: &str| {
-        manager
-            .reassemble(name, pairs.iter().copied())
+        cookies
+            .reassemble(name)
             .map_err(|e| cookie_error("the cookie is incomplete", &e))
     };
     let name = wanted.map_or_else(|| default_cookie_name(scheme), str::to_owned);
@@ -119,15 +120,7 @@ fn cookie_value(input: &str, scheme: &str, wanted: Option<&str>) -> Result<Strin
         return Ok(value);
     }
     // Without --cookie-name, a header of one cookie (and its chunks) is that cookie.
-    let candidates: Vec<&str> = pairs
-        .iter()
-        .map(|(n, _)| *n)
-        .filter(|n| {
-            !pairs.iter().any(|(base, value)| {
-                matches!(chunk_count(base, value), Ok(Some(_))) && chunk_digits(base, n).is_some()
-            })
-        })
-        .collect();
+    let candidates: Vec<&str> = cookies.candidates().map(|(name, _)| name).collect();
     if wanted.is_none() {
         if let [only] = candidates.as_slice() {
             if let Some(value) = reassemble(only)? {

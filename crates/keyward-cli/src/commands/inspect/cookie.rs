@@ -8,15 +8,10 @@
 
 use std::fmt;
 
+use keyward_aspnetcore::{percent_decode, CookieError, CookieHeader};
+
 /// The most input read (a browser sends a few dozen KiB of cookies at most).
 pub const MAX_INPUT_BYTES: usize = 1 << 20;
-
-/// The most cookies a header may hold.
-pub const MAX_COOKIES: usize = 4096;
-
-/// The most chunks a chunked cookie may declare (256 chunks of .NET's 4050-byte default is
-/// about 1 MiB, the input limit).
-pub const MAX_CHUNKS: usize = keyward_aspnetcore::MAX_CHUNKS;
 
 /// The name prefix of the OpenID Connect nonce cookie: the protected nonce is the rest of the
 /// *name* (the value is `N`).
@@ -74,8 +69,6 @@ pub enum InputError {
     TooLarge(usize),
     /// Nothing but whitespace.
     Empty,
-    /// More than [`MAX_COOKIES`] cookies.
-    TooManyCookies,
     /// `--cookie NAME` names no cookie of the header.
     NoSuchCookie(String),
     /// `--cookie NAME` was given for input that is not a cookie header.
@@ -87,31 +80,15 @@ pub enum InputError {
         /// How many cookies there were.
         count: usize,
     },
-    /// `chunks-N` where N is not a decimal number above zero.
-    BadChunkCount(String),
-    /// N above [`MAX_CHUNKS`].
-    TooManyChunks {
-        /// The cookie.
-        name: String,
-        /// N as written (its first digits).
-        declared: String,
-    },
-    /// A chunk is missing or empty.
-    MissingChunk {
-        /// The chunk cookie's name.
-        chunk: String,
-        /// N.
-        count: usize,
-    },
-    /// A chunk beyond N (or not numbered as .NET numbers them) is present.
-    ExtraChunk {
-        /// The chunk cookie's name.
-        chunk: String,
-        /// N.
-        count: usize,
-    },
-    /// The same chunk appears twice with different values.
-    DuplicateChunk(String),
+    /// The header holds too many cookies, or a chunked cookie does not go back together
+    /// (`keyward_aspnetcore`'s reason, said as it says it).
+    Cookie(CookieError),
+}
+
+impl From<CookieError> for InputError {
+    fn from(error: CookieError) -> Self {
+        Self::Cookie(error)
+    }
 }
 
 impl fmt::Display for InputError {
@@ -122,7 +99,6 @@ impl fmt::Display for InputError {
                 "the input is {len} bytes long; inspect reads at most {MAX_INPUT_BYTES}"
             ),
             Self::Empty => f.write_str("the input is empty: pass a payload, a cookie or a Cookie header (argument or stdin)"),
-            Self::TooManyCookies => write!(f, "the Cookie header holds more than {MAX_COOKIES} cookies"),
             Self::NoSuchCookie(name) => write!(f, "the Cookie header has no cookie named {name:?}"),
             Self::NotACookieHeader => f.write_str("--cookie: the input is a bare payload, not a Cookie header"),
             Self::NoPayloadCookie { names, count } => {
@@ -133,30 +109,20 @@ impl fmt::Display for InputError {
                 }
                 f.write_str("); pick one with --cookie NAME")
             }
-            Self::BadChunkCount(name) => write!(
-                f,
-                "cookie {name:?} starts with \"chunks-\" but its count is not a decimal number above zero"
-            ),
-            Self::TooManyChunks { name, declared } => write!(
-                f,
-                "cookie {name:?} declares {declared} chunks; inspect reassembles at most {MAX_CHUNKS}"
-            ),
-            Self::MissingChunk { chunk, count } => write!(
-                f,
-                "chunk {chunk:?} of {count} is missing or empty: the header does not hold the whole cookie"
-            ),
-            Self::ExtraChunk { chunk, count } => write!(
-                f,
-                "cookie {chunk:?} is not one of the {count} chunks declared: the header mixes cookies from different responses"
-            ),
-            Self::DuplicateChunk(chunk) => {
-                write!(f, "chunk {chunk:?} appears twice with different values")
-            }
+            Self::Cookie(error) => error.fmt(f),
         }
     }
 }
 
-impl std::error::Error for InputError {}
+impl std::error::Error for InputError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            // Its text is already this error's: what is beneath it, if anything.
+            Self::Cookie(error) => error.source(),
+            _ => None,
+        }
+    }
+}
 
 /// Takes the payload text out of `input`: the payload itself, or the cookie `wanted` (default:
 /// the only cookie, else the first whose value looks like a payload) of a cookie header.
@@ -178,22 +144,22 @@ pub fn extract(input: &str, wanted: Option<&str>) -> Result<Extracted, InputErro
         }
         return Ok(Extracted {
             source: Source::Bare,
-            text: percent_decode(trimmed),
+            text: percent_decode(trimmed).into_owned(),
         });
     }
     let header = header.unwrap_or(trimmed);
     if header.is_empty() {
         return Err(InputError::Empty);
     }
-    let pairs = parse_header(header)?;
-    if pairs.is_empty() {
+    let cookies = CookieHeader::parse(header)?;
+    if cookies.is_empty() {
         // No `name=value` at all: a payload with characters base64 lacks, refused as such.
         return Ok(Extracted {
             source: Source::Bare,
             text: trimmed.to_owned(),
         });
     }
-    select(&pairs, wanted)
+    select(&cookies, wanted)
 }
 
 /// The header without its `Cookie:` name (any case), or `None` when it has none.
@@ -212,63 +178,26 @@ fn is_bare_payload(text: &str) -> bool {
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'/' | b'%'))
 }
 
-/// The `name=value` pairs of a cookie header, in order (values unquoted; parts without `=`
-/// skipped), as `keyward_aspnetcore` parses them.
-fn parse_header(header: &str) -> Result<Vec<(&str, &str)>, InputError> {
-    let mut pairs = Vec::new();
-    for pair in keyward_aspnetcore::cookie_pairs(header) {
-        if pairs.len() == MAX_COOKIES {
-            return Err(InputError::TooManyCookies);
-        }
-        pairs.push(pair);
-    }
-    Ok(pairs)
-}
-
-/// The first value of the cookie `name` (a browser sends the most specific path first).
-fn value_of<'a>(pairs: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
-    pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
-}
-
 /// Whether a value is a `chunks-…` marker (well-formed or not).
 fn is_chunk_marker(value: &str) -> bool {
     value.starts_with("chunks-")
 }
 
 /// Picks the cookie and reassembles it.
-fn select(pairs: &[(&str, &str)], wanted: Option<&str>) -> Result<Extracted, InputError> {
+fn select(cookies: &CookieHeader<'_>, wanted: Option<&str>) -> Result<Extracted, InputError> {
     if let Some(name) = wanted {
-        if let Some(value) = value_of(pairs, name) {
-            return cookie_payload(pairs, name, value);
+        if !cookies.contains(name) {
+            return Err(InputError::NoSuchCookie(name.to_owned()));
         }
-        // The nonce cookie carries its payload in its name.
-        if let Some(rest) = name.strip_prefix(OIDC_NONCE_PREFIX) {
-            if pairs.iter().any(|(n, _)| *n == name) {
-                return Ok(nonce(name, rest));
-            }
-        }
-        return Err(InputError::NoSuchCookie(name.to_owned()));
+        return cookie_payload(cookies, name);
     }
     // Chunk cookies belong to their chunked cookie: never candidates of their own.
-    let chunked: Vec<&str> = pairs
-        .iter()
-        .filter(|(_, v)| is_chunk_marker(v))
-        .map(|(n, _)| *n)
-        .collect();
-    let candidates: Vec<(&str, &str)> = pairs
-        .iter()
-        .filter(|(n, _)| {
-            !chunked
-                .iter()
-                .any(|base| keyward_aspnetcore::chunk_digits(base, n).is_some())
-        })
-        .copied()
-        .collect();
-    if let [(name, value)] = candidates.as_slice() {
+    let candidates: Vec<(&str, &str)> = cookies.candidates().collect();
+    if let [(name, _)] = candidates.as_slice() {
         if let Some(rest) = name.strip_prefix(OIDC_NONCE_PREFIX) {
             return Ok(nonce(name, rest));
         }
-        return cookie_payload(pairs, name, value);
+        return cookie_payload(cookies, name);
     }
     for (name, value) in &candidates {
         if let Some(rest) = name.strip_prefix(OIDC_NONCE_PREFIX) {
@@ -277,7 +206,7 @@ fn select(pairs: &[(&str, &str)], wanted: Option<&str>) -> Result<Extracted, Inp
             }
         } else if is_chunk_marker(value) || looks_like_payload(value) {
             // A chunked cookie is a payload (or an error worth seeing).
-            return cookie_payload(pairs, name, value);
+            return cookie_payload(cookies, name);
         }
     }
     Err(InputError::NoPayloadCookie {
@@ -296,7 +225,7 @@ fn nonce(name: &str, rest: &str) -> Extracted {
         source: Source::NonceCookieName {
             name: name.to_owned(),
         },
-        text: percent_decode(rest),
+        text: percent_decode(rest).into_owned(),
     }
 }
 
@@ -312,77 +241,20 @@ fn looks_like_payload(value: &str) -> bool {
             .is_some_and(|bytes| bytes.starts_with(&keyward::payload::MAGIC))
 }
 
-/// The payload of cookie `name` with value `value`: the value, or the chunks it announces,
-/// put back together by `keyward_aspnetcore`'s `ChunkingCookieManager`.
-fn cookie_payload(
-    pairs: &[(&str, &str)],
-    name: &str,
-    value: &str,
-) -> Result<Extracted, InputError> {
-    let Some(count) = keyward_aspnetcore::chunk_count(name, value).map_err(input_error)? else {
-        return Ok(Extracted {
-            source: Source::Cookie {
-                name: name.to_owned(),
-            },
-            text: percent_decode(value),
-        });
-    };
-    let text = keyward_aspnetcore::ChunkingCookieManager::new()
-        .reassemble(name, pairs.iter().copied())
-        .map_err(input_error)?
-        .unwrap_or_default();
-    Ok(Extracted {
-        source: Source::Chunked {
+/// The payload of the cookie `name`: its value, or the chunks it announces put back
+/// together, percent-decoded.
+fn cookie_payload(cookies: &CookieHeader<'_>, name: &str) -> Result<Extracted, InputError> {
+    let source = match cookies.chunk_count(name)? {
+        None => Source::Cookie {
             name: name.to_owned(),
-            chunks: count,
         },
-        text: percent_decode(&text),
-    })
-}
-
-/// The chunking errors of `keyward_aspnetcore` as inspect's own.
-fn input_error(error: keyward_aspnetcore::Error) -> InputError {
-    use keyward_aspnetcore::Error as E;
-    match error {
-        E::TooManyChunks { name, declared } => InputError::TooManyChunks { name, declared },
-        E::MissingChunk { chunk, count } => InputError::MissingChunk { chunk, count },
-        E::ExtraChunk { chunk, count } => InputError::ExtraChunk { chunk, count },
-        E::DuplicateChunk { chunk } => InputError::DuplicateChunk(chunk),
-        E::BadChunkCount { name } => InputError::BadChunkCount(name),
-        // Reassembly reports nothing else; say what it said.
-        other => InputError::BadChunkCount(other.to_string()),
-    }
-}
-
-/// Decodes `%XX` escapes (ASP.NET Core unescapes cookie values; the session cookie's standard
-/// base64 is escaped as `%2B`, `%2F`, `%3D`). Anything else is kept as it is.
-fn percent_decode(text: &str) -> String {
-    if !text.contains('%') {
-        return text.to_owned();
-    }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let decoded = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-            .filter(u8::is_ascii);
-        match decoded {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    // Only ASCII was decoded into ASCII positions: still UTF-8.
-    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
+        Some(chunks) => Source::Chunked {
+            name: name.to_owned(),
+            chunks,
+        },
+    };
+    let text = cookies.reassemble_decoded(name)?.unwrap_or_default();
+    Ok(Extracted { source, text })
 }
 
 #[cfg(test)]
@@ -465,35 +337,37 @@ mod tests {
     fn missing_empty_extra_and_duplicate_chunks_are_refused() {
         assert_eq!(
             err("n=chunks-3; nC1=a; nC3=c"),
-            InputError::MissingChunk {
+            InputError::Cookie(CookieError::MissingChunk {
                 chunk: "nC2".into(),
                 count: 3
-            }
+            })
         );
         assert_eq!(
             err("n=chunks-2; nC1=a; nC2="),
-            InputError::MissingChunk {
+            InputError::Cookie(CookieError::MissingChunk {
                 chunk: "nC2".into(),
                 count: 2
-            }
+            })
         );
         assert_eq!(
             err("n=chunks-2; nC1=a; nC2=b; nC3=c"),
-            InputError::ExtraChunk {
+            InputError::Cookie(CookieError::ExtraChunk {
                 chunk: "nC3".into(),
                 count: 2
-            }
+            })
         );
         assert_eq!(
             err("n=chunks-2; nC1=a; nC02=b; nC2=b"),
-            InputError::ExtraChunk {
+            InputError::Cookie(CookieError::ExtraChunk {
                 chunk: "nC02".into(),
                 count: 2
-            }
+            })
         );
         assert_eq!(
             err("n=chunks-2; nC1=a; nC2=b; nC1=x"),
-            InputError::DuplicateChunk("nC1".into())
+            InputError::Cookie(CookieError::DuplicateChunk {
+                chunk: "nC1".into()
+            })
         );
         // The same chunk sent twice unchanged is harmless.
         assert_eq!(ok("n=chunks-2; nC1=a; nC2=b; nC1=a").text, "ab");
@@ -508,20 +382,24 @@ mod tests {
             "n=chunks- 2",
             "n=chunks-x",
         ] {
-            assert_eq!(err(bad), InputError::BadChunkCount("n".into()), "{bad}");
+            assert_eq!(
+                err(bad),
+                InputError::Cookie(CookieError::BadChunkCount { name: "n".into() }),
+                "{bad}"
+            );
         }
         assert_eq!(
             err("n=chunks-257"),
-            InputError::TooManyChunks {
+            InputError::Cookie(CookieError::TooManyChunks {
                 name: "n".into(),
                 declared: "257".into()
-            }
+            })
         );
         // Leading zeros are decimal still, as NumberStyles.None reads them.
         assert_eq!(ok("n=chunks-02; nC1=a; nC2=b").text, "ab");
         assert!(matches!(
             err("n=chunks-99999999999999999999"),
-            InputError::TooManyChunks { .. }
+            InputError::Cookie(CookieError::TooManyChunks { .. })
         ));
     }
 
@@ -549,8 +427,10 @@ mod tests {
             InputError::TooLarge(_)
         ));
         assert_eq!(
-            err(&"a=1;".repeat(MAX_COOKIES + 1)),
-            InputError::TooManyCookies
+            err(&"a=1;".repeat(keyward_aspnetcore::MAX_COOKIES + 1)),
+            InputError::Cookie(CookieError::TooManyCookies {
+                max: keyward_aspnetcore::MAX_COOKIES
+            })
         );
         assert_eq!(err(" \n"), InputError::Empty);
         assert_eq!(err("Cookie: "), InputError::Empty);
@@ -569,12 +449,5 @@ mod tests {
         ] {
             let _ = extract(odd, None);
         }
-    }
-
-    #[test]
-    fn percent_decoding_keeps_what_is_not_an_escape() {
-        assert_eq!(percent_decode("a%2Bb%2fc"), "a+b/c");
-        assert_eq!(percent_decode("%zz%4%"), "%zz%4%");
-        assert_eq!(percent_decode("%C3%A9"), "%C3%A9");
     }
 }

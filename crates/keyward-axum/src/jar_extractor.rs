@@ -2,14 +2,14 @@
 
 use std::convert::Infallible;
 
-use axum::extract::{FromRef, FromRequestParts};
-use axum::http::header::SET_COOKIE;
-use axum::http::request::Parts;
-use axum::http::HeaderValue;
-use axum::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
+use axum_core::extract::{FromRef, FromRequestParts};
+use axum_core::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
+use http::header::SET_COOKIE;
+use http::request::Parts;
+use http::HeaderValue;
 
-use crate::jar::ProtectedCookieJar;
-use crate::protection::CookieProtection;
+use crate::cookie_jar::ProtectedCookieJar;
+use crate::cookie_protection::CookieProtection;
 
 impl<S> FromRequestParts<S> for ProtectedCookieJar
 where

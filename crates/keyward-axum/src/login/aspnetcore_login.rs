@@ -1,18 +1,22 @@
-//! [`AspNetCoreLogin`]: which cookie, which scheme, which ring; signing in and out.
+//! [`AspNetCoreLogin`]: which cookie, which scheme, which ring; signing in and out, and
+//! reading the signed-in user of a request.
 
 use std::fmt;
 use std::sync::Arc;
 
-use axum::http::HeaderMap;
+use http::header::COOKIE;
+use http::HeaderMap;
 use keyward::time::Duration;
 use keyward::Provider;
 use keyward_aspnetcore::{
     AuthenticationProperties, AuthenticationTicket, ChunkingCookieManager, Claim, ClaimsIdentity,
-    ClaimsPrincipal, TicketDataFormat,
+    ClaimsPrincipal, CookieHeader, TicketDataFormat,
 };
 
-use super::set_cookies::{self, LoginCookies, LoginError};
-use super::user::{AspNetCoreUser, LoginRejection};
+use super::set_cookies::{self, LoginCookies};
+use super::ticket_store::{session_key, TicketStore, SESSION_ID_CLAIM_TYPE};
+use super::user::AspNetCoreUser;
+use crate::error::{LoginError, LoginRejection};
 
 /// ASP.NET Core's cookie name for the default scheme (`CookieAuthenticationDefaults.CookiePrefix
 /// + scheme`).
@@ -23,38 +27,6 @@ pub const DEFAULT_SCHEME: &str = "Cookies";
 
 /// ASP.NET Core's default ticket lifetime (`CookieAuthenticationOptions.ExpireTimeSpan`).
 pub const DEFAULT_EXPIRE_AFTER: Duration = Duration::days(14);
-
-/// The claim type .NET's cookie handler puts in the cookie, alone, when a `SessionStore`
-/// (`ITicketStore`) keeps the real ticket on the server: its value is the session key
-/// (`CookieAuthenticationHandler`'s `SessionIdClaim`).
-pub const SESSION_ID_CLAIM_TYPE: &str = "Microsoft.AspNetCore.Authentication.Cookies-SessionId";
-
-/// The server-side ticket store of a .NET app that sets `CookieAuthenticationOptions.SessionStore`
-/// (an `ITicketStore`, e.g. over Redis or a database): the login cookie then carries only a
-/// session key, and the ticket (the user's claims, its expiry) is kept under that key until
-/// sign-out removes it. Give [`AspNetCoreLogin::with_ticket_store`] a look-up into the same
-/// store (read the entry as .NET's store wrote it, e.g. with
-/// [`TicketSerializer::deserialize`](keyward_aspnetcore::TicketSerializer::deserialize) when
-/// it keeps `TicketSerializer` bytes).
-///
-/// Any `Fn(&str) -> Option<AuthenticationTicket> + Send + Sync` is one. It runs on the
-/// request's task: keep it quick (an in-memory cache, or a blocking client inside
-/// [`tokio::task::block_in_place`](https://docs.rs/tokio/latest/tokio/task/fn.block_in_place.html)).
-pub trait TicketStore: Send + Sync {
-    /// The ticket stored under `session_key`, or `None` when there is none (signed out,
-    /// expired, evicted) **or it cannot be had now** (the store is down): a login is refused
-    /// unless its ticket is found.
-    fn retrieve(&self, session_key: &str) -> Option<AuthenticationTicket>;
-}
-
-impl<F> TicketStore for F
-where
-    F: Fn(&str) -> Option<AuthenticationTicket> + Send + Sync,
-{
-    fn retrieve(&self, session_key: &str) -> Option<AuthenticationTicket> {
-        self(session_key)
-    }
-}
 
 /// What the validation hook ([`AspNetCoreLogin::validate_with`]) decides about a ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +44,7 @@ type Validator = Arc<dyn Fn(&AuthenticationTicket) -> TicketValidation + Send + 
 /// Reads and writes the login cookie of an ASP.NET Core app (`AddAuthentication().AddCookie()`)
 /// that shares this provider's key ring and application name.
 ///
-/// Put it in the router's state (reachable with [`FromRef`](axum::extract::FromRef)); handlers
+/// Put it in the router's state (reachable with [`FromRef`](axum_core::extract::FromRef)); handlers
 /// then take an [`AspNetCoreUser`](crate::AspNetCoreUser) (401 without a valid login) or an
 /// `Option<AspNetCoreUser>`. Cheap to clone.
 ///
@@ -88,7 +60,7 @@ type Validator = Arc<dyn Fn(&AuthenticationTicket) -> TicketValidation + Send + 
 /// - **A .NET app with a `SessionStore`** writes a cookie holding only a session key and
 ///   deletes the session at sign-out. Such a cookie is refused here
 ///   ([`LoginRejection::TicketStoreRequired`](crate::LoginRejection::TicketStoreRequired))
-///   unless [`with_ticket_store`](Self::with_ticket_store) looks the session up in the same
+///   unless [`ticket_store`](Self::ticket_store) looks the session up in the same
 ///   store; then a sign-out on the .NET side ends the login here at once.
 /// - **A password change** (ASP.NET Core Identity) updates the user's security stamp; .NET's
 ///   `SecurityStampValidator` (an `OnValidatePrincipal` hook) refuses older cookies after its
@@ -161,9 +133,9 @@ impl AspNetCoreLogin {
 
     /// The authentication scheme (.NET: `AddCookie("Admin")`): it is a purpose of the
     /// cookie's protection. The cookie name follows .NET's default (`.AspNetCore.` + scheme)
-    /// unless [`with_cookie_name`](Self::with_cookie_name) comes after.
+    /// unless [`cookie_named`](Self::cookie_named) comes after.
     #[must_use]
-    pub fn with_scheme(mut self, scheme: &str) -> Self {
+    pub fn for_scheme(mut self, scheme: &str) -> Self {
         let settings = Arc::make_mut(&mut self.inner);
         settings.format = TicketDataFormat::for_cookie_scheme(&settings.provider, scheme);
         settings.scheme = scheme.to_owned();
@@ -173,7 +145,7 @@ impl AspNetCoreLogin {
 
     /// The cookie name (.NET: `options.Cookie.Name`).
     #[must_use]
-    pub fn with_cookie_name(mut self, name: impl Into<String>) -> Self {
+    pub fn cookie_named(mut self, name: impl Into<String>) -> Self {
         Arc::make_mut(&mut self.inner).cookie_name = name.into();
         self
     }
@@ -216,13 +188,13 @@ impl AspNetCoreLogin {
     /// let sessions: Arc<RwLock<HashMap<String, AuthenticationTicket>>> = Default::default();
     /// let provider = keyward::Provider::ephemeral("shop")?;
     /// let store = Arc::clone(&sessions);
-    /// let login = AspNetCoreLogin::new(&provider).with_ticket_store(move |key: &str| {
+    /// let login = AspNetCoreLogin::new(&provider).ticket_store(move |key: &str| {
     ///     store.read().ok()?.get(key).cloned()
     /// });
     /// # Ok::<(), keyward::Error>(())
     /// ```
     #[must_use]
-    pub fn with_ticket_store(mut self, store: impl TicketStore + 'static) -> Self {
+    pub fn ticket_store(mut self, store: impl TicketStore + 'static) -> Self {
         Arc::make_mut(&mut self.inner).ticket_store = Some(Arc::new(store));
         self
     }
@@ -275,18 +247,6 @@ impl AspNetCoreLogin {
             ClaimsPrincipal::new(identity),
             AuthenticationProperties::new(),
         )
-    }
-
-    /// The configured ticket store, if any.
-    pub(crate) fn ticket_store(&self) -> Option<&dyn TicketStore> {
-        self.inner.ticket_store.as_deref()
-    }
-
-    /// The configured validation hook, if any.
-    pub(crate) fn validator(
-        &self,
-    ) -> Option<&(dyn Fn(&AuthenticationTicket) -> TicketValidation + Send + Sync)> {
-        self.inner.validator.as_deref()
     }
 
     /// The cookie name.
@@ -392,6 +352,46 @@ impl AspNetCoreLogin {
     /// # Errors
     /// [`LoginRejection`] (a 401 as a response) when there is no valid login.
     pub fn user_from_headers(&self, headers: &HeaderMap) -> Result<AspNetCoreUser, LoginRejection> {
-        super::user::read(self, &self.inner.chunking, headers)
+        let values = headers.get_all(COOKIE);
+        let cookies = CookieHeader::parse_all(values.iter().filter_map(|v| v.to_str().ok()))
+            .map_err(LoginRejection::invalid)?;
+        let value = cookies
+            .reassemble(&self.inner.cookie_name)
+            .map_err(LoginRejection::invalid)?
+            .ok_or(LoginRejection::Missing)?;
+        let ticket = self
+            .inner
+            .format
+            .unprotect(&value)
+            .map_err(LoginRejection::invalid)?;
+        if self.expired(&ticket) {
+            return Err(LoginRejection::Expired);
+        }
+        let ticket = match (session_key(&ticket), self.inner.ticket_store.as_deref()) {
+            (None, None) => ticket,
+            (Some(_), None) => return Err(LoginRejection::TicketStoreRequired),
+            (None, Some(_)) => return Err(LoginRejection::MissingSessionId),
+            (Some(key), Some(store)) => {
+                let stored = store.retrieve(key).ok_or(LoginRejection::SessionNotFound)?;
+                if self.expired(&stored) {
+                    return Err(LoginRejection::Expired);
+                }
+                stored
+            }
+        };
+        if let Some(validate) = self.inner.validator.as_deref() {
+            if validate(&ticket) == TicketValidation::Reject {
+                return Err(LoginRejection::Rejected);
+            }
+        }
+        Ok(AspNetCoreUser::new(ticket))
+    }
+
+    /// .NET: a ticket whose `ExpiresUtc` is before now fails ("Ticket expired").
+    fn expired(&self, ticket: &AuthenticationTicket) -> bool {
+        ticket
+            .properties
+            .expires_utc()
+            .is_some_and(|expires| expires < self.now())
     }
 }

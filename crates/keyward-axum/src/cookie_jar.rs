@@ -3,19 +3,20 @@
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
 
-use axum::http::header::COOKIE;
-use axum::http::HeaderMap;
 use cookie::{Cookie, CookieJar};
+use http::header::COOKIE;
+use http::HeaderMap;
+use keyward_aspnetcore::CookieHeader;
 
+use crate::cookie_protection::CookieProtection;
+use crate::cookie_value::{open, seal, Opened};
 use crate::error::ProtectError;
-use crate::protection::CookieProtection;
-use crate::seal::{open, seal, Opened};
 
 /// A cookie jar whose values are protected (encrypted and authenticated) by a keyward key
 /// ring: the ergonomics of axum-extra's `PrivateCookieJar`, without its one fixed key.
 ///
 /// Extract it in a handler (its [`CookieProtection`] comes from the router's state through
-/// [`FromRef`](axum::extract::FromRef)), read with [`get`](Self::get), change with
+/// [`FromRef`](axum_core::extract::FromRef)), read with [`get`](Self::get), change with
 /// [`add`](Self::add) and [`remove`](Self::remove), and return it: its changes become
 /// `Set-Cookie` headers.
 ///
@@ -107,8 +108,11 @@ impl ProtectedCookieJar {
         }
     }
 
-    /// A jar holding the cookies of every `Cookie` header in `headers`. Cookies that do not
-    /// parse are skipped. Nothing is opened until [`get`](Self::get).
+    /// A jar holding the cookies of every `Cookie` header in `headers`, read as
+    /// [`CookieHeader`] reads them (parts without `=` or a name are skipped, a value in
+    /// double quotes is unquoted). A request with more than
+    /// [`MAX_COOKIES`](keyward_aspnetcore::MAX_COOKIES) cookies is not read: the jar is
+    /// empty. Nothing is opened until [`get`](Self::get).
     ///
     /// When a name comes twice, the **first** cookie wins and the others are ignored, as in
     /// ASP.NET Core (and [`AspNetCoreLogin`](crate::AspNetCoreLogin)): a browser sends the
@@ -118,16 +122,18 @@ impl ProtectedCookieJar {
     /// (`__Host-sid`: `Secure`, `Path=/`, no `Domain`) cannot be set by such a sibling at all.
     pub fn from_headers(headers: &HeaderMap, protection: CookieProtection) -> Self {
         let mut jar = CookieJar::new();
-        for cookie in headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(Cookie::split_parse)
-            .filter_map(Result::ok)
-        {
-            // `add_original` replaces a cookie of the same name: keep the first.
-            if jar.get(cookie.name()).is_none() {
-                jar.add_original(cookie.into_owned());
+        let values = headers.get_all(COOKIE);
+        match CookieHeader::parse_all(values.iter().filter_map(|value| value.to_str().ok())) {
+            Ok(cookies) => {
+                for (name, value) in cookies.iter() {
+                    // `add_original` replaces a cookie of the same name: keep the first.
+                    if jar.get(name).is_none() {
+                        jar.add_original(Cookie::new(name.to_owned(), value.to_owned()));
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::debug!(error = %error, "the request's cookies are not read");
             }
         }
         Self {

@@ -20,7 +20,7 @@ const MAX_CACHED_NAMES: usize = 256;
 /// under an older key.
 ///
 /// Put it in your router's state (or anything it can be had from with
-/// [`FromRef`](axum::extract::FromRef)). Cheap to clone: clones share the protectors.
+/// [`FromRef`](axum_core::extract::FromRef)). Cheap to clone: clones share the protectors.
 ///
 /// Each cookie gets its own purpose chain (`[APP, "keyward-axum", "cookie", NAME]`), so one
 /// cookie's value can never be replayed as another's.
