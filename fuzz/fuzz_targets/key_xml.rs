@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
     {
         exercise(&provider);
     }
-    if let Ok(element) = keyward::parse_element(&text) {
+    if let Ok(element) = keyward::store::parse_element(&text) {
         let repository = keyward::MemoryRepository::new();
         repository
             .store_element(&element, "fuzz")

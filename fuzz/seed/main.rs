@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use keyward::at_rest::{XmlEncryptor, ENCRYPTED_XML_DECRYPTOR_TYPE, KEK_DECRYPTOR_TYPE};
 use keyward::time::macros::datetime;
-use keyward::{to_ticks, XmlElement};
+use keyward::to_ticks;
+use keyward::store::XmlElement;
 use keyward_fuzz as fx;
 
 struct Seeds {

@@ -9,10 +9,8 @@ use std::sync::{Arc, OnceLock};
 use keyward::at_rest::{Certificate, CertificateEncryptor, Kek, KekRing};
 use keyward::time::macros::datetime;
 use keyward::time::{Duration, OffsetDateTime};
-use keyward::{
-    GenerationLock, KeyManagementPolicy, KeyRepository, ManualClock, MemoryRepository, Provider,
-    ProviderBuilder, StoredElement,
-};
+use keyward::{KeyManagementPolicy, KeyRepository, ManualClock, MemoryRepository, Provider, ProviderBuilder};
+use keyward::store::{GenerationLock, StoredElement};
 
 /// The application name of every fuzz provider.
 pub const APP: &str = "keyward-fuzz";
@@ -119,7 +117,7 @@ impl KeyRepository for RawRepository {
             .collect())
     }
 
-    fn store_element(&self, _: &keyward::XmlElement, _: &str) -> keyward::Result<()> {
+    fn store_element(&self, _: &keyward::store::XmlElement, _: &str) -> keyward::Result<()> {
         Err(keyward::Error::Configuration(
             "the fuzz repository is read-only".into(),
         ))
@@ -144,7 +142,7 @@ pub fn provider_over(elements: Vec<String>) -> keyward::Result<Provider> {
 pub fn memory_repository(documents: &[&str]) -> MemoryRepository {
     let repository = MemoryRepository::new();
     for (i, document) in documents.iter().enumerate() {
-        let element = keyward::parse_element(document).expect("fixed key XML parses");
+        let element = keyward::store::parse_element(document).expect("fixed key XML parses");
         repository
             .store_element(&element, &format!("fixed-{i}"))
             .expect("memory store");

@@ -279,7 +279,7 @@ impl Writer {
                 len: value.len(),
                 max: i32::MAX as usize,
             })?;
-        keyward::encoding::write_varint(&mut self.out, len);
+        write_length(&mut self.out, len);
         self.out.extend_from_slice(value.as_bytes());
         Ok(())
     }
@@ -300,6 +300,17 @@ impl Writer {
             self.write_string(what, value)
         }
     }
+}
+
+/// `BinaryWriter.Write7BitEncodedInt` for a string length: seven data bits per byte, least
+/// significant first, the high bit set on every byte but the last.
+fn write_length(out: &mut Vec<u8>, mut value: u32) {
+    while value >= 0x80 {
+        // Truncation is the point: the low seven bits with the continuation bit.
+        out.push((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
 }
 
 #[cfg(test)]

@@ -231,7 +231,11 @@ mod tests {
         assert_eq!(percent_decode("%+1"), "%+1");
         assert_eq!(percent_decode("%-1x"), "%-1x");
         assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%C3%A9"), "%C3%A9", "only ASCII escapes are decoded");
+        assert_eq!(
+            percent_decode("%C3%A9"),
+            "%C3%A9",
+            "only ASCII escapes are decoded"
+        );
     }
 
     fn pairs(header: &str) -> Vec<(String, String)> {

@@ -2,8 +2,9 @@
 //! `BENCHMARKS.md` at the repository root. This library holds only shared fixtures.
 
 use base64::Engine as _;
+use keyward::store::XmlElement;
 use keyward::time;
-use keyward::{KeyRepository, MemoryRepository, XmlElement};
+use keyward::{KeyRepository, MemoryRepository};
 
 /// The payload sizes every entry is measured at.
 pub const SIZES: [usize; 4] = [32, 256, 4096, 65_536];

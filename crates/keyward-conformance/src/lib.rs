@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use keyward::{KeyRepository, Result, XmlElement};
+use keyward::store::XmlElement;
+use keyward::{KeyRepository, Result};
 
 pub use support::{reachable, unique_name};
 
@@ -228,7 +229,7 @@ pub fn stale_delete_after_the_store_shifted(repository: &impl KeyRepository) {
             .store_element(&item(n, &format!("v{n}")), &format!("item-{n}"))
             .unwrap();
     }
-    let find = |stored: &[keyward::StoredElement], n: usize| {
+    let find = |stored: &[keyward::store::StoredElement], n: usize| {
         stored
             .iter()
             .find(|e| e.xml.contains(&format!("n=\"{n}\"")))

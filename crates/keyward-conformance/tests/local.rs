@@ -43,7 +43,7 @@ struct IndexAddressedList {
 }
 
 impl keyward::KeyRepository for IndexAddressedList {
-    fn load_elements(&self) -> keyward::Result<Vec<keyward::StoredElement>> {
+    fn load_elements(&self) -> keyward::Result<Vec<keyward::store::StoredElement>> {
         Ok(self
             .items
             .lock()
@@ -51,7 +51,7 @@ impl keyward::KeyRepository for IndexAddressedList {
             .iter()
             .enumerate()
             .map(|(index, xml)| {
-                keyward::StoredElement::new(
+                keyward::store::StoredElement::new(
                     format!("list[{index}]"),
                     keyward::store::ElementHandle::new(index.to_string()),
                     xml.clone(),
@@ -60,12 +60,12 @@ impl keyward::KeyRepository for IndexAddressedList {
             .collect())
     }
 
-    fn store_element(&self, element: &keyward::XmlElement, _: &str) -> keyward::Result<()> {
+    fn store_element(&self, element: &keyward::store::XmlElement, _: &str) -> keyward::Result<()> {
         self.items.lock().unwrap().push(element.to_compact());
         Ok(())
     }
 
-    fn lock_for_generation(&self) -> keyward::Result<keyward::GenerationLock> {
+    fn lock_for_generation(&self) -> keyward::Result<keyward::store::GenerationLock> {
         self.inner.lock_for_generation()
     }
 
@@ -73,7 +73,7 @@ impl keyward::KeyRepository for IndexAddressedList {
         "list".into()
     }
 
-    fn delete_elements(&self, elements: &[keyward::StoredElement]) -> keyward::Result<()> {
+    fn delete_elements(&self, elements: &[keyward::store::StoredElement]) -> keyward::Result<()> {
         let mut items = self.items.lock().unwrap();
         let mut indexes: Vec<usize> = elements
             .iter()

@@ -83,10 +83,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use keyward::store::{ChangeCallback, GenerationLock, StoredElement, XmlElement};
 use keyward::store::{ElementHandle, MAX_DOCUMENT_BYTES};
-use keyward::{
-    ChangeCallback, Error, GenerationLock, KeyRepository, Result, StoredElement, XmlElement,
-};
+use keyward::{Error, KeyRepository, Result};
 use postgres::error::SqlState;
 use postgres::Client;
 
@@ -164,11 +163,7 @@ impl PostgresRepository {
             None | Some("true") => true,
             Some("false") => false,
             // The value is not repeated: a mangled URL may have put a secret there.
-            Some(_) => {
-                return Err(bad_parameter(
-                    "create_table must be true or false",
-                ))
-            }
+            Some(_) => return Err(bad_parameter("create_table must be true or false")),
         };
         let options = PostgresOptions {
             schema: parameters.schema.clone().unwrap_or(defaults.schema),

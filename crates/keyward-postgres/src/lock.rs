@@ -5,7 +5,8 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use keyward::{Error, GenerationLock, KeyRepository, Result};
+use keyward::store::GenerationLock;
+use keyward::{Error, KeyRepository, Result};
 use postgres::Client;
 
 use crate::PostgresRepository;

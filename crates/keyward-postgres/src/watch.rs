@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use keyward::{ChangeCallback, KeyRepository, Notification, Result};
+use keyward::store::{ChangeCallback, Notification};
+use keyward::{KeyRepository, Result};
 use postgres::fallible_iterator::FallibleIterator;
 
 use crate::connection::Connector;
@@ -33,7 +34,7 @@ impl PostgresRepository {
     pub(crate) fn watch_changes(&self, on_change: ChangeCallback) -> Result<bool> {
         let connector = self.connector.clone();
         let payload = self.notify_payload();
-        keyward::spawn_watcher(
+        keyward::store::spawn_watcher(
             "keyward-postgres-watch",
             self.location(),
             on_change,

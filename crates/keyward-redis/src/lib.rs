@@ -30,10 +30,9 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
+use keyward::store::{ChangeCallback, GenerationLock, StoredElement, XmlElement};
 use keyward::store::{ElementHandle, MAX_DOCUMENT_BYTES};
-use keyward::{
-    ChangeCallback, Error, GenerationLock, KeyRepository, Result, StoredElement, XmlElement,
-};
+use keyward::{Error, KeyRepository, Result};
 use redis::Commands;
 
 pub use location::{display_url, RedisCause};

@@ -5,7 +5,8 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use keyward::{Error, GenerationLock, KeyId, KeyRepository, Result};
+use keyward::store::GenerationLock;
+use keyward::{Error, KeyId, KeyRepository, Result};
 
 use crate::connection::connect_with_timeouts;
 use crate::location::{RedisCause, Secrets};

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use keyward::{ChangeCallback, KeyRepository, Notification, Result};
+use keyward::store::{ChangeCallback, Notification};
+use keyward::{KeyRepository, Result};
 use redis::Commands;
 
 use crate::connection::IO_TIMEOUT;
@@ -30,7 +31,7 @@ impl RedisRepository {
         let client = self.client.clone();
         let channel = self.channel();
         let secrets = Arc::clone(&self.secrets);
-        keyward::spawn_watcher(
+        keyward::store::spawn_watcher(
             "keyward-redis-watch",
             self.location(),
             on_change,

@@ -112,13 +112,9 @@ pub(crate) fn base64_standard_decode(text: &str) -> std::result::Result<Vec<u8>,
 }
 
 /// How many bytes the 7-bit encoding of `value` takes (1 to 5), as .NET's
-/// `Measure7BitEncodedUIntLength`.
-///
-/// ```
-/// assert_eq!(keyward::encoding::varint_len(127), 1);
-/// assert_eq!(keyward::encoding::varint_len(128), 2);
-/// ```
-pub fn varint_len(value: u32) -> usize {
+/// `Measure7BitEncodedUIntLength`. (The purpose AAD's length prefixes; the ticket format's
+/// own reader and writer are in keyward-aspnetcore.)
+pub(crate) fn varint_len(value: u32) -> usize {
     match value {
         0..=0x7f => 1,
         0x80..=0x3fff => 2,
@@ -130,13 +126,7 @@ pub fn varint_len(value: u32) -> usize {
 
 /// Appends the 7-bit encoding of `value` (`BinaryWriter.Write7BitEncodedInt`): seven data bits
 /// per byte, least significant first, high bit set on every byte but the last.
-///
-/// ```
-/// let mut out = Vec::new();
-/// keyward::encoding::write_varint(&mut out, 155);
-/// assert_eq!(out, [0x9b, 0x01]);
-/// ```
-pub fn write_varint(out: &mut Vec<u8>, mut value: u32) {
+pub(crate) fn write_varint(out: &mut Vec<u8>, mut value: u32) {
     while value >= 0x80 {
         // Truncation is the point: the low seven bits with the continuation bit.
         out.push((value as u8 & 0x7f) | 0x80);
@@ -148,6 +138,16 @@ pub fn write_varint(out: &mut Vec<u8>, mut value: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn varint_as_binary_writer_writes_it() {
+        let mut out = Vec::new();
+        write_varint(&mut out, 155);
+        assert_eq!(out, [0x9b, 0x01]);
+        assert_eq!(varint_len(127), 1);
+        assert_eq!(varint_len(128), 2);
+        assert_eq!(varint_len(u32::MAX), 5);
+    }
 
     #[test]
     fn varint_matches_measure() {

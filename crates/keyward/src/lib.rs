@@ -58,8 +58,6 @@ mod time_limited;
 pub use builder::ProviderBuilder;
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use crypto::{AesKeySize, Algorithm, ValidationAlgorithm};
-#[doc(hidden)] // At `keyward::store`; kept here so existing code builds.
-pub use element_tree::{parse_element, XmlElement, XmlNode};
 pub use error::{error_chain, Error, MalformedReason, Result};
 pub use key::xml::{DATA_PROTECTION_NAMESPACE, DEFAULT_DESERIALIZER_TYPE};
 pub use key::{
@@ -73,11 +71,6 @@ pub use provider::janitor::{Ensured, PlannedKey};
 pub use provider::revocation;
 pub use provider::{KeyLookup, Provider, DEFAULT_KEY_LIFETIME, MIN_KEY_LIFETIME};
 pub use purpose::additional_authenticated_data;
-#[doc(hidden)] // At `keyward::store`; kept here so existing code builds.
-pub use repository::{
-    spawn_watcher, ChangeCallback, GenerationLock, Notification, ReadOnlyFileSystemRepository,
-    StoredElement,
-};
 pub use repository::{FileSystemRepository, KeyRepository, MemoryRepository};
 pub use secret::Secret;
 pub use subkeys::SubkeyReuse;
@@ -107,6 +100,17 @@ pub mod store {
 pub mod testing {
     pub use crate::crypto::testing::*;
     pub use crate::key::xml::testing::{descriptor_xml, read_default_descriptor};
+
+    /// The 7-bit length prefix of the purpose AAD (`encoding::varint_len`), for its
+    /// known-answer test.
+    pub fn varint_len(value: u32) -> usize {
+        crate::encoding::varint_len(value)
+    }
+
+    /// Appends the 7-bit length prefix of the purpose AAD (`encoding::write_varint`).
+    pub fn write_varint(out: &mut Vec<u8>, value: u32) {
+        crate::encoding::write_varint(out, value);
+    }
     pub use crate::key::{resolve_default_key, Resolution, ResolverPolicy};
 }
 

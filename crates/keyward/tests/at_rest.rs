@@ -8,7 +8,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use keyward::at_rest::{Kek, KekRing, PassphraseEncryptor, KEK_DECRYPTOR_TYPE};
-use keyward::{Error, KeyId, Provider, ProviderBuilder, XmlElement};
+use keyward::store::XmlElement;
+use keyward::{Error, KeyId, Provider, ProviderBuilder};
 use keyward_testdata::testdata_dir;
 
 fn builder(dir: &Path) -> ProviderBuilder {

@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use keyward::at_rest::{Kek, KekRing};
+use keyward::store::{ChangeCallback, GenerationLock, Notification, StoredElement, XmlElement};
 use keyward::time::macros::datetime;
 use keyward::time::{Duration, OffsetDateTime};
 use keyward::Clock as _;
 use keyward::{
-    Algorithm, ChangeCallback, Error, GenerationLock, KeyId, KeyRepository, ManualClock,
-    MemoryRepository, Notification, Provider, Secret, StoredElement, SubkeyReuse, XmlElement,
-    DEFAULT_DESERIALIZER_TYPE,
+    Algorithm, Error, KeyId, KeyRepository, ManualClock, MemoryRepository, Provider, Secret,
+    SubkeyReuse, DEFAULT_DESERIALIZER_TYPE,
 };
 
 const START: OffsetDateTime = datetime!(2026-03-01 00:00 UTC);
@@ -74,7 +74,7 @@ impl<R: KeyRepository> KeyRepository for Handle<R> {
 
 fn plant(repository: &MemoryRepository, xml: &str, name: &str) {
     repository
-        .store_element(&keyward::parse_element(xml).unwrap(), name)
+        .store_element(&keyward::store::parse_element(xml).unwrap(), name)
         .unwrap();
 }
 
@@ -435,7 +435,10 @@ fn a_key_replaced_under_its_id_never_meets_its_predecessors_derivations() {
         &[2; 64],
     );
     store
-        .replace_element(&stored[0], &keyward::parse_element(&replacement).unwrap())
+        .replace_element(
+            &stored[0],
+            &keyward::store::parse_element(&replacement).unwrap(),
+        )
         .unwrap();
     node.refresh().unwrap();
     let payload = orders.protect(b"after the replacement").unwrap();

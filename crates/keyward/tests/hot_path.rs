@@ -6,12 +6,10 @@
 
 use std::sync::{Arc, Mutex};
 
+use keyward::store::{ChangeCallback, GenerationLock, StoredElement, XmlElement};
 use keyward::time::macros::datetime;
 use keyward::time::Duration;
-use keyward::{
-    ChangeCallback, Clock as _, GenerationLock, KeyRepository, ManualClock, MemoryRepository,
-    Provider, StoredElement, XmlElement,
-};
+use keyward::{Clock as _, KeyRepository, ManualClock, MemoryRepository, Provider};
 
 /// A memory repository that records which thread each call ran on.
 #[derive(Default)]

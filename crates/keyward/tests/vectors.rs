@@ -10,11 +10,12 @@ use std::collections::BTreeSet;
 
 use common::*;
 use keyward::schedule::KeyCandidate;
+use keyward::store::StoredElement;
 use keyward::testing;
 use keyward::testing::{resolve_default_key, ResolverPolicy};
 use keyward::{
     additional_authenticated_data, encoding, payload, time, AesKeySize, Algorithm, KeyId,
-    KeyRepository, Provider, StoredElement, ValidationAlgorithm,
+    KeyRepository, Provider, ValidationAlgorithm,
 };
 use serde_json::Value;
 
@@ -181,9 +182,9 @@ fn varint_length() {
         for (value, len) in values.iter().zip(lengths) {
             let value = u32::try_from(value.as_u64().unwrap()).unwrap();
             let len = len.as_u64().unwrap() as usize;
-            assert_eq!(encoding::varint_len(value), len, "measure {value}");
+            assert_eq!(keyward::testing::varint_len(value), len, "measure {value}");
             let mut written = Vec::new();
-            encoding::write_varint(&mut written, value);
+            keyward::testing::write_varint(&mut written, value);
             assert_eq!(written.len(), len, "write {value}");
         }
     }
@@ -435,11 +436,11 @@ impl KeyRepository for FixedRepository {
     fn load_elements(&self) -> keyward::Result<Vec<StoredElement>> {
         Ok(self.0.clone())
     }
-    fn store_element(&self, _: &keyward::XmlElement, _: &str) -> keyward::Result<()> {
+    fn store_element(&self, _: &keyward::store::XmlElement, _: &str) -> keyward::Result<()> {
         panic!("the vector repository is read-only");
     }
-    fn lock_for_generation(&self) -> keyward::Result<keyward::GenerationLock> {
-        Ok(keyward::GenerationLock::new(()))
+    fn lock_for_generation(&self) -> keyward::Result<keyward::store::GenerationLock> {
+        Ok(keyward::store::GenerationLock::new(()))
     }
     fn location(&self) -> String {
         "vector file".into()
@@ -718,7 +719,7 @@ fn purpose_edge_cases() {
             testing::descriptor_xml(algorithm, &master)
         );
         repository
-            .store_element(&keyward::parse_element(&key_xml).unwrap(), "key")
+            .store_element(&keyward::store::parse_element(&key_xml).unwrap(), "key")
             .unwrap();
         let provider = Provider::builder()
             .no_application_discriminator()

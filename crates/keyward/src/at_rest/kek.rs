@@ -90,7 +90,7 @@ fn kek_id(key: &[u8]) -> String {
 /// use keyward::at_rest::{Kek, KekRing, XmlDecryptor, XmlEncryptor};
 /// let (old, new) = (Kek::generate(), Kek::generate());
 /// let (old_b64, new_b64) = (old.to_base64(), new.to_base64());
-/// let master = keyward::XmlElement::new("masterKey").child(keyward::XmlElement::new("value").text("c2VjcmV0"));
+/// let master = keyward::store::XmlElement::new("masterKey").child(keyward::store::XmlElement::new("value").text("c2VjcmV0"));
 /// let id = keyward::KeyId::random();
 /// let sealed = KekRing::new(vec![old]).unwrap().encrypt(id, &master).unwrap();
 /// let text = sealed.element.to_compact();

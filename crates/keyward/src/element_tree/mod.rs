@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 /// One XML element: a name, attributes in order, and children.
 ///
 /// ```
-/// use keyward::XmlElement;
+/// use keyward::store::XmlElement;
 /// let element = XmlElement::new("key").attr("id", "a&b").child(XmlElement::new("x").text("1 < 2"));
 /// assert_eq!(element.to_compact(), r#"<key id="a&amp;b"><x>1 &lt; 2</x></key>"#);
 /// ```

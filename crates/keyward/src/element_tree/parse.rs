@@ -57,7 +57,7 @@ pub(crate) fn parse_limited(text: &str) -> std::result::Result<roxmltree::Docume
 /// deep). Used to move elements between repositories (`keyward keys migrate`).
 ///
 /// ```
-/// let element = keyward::parse_element("\u{feff}<?xml version=\"1.0\"?>\n<key id=\"x\">\n  <a>1</a>\n</key>\n").unwrap();
+/// let element = keyward::store::parse_element("\u{feff}<?xml version=\"1.0\"?>\n<key id=\"x\">\n  <a>1</a>\n</key>\n").unwrap();
 /// assert_eq!(element.to_compact(), r#"<key id="x"><a>1</a></key>"#);
 /// ```
 ///

@@ -18,7 +18,6 @@ use crate::secret::Secret;
 /// The Data Protection XML namespace (`requiresEncryption`, `encryptedSecret`).
 pub const DATA_PROTECTION_NAMESPACE: &str = "http://schemas.asp.net/2015/03/dataProtection";
 
-
 /// The deserializer .NET writes for (and reads) the default descriptor, without a version so
 /// every .NET release resolves it.
 pub const DEFAULT_DESERIALIZER_TYPE: &str = "Microsoft.AspNetCore.DataProtection.AuthenticatedEncryption.ConfigurationModel.AuthenticatedEncryptorDescriptorDeserializer, Microsoft.AspNetCore.DataProtection";
