@@ -65,10 +65,11 @@ pub use key::{
 };
 pub use policy::KeyManagementPolicy;
 pub use protector::{Opened, Protector, Unprotected};
-pub use provider::admin::{Deletion, Rewrap};
+pub use provider::admin::Deletion;
 pub use provider::export::{RingExport, RingImport};
 pub use provider::janitor::{Ensured, PlannedKey};
 pub use provider::revocation;
+pub use provider::rewrap::Rewrap;
 pub use provider::{KeyLookup, Provider, DEFAULT_KEY_LIFETIME, MIN_KEY_LIFETIME};
 pub use purpose::additional_authenticated_data;
 pub use repository::{FileSystemRepository, KeyRepository, MemoryRepository};

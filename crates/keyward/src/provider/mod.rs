@@ -7,6 +7,8 @@ pub(crate) mod admin;
 pub(crate) mod export;
 pub(crate) mod janitor;
 pub mod revocation;
+pub(crate) mod rewrap;
+pub(crate) mod trust;
 
 use std::sync::Arc;
 
