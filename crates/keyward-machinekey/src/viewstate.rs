@@ -13,8 +13,9 @@
 //! The generator is taken from the page (`__VIEWSTATEGENERATOR`), never recomputed: .NET's
 //! culture-aware hash cannot be reproduced for every input.
 
+use crate::algorithms::unrecognized;
 use crate::encoding::{from_base64, to_base64};
-use crate::error::{Error, Result};
+use crate::error::{MalformedError, Result, SettingError, Unrecognized};
 use crate::framework45::{self, MAX_PROTECTED_BYTES};
 use crate::kdf::Purpose;
 use crate::keys::MachineKeys;
@@ -41,13 +42,11 @@ impl Page {
     /// The Framework45 purpose of this page's ViewState.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] without a template source directory and a type.
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) without a template source directory and a type.
     pub fn purpose(&self) -> Result<Purpose> {
         let (Some(directory), Some(page_type)) = (&self.template_source_directory, &self.page_type)
         else {
-            return Err(Error::InvalidArgument(
-                "Framework45 ViewState needs the page's TemplateSourceDirectory and type (e.g. / and DEFAULT_ASPX)".into(),
-            ));
+            return Err(SettingError::NoPagePurpose.into());
         };
         let mut specific = vec![
             format!("TemplateSourceDirectory: {}", directory.to_uppercase()),
@@ -62,13 +61,9 @@ impl Page {
     /// The legacy MAC modifier: `LE32(generator)` then the UTF-16LE ViewStateUserKey.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] without a generator.
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) without a generator.
     pub fn modifier(&self) -> Result<Vec<u8>> {
-        let generator = self.generator.ok_or_else(|| {
-            Error::InvalidArgument(
-                "legacy ViewState needs the page's __VIEWSTATEGENERATOR (8 hex digits from the page)".into(),
-            )
-        })?;
+        let generator = self.generator.ok_or(SettingError::NoGenerator)?;
         let mut out = generator.to_le_bytes().to_vec();
         if let Some(key) = &self.view_state_user_key {
             for unit in key.encode_utf16() {
@@ -82,15 +77,14 @@ impl Page {
 /// Parses `__VIEWSTATEGENERATOR` (8 hex digits).
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for anything else.
+/// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for anything else.
 pub fn parse_generator(text: &str) -> Result<u32> {
     let text = text.trim();
+    let refused = || unrecognized(Unrecognized::ViewStateGenerator, text);
     if text.is_empty() || text.len() > 8 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Error::InvalidArgument(format!(
-            "__VIEWSTATEGENERATOR {text:?} is not up to 8 hex digits"
-        )));
+        return Err(refused());
     }
-    u32::from_str_radix(text, 16).map_err(|_| Error::InvalidArgument("bad generator".into()))
+    u32::from_str_radix(text, 16).map_err(|_| refused())
 }
 
 /// How a ViewState was protected.
@@ -117,18 +111,15 @@ pub struct ViewState {
 /// mode. In legacy mode a MAC-only state and an encrypted one are both tried.
 ///
 /// # Errors
-/// [`Error::Malformed`] for bad base64 or a value too large; [`Error::InvalidPayload`] for
-/// other keys, another page or an altered value; [`Error::InvalidArgument`] when the page
+/// [`Error::Malformed`](crate::Error::Malformed) for bad base64 or a value too large; [`Error::InvalidPayload`](crate::Error::InvalidPayload) for
+/// other keys, another page or an altered value; [`Error::InvalidArgument`](crate::Error::InvalidArgument) when the page
 /// lacks what the mode needs.
 pub fn decode(keys: &MachineKeys, page: &Page, value: &str) -> Result<ViewState> {
     let value = value.trim();
     if value.len() > MAX_PROTECTED_BYTES / 3 * 4 + 4 {
-        return Err(Error::Malformed(
-            "the ViewState is larger than 16 MiB".into(),
-        ));
+        return Err(MalformedError::ViewStateTooLarge.into());
     }
-    let bytes = from_base64(value)
-        .ok_or_else(|| Error::Malformed("__VIEWSTATE is standard base64".into()))?;
+    let bytes = from_base64(value).ok_or(MalformedError::ViewStateNotBase64)?;
     if !keys.mode().is_legacy() {
         let state = framework45::unprotect(keys, &page.purpose()?, &bytes)?;
         return Ok(ViewState {
@@ -163,7 +154,7 @@ pub fn decode(keys: &MachineKeys, page: &Page, value: &str) -> Result<ViewState>
 /// encrypts).
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] when the page lacks what the mode needs or the keys do not work.
+/// [`Error::InvalidArgument`](crate::Error::InvalidArgument) when the page lacks what the mode needs or the keys do not work.
 pub fn encode(keys: &MachineKeys, page: &Page, state: &[u8], encrypt: bool) -> Result<String> {
     let bytes = if !keys.mode().is_legacy() {
         framework45::protect(keys, &page.purpose()?, state)?
