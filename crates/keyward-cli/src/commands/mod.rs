@@ -495,3 +495,35 @@ fn provider_with(global: &GlobalOptions, access: Access) -> Result<Provider, Cli
 
     Ok(builder.build()?)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    /// A file that cannot be read prints the line a usage error printed, once, and keeps the
+    /// I/O error as its source.
+    #[test]
+    fn a_file_error_prints_its_line_once_and_keeps_the_io_error() {
+        let path = Path::new("/nonexistent/keyward/kek");
+        let error = std::fs::read(path)
+            .map_err(CliError::reading(path))
+            .unwrap_err();
+        let io = error
+            .source()
+            .unwrap()
+            .downcast_ref::<std::io::Error>()
+            .unwrap();
+        assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+        assert_eq!(
+            keyward::error_chain(&error),
+            format!("cannot read /nonexistent/keyward/kek: {io}")
+        );
+        let man = CliError::file(FileAction::WriteManPagesInto, Path::new("/x"))(
+            std::io::Error::other("full"),
+        );
+        assert_eq!(man.to_string(), "cannot write man pages into /x: full");
+    }
+}
