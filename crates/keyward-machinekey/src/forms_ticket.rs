@@ -11,6 +11,8 @@
 use time::OffsetDateTime;
 
 use crate::encoding::{from_hex, upper_hex, url_token_decode};
+#[cfg(doc)]
+use crate::error::Error;
 use crate::error::{MalformedError, Result, SettingError, TicketError};
 use crate::framework45;
 use crate::kdf::Purpose;
@@ -61,7 +63,7 @@ impl FormsAuthenticationTicket {
     /// `FormsAuthenticationTicketSerializer.Serialize`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a string longer than the format can carry.
+    /// [`Error::InvalidArgument`] for a string longer than the format can carry.
     pub fn serialize(&self) -> Result<Vec<u8>> {
         let mut out = Vec::with_capacity(64 + 2 * (self.name.len() + self.user_data.len()));
         out.push(1);
@@ -88,7 +90,7 @@ impl FormsAuthenticationTicket {
     /// the footer. Unpaired UTF-16 surrogates (which .NET allows) read as U+FFFD.
     ///
     /// # Errors
-    /// [`Error::InvalidContent`](crate::Error::InvalidContent) saying which field is wrong.
+    /// [`Error::InvalidContent`] saying which field is wrong.
     pub fn deserialize(bytes: &[u8]) -> Result<Self> {
         let mut reader = Reader { bytes, at: 0 };
         if reader.byte("format version")? != 1 {
@@ -207,7 +209,7 @@ impl Reader<'_> {
 /// `FormsAuthentication.Encrypt`: the cookie value (uppercase hex) in the keys' mode.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`](crate::Error::InvalidArgument) when the keys do not work in their mode.
+/// [`Error::InvalidArgument`] when the keys do not work in their mode.
 pub fn encrypt(keys: &MachineKeys, ticket: &FormsAuthenticationTicket) -> Result<String> {
     let serialized = ticket.serialize()?;
     let protected = if keys.mode().is_legacy() {
@@ -228,8 +230,8 @@ pub fn encrypt(keys: &MachineKeys, ticket: &FormsAuthenticationTicket) -> Result
 /// [`FormsAuthenticationTicket::is_expired_at`].
 ///
 /// # Errors
-/// [`Error::Malformed`](crate::Error::Malformed) for a value in neither encoding or too long; [`Error::InvalidPayload`](crate::Error::InvalidPayload)
-/// for other keys or mode, or an altered value; [`Error::InvalidContent`](crate::Error::InvalidContent) for a ticket that
+/// [`Error::Malformed`] for a value in neither encoding or too long; [`Error::InvalidPayload`]
+/// for other keys or mode, or an altered value; [`Error::InvalidContent`] for a ticket that
 /// does not parse.
 pub fn decrypt(keys: &MachineKeys, value: &str) -> Result<FormsAuthenticationTicket> {
     let value = value.trim();

@@ -7,6 +7,8 @@ use keyward::Secret;
 
 use crate::algorithms::{Framework, MachineKeyDecryption, MachineKeyValidation};
 use crate::encoding::upper_hex;
+#[cfg(doc)]
+use crate::error::Error;
 use crate::error::{Result, SettingError};
 
 /// A generated `<machineKey>`. `Debug` never shows the keys.
@@ -43,7 +45,7 @@ impl MachineKey {
     /// defaults (1.1: SHA1 + 3DES; 2.0: SHA1 + AES; 4.0 and 4.5: HMACSHA256 + AES).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) when the framework does not accept an algorithm.
+    /// [`Error::InvalidArgument`] when the framework does not accept an algorithm.
     pub fn generate(
         framework: Framework,
         validation: Option<MachineKeyValidation>,

@@ -4,6 +4,8 @@
 
 use time::OffsetDateTime;
 
+#[cfg(doc)]
+use crate::error::Error;
 use crate::error::{ContentError, Result};
 use crate::forms_ticket::{self, FormsAuthenticationTicket};
 use crate::keys::MachineKeys;
@@ -27,7 +29,7 @@ impl LoginParts {
     /// The parts of an already decrypted ticket, if it is valid at `now`.
     ///
     /// # Errors
-    /// [`Error::InvalidContent`](crate::Error::InvalidContent) for an expired ticket, an empty name, or dates `time` cannot
+    /// [`Error::InvalidContent`] for an expired ticket, an empty name, or dates `time` cannot
     /// represent.
     pub fn from_ticket(ticket: &FormsAuthenticationTicket, now: OffsetDateTime) -> Result<Self> {
         let (Some(issued), Some(expires)) = (ticket.issued(), ticket.expires()) else {

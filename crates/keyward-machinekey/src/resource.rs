@@ -4,6 +4,8 @@
 //! algorithms, even when `dataProtectorType` routes other payloads elsewhere.
 
 use crate::encoding::{url_token_decode, url_token_encode};
+#[cfg(doc)]
+use crate::error::Error;
 use crate::error::{MalformedError, Result};
 use crate::framework45::{self, IvMode};
 use crate::kdf::Purpose;
@@ -32,7 +34,7 @@ impl ResourceKind {
 /// Decrypts a `d=` value, e.g. to `s|WebForms.js`.
 ///
 /// # Errors
-/// [`Error::Malformed`](crate::Error::Malformed) for a value that is not UrlToken; [`Error::InvalidPayload`](crate::Error::InvalidPayload) for other
+/// [`Error::Malformed`] for a value that is not UrlToken; [`Error::InvalidPayload`] for other
 /// keys, kind or mode, or an altered value.
 pub fn decode(keys: &MachineKeys, kind: ResourceKind, value: &str) -> Result<Vec<u8>> {
     let bytes = url_token_decode(value.trim()).ok_or(MalformedError::ResourceEncoding)?;
@@ -46,7 +48,7 @@ pub fn decode(keys: &MachineKeys, kind: ResourceKind, value: &str) -> Result<Vec
 /// Makes the `d=` value for `plaintext`: the same input gives the same value, as the server's.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`](crate::Error::InvalidArgument) when the keys do not work in their mode.
+/// [`Error::InvalidArgument`] when the keys do not work in their mode.
 pub fn encode(keys: &MachineKeys, kind: ResourceKind, plaintext: &[u8]) -> Result<String> {
     let bytes = if keys.mode().is_legacy() {
         legacy::encrypt(keys, plaintext, &[], PrefixMode::Hash)?

@@ -15,6 +15,8 @@
 
 use crate::algorithms::unrecognized;
 use crate::encoding::{from_base64, to_base64};
+#[cfg(doc)]
+use crate::error::Error;
 use crate::error::{MalformedError, Result, SettingError, Unrecognized};
 use crate::framework45::{self, MAX_PROTECTED_BYTES};
 use crate::kdf::Purpose;
@@ -42,7 +44,7 @@ impl Page {
     /// The Framework45 purpose of this page's ViewState.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) without a template source directory and a type.
+    /// [`Error::InvalidArgument`] without a template source directory and a type.
     pub fn purpose(&self) -> Result<Purpose> {
         let (Some(directory), Some(page_type)) = (&self.template_source_directory, &self.page_type)
         else {
@@ -61,7 +63,7 @@ impl Page {
     /// The legacy MAC modifier: `LE32(generator)` then the UTF-16LE ViewStateUserKey.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) without a generator.
+    /// [`Error::InvalidArgument`] without a generator.
     pub fn modifier(&self) -> Result<Vec<u8>> {
         let generator = self.generator.ok_or(SettingError::NoGenerator)?;
         let mut out = generator.to_le_bytes().to_vec();
@@ -77,7 +79,7 @@ impl Page {
 /// Parses `__VIEWSTATEGENERATOR` (8 hex digits).
 ///
 /// # Errors
-/// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for anything else.
+/// [`Error::InvalidArgument`] for anything else.
 pub fn parse_generator(text: &str) -> Result<u32> {
     let text = text.trim();
     let refused = || unrecognized(Unrecognized::ViewStateGenerator, text);
@@ -111,8 +113,8 @@ pub struct ViewState {
 /// mode. In legacy mode a MAC-only state and an encrypted one are both tried.
 ///
 /// # Errors
-/// [`Error::Malformed`](crate::Error::Malformed) for bad base64 or a value too large; [`Error::InvalidPayload`](crate::Error::InvalidPayload) for
-/// other keys, another page or an altered value; [`Error::InvalidArgument`](crate::Error::InvalidArgument) when the page
+/// [`Error::Malformed`] for bad base64 or a value too large; [`Error::InvalidPayload`] for
+/// other keys, another page or an altered value; [`Error::InvalidArgument`] when the page
 /// lacks what the mode needs.
 pub fn decode(keys: &MachineKeys, page: &Page, value: &str) -> Result<ViewState> {
     let value = value.trim();
@@ -154,7 +156,7 @@ pub fn decode(keys: &MachineKeys, page: &Page, value: &str) -> Result<ViewState>
 /// encrypts).
 ///
 /// # Errors
-/// [`Error::InvalidArgument`](crate::Error::InvalidArgument) when the page lacks what the mode needs or the keys do not work.
+/// [`Error::InvalidArgument`] when the page lacks what the mode needs or the keys do not work.
 pub fn encode(keys: &MachineKeys, page: &Page, state: &[u8], encrypt: bool) -> Result<String> {
     let bytes = if !keys.mode().is_legacy() {
         framework45::protect(keys, &page.purpose()?, state)?
