@@ -607,3 +607,19 @@ fn weak_algorithms_need_allow_weak_and_are_named() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).starts_with(".AspNetCore.Cookies="));
 }
+
+/// A web.config that cannot be read is one finding that names the file once and says why.
+#[test]
+fn check_names_an_unreadable_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.config");
+    let file = missing.to_str().unwrap();
+    let out = keyward(&["machine-key", "check", file]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!("{file}: unreadable: web.config: cannot read: ")),
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches(file).count(), 1, "{stdout}");
+}

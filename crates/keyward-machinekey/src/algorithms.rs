@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SettingError, Unrecognized};
 
 /// The .NET Framework generation whose `web.config` the element is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,9 +88,7 @@ impl FromStr for Framework {
             "4.0" => Ok(Self::V4_0),
             "4.5" | "4.5.1" | "4.5.2" | "4.6" | "4.6.1" | "4.6.2" | "4.7" | "4.7.1" | "4.7.2"
             | "4.8" | "4.8.1" => Ok(Self::V4_5),
-            other => Err(Error::InvalidArgument(format!(
-                "unknown framework {other:?}: use 1.1, 2.0, 4.0 or 4.5"
-            ))),
+            other => Err(unrecognized(Unrecognized::Framework, other)),
         }
     }
 }
@@ -151,11 +149,7 @@ impl FromStr for MachineKeyValidation {
         ];
         all.into_iter()
             .find(|v| v.name().eq_ignore_ascii_case(text.trim()))
-            .ok_or_else(|| {
-                Error::InvalidArgument(format!(
-                    "unknown validation algorithm {text:?}: use SHA1, MD5, 3DES, AES, HMACSHA256, HMACSHA384 or HMACSHA512"
-                ))
-            })
+            .ok_or_else(|| unrecognized(Unrecognized::Validation, text))
     }
 }
 
@@ -196,10 +190,15 @@ impl FromStr for MachineKeyDecryption {
         [Self::Aes, Self::TripleDes, Self::Des]
             .into_iter()
             .find(|d| d.name().eq_ignore_ascii_case(text.trim()))
-            .ok_or_else(|| {
-                Error::InvalidArgument(format!(
-                    "unknown decryption algorithm {text:?}: use AES, 3DES or DES (Auto is not generated: name the algorithm)"
-                ))
-            })
+            .ok_or_else(|| unrecognized(Unrecognized::Decryption, text))
     }
+}
+
+/// [`SettingError::Unrecognized`] for `value` given as `kind`.
+pub(crate) fn unrecognized(kind: Unrecognized, value: &str) -> Error {
+    SettingError::Unrecognized {
+        kind,
+        value: value.to_owned(),
+    }
+    .into()
 }

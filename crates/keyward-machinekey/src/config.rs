@@ -10,10 +10,10 @@ use std::fmt;
 
 use keyward::Secret;
 
-use crate::algorithms::{MachineKeyDecryption, MachineKeyValidation};
+use crate::algorithms::{unrecognized, MachineKeyDecryption, MachineKeyValidation};
 use crate::encoding::from_hex;
-use crate::error::{Error, Result};
-use crate::keys::{parse_decryption, CompatibilityMode, MachineKeys};
+use crate::error::{ConfigError, Error, Result, Unrecognized};
+use crate::keys::{parse_decryption, CompatibilityMode, MachineKeys, MissingKey};
 
 /// The largest configuration file read (4 MiB).
 pub const MAX_CONFIG_BYTES: usize = 4 << 20;
@@ -37,22 +37,23 @@ pub enum KeySetting {
 impl KeySetting {
     /// The attribute text the setting stands for (never a key).
     pub fn flags(&self) -> Option<String> {
+        self.flag_text().map(str::to_owned)
+    }
+
+    /// [`KeySetting::flags`] as keyward's own fixed text.
+    fn flag_text(&self) -> Option<&'static str> {
         match self {
             Self::Explicit(_) => None,
             Self::AutoGenerate {
                 isolate_apps,
                 isolate_by_app_id,
                 ..
-            } => {
-                let mut text = "AutoGenerate".to_owned();
-                if *isolate_apps {
-                    text.push_str(",IsolateApps");
-                }
-                if *isolate_by_app_id {
-                    text.push_str(",IsolateByAppId");
-                }
-                Some(text)
-            }
+            } => Some(match (isolate_apps, isolate_by_app_id) {
+                (false, false) => "AutoGenerate",
+                (true, false) => "AutoGenerate,IsolateApps",
+                (false, true) => "AutoGenerate,IsolateByAppId",
+                (true, true) => "AutoGenerate,IsolateApps,IsolateByAppId",
+            }),
         }
     }
 
@@ -109,9 +110,7 @@ impl MachineKeyConfig {
     /// neither hex nor `AutoGenerate` flags.
     pub fn parse(text: &str) -> Result<Self> {
         if text.len() > MAX_CONFIG_BYTES {
-            return Err(Error::Config(format!(
-                "the file is larger than {MAX_CONFIG_BYTES} bytes"
-            )));
+            return Err(ConfigError::TooLarge.into());
         }
         let text = text.trim_start_matches('\u{feff}');
         let document = roxmltree::Document::parse_with_options(
@@ -122,7 +121,7 @@ impl MachineKeyConfig {
                 ..roxmltree::ParsingOptions::default()
             },
         )
-        .map_err(|e| Error::Config(format!("not well-formed XML (DTDs are refused): {e}")))?;
+        .map_err(|e| ConfigError::Xml(Box::new(e)))?;
         let root = document.root_element();
         let elements: Vec<_> = document
             .descendants()
@@ -155,18 +154,14 @@ impl MachineKeyConfig {
             });
         };
         if element.attribute("configSource").is_some() {
-            return Err(Error::Config(
-                "<machineKey configSource=…> keeps the keys in another file: read that file".into(),
-            ));
+            return Err(ConfigError::ConfigSource.into());
         }
         if element.attribute("configProtectionProvider").is_some()
             || element
                 .children()
                 .any(|n| n.is_element() && n.tag_name().name() == "EncryptedData")
         {
-            return Err(Error::Config(
-                "<machineKey> is encrypted with protected configuration (aspnet_regiis -pe): decrypt it on its server (aspnet_regiis -pd \"system.web/machineKey\") and read the copy".into(),
-            ));
+            return Err(ConfigError::Encrypted.into());
         }
         let attribute = |name: &str| element.attribute(name).map(|v| v.trim().to_owned());
         Ok(Self {
@@ -185,21 +180,21 @@ impl MachineKeyConfig {
     /// Reads a file (see [`MachineKeyConfig::parse`]); UTF-8 or UTF-16 with a BOM.
     ///
     /// # Errors
-    /// [`Error::Config`] naming the file when it cannot be read or used.
+    /// [`Error::ConfigFile`] naming the file when it cannot be read ([`ConfigError::Unreadable`],
+    /// whose source is the I/O error) or used (as [`MachineKeyConfig::parse`]).
     pub fn read(path: &std::path::Path) -> Result<Self> {
-        let name = path.display();
-        let metadata = std::fs::metadata(path)
-            .map_err(|e| Error::Config(format!("{name}: cannot read: {e}")))?;
+        let in_file = |problem: ConfigError| Error::ConfigFile {
+            path: path.to_owned(),
+            problem,
+        };
+        let metadata = std::fs::metadata(path).map_err(|e| in_file(ConfigError::Unreadable(e)))?;
         if metadata.len() > MAX_CONFIG_BYTES as u64 {
-            return Err(Error::Config(format!(
-                "{name}: larger than {MAX_CONFIG_BYTES} bytes"
-            )));
+            return Err(in_file(ConfigError::FileTooLarge));
         }
-        let bytes =
-            std::fs::read(path).map_err(|e| Error::Config(format!("{name}: cannot read: {e}")))?;
-        let text = decode_text(&bytes).map_err(|why| Error::Config(format!("{name}: {why}")))?;
+        let bytes = std::fs::read(path).map_err(|e| in_file(ConfigError::Unreadable(e)))?;
+        let text = decode_text(&bytes).map_err(in_file)?;
         Self::parse(&text).map_err(|e| match e {
-            Error::Config(why) => Error::Config(format!("{name}: {why}")),
+            Error::Config(problem) => in_file(problem),
             other => other,
         })
     }
@@ -211,9 +206,9 @@ impl MachineKeyConfig {
     pub fn validation(&self) -> Result<MachineKeyValidation> {
         match &self.validation {
             None => Ok(MachineKeyValidation::HmacSha256),
-            Some(name) if name.starts_with("alg:") => Err(Error::InvalidArgument(format!(
-                "validation=\"{name}\" names a custom algorithm keyward cannot reproduce"
-            ))),
+            Some(name) if name.starts_with("alg:") => {
+                Err(unrecognized(Unrecognized::CustomValidation, name))
+            }
             Some(name) => name.parse(),
         }
     }
@@ -225,9 +220,9 @@ impl MachineKeyConfig {
     pub fn decryption(&self) -> Result<Option<MachineKeyDecryption>> {
         match &self.decryption {
             None => Ok(None),
-            Some(name) if name.starts_with("alg:") => Err(Error::InvalidArgument(format!(
-                "decryption=\"{name}\" names a custom algorithm keyward cannot reproduce"
-            ))),
+            Some(name) if name.starts_with("alg:") => {
+                Err(unrecognized(Unrecognized::CustomDecryption, name))
+            }
             Some(name) => parse_decryption(name),
         }
     }
@@ -260,15 +255,16 @@ impl MachineKeyConfig {
     /// [`Error::RegistryKey`] for an `AutoGenerate` validation key (it lives in one machine's
     /// registry); [`Error::InvalidArgument`] for an unknown algorithm or mode.
     pub fn keys(&self) -> Result<MachineKeys> {
-        let explicit = |setting: &KeySetting, attribute: &'static str| match setting {
+        let explicit = |setting: &KeySetting| match setting {
             KeySetting::Explicit(key) => Ok(Secret::new(key.expose().to_vec())),
-            auto => Err(Error::RegistryKey {
-                attribute,
-                value: auto.flags().unwrap_or_default(),
-            }),
+            auto => Err(auto.flag_text().unwrap_or_default()),
         };
-        let validation_key = explicit(&self.validation_key, "validationKey")?;
-        match explicit(&self.decryption_key, "decryptionKey") {
+        let validation_key =
+            explicit(&self.validation_key).map_err(|value| Error::RegistryKey {
+                attribute: "validationKey",
+                value,
+            })?;
+        match explicit(&self.decryption_key) {
             Ok(decryption_key) => MachineKeys::new(
                 self.validation()?,
                 validation_key,
@@ -276,11 +272,11 @@ impl MachineKeyConfig {
                 decryption_key,
                 self.compatibility_mode()?,
             ),
-            Err(missing) => MachineKeys::without_decryption_key(
+            Err(flags) => MachineKeys::without_decryption_key(
                 self.validation()?,
                 validation_key,
                 self.decryption()?,
-                missing,
+                MissingKey::AutoGenerate(flags),
                 self.compatibility_mode()?,
             ),
         }
@@ -306,12 +302,12 @@ fn implicit_auto() -> KeySetting {
 }
 
 /// A key attribute: hex, or `AutoGenerate` with `IsolateApps`/`IsolateByAppId` flags.
-fn key_setting(attribute: &str, value: Option<String>) -> Result<KeySetting> {
+fn key_setting(attribute: &'static str, value: Option<String>) -> Result<KeySetting> {
     let Some(value) = value else {
         return Ok(implicit_auto());
     };
     if value.is_empty() {
-        return Err(Error::Config(format!("{attribute} is empty")));
+        return Err(ConfigError::EmptyKey { attribute }.into());
     }
     if let Some(bytes) = from_hex(&value) {
         return Ok(KeySetting::Explicit(Secret::new(bytes)));
@@ -324,17 +320,11 @@ fn key_setting(attribute: &str, value: Option<String>) -> Result<KeySetting> {
             "AutoGenerate" => auto = true,
             "IsolateApps" => isolate_apps = true,
             "IsolateByAppId" => isolate_by_app_id = true,
-            _ => {
-                return Err(Error::Config(format!(
-                    "{attribute} is neither hex (an even number of 0-9, A-F) nor AutoGenerate[,IsolateApps][,IsolateByAppId]"
-                )))
-            }
+            _ => return Err(ConfigError::NotAKey { attribute }.into()),
         }
     }
     if !auto {
-        return Err(Error::Config(format!(
-            "{attribute}: IsolateApps/IsolateByAppId need AutoGenerate"
-        )));
+        return Err(ConfigError::IsolateWithoutAutoGenerate { attribute }.into());
     }
     Ok(KeySetting::AutoGenerate {
         isolate_apps,
@@ -344,10 +334,10 @@ fn key_setting(attribute: &str, value: Option<String>) -> Result<KeySetting> {
 }
 
 /// Text from bytes: UTF-8 (with or without BOM) or UTF-16 with a BOM.
-fn decode_text(bytes: &[u8]) -> std::result::Result<String, String> {
+fn decode_text(bytes: &[u8]) -> std::result::Result<String, ConfigError> {
     let utf16 = |rest: &[u8], little: bool| {
         if !rest.len().is_multiple_of(2) {
-            return Err("UTF-16 with an odd number of bytes".to_owned());
+            return Err(ConfigError::OddUtf16);
         }
         let units: Vec<u16> = rest
             .chunks_exact(2)
@@ -359,13 +349,12 @@ fn decode_text(bytes: &[u8]) -> std::result::Result<String, String> {
                 }
             })
             .collect();
-        String::from_utf16(&units).map_err(|_| "invalid UTF-16".to_owned())
+        String::from_utf16(&units).map_err(|_| ConfigError::InvalidUtf16)
     };
     match bytes {
         [0xFF, 0xFE, rest @ ..] => utf16(rest, true),
         [0xFE, 0xFF, rest @ ..] => utf16(rest, false),
-        _ => String::from_utf8(bytes.to_vec())
-            .map_err(|_| "not UTF-8 (nor UTF-16 with a BOM)".to_owned()),
+        _ => String::from_utf8(bytes.to_vec()).map_err(|_| ConfigError::NotUtf8),
     }
 }
 

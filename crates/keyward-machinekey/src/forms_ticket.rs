@@ -11,7 +11,9 @@
 use time::OffsetDateTime;
 
 use crate::encoding::{from_hex, upper_hex, url_token_decode};
-use crate::error::{Error, Result};
+#[cfg(doc)]
+use crate::error::Error;
+use crate::error::{MalformedError, Result, SettingError, TicketError};
 use crate::framework45;
 use crate::kdf::Purpose;
 use crate::keys::MachineKeys;
@@ -73,7 +75,7 @@ impl FormsAuthenticationTicket {
         for text in [&self.name, &self.user_data, &self.cookie_path] {
             let units: Vec<u16> = text.encode_utf16().collect();
             if units.len() > i32::MAX as usize / 2 {
-                return Err(Error::InvalidArgument("a ticket string is too long".into()));
+                return Err(SettingError::TicketStringTooLong.into());
             }
             crate::kdf::write_7bit(&mut out, units.len());
             for unit in units {
@@ -92,34 +94,34 @@ impl FormsAuthenticationTicket {
     pub fn deserialize(bytes: &[u8]) -> Result<Self> {
         let mut reader = Reader { bytes, at: 0 };
         if reader.byte("format version")? != 1 {
-            return Err(bad("the serialized-format version is not 1"));
+            return Err(TicketError::FormatVersion.into());
         }
         let version = reader.byte("version")?;
         let issue_utc_ticks = reader.i64("issue date")?;
         if reader.byte("spacer")? != 0xFE {
-            return Err(bad("the spacer after the issue date is not 0xFE"));
+            return Err(TicketError::Spacer.into());
         }
         let expiration_utc_ticks = reader.i64("expiration date")?;
         let is_persistent = match reader.byte("persistence flag")? {
             0 => false,
             1 => true,
-            _ => return Err(bad("the persistence flag is neither 0 nor 1")),
+            _ => return Err(TicketError::PersistenceFlag.into()),
         };
         let name = reader.string("name")?;
         let user_data = reader.string("user data")?;
         let cookie_path = reader.string("cookie path")?;
         if reader.byte("footer")? != 0xFF {
-            return Err(bad("the footer is not 0xFF"));
+            return Err(TicketError::Footer.into());
         }
         if reader.at != bytes.len() {
-            return Err(bad("bytes follow the footer"));
+            return Err(TicketError::TrailingBytes.into());
         }
-        for (ticks, what) in [
+        for (ticks, field) in [
             (issue_utc_ticks, "issue date"),
             (expiration_utc_ticks, "expiration date"),
         ] {
             if !(0..=MAX_TICKS).contains(&ticks) {
-                return Err(bad(&format!("the {what} is outside .NET's DateTime range")));
+                return Err(TicketError::DateOutOfRange { field }.into());
             }
         }
         Ok(Self {
@@ -151,45 +153,41 @@ pub fn time_to_ticks(time: OffsetDateTime) -> Option<i64> {
         .filter(|t| (0..=MAX_TICKS).contains(t))
 }
 
-fn bad(why: &str) -> Error {
-    Error::InvalidContent(format!("not a forms ticket: {why}"))
-}
-
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
 }
 
 impl Reader<'_> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&[u8]> {
+    fn take(&mut self, n: usize, field: &'static str) -> Result<&[u8]> {
         let end = self
             .at
             .checked_add(n)
             .filter(|&end| end <= self.bytes.len());
-        let end = end.ok_or_else(|| bad(&format!("it ends inside the {what}")))?;
+        let end = end.ok_or(TicketError::Truncated { field })?;
         let slice = &self.bytes[self.at..end];
         self.at = end;
         Ok(slice)
     }
 
-    fn byte(&mut self, what: &str) -> Result<u8> {
-        Ok(self.take(1, what)?[0])
+    fn byte(&mut self, field: &'static str) -> Result<u8> {
+        Ok(self.take(1, field)?[0])
     }
 
-    fn i64(&mut self, what: &str) -> Result<i64> {
+    fn i64(&mut self, field: &'static str) -> Result<i64> {
         let mut raw = [0u8; 8];
-        raw.copy_from_slice(self.take(8, what)?);
+        raw.copy_from_slice(self.take(8, field)?);
         Ok(i64::from_le_bytes(raw))
     }
 
     /// A 7-bit-encoded char count and that many UTF-16LE code units.
-    fn string(&mut self, what: &str) -> Result<String> {
+    fn string(&mut self, field: &'static str) -> Result<String> {
         let mut count: u32 = 0;
         for shift in (0..35).step_by(7) {
-            let b = self.byte(what)?;
+            let b = self.byte(field)?;
             count |= u32::from(b & 0x7F).checked_shl(shift).unwrap_or(0);
             if shift == 28 && b > 0x07 {
-                return Err(bad(&format!("the length of the {what} is out of range")));
+                return Err(TicketError::LengthOutOfRange { field }.into());
             }
             if b & 0x80 == 0 {
                 break;
@@ -198,8 +196,8 @@ impl Reader<'_> {
         let bytes_len = usize::try_from(count)
             .ok()
             .and_then(|c| c.checked_mul(2))
-            .ok_or_else(|| bad(&format!("the length of the {what} is out of range")))?;
-        let raw = self.take(bytes_len, what)?;
+            .ok_or(TicketError::LengthOutOfRange { field })?;
+        let raw = self.take(bytes_len, field)?;
         let units: Vec<u16> = raw
             .chunks_exact(2)
             .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
@@ -238,19 +236,14 @@ pub fn encrypt(keys: &MachineKeys, ticket: &FormsAuthenticationTicket) -> Result
 pub fn decrypt(keys: &MachineKeys, value: &str) -> Result<FormsAuthenticationTicket> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(Error::Malformed("the ticket value is empty".into()));
+        return Err(MalformedError::EmptyTicket.into());
     }
     if value.len() > MAX_TICKET_CHARS {
-        return Err(Error::Malformed(format!(
-            "a forms ticket is at most {MAX_TICKET_CHARS} characters (this one has {})",
-            value.len()
-        )));
+        return Err(MalformedError::TicketTooLong { len: value.len() }.into());
     }
     let bytes = from_hex(value)
         .or_else(|| url_token_decode(value))
-        .ok_or_else(|| {
-            Error::Malformed("a forms ticket is hex (a cookie) or UrlToken (cookieless)".into())
-        })?;
+        .ok_or(MalformedError::TicketEncoding)?;
     let serialized = if keys.mode().is_legacy() {
         let signed = legacy::decrypt(keys, &bytes, &[])?;
         legacy::verify(keys, &signed, &[])?.to_vec()

@@ -9,7 +9,7 @@ use keyward::Secret;
 
 #[cfg(feature = "unverified-decrypt")]
 use crate::algorithms::MachineKeyDecryption;
-use crate::error::{Error, Result};
+use crate::error::{Error, MalformedError, Result};
 use crate::kdf::{derive_key, Purpose};
 use crate::keys::MachineKeys;
 #[cfg(feature = "unverified-decrypt")]
@@ -109,11 +109,11 @@ pub fn decrypt_unverified(
     mac_len: usize,
 ) -> Result<Vec<u8>> {
     if !key_fits(cipher, decryption_key.len()) {
-        return Err(Error::InvalidArgument(format!(
-            "a {}-byte decryptionKey does not fit {}",
-            decryption_key.len(),
-            cipher.name()
-        )));
+        return Err(crate::error::SettingError::KeySize {
+            cipher,
+            key_len: decryption_key.len(),
+        }
+        .into());
     }
     let (iv, ciphertext, _) = split(protected, block_size(cipher), mac_len)?;
     let enc_key = derive_key(decryption_key.expose(), purpose);
@@ -124,17 +124,19 @@ pub fn decrypt_unverified(
 /// `IV || C || T`, with `C` at least one block.
 fn split(protected: &[u8], block: usize, mac_len: usize) -> Result<(&[u8], &[u8], &[u8])> {
     if protected.len() > MAX_PROTECTED_BYTES {
-        return Err(Error::Malformed(format!(
-            "{} bytes is more than the {MAX_PROTECTED_BYTES} accepted",
-            protected.len()
-        )));
+        return Err(MalformedError::TooLarge {
+            len: protected.len(),
+        }
+        .into());
     }
     let minimum = block * 2 + mac_len;
     if protected.len() < minimum {
-        return Err(Error::Malformed(format!(
-            "{} bytes is shorter than the {minimum} of an IV, one cipher block and a {mac_len}-byte MAC",
-            protected.len()
-        )));
+        return Err(MalformedError::TooShort {
+            len: protected.len(),
+            minimum,
+            mac_len,
+        }
+        .into());
     }
     let (iv, rest) = protected.split_at(block);
     let (ciphertext, tag) = rest.split_at(rest.len() - mac_len);

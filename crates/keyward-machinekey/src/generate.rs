@@ -7,7 +7,9 @@ use keyward::Secret;
 
 use crate::algorithms::{Framework, MachineKeyDecryption, MachineKeyValidation};
 use crate::encoding::upper_hex;
-use crate::error::{Error, Result};
+#[cfg(doc)]
+use crate::error::Error;
+use crate::error::{Result, SettingError};
 
 /// A generated `<machineKey>`. `Debug` never shows the keys.
 ///
@@ -52,18 +54,18 @@ impl MachineKey {
         let validation = validation.unwrap_or(framework.default_validation());
         let decryption = decryption.unwrap_or(framework.default_decryption());
         if !framework.validations().contains(&validation) {
-            return Err(Error::InvalidArgument(format!(
-                "ASP.NET {framework} does not accept validation=\"{}\": use one of {}",
-                validation.name(),
-                names(framework.validations().iter().map(|v| v.name()))
-            )));
+            return Err(SettingError::ValidationNotAccepted {
+                framework,
+                validation,
+            }
+            .into());
         }
         if !framework.decryptions().contains(&decryption) {
-            return Err(Error::InvalidArgument(format!(
-                "ASP.NET {framework} does not accept decryption {}: use one of {}",
-                decryption.name(),
-                names(framework.decryptions().iter().map(|d| d.name()))
-            )));
+            return Err(SettingError::DecryptionNotAccepted {
+                framework,
+                decryption,
+            }
+            .into());
         }
         Ok(Self {
             framework,
@@ -117,10 +119,6 @@ impl MachineKey {
         element.push_str(" />");
         element
     }
-}
-
-fn names<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    names.collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

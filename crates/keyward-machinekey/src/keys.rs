@@ -6,9 +6,9 @@ use std::str::FromStr;
 
 use keyward::Secret;
 
-use crate::algorithms::{MachineKeyDecryption, MachineKeyValidation};
+use crate::algorithms::{unrecognized, MachineKeyDecryption, MachineKeyValidation};
 use crate::encoding::from_hex;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SettingError, Unrecognized};
 use crate::primitives::{key_fits, HmacAlgorithm};
 
 /// `compatibilityMode`: which crypto the runtime uses for forms tickets and ViewState.
@@ -52,9 +52,7 @@ impl FromStr for CompatibilityMode {
             "Framework20SP1" => Ok(Self::Framework20SP1),
             "Framework20SP2" => Ok(Self::Framework20SP2),
             "Framework45" => Ok(Self::Framework45),
-            other => Err(Error::InvalidArgument(format!(
-                "unknown compatibilityMode {other:?}: use Framework20SP1, Framework20SP2 or Framework45"
-            ))),
+            other => Err(unrecognized(Unrecognized::CompatibilityMode, other)),
         }
     }
 }
@@ -86,7 +84,7 @@ pub struct MachineKeys {
     decryption: Option<MachineKeyDecryption>,
     validation_key: Secret,
     /// The decryption key, or why there is none.
-    decryption_key: std::result::Result<Secret, Error>,
+    decryption_key: std::result::Result<Secret, MissingKey>,
     mode: CompatibilityMode,
 }
 
@@ -113,9 +111,7 @@ impl MachineKeys {
         mode: CompatibilityMode,
     ) -> Result<Self> {
         if validation_key.is_empty() || decryption_key.is_empty() {
-            return Err(Error::InvalidArgument(
-                "a validationKey and a decryptionKey are both needed (neither may be empty)".into(),
-            ));
+            return Err(SettingError::EmptyKeys.into());
         }
         Ok(Self {
             validation,
@@ -128,7 +124,7 @@ impl MachineKeys {
 
     /// Keys for MAC-only payloads: a validation key and no decryption key (legacy ViewState
     /// that is validated, not encrypted). Anything that needs the decryption key fails with
-    /// [`Error::InvalidArgument`] saying it is missing.
+    /// [`Error::InvalidArgument`] saying it is missing ([`SettingError::NoDecryptionKey`]).
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for an empty key.
@@ -137,15 +133,7 @@ impl MachineKeys {
         validation_key: Secret,
         mode: CompatibilityMode,
     ) -> Result<Self> {
-        Self::without_decryption_key(
-            validation,
-            validation_key,
-            None,
-            Error::InvalidArgument(
-                "no decryptionKey: only MAC-only payloads (ViewState without encryption) can be read with these keys".into(),
-            ),
-            mode,
-        )
+        Self::without_decryption_key(validation, validation_key, None, MissingKey::NotGiven, mode)
     }
 
     /// Keys without a decryption key; `missing` is the error whatever needs it returns.
@@ -153,13 +141,11 @@ impl MachineKeys {
         validation: MachineKeyValidation,
         validation_key: Secret,
         decryption: Option<MachineKeyDecryption>,
-        missing: Error,
+        missing: MissingKey,
         mode: CompatibilityMode,
     ) -> Result<Self> {
         if validation_key.is_empty() {
-            return Err(Error::InvalidArgument(
-                "a validationKey is needed (it may not be empty)".into(),
-            ));
+            return Err(SettingError::EmptyValidationKey.into());
         }
         Ok(Self {
             validation,
@@ -182,10 +168,10 @@ impl MachineKeys {
         decryption_key: &str,
         mode: CompatibilityMode,
     ) -> Result<Self> {
-        let hex = |name: &str, text: &str| {
-            from_hex(text.trim()).map(Secret::new).ok_or_else(|| {
-                Error::InvalidArgument(format!("{name} is not hex (an even number of 0-9, A-F)"))
-            })
+        let hex = |attribute: &'static str, text: &str| {
+            from_hex(text.trim())
+                .map(Secret::new)
+                .ok_or(SettingError::NotHex { attribute })
         };
         Self::new(
             validation.parse()?,
@@ -225,7 +211,7 @@ impl MachineKeys {
     pub(crate) fn decryption_key(&self) -> Result<&[u8]> {
         match &self.decryption_key {
             Ok(key) => Ok(key.expose()),
-            Err(missing) => Err(missing.clone()),
+            Err(missing) => Err(missing.error()),
         }
     }
 
@@ -236,10 +222,7 @@ impl MachineKeys {
             MachineKeyValidation::HmacSha256 => Ok(HmacAlgorithm::Sha256),
             MachineKeyValidation::HmacSha384 => Ok(HmacAlgorithm::Sha384),
             MachineKeyValidation::HmacSha512 => Ok(HmacAlgorithm::Sha512),
-            other => Err(Error::InvalidArgument(format!(
-                "validation=\"{}\" is refused by the Framework45 crypto (MachineKey.Protect and compatibilityMode=\"Framework45\"): use SHA1, HMACSHA256, HMACSHA384 or HMACSHA512",
-                other.name()
-            ))),
+            other => Err(SettingError::RefusedByFramework45(other).into()),
         }
     }
 
@@ -248,11 +231,7 @@ impl MachineKeys {
         let cipher = self.decryption.unwrap_or(MachineKeyDecryption::Aes);
         let key_len = self.decryption_key()?.len();
         if !key_fits(cipher, key_len) {
-            return Err(Error::InvalidArgument(format!(
-                "Framework45 derives a {key_len}-byte {} key from the {key_len}-byte decryptionKey, which {} does not take (AES: 16, 24 or 32 bytes; 3DES: 16 or 24; DES: 8)",
-                cipher.name(),
-                cipher.name()
-            )));
+            return Err(SettingError::DerivedKeySize { cipher, key_len }.into());
         }
         Ok(cipher)
     }
@@ -316,11 +295,33 @@ impl MachineKeys {
         if key_fits(cipher, key.len()) {
             Ok((cipher, key))
         } else {
-            Err(Error::InvalidArgument(format!(
-                "a {}-byte decryptionKey does not fit {} (AES takes 16, 24 or 32 bytes, 3DES 16 or 24, DES 8)",
-                key.len(),
-                cipher.name()
-            )))
+            Err(SettingError::KeySize {
+                cipher,
+                key_len: key.len(),
+            }
+            .into())
+        }
+    }
+}
+
+/// Why keys have no decryption key: what whatever needs it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MissingKey {
+    /// `decryptionKey` is absent or `AutoGenerate` (these flags): [`Error::RegistryKey`].
+    AutoGenerate(&'static str),
+    /// The keys were made without one: [`SettingError::NoDecryptionKey`].
+    NotGiven,
+}
+
+impl MissingKey {
+    /// The error whatever needs the key returns.
+    fn error(self) -> Error {
+        match self {
+            Self::AutoGenerate(value) => Error::RegistryKey {
+                attribute: "decryptionKey",
+                value,
+            },
+            Self::NotGiven => SettingError::NoDecryptionKey.into(),
         }
     }
 }

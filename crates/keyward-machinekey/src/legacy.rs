@@ -10,7 +10,7 @@
 use keyward::Secret;
 
 use crate::algorithms::MachineKeyDecryption;
-use crate::error::{Error, Result};
+use crate::error::{Error, MalformedError, Result, SettingError};
 use crate::framework45::{iterated_hash, MAX_PROTECTED_BYTES};
 use crate::keys::{LegacyMac, MachineKeys};
 use crate::primitives::{block_size, cbc_decrypt, cbc_encrypt, constant_time_eq, hmac, md5, sha1};
@@ -99,11 +99,9 @@ fn cipher_of(
 ) -> Result<(MachineKeyDecryption, &[u8])> {
     match algorithm {
         SymmetricAlgorithm::Decryption => keys.legacy_cipher(),
-        SymmetricAlgorithm::Validation => keys.legacy_validation_cipher().unwrap_or_else(|| {
-            Err(Error::InvalidArgument(
-                "only validation=\"AES\" or \"3DES\" encrypts with the validation algorithm".into(),
-            ))
-        }),
+        SymmetricAlgorithm::Validation => keys
+            .legacy_validation_cipher()
+            .unwrap_or_else(|| Err(SettingError::NoValidationCipher.into())),
     }
 }
 
@@ -132,10 +130,7 @@ pub(crate) fn decrypt_with(
     modifier: &[u8],
 ) -> Result<Vec<u8>> {
     if payload.len() > MAX_PROTECTED_BYTES {
-        return Err(Error::Malformed(format!(
-            "{} bytes is more than the {MAX_PROTECTED_BYTES} accepted",
-            payload.len()
-        )));
+        return Err(MalformedError::TooLarge { len: payload.len() }.into());
     }
     let (cipher, key) = cipher_of(keys, algorithm)?;
     let ciphertext = verify(keys, payload, &[])?;

@@ -46,7 +46,10 @@ pub mod viewstate;
 
 pub use algorithms::{Framework, MachineKeyDecryption, MachineKeyValidation};
 pub use config::{KeySetting, MachineKeyConfig};
-pub use error::{Error, Result};
+pub use error::{
+    ConfigError, ContentError, Error, MalformedError, Result, SettingError, TicketError,
+    Unrecognized,
+};
 pub use forms_ticket::FormsAuthenticationTicket;
 pub use generate::MachineKey;
 pub use kdf::{derive_key, Purpose};

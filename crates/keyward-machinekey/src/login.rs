@@ -4,7 +4,9 @@
 
 use time::OffsetDateTime;
 
-use crate::error::{Error, Result};
+#[cfg(doc)]
+use crate::error::Error;
+use crate::error::{ContentError, Result};
 use crate::forms_ticket::{self, FormsAuthenticationTicket};
 use crate::keys::MachineKeys;
 
@@ -31,20 +33,16 @@ impl LoginParts {
     /// represent.
     pub fn from_ticket(ticket: &FormsAuthenticationTicket, now: OffsetDateTime) -> Result<Self> {
         let (Some(issued), Some(expires)) = (ticket.issued(), ticket.expires()) else {
-            return Err(Error::InvalidContent(
-                "the ticket's dates are out of range".into(),
-            ));
+            return Err(ContentError::DatesOutOfRange.into());
         };
         if ticket.is_expired_at(now) {
-            let expired_at = expires
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_else(|_| expires.to_string());
-            return Err(Error::InvalidContent(format!(
-                "the ticket expired at {expired_at}: the user must sign in again"
-            )));
+            return Err(ContentError::Expired {
+                expired_at: expires,
+            }
+            .into());
         }
         if ticket.name.is_empty() {
-            return Err(Error::InvalidContent("the ticket has no user name".into()));
+            return Err(ContentError::NoUserName.into());
         }
         Ok(Self {
             name: ticket.name.clone(),

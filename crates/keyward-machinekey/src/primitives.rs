@@ -8,7 +8,7 @@ use md5::{Digest, Md5};
 use subtle::ConstantTimeEq;
 
 use crate::algorithms::MachineKeyDecryption;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SettingError};
 
 /// A MAC of the HMAC family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,11 +125,16 @@ macro_rules! with_cipher {
     };
 }
 
-fn key_size_error(cipher: MachineKeyDecryption, len: usize) -> Error {
-    Error::InvalidArgument(format!(
-        "a {len}-byte decryptionKey does not fit {} (AES takes 16, 24 or 32 bytes, 3DES 16 or 24, DES 8)",
-        cipher.name()
-    ))
+fn key_size_error(cipher: MachineKeyDecryption, key_len: usize) -> Error {
+    SettingError::KeySize { cipher, key_len }.into()
+}
+
+fn iv_size_error(cipher: MachineKeyDecryption, iv: &[u8]) -> Error {
+    SettingError::IvSize {
+        cipher,
+        iv_len: iv.len(),
+    }
+    .into()
 }
 
 /// CBC encryption with PKCS#7 padding.
@@ -147,12 +152,12 @@ pub(crate) fn cbc_encrypt(
     buffer[..plaintext.len()].copy_from_slice(plaintext);
     let written = with_cipher!(cipher, key, C => {
         cbc::Encryptor::<C>::new_from_slices(key, iv)
-            .map_err(|_| Error::InvalidArgument(format!("an IV of {} bytes does not fit {}", iv.len(), cipher.name())))
+            .map_err(|_| iv_size_error(cipher, iv))
             .and_then(|encryptor| {
                 encryptor
                     .encrypt_padded::<Pkcs7>(&mut buffer, plaintext.len())
                     .map(<[u8]>::len)
-                    .map_err(|_| Error::InvalidArgument("the padded plaintext does not fit".into()))
+                    .map_err(|_| Error::from(SettingError::PaddedPlaintext))
             })
     })?;
     buffer.truncate(written);
@@ -176,7 +181,7 @@ pub(crate) fn cbc_decrypt(
     let mut buffer = ciphertext.to_vec();
     let len = with_cipher!(cipher, key, C => {
         cbc::Decryptor::<C>::new_from_slices(key, iv)
-            .map_err(|_| Error::InvalidArgument(format!("an IV of {} bytes does not fit {}", iv.len(), cipher.name())))
+            .map_err(|_| iv_size_error(cipher, iv))
             .and_then(|decryptor| {
                 decryptor
                     .decrypt_padded::<Pkcs7>(&mut buffer)
@@ -213,9 +218,9 @@ mod tests {
             }
         }
         assert!(cbc_encrypt(D::Aes, &[0; 20], &[0; 16], b"x").is_err());
-        assert_eq!(
+        assert!(matches!(
             cbc_decrypt(D::Aes, &[0; 16], &[0; 16], &[0; 15]),
             Err(Error::InvalidPayload)
-        );
+        ));
     }
 }

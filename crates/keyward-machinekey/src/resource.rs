@@ -4,7 +4,9 @@
 //! algorithms, even when `dataProtectorType` routes other payloads elsewhere.
 
 use crate::encoding::{url_token_decode, url_token_encode};
-use crate::error::{Error, Result};
+#[cfg(doc)]
+use crate::error::Error;
+use crate::error::{MalformedError, Result};
 use crate::framework45::{self, IvMode};
 use crate::kdf::Purpose;
 use crate::keys::MachineKeys;
@@ -35,8 +37,7 @@ impl ResourceKind {
 /// [`Error::Malformed`] for a value that is not UrlToken; [`Error::InvalidPayload`] for other
 /// keys, kind or mode, or an altered value.
 pub fn decode(keys: &MachineKeys, kind: ResourceKind, value: &str) -> Result<Vec<u8>> {
-    let bytes = url_token_decode(value.trim())
-        .ok_or_else(|| Error::Malformed("a resource d= value is UrlToken".into()))?;
+    let bytes = url_token_decode(value.trim()).ok_or(MalformedError::ResourceEncoding)?;
     if keys.mode().is_legacy() {
         legacy::decrypt(keys, &bytes, &[])
     } else {

@@ -13,8 +13,11 @@
 //! The generator is taken from the page (`__VIEWSTATEGENERATOR`), never recomputed: .NET's
 //! culture-aware hash cannot be reproduced for every input.
 
+use crate::algorithms::unrecognized;
 use crate::encoding::{from_base64, to_base64};
-use crate::error::{Error, Result};
+#[cfg(doc)]
+use crate::error::Error;
+use crate::error::{MalformedError, Result, SettingError, Unrecognized};
 use crate::framework45::{self, MAX_PROTECTED_BYTES};
 use crate::kdf::Purpose;
 use crate::keys::MachineKeys;
@@ -45,9 +48,7 @@ impl Page {
     pub fn purpose(&self) -> Result<Purpose> {
         let (Some(directory), Some(page_type)) = (&self.template_source_directory, &self.page_type)
         else {
-            return Err(Error::InvalidArgument(
-                "Framework45 ViewState needs the page's TemplateSourceDirectory and type (e.g. / and DEFAULT_ASPX)".into(),
-            ));
+            return Err(SettingError::NoPagePurpose.into());
         };
         let mut specific = vec![
             format!("TemplateSourceDirectory: {}", directory.to_uppercase()),
@@ -64,11 +65,7 @@ impl Page {
     /// # Errors
     /// [`Error::InvalidArgument`] without a generator.
     pub fn modifier(&self) -> Result<Vec<u8>> {
-        let generator = self.generator.ok_or_else(|| {
-            Error::InvalidArgument(
-                "legacy ViewState needs the page's __VIEWSTATEGENERATOR (8 hex digits from the page)".into(),
-            )
-        })?;
+        let generator = self.generator.ok_or(SettingError::NoGenerator)?;
         let mut out = generator.to_le_bytes().to_vec();
         if let Some(key) = &self.view_state_user_key {
             for unit in key.encode_utf16() {
@@ -85,12 +82,11 @@ impl Page {
 /// [`Error::InvalidArgument`] for anything else.
 pub fn parse_generator(text: &str) -> Result<u32> {
     let text = text.trim();
+    let refused = || unrecognized(Unrecognized::ViewStateGenerator, text);
     if text.is_empty() || text.len() > 8 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Error::InvalidArgument(format!(
-            "__VIEWSTATEGENERATOR {text:?} is not up to 8 hex digits"
-        )));
+        return Err(refused());
     }
-    u32::from_str_radix(text, 16).map_err(|_| Error::InvalidArgument("bad generator".into()))
+    u32::from_str_radix(text, 16).map_err(|_| refused())
 }
 
 /// How a ViewState was protected.
@@ -123,12 +119,9 @@ pub struct ViewState {
 pub fn decode(keys: &MachineKeys, page: &Page, value: &str) -> Result<ViewState> {
     let value = value.trim();
     if value.len() > MAX_PROTECTED_BYTES / 3 * 4 + 4 {
-        return Err(Error::Malformed(
-            "the ViewState is larger than 16 MiB".into(),
-        ));
+        return Err(MalformedError::ViewStateTooLarge.into());
     }
-    let bytes = from_base64(value)
-        .ok_or_else(|| Error::Malformed("__VIEWSTATE is standard base64".into()))?;
+    let bytes = from_base64(value).ok_or(MalformedError::ViewStateNotBase64)?;
     if !keys.mode().is_legacy() {
         let state = framework45::unprotect(keys, &page.purpose()?, &bytes)?;
         return Ok(ViewState {

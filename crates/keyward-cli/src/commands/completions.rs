@@ -6,7 +6,7 @@ use std::path::Path;
 
 use clap::CommandFactory;
 
-use super::CliError;
+use super::{CliError, FileAction};
 use crate::cli::Cli;
 
 fn stdout_error(source: std::io::Error) -> CliError {
@@ -88,12 +88,7 @@ fn write_pages(dir: &Path) -> Result<(), CliError> {
         written.push(clap_mangen::Man::new(command).generate_to(dir)?);
         Ok(())
     }
-    let failed = |source: std::io::Error| {
-        CliError::Usage(format!(
-            "cannot write man pages into {}: {source}",
-            dir.display()
-        ))
-    };
+    let failed = |source| CliError::file(FileAction::WriteManPagesInto, dir)(source);
     std::fs::create_dir_all(dir).map_err(failed)?;
     let mut written = Vec::new();
     generate(man_command(), dir, &mut written).map_err(failed)?;

@@ -163,7 +163,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     if result.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
-    result.map_err(|source| CliError::Usage(format!("cannot write {}: {source}", path.display())))
+    result.map_err(CliError::writing(path))
 }
 
 /// Reads an export file into the ring.
@@ -180,7 +180,7 @@ pub fn import(
         .and_then(|f| {
             std::io::Read::read_to_string(&mut std::io::Read::take(f, limit + 1), &mut text)
         })
-        .map_err(|source| CliError::Usage(format!("cannot read {}: {source}", file.display())))?;
+        .map_err(CliError::reading(file))?;
     if text.len() as u64 > limit {
         return Err(CliError::Usage(format!(
             "{} is larger than the {limit}-byte limit of a key document",

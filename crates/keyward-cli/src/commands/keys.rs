@@ -175,9 +175,9 @@ fn repository_uri(
     let uri = if let Some(uri) = value {
         zeroize::Zeroizing::new(uri.trim().to_owned())
     } else if let Some(path) = file {
-        let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
-            CliError::Usage(format!("cannot read {}: {source}", path.display()))
-        })?);
+        let text = zeroize::Zeroizing::new(
+            std::fs::read_to_string(path).map_err(CliError::reading(path))?,
+        );
         let first = text.lines().next().unwrap_or("").trim();
         if first.is_empty() {
             return Err(CliError::Usage(format!(

@@ -12,6 +12,8 @@ pub mod protect;
 pub mod timeline;
 pub mod unprotect;
 
+use std::path::{Path, PathBuf};
+
 use keyward::{Algorithm, KeyRepository, Provider};
 
 use crate::cli::{AlgorithmArg, GlobalOptions};
@@ -22,9 +24,19 @@ pub enum CliError {
     /// From the library.
     #[error(transparent)]
     Keyward(#[from] keyward::Error),
-    /// From the machineKey generator.
+    /// From the machineKey library.
     #[error(transparent)]
     MachineKey(#[from] keyward_machinekey::Error),
+    /// From the machineKey library, about the `web.config` at `path` (e.g. its keys are
+    /// `AutoGenerate`).
+    #[error("{}: {source}", path.display())]
+    MachineKeyIn {
+        /// The `web.config`.
+        path: PathBuf,
+        /// What is wrong with its `<machineKey>`.
+        #[source]
+        source: keyward_machinekey::Error,
+    },
     /// Reading stdin or writing stdout failed.
     #[error("{context}: {source}")]
     Io {
@@ -33,9 +45,63 @@ pub enum CliError {
         /// The error.
         source: std::io::Error,
     },
+    /// A file named on the command line (or a directory to write into) cannot be read or
+    /// written.
+    #[error("cannot {action} {}: {source}", path.display())]
+    File {
+        /// What was being done with it.
+        action: FileAction,
+        /// The file or directory, as given.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A usage problem clap cannot see.
     #[error("{0}")]
     Usage(String),
+}
+
+/// What [`CliError::File`] was doing with its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileAction {
+    /// Reading a file.
+    Read,
+    /// Writing a file.
+    Write,
+    /// Writing man pages into a directory.
+    WriteManPagesInto,
+}
+
+impl std::fmt::Display for FileAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::WriteManPagesInto => "write man pages into",
+        })
+    }
+}
+
+impl CliError {
+    /// A [`CliError::File`] maker for reading `path`, for `map_err`.
+    pub fn reading(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        Self::file(FileAction::Read, path)
+    }
+
+    /// A [`CliError::File`] maker for writing `path`, for `map_err`.
+    pub fn writing(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        Self::file(FileAction::Write, path)
+    }
+
+    /// A [`CliError::File`] maker for `action` on `path`, for `map_err`.
+    pub fn file(action: FileAction, path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        move |source| Self::File {
+            action,
+            path: path.to_owned(),
+            source,
+        }
+    }
 }
 
 impl CliError {
@@ -58,7 +124,7 @@ fn at_rest(
     let read = |path: &std::path::Path| {
         std::fs::read_to_string(path)
             .map(zeroize::Zeroizing::new)
-            .map_err(|source| CliError::Usage(format!("cannot read {}: {source}", path.display())))
+            .map_err(CliError::reading(path))
     };
     let mut keks = Vec::new();
     for path in &global.kek_files {
@@ -91,9 +157,7 @@ fn at_rest(
     if !global.certificates.is_empty() {
         let mut certificates = Vec::new();
         for (index, path) in global.certificates.iter().enumerate() {
-            let bytes = std::fs::read(path).map_err(|source| {
-                CliError::Usage(format!("cannot read {}: {source}", path.display()))
-            })?;
+            let bytes = std::fs::read(path).map_err(CliError::reading(path))?;
             let certificate = if bytes.starts_with(b"-----BEGIN") {
                 keyward::at_rest::Certificate::from_pem(&String::from_utf8_lossy(&bytes))
             } else {
@@ -430,4 +494,36 @@ fn provider_with(global: &GlobalOptions, access: Access) -> Result<Provider, Cli
     };
 
     Ok(builder.build()?)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    /// A file that cannot be read prints the line a usage error printed, once, and keeps the
+    /// I/O error as its source.
+    #[test]
+    fn a_file_error_prints_its_line_once_and_keeps_the_io_error() {
+        let path = Path::new("/nonexistent/keyward/kek");
+        let error = std::fs::read(path)
+            .map_err(CliError::reading(path))
+            .unwrap_err();
+        let io = error
+            .source()
+            .unwrap()
+            .downcast_ref::<std::io::Error>()
+            .unwrap();
+        assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+        assert_eq!(
+            keyward::error_chain(&error),
+            format!("cannot read /nonexistent/keyward/kek: {io}")
+        );
+        let man = CliError::file(FileAction::WriteManPagesInto, Path::new("/x"))(
+            std::io::Error::other("full"),
+        );
+        assert_eq!(man.to_string(), "cannot write man pages into /x: full");
+    }
 }

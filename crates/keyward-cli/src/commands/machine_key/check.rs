@@ -18,11 +18,9 @@ pub fn run(args: &MachineKeyCheckArgs) -> Result<(), CliError> {
         .map(|path| {
             // The library names the file in its errors; the finding names it already.
             let read = MachineKeyConfig::read(path).map_err(|e| match e {
-                keyward_machinekey::Error::Config(why) => keyward_machinekey::Error::Config(
-                    why.strip_prefix(&format!("{}: ", path.display()))
-                        .unwrap_or(&why)
-                        .to_owned(),
-                ),
+                keyward_machinekey::Error::ConfigFile { problem, .. } => {
+                    keyward_machinekey::Error::Config(problem)
+                }
                 other => other,
             });
             (path.display().to_string(), read)

@@ -47,8 +47,7 @@ pub fn run(command: &MachineKeyEncodeCommand) -> Result<(), CliError> {
     let text = if json.as_os_str() == "-" {
         read_stdin_limited()?
     } else {
-        std::fs::read(json)
-            .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", json.display())))?
+        std::fs::read(json).map_err(CliError::reading(json))?
     };
     let input: TicketJson = serde_json::from_slice(&text)
         .map_err(|e| CliError::Usage(format!("{}: not a ticket: {e}", json.display())))?;

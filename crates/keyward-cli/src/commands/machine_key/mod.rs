@@ -52,9 +52,10 @@ fn keys_of(path: &Path) -> Result<(MachineKeys, Vec<String>), CliError> {
         );
     }
     let keys = config.keys().map_err(|e| match e {
-        keyward_machinekey::Error::RegistryKey { .. } => {
-            CliError::Usage(format!("{}: {e}", path.display()))
-        }
+        keyward_machinekey::Error::RegistryKey { .. } => CliError::MachineKeyIn {
+            path: path.to_owned(),
+            source: e,
+        },
         other => other.into(),
     })?;
     Ok((keys, weak_in_config(&config)))

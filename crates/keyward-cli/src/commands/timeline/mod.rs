@@ -47,9 +47,7 @@ pub fn run(
         &provider.schedule(),
     );
     if let Some(path) = html {
-        std::fs::write(path, html::render(&timeline)).map_err(|source| {
-            CliError::Usage(format!("cannot write {}: {source}", path.display()))
-        })?;
+        std::fs::write(path, html::render(&timeline)).map_err(CliError::writing(path))?;
     }
     let mut out = std::io::stdout().lock();
     let written = if json {
