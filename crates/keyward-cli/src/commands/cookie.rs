@@ -144,9 +144,7 @@ fn encode(global: &GlobalOptions, args: &CookieEncodeArgs) -> Result<(), CliErro
     let text = if args.json.as_os_str() == "-" {
         read_stdin_limited()?
     } else {
-        std::fs::read(&args.json).map_err(|source| {
-            CliError::Usage(format!("cannot read {}: {source}", args.json.display()))
-        })?
+        std::fs::read(&args.json).map_err(CliError::reading(&args.json))?
     };
     let json: TicketJson = serde_json::from_slice(&text)
         .map_err(|e| CliError::Usage(format!("{}: {e}", args.json.display())))?;
