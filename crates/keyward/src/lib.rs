@@ -83,8 +83,9 @@ pub use time_limited::{
 /// What a key store implements, and what helps it: the API for store authors (the Redis and
 /// PostgreSQL crates are written against it). Applications need only the crate root.
 ///
-/// A store keeps XML documents ([`StoredElement`]), hands out an exclusive lock for key
-/// generation ([`GenerationLock`]), and may push change notifications ([`spawn_watcher`]).
+/// A store keeps XML documents ([`StoredElement`](store::StoredElement)), hands out an
+/// exclusive lock for key generation ([`GenerationLock`](store::GenerationLock)), and may push
+/// change notifications ([`spawn_watcher`](store::spawn_watcher)).
 pub mod store {
     pub use crate::element_tree::{parse_element, XmlElement, XmlNode, MAX_DOCUMENT_BYTES};
     pub use crate::key::KeyDocument;
