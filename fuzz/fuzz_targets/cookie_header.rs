@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
     let cookies = match CookieHeader::parse(&header) {
         Ok(cookies) => cookies,
         Err(error) => {
-            assert!(matches!(error, CookieError::TooManyCookies { max: MAX_COOKIES }));
+            assert!(matches!(
+                error,
+                CookieError::TooManyCookies { max: MAX_COOKIES }
+            ));
             assert!(header.matches('=').count() > MAX_COOKIES);
             return;
         }
@@ -33,8 +36,10 @@ fuzz_target!(|data: &[u8]| {
                 continue; // a marker as a value is not a round trip
             }
             if let Ok(chunks) = manager.try_split(name, &value, DEFAULT_COOKIE_ATTRIBUTES) {
-                let again: Vec<(&str, &str)> =
-                    chunks.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+                let again: Vec<(&str, &str)> = chunks
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str()))
+                    .collect();
                 let back = manager.reassemble(name, again.iter().copied());
                 assert_eq!(back.ok().flatten().as_deref(), Some(value.as_str()));
             }

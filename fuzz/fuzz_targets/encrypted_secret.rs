@@ -30,7 +30,9 @@ fuzz_target!(|data: &[u8]| {
     let protector = provider.protector(keyward_fuzz::PURPOSES);
     if let Ok(payload) = protector.protect(b"encrypted secret") {
         assert_eq!(
-            protector.unprotect(&payload).expect("own payload is refused"),
+            protector
+                .unprotect(&payload)
+                .expect("own payload is refused"),
             b"encrypted secret"
         );
     }

@@ -16,7 +16,9 @@ fn exercise(provider: &Provider) {
     let protector = provider.protector(keyward_fuzz::PURPOSES);
     if let Ok(payload) = protector.protect(b"key xml") {
         assert_eq!(
-            protector.unprotect(&payload).expect("own payload is refused"),
+            protector
+                .unprotect(&payload)
+                .expect("own payload is refused"),
             b"key xml"
         );
     }

@@ -35,7 +35,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let (payload, plaintext) = keyward_fuzz::fixed_payload();
-    match provider.protector(keyward_fuzz::PURPOSES).unprotect(payload) {
+    match provider
+        .protector(keyward_fuzz::PURPOSES)
+        .unprotect(payload)
+    {
         Ok(read) => {
             assert!(!key.revoked, "a revoked key still unprotects");
             assert_eq!(&read, plaintext);

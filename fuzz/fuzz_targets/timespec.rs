@@ -26,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let duration = timespec::parse_duration(text);
     if let Ok(duration) = duration {
-        assert!(duration >= Duration::ZERO, "negative duration from {text:?}");
+        assert!(
+            duration >= Duration::ZERO,
+            "negative duration from {text:?}"
+        );
     }
     for now in NOWS {
         let time = timespec::parse_time(text, now);

@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use keyward::at_rest::{XmlEncryptor, ENCRYPTED_XML_DECRYPTOR_TYPE, KEK_DECRYPTOR_TYPE};
+use keyward::store::XmlElement;
 use keyward::time::macros::datetime;
 use keyward::to_ticks;
-use keyward::store::XmlElement;
 use keyward_fuzz as fx;
 
 struct Seeds {
@@ -22,7 +22,13 @@ impl Seeds {
         std::fs::create_dir_all(&dir).expect("create the corpus directory");
         let name: String = name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         std::fs::write(dir.join(format!("seed-{name}")), data).expect("write a seed");
         self.count += 1;
@@ -36,11 +42,9 @@ impl Seeds {
 }
 
 fn master_key() -> XmlElement {
-    XmlElement::new("masterKey").child(
-        XmlElement::new("value").text(
-            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==",
-        ),
-    )
+    XmlElement::new("masterKey").child(XmlElement::new("value").text(
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==",
+    ))
 }
 
 /// The encrypted element as keyward places it inside `<encryptedSecret>`.
@@ -99,8 +103,16 @@ fn builtin(seeds: &mut Seeds) {
         head.extend_from_slice(tail);
         head
     };
-    seeds.put("time_limited", "soon-hello", with(ticks(fx::soon()), b"hello"));
-    seeds.put("time_limited", "max-empty", ticks(keyward::max_expiration()));
+    seeds.put(
+        "time_limited",
+        "soon-hello",
+        with(ticks(fx::soon()), b"hello"),
+    );
+    seeds.put(
+        "time_limited",
+        "max-empty",
+        ticks(keyward::max_expiration()),
+    );
     seeds.put(
         "time_limited",
         "expired",
@@ -108,7 +120,11 @@ fn builtin(seeds: &mut Seeds) {
     );
     seeds.put("time_limited", "now", with(ticks(fx::NOW), b"\xff\xfe"));
     seeds.put("time_limited", "seven-bytes", [1u8, 2, 3, 4, 5, 6, 7]);
-    seeds.put("time_limited", "max-ticks", with(u64::MAX.to_be_bytes().to_vec(), b"y"));
+    seeds.put(
+        "time_limited",
+        "max-ticks",
+        with(u64::MAX.to_be_bytes().to_vec(), b"y"),
+    );
 
     let key_id: keyward::KeyId = fx::TEMPLATE_KEY_ID.parse().expect("id");
     let kek_inner = inner(fx::kek_ring().encrypt(key_id, &master_key()).expect("kek"));
@@ -134,7 +150,12 @@ fn builtin(seeds: &mut Seeds) {
             keys[0].unusable_reason
         );
     }
-    seeds.with_shape("encrypted_secret", "plain-master-key", 0, master_key().to_compact());
+    seeds.with_shape(
+        "encrypted_secret",
+        "plain-master-key",
+        0,
+        master_key().to_compact(),
+    );
     seeds.with_shape("encrypted_secret", "kek-whole", 0, &kek_secret);
     seeds.with_shape("encrypted_secret", "cert-whole", 0, &cert_secret);
     seeds.with_shape("encrypted_secret", "kek-inner", 1, &kek_inner);
@@ -155,11 +176,21 @@ fn builtin(seeds: &mut Seeds) {
     seeds.with_shape("revocation", "one-key", 0, &revocation);
     seeds.with_shape("revocation", "all-keys", 0, mass);
     seeds.with_shape("revocation", "date", 1, "2026-03-01T00:00:00Z");
-    seeds.with_shape("revocation", "date-offset", 1, "2025-12-31T23:59:59.1234567+01:00");
+    seeds.with_shape(
+        "revocation",
+        "date-offset",
+        1,
+        "2025-12-31T23:59:59.1234567+01:00",
+    );
     seeds.with_shape("revocation", "date-late", 1, "9999-12-31T23:59:59.9999999Z");
     seeds.with_shape("revocation", "id", 2, fx::CBC_KEY_ID);
     seeds.with_shape("revocation", "id-star", 2, " * ");
-    seeds.with_shape("revocation", "id-braces", 2, format!("{{{}}}", fx::CBC_KEY_ID));
+    seeds.with_shape(
+        "revocation",
+        "id-braces",
+        2,
+        format!("{{{}}}", fx::CBC_KEY_ID),
+    );
 
     let container = format!(
         "<repository>{}{}{revocation}</repository>",
@@ -167,7 +198,11 @@ fn builtin(seeds: &mut Seeds) {
         fx::GCM_KEY_XML
     );
     for target in ["key_xml", "xml_element"] {
-        seeds.put(target, "cbc-key-document", format!("\u{feff}{}", fx::CBC_KEY_XML));
+        seeds.put(
+            target,
+            "cbc-key-document",
+            format!("\u{feff}{}", fx::CBC_KEY_XML),
+        );
         seeds.put(target, "gcm-key-compact", fx::GCM_KEY_XML);
         seeds.put(target, "kek-key", fx::key_with_secret(&kek_secret));
         seeds.put(target, "revocation", &revocation);
@@ -190,7 +225,11 @@ fn builtin(seeds: &mut Seeds) {
     for (shape, name, text) in [
         (0u8, "redis-key", "127.0.0.1:6379/0?key=DataProtection-Keys"),
         (1, "rediss", "cache.example:6380/2?protocol=resp3"),
-        (2, "postgres-table", "db:5432/shop?table=DataProtectionKeys&schema=public"),
+        (
+            2,
+            "postgres-table",
+            "db:5432/shop?table=DataProtectionKeys&schema=public",
+        ),
         (0, "at-in-path", "h:1/0?x=a@b/c"),
         (4, "user-host", "app.user%40corp\n[::1]:5432/db"),
         (5, "user-colon", "u:x\nh/0"),
@@ -223,7 +262,11 @@ fn builtin(seeds: &mut Seeds) {
 fn from_vectors(seeds: &mut Seeds, vectors: &Path) {
     let read = |path: PathBuf| std::fs::read_to_string(path).ok();
     let mut xml_files: Vec<PathBuf> = Vec::new();
-    for dir in ["keys", "aspnetcore-real/ring", "aspnetcore-real/ring-unconfigured"] {
+    for dir in [
+        "keys",
+        "aspnetcore-real/ring",
+        "aspnetcore-real/ring-unconfigured",
+    ] {
         if let Ok(entries) = std::fs::read_dir(vectors.join(dir)) {
             xml_files.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
         }
@@ -234,7 +277,10 @@ fn from_vectors(seeds: &mut Seeds, vectors: &Path) {
         let Some(text) = read(path.clone()) else {
             continue;
         };
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let name = format!("vectors-{stem}");
         seeds.put("key_xml", &name, &text);
         seeds.put("xml_element", &name, &text);
@@ -283,7 +329,10 @@ fn login_and_machinekey_seeds(seeds: &mut Seeds, vectors: &Path) {
     let read = |path: PathBuf| std::fs::read_to_string(path).ok();
     if let Some(cases) = read(vectors.join("aspnetcore-real/cases.json")) {
         // The serialized tickets of the real login cookies (base64 → base64url to decode).
-        for (i, b64) in json_strings(&cases, "plaintext_b64").into_iter().enumerate() {
+        for (i, b64) in json_strings(&cases, "plaintext_b64")
+            .into_iter()
+            .enumerate()
+        {
             let url: String = b64
                 .chars()
                 .filter(|c| *c != '=')
@@ -297,14 +346,21 @@ fn login_and_machinekey_seeds(seeds: &mut Seeds, vectors: &Path) {
                 seeds.put("ticket_serializer", &format!("vectors-{i}"), bytes);
             }
         }
-        for (i, header) in json_strings(&cases, "cookie_header").into_iter().enumerate() {
+        for (i, header) in json_strings(&cases, "cookie_header")
+            .into_iter()
+            .enumerate()
+        {
             seeds.put("cookie_header", &format!("vectors-{i}"), header);
         }
     }
     if let Some(legacy) = read(vectors.join("legacy-machinekey.json")) {
         for field in ["ticket_hex", "viewstate", "protected", "token"] {
             for (i, value) in json_strings(&legacy, field).into_iter().enumerate() {
-                seeds.put("machinekey_payloads", &format!("vectors-{field}-{i}"), value);
+                seeds.put(
+                    "machinekey_payloads",
+                    &format!("vectors-{field}-{i}"),
+                    value,
+                );
             }
         }
     }
@@ -314,7 +370,11 @@ fn login_and_machinekey_seeds(seeds: &mut Seeds, vectors: &Path) {
             seeds.put("web_config", &format!("vectors-{dir}"), text);
         }
     }
-    seeds.put("cookie_header", "chunked", "Cookie: a=chunks-2; aC1=xy; aC2=z; b=1");
+    seeds.put(
+        "cookie_header",
+        "chunked",
+        "Cookie: a=chunks-2; aC1=xy; aC2=z; b=1",
+    );
 }
 
 fn main() {

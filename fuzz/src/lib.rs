@@ -7,10 +7,12 @@
 use std::sync::{Arc, OnceLock};
 
 use keyward::at_rest::{Certificate, CertificateEncryptor, Kek, KekRing};
+use keyward::store::{GenerationLock, StoredElement};
 use keyward::time::macros::datetime;
 use keyward::time::{Duration, OffsetDateTime};
-use keyward::{KeyManagementPolicy, KeyRepository, ManualClock, MemoryRepository, Provider, ProviderBuilder};
-use keyward::store::{GenerationLock, StoredElement};
+use keyward::{
+    KeyManagementPolicy, KeyRepository, ManualClock, MemoryRepository, Provider, ProviderBuilder,
+};
 
 /// The application name of every fuzz provider.
 pub const APP: &str = "keyward-fuzz";
@@ -118,9 +120,13 @@ impl KeyRepository for RawRepository {
     }
 
     fn store_element(&self, _: &keyward::store::XmlElement, _: &str) -> keyward::Result<()> {
-        Err(keyward::Error::Configuration(
-            "the fuzz repository is read-only".into(),
-        ))
+        Err(keyward::Error::Io {
+            path: "fuzz repository".into(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                "the fuzz repository is read-only",
+            ),
+        })
     }
 
     fn lock_for_generation(&self) -> keyward::Result<GenerationLock> {
