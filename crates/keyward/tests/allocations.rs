@@ -87,3 +87,52 @@ fn protect_allocates_its_output_only_and_a_cached_unprotect_its_plaintext_only()
         }
     }
 }
+
+/// The buffer variants allocate nothing once warm: `protect_into` a buffer with room,
+/// `unprotect_into` a buffer with room and `unprotect_in_place` of a payload whose subkeys
+/// are cached.
+#[test]
+fn buffer_variants_allocate_nothing_once_warm() {
+    const ROUNDS: usize = 200;
+    for algorithm in [Algorithm::AES_256_CBC_HMACSHA256, Algorithm::AES_256_GCM] {
+        let provider = Provider::builder()
+            .application_name("app")
+            .repository(MemoryRepository::new())
+            .algorithm(algorithm)
+            .build()
+            .unwrap();
+        let protector = provider.protector(["Orders", "v1"]);
+        let data = [0x61u8; 256];
+        let mut payload = Vec::with_capacity(512);
+        let mut plaintext = Vec::with_capacity(512);
+        protector.protect_into(&data, &mut payload).unwrap();
+        for _ in 0..2 {
+            plaintext.clear();
+            protector.unprotect_into(&payload, &mut plaintext).unwrap();
+        }
+        let mut scratch = payload.clone();
+        let protects = allocations_during(|| {
+            for _ in 0..ROUNDS {
+                payload.clear();
+                protector.protect_into(&data, &mut payload).unwrap();
+            }
+        });
+        let reads = allocations_during(|| {
+            for _ in 0..ROUNDS {
+                plaintext.clear();
+                protector.unprotect_into(&payload, &mut plaintext).unwrap();
+                assert_eq!(plaintext.len(), data.len());
+            }
+        });
+        let in_place = allocations_during(|| {
+            for _ in 0..ROUNDS {
+                scratch.clear();
+                scratch.extend_from_slice(&payload);
+                assert_eq!(protector.unprotect_in_place(&mut scratch).unwrap(), data);
+            }
+        });
+        assert_eq!(protects, 0, "{algorithm}: protect_into");
+        assert_eq!(reads, 0, "{algorithm}: unprotect_into");
+        assert_eq!(in_place, 0, "{algorithm}: unprotect_in_place");
+    }
+}

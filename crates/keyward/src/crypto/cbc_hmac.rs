@@ -7,6 +7,7 @@
 //! payloads are expanded once on aws-lc-rs, whose CBC runs faster on an expanded key
 //! (256 B: encrypt 273 ns against 354 ns, decrypt 55 ns against 80 ns). HMAC is RustCrypto's.
 
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use aws_lc_rs::cipher::{
@@ -200,41 +201,80 @@ impl Subkeys {
         Ok(())
     }
 
-    /// Authenticates, then decrypts a body whose key modifier these subkeys belong to.
-    pub(super) fn decrypt(&self, body: &[u8]) -> Result<Vec<u8>> {
+    /// Authenticates a body whose key modifier these subkeys belong to, then appends its
+    /// plaintext to `out`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPayload`] (or a malformed length): `out` is then as it was.
+    pub(super) fn decrypt_into(&self, body: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let (iv, ciphertext) = self.authenticate(body)?;
+        let start = out.len();
+        out.extend_from_slice(ciphertext);
+        match self.decrypt_authenticated(iv, &mut out[start..]) {
+            Some(len) => {
+                out.truncate(start + len);
+                Ok(())
+            }
+            None => {
+                out[start..].zeroize();
+                out.truncate(start);
+                Err(Error::InvalidPayload)
+            }
+        }
+    }
+
+    /// Authenticates a body, then decrypts its ciphertext where it lies; returns where the
+    /// plaintext lies in `body`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPayload`] (or a malformed length). When the MAC verified and the padding
+    /// did not (a forgery or a bug), the ciphertext part of `body` is wiped.
+    pub(super) fn decrypt_in_place(&self, body: &mut [u8]) -> Result<Range<usize>> {
+        let (iv, ciphertext) = self.authenticate(body)?;
+        let start = KEY_MODIFIER_LEN + IV_LEN;
+        let end = start + ciphertext.len();
+        let buffer = &mut body[start..end];
+        match self.decrypt_authenticated(iv, buffer) {
+            Some(len) => Ok(start..start + len),
+            None => {
+                buffer.zeroize();
+                Err(Error::InvalidPayload)
+            }
+        }
+    }
+
+    /// Checks a body's length and MAC (constant time); returns its IV and ciphertext.
+    fn authenticate<'b>(&self, body: &'b [u8]) -> Result<([u8; IV_LEN], &'b [u8])> {
         let (iv, ciphertext, tag) = split(self.validation, body)?;
         let signed = &body[KEY_MODIFIER_LEN..body.len() - tag.len()];
         if !self.mac.verify(signed, tag) {
             return Err(Error::InvalidPayload);
         }
-        let mut plaintext = ciphertext.to_vec();
-        let k_e = &self.k_e[..self.key_size.bytes()];
-        let plaintext_len = match (self.expanded(), <[u8; IV_LEN]>::try_from(iv)) {
-            (Some(expanded), Ok(iv)) => expanded
-                .decrypt
-                .decrypt(&mut plaintext, DecryptionContext::Iv128(iv.into()))
-                .ok()
-                .and_then(|decrypted| {
-                    // The MAC was verified first, so the padding check is no oracle.
-                    let last = decrypted.len().checked_sub(BLOCK_LEN)?;
-                    let kept = Pkcs7::raw_unpad(&decrypted[last..]).ok()?.len();
-                    Some(last + kept)
-                }),
-            _ => with_aes!(self.key_size, C => {
-                cbc::Decryptor::<C>::new_from_slices(k_e, iv)
-                    .ok()
-                    .and_then(|dec| dec.decrypt_padded::<Pkcs7>(&mut plaintext).ok().map(<[u8]>::len))
-            }),
-        };
-        match plaintext_len {
-            Some(len) => {
-                plaintext.truncate(len);
-                Ok(plaintext)
+        let iv = <[u8; IV_LEN]>::try_from(iv).map_err(|_| Error::InvalidPayload)?;
+        Ok((iv, ciphertext))
+    }
+
+    /// Decrypts an authenticated ciphertext in `buffer` and removes its padding; returns the
+    /// plaintext length, or `None` when the padding is bad. The MAC was verified first, so
+    /// the padding check is no oracle.
+    fn decrypt_authenticated(&self, iv: [u8; IV_LEN], buffer: &mut [u8]) -> Option<usize> {
+        match self.expanded() {
+            Some(expanded) => {
+                let decrypted = expanded
+                    .decrypt
+                    .decrypt(buffer, DecryptionContext::Iv128(iv.into()))
+                    .ok()?;
+                let last = decrypted.len().checked_sub(BLOCK_LEN)?;
+                let kept = Pkcs7::raw_unpad(&decrypted[last..]).ok()?.len();
+                Some(last + kept)
             }
             None => {
-                // Bad padding behind a valid MAC: a forgery or a bug, never a usable answer.
-                plaintext.zeroize();
-                Err(Error::InvalidPayload)
+                let k_e = &self.k_e[..self.key_size.bytes()];
+                with_aes!(self.key_size, C => {
+                    cbc::Decryptor::<C>::new_from_slices(k_e, &iv)
+                        .ok()
+                        .and_then(|dec| dec.decrypt_padded::<Pkcs7>(buffer).ok().map(<[u8]>::len))
+                })
             }
         }
     }

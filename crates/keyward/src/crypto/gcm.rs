@@ -6,6 +6,8 @@
 //! seals 256 B in 0.27 µs against 0.38 µs for RustCrypto `aes-gcm` 0.11, and 4 KiB in 0.82 µs
 //! against 2.96 µs.
 
+use std::ops::Range;
+
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_192_GCM, AES_256_GCM};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -91,25 +93,56 @@ impl Subkey {
         }
     }
 
-    /// Authenticates and decrypts a body whose key modifier this subkey belongs to.
-    pub(super) fn decrypt(&self, body: &[u8]) -> Result<Vec<u8>> {
+    /// Authenticates a body whose key modifier this subkey belongs to and appends its
+    /// plaintext to `out`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPayload`] (or a malformed length): `out` is then as it was.
+    pub(super) fn decrypt_into(&self, body: &[u8], out: &mut Vec<u8>) -> Result<()> {
         let (nonce, ciphertext, tag) = split(body)?;
-        let mut plaintext = ciphertext.to_vec();
-        let opened = self.0.as_ref().is_some_and(|key| {
+        let start = out.len();
+        out.extend_from_slice(ciphertext);
+        if self.open(nonce, tag, &mut out[start..]) {
+            Ok(())
+        } else {
+            out[start..].zeroize();
+            out.truncate(start);
+            Err(Error::InvalidPayload)
+        }
+    }
+
+    /// Authenticates a body and decrypts its ciphertext where it lies; returns where the
+    /// plaintext lies in `body`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPayload`] (or a malformed length); the ciphertext part of `body` is
+    /// then wiped when decryption was attempted.
+    pub(super) fn decrypt_in_place(&self, body: &mut [u8]) -> Result<Range<usize>> {
+        let (nonce, ciphertext, tag) = split(body)?;
+        let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| Error::InvalidPayload)?;
+        let start = KEY_MODIFIER_LEN + NONCE_LEN;
+        let range = start..start + ciphertext.len();
+        let buffer = &mut body[range.clone()];
+        if self.open(nonce, &tag, buffer) {
+            Ok(range)
+        } else {
+            buffer.zeroize();
+            Err(Error::InvalidPayload)
+        }
+    }
+
+    /// Opens `buffer` (the ciphertext) in place against `tag`; false when it does not
+    /// authenticate (or no key is usable).
+    fn open(&self, nonce: [u8; NONCE_LEN], tag: &[u8], buffer: &mut [u8]) -> bool {
+        self.0.as_ref().is_some_and(|key| {
             key.open_in_place_separate_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::empty(),
                 tag,
-                &mut plaintext,
+                buffer,
             )
             .is_ok()
-        });
-        if opened {
-            Ok(plaintext)
-        } else {
-            plaintext.zeroize();
-            Err(Error::InvalidPayload)
-        }
+        })
     }
 }
 

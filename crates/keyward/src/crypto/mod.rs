@@ -19,6 +19,8 @@ pub use algorithm::{AesKeySize, Algorithm, ValidationAlgorithm};
 pub(crate) use context_header::context_header;
 pub(crate) use kdf::KdfPrefix;
 
+use std::ops::Range;
+
 use crate::error::Result;
 use crate::secret::Secret;
 use kdf::Kdf;
@@ -163,8 +165,10 @@ impl KeyCrypto {
     /// Authenticates and decrypts a body, deriving its subkeys from its key modifier.
     pub(crate) fn decrypt_body(&self, derivation: Derivation<'_>, body: &[u8]) -> Result<Vec<u8>> {
         self.check_body(body)?;
+        let mut plaintext = Vec::new();
         self.subkeys(derivation, &body[..KEY_MODIFIER_LEN])?
-            .decrypt_body(body)
+            .decrypt_body_into(body, &mut plaintext)?;
+        Ok(plaintext)
     }
 
     /// Derives the per-payload subkeys into `out` from the label (or prefix) and the key
@@ -235,11 +239,27 @@ impl Subkeys {
         }
     }
 
-    /// Authenticates and decrypts a body whose key modifier these subkeys were derived from.
-    pub(crate) fn decrypt_body(&self, body: &[u8]) -> Result<Vec<u8>> {
+    /// Authenticates a body whose key modifier these subkeys were derived from and appends
+    /// its plaintext to `out` (which grows only when it lacks room).
+    ///
+    /// # Errors
+    /// [`crate::error::Error::InvalidPayload`] or a malformed length: `out` is then as it was.
+    pub(crate) fn decrypt_body_into(&self, body: &[u8], out: &mut Vec<u8>) -> Result<()> {
         match &self.0 {
-            SubkeysOf::Cbc(subkeys) => subkeys.decrypt(body),
-            SubkeysOf::Gcm(subkey) => subkey.decrypt(body),
+            SubkeysOf::Cbc(subkeys) => subkeys.decrypt_into(body, out),
+            SubkeysOf::Gcm(subkey) => subkey.decrypt_into(body, out),
+        }
+    }
+
+    /// Authenticates a body and decrypts it where it lies; returns where the plaintext lies
+    /// in `body`.
+    ///
+    /// # Errors
+    /// As [`Subkeys::decrypt_body_into`]; the ciphertext part of `body` may then be wiped.
+    pub(crate) fn decrypt_body_in_place(&self, body: &mut [u8]) -> Result<Range<usize>> {
+        match &self.0 {
+            SubkeysOf::Cbc(subkeys) => subkeys.decrypt_in_place(body),
+            SubkeysOf::Gcm(subkey) => subkey.decrypt_in_place(body),
         }
     }
 }

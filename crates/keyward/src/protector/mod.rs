@@ -139,19 +139,40 @@ impl Protector {
     /// # Errors
     /// [`Error::NoDefaultKey`] when no key could be had in that time.
     pub fn protect(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.protect_into(plaintext, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Protector::protect`], appending the payload to `out` instead of returning a new
+    /// vector: once `out` has room (a buffer reused across calls), protecting allocates
+    /// nothing.
+    ///
+    /// ```
+    /// let provider = keyward::Provider::ephemeral("shop")?;
+    /// let protector = provider.protector(["cookie"]);
+    /// let mut buffer = Vec::with_capacity(1024);
+    /// protector.protect_into(b"session 7", &mut buffer)?;
+    /// assert_eq!(protector.unprotect(&buffer)?, b"session 7");
+    /// # Ok::<(), keyward::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Protector::protect`]; `out` is then as it was.
+    pub fn protect_into(&self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<()> {
         // Failures only are recorded: success costs nothing.
-        self.protect_unrecorded(plaintext)
+        self.protect_unrecorded(plaintext, out)
             .inspect_err(crate::metrics::protect_failed)
     }
 
-    fn protect_unrecorded(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
+    fn protect_unrecorded(&self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<()> {
         let now = self.shared.now();
         let ring = self.shared.ring();
         if now >= ring.refresh_at() {
             self.shared.local().refresher.request();
         }
         if let Some(key) = ring.default_key_at(now) {
-            return self.protect_with(key, plaintext, now);
+            return self.protect_with(key, plaintext, now, out);
         }
         drop(ring);
         let ring = self.shared.default_key_from_refresher()?;
@@ -162,22 +183,37 @@ impl Protector {
                 ring_location: ring.location().to_owned(),
                 reason: crate::error::NoDefaultKeyReason::NoKeyQualifies,
             })?;
-        self.protect_with(key, plaintext, now)
+        self.protect_with(key, plaintext, now, out)
     }
 
+    /// Appends a payload under `key` to `out`; on failure `out` is as it was.
     fn protect_with(
         &self,
         key: &RingKey,
         plaintext: &[u8],
         now: OffsetDateTime,
-    ) -> Result<Vec<u8>> {
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let start = out.len();
+        self.append_payload(key, plaintext, now, out)
+            .inspect_err(|_| out.truncate(start))
+    }
+
+    fn append_payload(
+        &self,
+        key: &RingKey,
+        plaintext: &[u8],
+        now: OffsetDateTime,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         let crypto = key.crypto()?;
-        let len = HEADER_LEN + crypto.body_len(plaintext.len());
-        let mut out = Vec::with_capacity(len);
+        let len = out.len() + HEADER_LEN + crypto.body_len(plaintext.len());
+        // One exact reservation: the body is appended without reallocating.
+        out.reserve_exact(len - out.len());
         out.extend_from_slice(&payload::header(key.info.id));
         match self.shared.subkey_reuse {
             SubkeyReuse::PerPayload => self.with_derivation(key, crypto, true, |derivation| {
-                crypto.encrypt_body(derivation, plaintext, &mut out)
+                crypto.encrypt_body(derivation, plaintext, out)
             })?,
             SubkeyReuse::Bounded {
                 max_payloads,
@@ -192,7 +228,7 @@ impl Protector {
                         let derived = &current.derived;
                         derived
                             .subkeys
-                            .encrypt_body(&derived.key_modifier, plaintext, &mut out)?;
+                            .encrypt_body(&derived.key_modifier, plaintext, out)?;
                     }
                     None => {
                         // Budget spent, too old, or a new default key: a new key modifier.
@@ -205,7 +241,7 @@ impl Protector {
                         if max_payloads > 1 {
                             subkeys.prepare_for_reuse();
                         }
-                        subkeys.encrypt_body(&key_modifier, plaintext, &mut out)?;
+                        subkeys.encrypt_body(&key_modifier, plaintext, out)?;
                         let derived = self.keep(key, crypto, key_modifier, subkeys);
                         self.issuing
                             .store(Some(Arc::new(Issuing::new(derived, now))));
@@ -213,12 +249,8 @@ impl Protector {
                 }
             }
         }
-        debug_assert_eq!(
-            out.len(),
-            len,
-            "the one output allocation was sized exactly"
-        );
-        Ok(out)
+        debug_assert_eq!(out.len(), len, "the reservation was sized exactly");
+        Ok(())
     }
 
     /// Runs `f` with the fastest derivation for `key` under this purpose chain: the cached KDF
@@ -288,8 +320,51 @@ impl Protector {
     /// [`Error::KeyNotDecryptable`], [`Error::UnsupportedAlgorithm`], [`Error::KeyBelowMinimumSize`], or
     /// [`Error::InvalidPayload`] when it was tampered with or made for other purposes.
     pub fn unprotect(&self, protected: &[u8]) -> Result<Vec<u8>> {
-        self.unprotect_checked(protected, Mode::Plain)
-            .map(|(u, _)| u.data)
+        let mut data = Vec::new();
+        self.unprotect_checked(Opening::append(protected, &mut data), Mode::Plain)?;
+        Ok(data)
+    }
+
+    /// [`Protector::unprotect`], appending the plaintext to `out` instead of returning a new
+    /// vector: once `out` has room (a buffer reused across calls), a payload whose subkeys are
+    /// cached (a cookie read on every request) is opened without allocating.
+    ///
+    /// ```
+    /// let provider = keyward::Provider::ephemeral("shop")?;
+    /// let protector = provider.protector(["cookie"]);
+    /// let payload = protector.protect(b"session 7")?;
+    /// let mut plaintext = Vec::with_capacity(256);
+    /// protector.unprotect_into(&payload, &mut plaintext)?;
+    /// assert_eq!(plaintext, b"session 7");
+    /// # Ok::<(), keyward::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Protector::unprotect`]; `out` is then as it was.
+    pub fn unprotect_into(&self, protected: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        self.unprotect_checked(Opening::append(protected, out), Mode::Plain)
+            .map(|_| ())
+    }
+
+    /// [`Protector::unprotect`] in place: decrypts the payload's ciphertext where it lies in
+    /// `payload` and returns the part of `payload` that now holds the plaintext. Never
+    /// allocates once the payload's subkeys are cached.
+    ///
+    /// ```
+    /// let provider = keyward::Provider::ephemeral("shop")?;
+    /// let protector = provider.protector(["cookie"]);
+    /// let mut payload = protector.protect(b"session 7")?;
+    /// let plaintext = protector.unprotect_in_place(&mut payload)?;
+    /// assert_eq!(plaintext, b"session 7");
+    /// # Ok::<(), keyward::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Protector::unprotect`]. After an error the payload's bytes are unspecified (its
+    /// ciphertext may have been wiped); they never hold plaintext.
+    pub fn unprotect_in_place<'a>(&self, payload: &'a mut [u8]) -> Result<&'a mut [u8]> {
+        let opened = self.unprotect_checked(Opening::InPlace(&mut *payload), Mode::Plain)?;
+        Ok(&mut payload[opened.plaintext])
     }
 
     /// [`Protector::unprotect`], also saying which key opened the payload and whether it is
@@ -310,12 +385,14 @@ impl Protector {
     /// # Errors
     /// As [`Protector::unprotect`].
     pub fn unprotect_with_key(&self, protected: &[u8]) -> Result<Opened> {
-        self.unprotect_checked(protected, Mode::ReportKey)
-            .map(|(u, key_id)| Opened {
-                data: u.data,
-                key_id,
-                is_default: !u.requires_migration,
-            })
+        let mut data = Vec::new();
+        let opened =
+            self.unprotect_checked(Opening::append(protected, &mut data), Mode::ReportKey)?;
+        Ok(Opened {
+            data,
+            key_id: opened.key_id,
+            is_default: !opened.requires_migration,
+        })
     }
 
     /// Unprotects even when the payload's key was revoked (.NET's `DangerousUnprotect`), and
@@ -325,19 +402,25 @@ impl Protector {
     /// # Errors
     /// As [`Protector::unprotect`], except [`Error::KeyRevoked`].
     pub fn unprotect_allow_revoked(&self, protected: &[u8]) -> Result<Unprotected> {
-        self.unprotect_checked(protected, Mode::AllowRevoked)
-            .map(|(u, _)| u)
+        let mut data = Vec::new();
+        let opened =
+            self.unprotect_checked(Opening::append(protected, &mut data), Mode::AllowRevoked)?;
+        Ok(Unprotected {
+            data,
+            was_revoked: opened.was_revoked,
+            requires_migration: opened.requires_migration,
+        })
     }
 
-    fn unprotect_checked(&self, protected: &[u8], mode: Mode) -> Result<(Unprotected, KeyId)> {
+    fn unprotect_checked(&self, opening: Opening<'_>, mode: Mode) -> Result<OpenedAt> {
         // Failures only are recorded: success costs nothing.
-        self.unprotect_unrecorded(protected, mode)
+        self.unprotect_unrecorded(opening, mode)
             .inspect_err(crate::metrics::unprotect_failed)
     }
 
-    fn unprotect_unrecorded(&self, protected: &[u8], mode: Mode) -> Result<(Unprotected, KeyId)> {
+    fn unprotect_unrecorded(&self, opening: Opening<'_>, mode: Mode) -> Result<OpenedAt> {
         let allow_revoked = mode == Mode::AllowRevoked;
-        let (key_id, body) = payload::parse(protected)?;
+        let (key_id, body) = payload::parse(opening.payload())?;
         let mut ring = self.shared.ring();
         if !ring.contains(&key_id) {
             tracing::debug!(%key_id, "a payload names a key id that is not in the key ring");
@@ -370,29 +453,28 @@ impl Protector {
         }
         let crypto = key.crypto()?;
         crypto.check_body(body)?;
-        let key_modifier = &body[..KEY_MODIFIER_LEN];
+        let mut key_modifier = [0u8; KEY_MODIFIER_LEN];
+        key_modifier.copy_from_slice(&body[..KEY_MODIFIER_LEN]);
         let cached =
             self.shared
                 .subkeys
-                .get(&key_id, crypto.identity(), &self.aad_tail, key_modifier);
-        let data = match cached.as_ref().and_then(|guard| guard.as_deref()) {
+                .get(&key_id, crypto.identity(), &self.aad_tail, &key_modifier);
+        let plaintext = match cached.as_ref().and_then(|guard| guard.as_deref()) {
             // Read before (a session cookie) or issued here: no key derivation.
             Some(hit) => {
                 hit.subkeys.prepare_for_reuse();
-                hit.subkeys.decrypt_body(body)?
+                opening.open(&hit.subkeys)?
             }
             None => {
                 // The cached prefix serves payloads of the current default key; others (older
                 // keys) derive from the label.
                 let subkeys = self.with_derivation(key, crypto, false, |derivation| {
-                    crypto.subkeys(derivation, key_modifier)
+                    crypto.subkeys(derivation, &key_modifier)
                 })?;
-                let data = subkeys.decrypt_body(body)?;
+                let plaintext = opening.open(&subkeys)?;
                 // Only subkeys that authenticated a payload are kept.
-                let mut modifier = [0u8; KEY_MODIFIER_LEN];
-                modifier.copy_from_slice(key_modifier);
-                self.keep(key, crypto, modifier, subkeys);
-                data
+                self.keep(key, crypto, key_modifier, subkeys);
+                plaintext
             }
         };
         // Plain `unprotect` reports no migration: it skips the clock.
@@ -400,14 +482,12 @@ impl Protector {
             || ring
                 .default_key_at(self.shared.now())
                 .is_some_and(|d| d.info.id == key_id);
-        Ok((
-            Unprotected {
-                data,
-                was_revoked: key.info.revoked,
-                requires_migration: key.info.revoked || !is_default,
-            },
+        Ok(OpenedAt {
+            plaintext,
             key_id,
-        ))
+            was_revoked: key.info.revoked,
+            requires_migration: key.info.revoked || !is_default,
+        })
     }
 
     /// Protects a string: UTF-8, then base64url without padding (.NET's `Protect(string)`).
@@ -425,9 +505,17 @@ impl Protector {
     /// As [`Protector::unprotect`], plus invalid base64 and [`Error::NotUtf8`].
     pub fn unprotect_str(&self, protected: &str) -> Result<String> {
         // `unprotect` records its own failures; the text form's are recorded here.
-        let payload = base64url_decode(protected).inspect_err(crate::metrics::unprotect_failed)?;
-        let plaintext = self.unprotect(&payload)?;
-        String::from_utf8(plaintext)
+        let mut payload =
+            base64url_decode(protected).inspect_err(crate::metrics::unprotect_failed)?;
+        // Decrypted where it lies and moved to the front: one allocation, the decoded text.
+        let range = self
+            .unprotect_checked(Opening::InPlace(&mut payload), Mode::Plain)?
+            .plaintext;
+        let len = range.len();
+        payload.copy_within(range, 0);
+        zeroize::Zeroize::zeroize(&mut payload[len..]);
+        payload.truncate(len);
+        String::from_utf8(payload)
             .map_err(|e| {
                 zeroize::Zeroize::zeroize(&mut e.into_bytes());
                 Error::NotUtf8
@@ -438,6 +526,54 @@ impl Protector {
 
 #[cfg(test)]
 mod tests;
+
+/// Where an unprotect call reads its payload and puts the plaintext.
+enum Opening<'a> {
+    /// A payload read where it lies; the plaintext appended to `out`.
+    Append {
+        payload: &'a [u8],
+        out: &'a mut Vec<u8>,
+    },
+    /// A payload decrypted where it lies.
+    InPlace(&'a mut [u8]),
+}
+
+impl<'a> Opening<'a> {
+    fn append(payload: &'a [u8], out: &'a mut Vec<u8>) -> Self {
+        Self::Append { payload, out }
+    }
+
+    fn payload(&self) -> &[u8] {
+        match self {
+            Self::Append { payload, .. } => payload,
+            Self::InPlace(payload) => payload,
+        }
+    }
+
+    /// Authenticates and decrypts the payload's body with `subkeys`; returns where the
+    /// plaintext lies (in `out`, or in the payload).
+    fn open(self, subkeys: &Subkeys) -> Result<std::ops::Range<usize>> {
+        match self {
+            Self::Append { payload, out } => {
+                let start = out.len();
+                subkeys.decrypt_body_into(&payload[HEADER_LEN..], out)?;
+                Ok(start..out.len())
+            }
+            Self::InPlace(payload) => subkeys
+                .decrypt_body_in_place(&mut payload[HEADER_LEN..])
+                .map(|r| r.start + HEADER_LEN..r.end + HEADER_LEN),
+        }
+    }
+}
+
+/// What an unprotect call found besides the plaintext.
+struct OpenedAt {
+    /// Where the plaintext lies (see [`Opening::open`]).
+    plaintext: std::ops::Range<usize>,
+    key_id: KeyId,
+    was_revoked: bool,
+    requires_migration: bool,
+}
 
 /// What an unprotect call wants to know besides the plaintext.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

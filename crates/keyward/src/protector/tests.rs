@@ -53,3 +53,69 @@ fn shared_subkeys_are_kept_for_reading_back() {
     assert_eq!(protector.unprotect(&second).unwrap(), b"two");
     assert_eq!(protector.shared.subkeys.len(), 1);
 }
+
+/// Every algorithm and reuse mode: the buffer variants give the same plaintext as the
+/// allocating ones, append after what `out` holds, and leave `out` as it was on failure.
+#[test]
+fn buffer_variants_append_and_leave_the_buffer_as_it_was_on_failure() {
+    use crate::crypto::Algorithm;
+    for algorithm in [Algorithm::AES_256_CBC_HMACSHA256, Algorithm::AES_256_GCM] {
+        for reuse in [SubkeyReuse::DEFAULT, SubkeyReuse::PerPayload] {
+            let provider = Provider::builder()
+                .application_name("app")
+                .repository(MemoryRepository::new())
+                .algorithm(algorithm)
+                .subkey_reuse(reuse)
+                .build()
+                .unwrap();
+            let protector = provider.protector(["p"]);
+            for len in [0usize, 1, 15, 16, 17, 300] {
+                let data: Vec<u8> = (0..len).map(|i| i as u8).collect();
+                let mut out = b"prefix".to_vec();
+                protector.protect_into(&data, &mut out).unwrap();
+                assert_eq!(&out[..6], b"prefix");
+                let payload = out[6..].to_vec();
+                assert_eq!(protector.unprotect(&payload).unwrap(), data, "{algorithm}");
+
+                let mut plain = b"kept".to_vec();
+                protector.unprotect_into(&payload, &mut plain).unwrap();
+                assert_eq!(&plain[..4], b"kept");
+                assert_eq!(&plain[4..], &data[..]);
+
+                let mut in_place = payload.clone();
+                let opened = protector.unprotect_in_place(&mut in_place).unwrap();
+                assert_eq!(opened, &data[..]);
+
+                // Tampered anywhere after the header: refused, `out` untouched, no plaintext
+                // left in the in-place buffer.
+                for at in [HEADER_LEN + KEY_MODIFIER_LEN + 1, payload.len() - 1] {
+                    let mut forged = payload.clone();
+                    forged[at] ^= 0x40;
+                    let mut plain = b"kept".to_vec();
+                    assert!(protector.unprotect_into(&forged, &mut plain).is_err());
+                    assert_eq!(plain, b"kept");
+                    let mut in_place = forged.clone();
+                    assert!(protector.unprotect_in_place(&mut in_place).is_err());
+                    if len >= 4 {
+                        assert!(
+                            !in_place.windows(len).any(|w| w == &data[..]),
+                            "no plaintext after a failed in-place unprotect"
+                        );
+                    }
+                }
+                // Truncated and foreign payloads: errors, never panics.
+                let mut short = payload[..payload.len() / 2].to_vec();
+                assert!(protector.unprotect_in_place(&mut short).is_err());
+                assert!(protector.unprotect_in_place(&mut []).is_err());
+            }
+            // Purpose isolation holds for the buffer variants too.
+            let other = provider.protector(["q"]);
+            let mut payload = Vec::new();
+            protector.protect_into(b"data", &mut payload).unwrap();
+            assert!(matches!(
+                other.unprotect_in_place(&mut payload.clone()),
+                Err(Error::InvalidPayload)
+            ));
+        }
+    }
+}
