@@ -12,7 +12,7 @@
 //! Payloads are unchanged: every reader (ASP.NET Core included) derives from the modifier the
 //! payload names and cannot tell the difference.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -145,24 +145,64 @@ impl DerivedSubkeys {
 }
 
 /// The subkeys a protector is issuing payloads under, with their remaining budget.
+///
+/// The budget is split into [`Issuing::SHARDS`] counters on cache lines of their own, and a
+/// thread counts on its own counter first, so threads protecting at once do not contend for
+/// one line; a thread whose counter is spent takes from the others, so the whole budget is
+/// used and never exceeded, however the threads share it.
 pub(crate) struct Issuing {
     pub(crate) derived: Arc<DerivedSubkeys>,
     since: OffsetDateTime,
-    used: AtomicU64,
+    shards: [BudgetShard; Issuing::SHARDS],
     /// The process that started issuing (its fork generation): a forked child never issues
     /// under its parent's key modifier.
     generation: Option<u64>,
 }
 
+/// One part of a key modifier's budget: payloads counted against it, and how many it holds.
+/// Aligned so no two shards share a cache line (128 bytes: adjacent-line prefetch pairs
+/// 64-byte lines on x86).
+#[repr(align(128))]
+struct BudgetShard {
+    used: AtomicU64,
+    limit: u64,
+}
+
+impl BudgetShard {
+    /// Counts one payload if this shard has room.
+    fn take(&self) -> bool {
+        // Checked first, so a spent shard is not written again by every thread that visits.
+        self.used.load(Ordering::Relaxed) < self.limit
+            && self.used.fetch_add(1, Ordering::Relaxed) < self.limit
+    }
+}
+
 impl Issuing {
-    /// Starts issuing under `derived` at `now`; the first payload is counted.
-    pub(crate) fn new(derived: Arc<DerivedSubkeys>, now: OffsetDateTime) -> Self {
-        Self {
+    /// Budget shards per key modifier (a power of two, at least the cores of most servers).
+    pub(crate) const SHARDS: usize = 8;
+
+    /// Starts issuing under `derived` at `now`, with a budget of `max_payloads`; the first
+    /// payload (already made) is counted.
+    pub(crate) fn new(
+        derived: Arc<DerivedSubkeys>,
+        now: OffsetDateTime,
+        max_payloads: u32,
+    ) -> Self {
+        let total = u64::from(max_payloads);
+        let shards = Self::SHARDS as u64;
+        let shards = std::array::from_fn(|i| BudgetShard {
+            used: AtomicU64::new(0),
+            // The remainder goes to the first shards: the limits add up to `max_payloads`.
+            limit: total / shards + u64::from((i as u64) < total % shards),
+        });
+        let issuing = Self {
             derived,
             since: now,
-            used: AtomicU64::new(1),
+            shards,
             generation: crate::crypto::fork::generation(),
-        }
+        };
+        issuing.take_budget();
+        issuing
     }
 
     /// Counts one more payload and says whether it may use these subkeys: same process (not
@@ -173,7 +213,6 @@ impl Issuing {
         key_id: &KeyId,
         key_identity: &KeyIdentity,
         now: OffsetDateTime,
-        max_payloads: u32,
         max_age: Duration,
     ) -> bool {
         let age = now - self.since;
@@ -183,8 +222,23 @@ impl Issuing {
             && self.derived.key_identity == *key_identity
             && !age.is_negative()
             && age < max_age
-            && self.used.fetch_add(1, Ordering::Relaxed) < u64::from(max_payloads)
+            && self.take_budget()
     }
+
+    /// Counts one payload on this thread's shard, or on another when that one is spent.
+    fn take_budget(&self) -> bool {
+        let own = thread_shard();
+        (0..Self::SHARDS).any(|i| self.shards[(own + i) % Self::SHARDS].take())
+    }
+}
+
+/// This thread's budget shard: threads are numbered in the order they first protect.
+fn thread_shard() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % Issuing::SHARDS;
+    }
+    SHARD.with(|shard| *shard)
 }
 
 /// A provider-wide cache of derived subkeys, so a payload read again (a session cookie on
@@ -286,32 +340,70 @@ mod tests {
     fn issuing_counts_its_budget_and_its_age() {
         let key = KeyId::random();
         let start = time::macros::datetime!(2026-01-01 00:00 UTC);
-        let issuing = Issuing::new(derived(key, b"p", [1; 16]), start);
+        let issuing = Issuing::new(derived(key, b"p", [1; 16]), start, 3);
         let age = Duration::from_secs(60);
         // The first payload was counted by `new`: two more fit a budget of 3.
-        assert!(issuing.take(&key, &IDENTITY, start, 3, age));
-        assert!(issuing.take(&key, &IDENTITY, start, 3, age));
-        assert!(!issuing.take(&key, &IDENTITY, start, 3, age));
+        assert!(issuing.take(&key, &IDENTITY, start, age));
+        assert!(issuing.take(&key, &IDENTITY, start, age));
+        assert!(!issuing.take(&key, &IDENTITY, start, age));
 
-        let issuing = Issuing::new(derived(key, b"p", [1; 16]), start);
+        let issuing = Issuing::new(derived(key, b"p", [1; 16]), start, 100);
         let later = |s: i64| start + time::Duration::seconds(s);
-        assert!(issuing.take(&key, &IDENTITY, later(59), 100, age));
+        assert!(issuing.take(&key, &IDENTITY, later(59), age));
         assert!(
-            !issuing.take(&key, &IDENTITY, later(60), 100, age),
+            !issuing.take(&key, &IDENTITY, later(60), age),
             "max_age reached"
         );
         assert!(
-            !issuing.take(&key, &IDENTITY, later(-1), 100, age),
+            !issuing.take(&key, &IDENTITY, later(-1), age),
             "clock went back"
         );
         assert!(
-            !issuing.take(&KeyId::random(), &IDENTITY, start, 100, age),
+            !issuing.take(&KeyId::random(), &IDENTITY, start, age),
             "another key"
         );
         assert!(
-            !issuing.take(&key, &[8; 16], start, 100, age),
+            !issuing.take(&key, &[8; 16], start, age),
             "a key replaced under the same id"
         );
+    }
+
+    /// The sharded budget: one thread can spend all of it, many threads together never more.
+    #[test]
+    fn the_budget_is_used_whole_and_never_exceeded_across_threads() {
+        let key = KeyId::random();
+        let start = time::macros::datetime!(2026-01-01 00:00 UTC);
+        let age = Duration::from_secs(60);
+        for budget in [1u32, 2, 3, 7, 8, 9, 1000] {
+            let issuing = Issuing::new(derived(key, b"p", [1; 16]), start, budget);
+            let more = (0..budget * 2)
+                .take_while(|_| issuing.take(&key, &IDENTITY, start, age))
+                .count();
+            assert_eq!(
+                more + 1,
+                budget as usize,
+                "one thread spends the whole budget"
+            );
+
+            let issuing = Issuing::new(derived(key, b"p", [1; 16]), start, budget);
+            let taken = std::sync::atomic::AtomicUsize::new(1);
+            std::thread::scope(|scope| {
+                for _ in 0..Issuing::SHARDS + 3 {
+                    scope.spawn(|| {
+                        for _ in 0..budget {
+                            if issuing.take(&key, &IDENTITY, start, age) {
+                                taken.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    });
+                }
+            });
+            assert_eq!(
+                taken.into_inner(),
+                budget as usize,
+                "threads together: {budget}"
+            );
+        }
     }
 
     #[test]

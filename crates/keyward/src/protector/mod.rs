@@ -222,7 +222,7 @@ impl Protector {
                 let issuing = self.issuing.load();
                 match issuing
                     .as_deref()
-                    .filter(|i| i.take(&key.info.id, crypto.identity(), now, max_payloads, max_age))
+                    .filter(|i| i.take(&key.info.id, crypto.identity(), now, max_age))
                 {
                     Some(current) => {
                         let derived = &current.derived;
@@ -243,8 +243,11 @@ impl Protector {
                         }
                         subkeys.encrypt_body(&key_modifier, plaintext, out)?;
                         let derived = self.keep(key, crypto, key_modifier, subkeys);
-                        self.issuing
-                            .store(Some(Arc::new(Issuing::new(derived, now))));
+                        self.issuing.store(Some(Arc::new(Issuing::new(
+                            derived,
+                            now,
+                            max_payloads,
+                        ))));
                     }
                 }
             }
