@@ -146,21 +146,21 @@ impl<'a> Reader<'a> {
         Ok((text, at))
     }
 
-    /// `BinaryReader.ReadString`: the length, then that many bytes of UTF-8. Charged to the
-    /// budget.
-    pub(crate) fn read_string(&mut self, what: &'static str) -> Result<String, TicketError> {
+    /// `BinaryReader.ReadString`: the length, then that many bytes of UTF-8, borrowed from
+    /// the input. Charged to the budget (what an owned copy would allocate).
+    pub(crate) fn read_text(&mut self, what: &'static str) -> Result<&'a str, TicketError> {
         let (text, at) = self.read_str(what)?;
         self.charge(what, at, text.len())?;
-        Ok(text.to_owned())
+        Ok(text)
     }
 
-    /// A string where `"\0"` stands for `default`. What is produced (the default's copy,
-    /// or the string read) is charged to the budget.
-    pub(crate) fn read_string_or(
+    /// A string where `"\0"` stands for `default`. What it stands for (the default, or the
+    /// string read) is charged to the budget.
+    pub(crate) fn read_text_or(
         &mut self,
         what: &'static str,
-        default: &str,
-    ) -> Result<String, TicketError> {
+        default: &'a str,
+    ) -> Result<&'a str, TicketError> {
         let (text, at) = self.read_str(what)?;
         let value = if text == DEFAULT_PLACEHOLDER {
             default
@@ -168,7 +168,7 @@ impl<'a> Reader<'a> {
             text
         };
         self.charge(what, at, value.len())?;
-        Ok(value.to_owned())
+        Ok(value)
     }
 
     /// An `int32` count: not negative, at most `max`, and no more items than the remaining
@@ -327,8 +327,8 @@ mod tests {
         assert_eq!(&bytes[..3], &[2, 0xc3, 0xa9]);
         assert_eq!(&bytes[3..5], &[0xc8, 0x01]);
         let mut r = Reader::new(&bytes);
-        assert_eq!(r.read_string("s").unwrap(), "é");
-        assert_eq!(r.read_string("s").unwrap().len(), 200);
+        assert_eq!(r.read_text("s").unwrap(), "é");
+        assert_eq!(r.read_text("s").unwrap().len(), 200);
         r.finish().unwrap();
     }
 
@@ -344,8 +344,8 @@ mod tests {
         let bytes = w.into_bytes();
         assert_eq!(&bytes[..2], &[1, 0]);
         let mut r = Reader::new(&bytes);
-        assert_eq!(r.read_string_or("t", "x").unwrap(), "x");
-        assert_eq!(r.read_string_or("t", "x").unwrap(), "y");
+        assert_eq!(r.read_text_or("t", "x").unwrap(), "x");
+        assert_eq!(r.read_text_or("t", "x").unwrap(), "y");
     }
 
     #[test]
@@ -356,19 +356,19 @@ mod tests {
             &[0xff, 0xff, 0xff, 0xff, 0x0f],
         ] {
             assert!(matches!(
-                Reader::new(bytes).read_string("s"),
+                Reader::new(bytes).read_text("s"),
                 Err(TicketError::BadLength { .. })
             ));
         }
         assert!(matches!(
-            Reader::new(&[0xff, 0xff, 0xff, 0xff, 0x07]).read_string("s"),
+            Reader::new(&[0xff, 0xff, 0xff, 0xff, 0x07]).read_text("s"),
             Err(TicketError::Truncated {
                 needed: 2_147_483_647,
                 ..
             })
         ));
         assert!(matches!(
-            Reader::new(&[2, 0xff, 0xfe]).read_string("s"),
+            Reader::new(&[2, 0xff, 0xfe]).read_text("s"),
             Err(TicketError::InvalidUtf8 { offset: 1, .. })
         ));
     }
@@ -399,11 +399,11 @@ mod tests {
         let budget = 2 * ALLOCATION_BUDGET_FACTOR + ALLOCATION_BUDGET_SLACK;
         let mut r = Reader::new(&[1, 0]);
         let default = "d".repeat(budget);
-        assert_eq!(r.read_string_or("t", &default).unwrap().len(), budget);
+        assert_eq!(r.read_text_or("t", &default).unwrap().len(), budget);
         let mut r = Reader::new(&[1, 0]);
         let default = "d".repeat(budget + 1);
         assert!(matches!(
-            r.read_string_or("t", &default),
+            r.read_text_or("t", &default),
             Err(TicketError::AllocationBudget {
                 what: "t",
                 offset: 0,
@@ -413,9 +413,9 @@ mod tests {
         // Strings read are charged too: the second placeholder finds the budget spent.
         let mut r = Reader::new(&[1, 0, 1, 0]);
         let default = "d".repeat((4 * ALLOCATION_BUDGET_FACTOR + ALLOCATION_BUDGET_SLACK) / 2 + 1);
-        r.read_string_or("t", &default).unwrap();
+        r.read_text_or("t", &default).unwrap();
         assert!(matches!(
-            r.read_string_or("u", &default),
+            r.read_text_or("u", &default),
             Err(TicketError::AllocationBudget {
                 what: "u",
                 offset: 2,

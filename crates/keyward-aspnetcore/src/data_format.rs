@@ -6,6 +6,7 @@ use keyward::{Protector, Provider};
 use crate::error::{Result, TicketError};
 use crate::serializer::{TicketSerializer, MAX_TICKET_BYTES};
 use crate::ticket::AuthenticationTicket;
+use crate::ticket_view::TicketView;
 
 /// The first purpose of the cookie handler's protector, fixed in .NET "for interop to work".
 pub const COOKIE_AUTHENTICATION_PURPOSE: &str =
@@ -85,6 +86,62 @@ impl TicketDataFormat {
     /// [`TicketError::TooLarge`], [`TicketError::Encoding`], [`TicketError::Unprotect`] (tampered, other scheme
     /// or application, unknown or revoked key), or what the serializer refuses.
     pub fn unprotect(&self, value: &str) -> Result<AuthenticationTicket, TicketError> {
+        let mut buffer = Vec::new();
+        let ticket = self
+            .unprotect_view(value, &mut buffer)
+            .map(|view| view.to_ticket());
+        zeroize::Zeroize::zeroize(&mut buffer);
+        ticket
+    }
+
+    /// [`TicketDataFormat::unprotect`] without copying: the value is decoded into `buffer`,
+    /// opened where it lies, and read as a [`TicketView`] borrowing from it. Once `buffer`
+    /// has room (reused across requests) and the payload's subkeys are cached, this allocates
+    /// only the view's few vectors.
+    ///
+    /// `buffer` then holds the decrypted ticket (claims are personal data): clear it, and
+    /// wipe it if it is reused for anything else.
+    ///
+    /// ```
+    /// use keyward_aspnetcore::{
+    ///     AuthenticationProperties, AuthenticationTicket, ClaimsIdentity, ClaimsPrincipal,
+    ///     TicketDataFormat,
+    /// };
+    /// let provider = keyward::Provider::ephemeral("shop")?;
+    /// let format = TicketDataFormat::for_cookie_scheme(&provider, "Cookies");
+    /// let ticket = AuthenticationTicket::new(
+    ///     "Cookies",
+    ///     ClaimsPrincipal::new(ClaimsIdentity::new("Cookies")),
+    ///     AuthenticationProperties::new(),
+    /// );
+    /// let value = format.protect(&ticket)?;
+    /// let mut buffer = Vec::new();
+    /// let view = format.unprotect_view(&value, &mut buffer)?;
+    /// assert_eq!(view.scheme, "Cookies");
+    /// assert_eq!(view.to_ticket(), ticket);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`TicketDataFormat::unprotect`].
+    pub fn unprotect_view<'b>(
+        &self,
+        value: &str,
+        buffer: &'b mut Vec<u8>,
+    ) -> Result<TicketView<'b>, TicketError> {
+        self.unprotect_bytes(value, buffer)?;
+        TicketView::parse(buffer)
+    }
+
+    /// Decodes and opens a cookie value into `buffer`, which then holds exactly the
+    /// serialized ticket (for [`TicketView::parse`] or
+    /// [`TicketSerializer::deserialize`](crate::TicketSerializer::deserialize)). No
+    /// allocation once `buffer` has room and the payload's subkeys are cached.
+    ///
+    /// # Errors
+    /// [`TicketError::TooLarge`], [`TicketError::Encoding`] or [`TicketError::Unprotect`];
+    /// `buffer` then holds no plaintext.
+    pub fn unprotect_bytes(&self, value: &str, buffer: &mut Vec<u8>) -> Result<(), TicketError> {
         let value = value.trim();
         if value.len() > MAX_PROTECTED_CHARS {
             return Err(TicketError::TooLarge {
@@ -93,13 +150,21 @@ impl TicketDataFormat {
                 max: MAX_PROTECTED_CHARS,
             });
         }
-        let protected =
-            keyward::encoding::base64url_decode(value).map_err(TicketError::Encoding)?;
-        let bytes = self
+        buffer.clear();
+        keyward::encoding::base64url_decode_into(value, buffer).map_err(TicketError::Encoding)?;
+        let base = buffer.as_ptr() as usize;
+        let plaintext = self
             .protector
-            .unprotect(&protected)
+            .unprotect_in_place(buffer)
             .map_err(TicketError::Unprotect)?;
-        TicketSerializer::deserialize(&bytes)
+        let len = plaintext.len();
+        // Where the plaintext lies in `buffer` (after the payload's header), moved to the
+        // front. Address arithmetic only: `plaintext` is a part of `buffer`.
+        let start = plaintext.as_ptr() as usize - base;
+        buffer.copy_within(start..start + len, 0);
+        zeroize::Zeroize::zeroize(&mut buffer[len..]);
+        buffer.truncate(len);
+        Ok(())
     }
 }
 

@@ -60,6 +60,7 @@ mod error;
 mod properties;
 mod serializer;
 mod ticket;
+mod ticket_view;
 
 pub use chunking::{
     ChunkingCookieManager, DEFAULT_CHUNK_SIZE, DEFAULT_COOKIE_ATTRIBUTES, MAX_CHUNKS,
@@ -83,3 +84,4 @@ pub use serializer::{
     MAX_TICKET_BYTES, PROPERTIES_FORMAT_VERSION, TICKET_FORMAT_VERSION,
 };
 pub use ticket::AuthenticationTicket;
+pub use ticket_view::{ClaimView, IdentityView, TicketView};

@@ -17,11 +17,10 @@
 //! strings produced (defaults copied for `"\0"` included) may total at most 16 × the input
 //! plus 64 KiB ([`TicketError::AllocationBudget`]).
 
-mod read;
+pub(crate) mod read;
 mod write;
 
-use crate::binary::{Reader, Writer};
-use crate::claims::ClaimsPrincipal;
+use crate::binary::Writer;
 use crate::error::{Result, TicketError};
 use crate::ticket::AuthenticationTicket;
 
@@ -99,39 +98,7 @@ impl TicketSerializer {
     /// and the byte offset. [`TicketError::AllocationBudget`] when the strings produced, defaults
     /// copied included, would pass 16 × `bytes.len()` + 64 KiB.
     pub fn deserialize(bytes: &[u8]) -> Result<AuthenticationTicket, TicketError> {
-        if bytes.len() > MAX_TICKET_BYTES {
-            return Err(TicketError::TooLarge {
-                what: "the serialized ticket",
-                len: bytes.len(),
-                max: MAX_TICKET_BYTES,
-            });
-        }
-        let mut r = Reader::new(bytes);
-        let version = r.read_i32("the ticket format version")?;
-        if version != TICKET_FORMAT_VERSION {
-            return Err(TicketError::UnsupportedVersion {
-                what: "ticket",
-                found: version,
-                expected: TICKET_FORMAT_VERSION,
-            });
-        }
-        let scheme = r.read_string("the authentication scheme")?;
-        let count = r.read_count(
-            "the identity count",
-            MAX_IDENTITIES,
-            read::MIN_IDENTITY_BYTES,
-        )?;
-        let mut identities = Vec::with_capacity(count);
-        for _ in 0..count {
-            identities.push(read::read_identity(&mut r, 0)?);
-        }
-        let properties = read::read_properties(&mut r)?;
-        r.finish()?;
-        Ok(AuthenticationTicket {
-            scheme,
-            principal: ClaimsPrincipal { identities },
-            properties,
-        })
+        crate::ticket_view::TicketView::parse(bytes).map(|view| view.to_ticket())
     }
 }
 
@@ -139,7 +106,9 @@ impl TicketSerializer {
 #[allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
 mod tests {
     use super::*;
-    use crate::claims::{Claim, ClaimsIdentity, NAME_CLAIM_TYPE, NAME_IDENTIFIER_CLAIM_TYPE};
+    use crate::claims::{
+        Claim, ClaimsIdentity, ClaimsPrincipal, NAME_CLAIM_TYPE, NAME_IDENTIFIER_CLAIM_TYPE,
+    };
     use crate::properties::AuthenticationProperties;
 
     fn hex(bytes: &[u8]) -> String {

@@ -44,15 +44,59 @@ pub fn base64url_encode(data: &[u8]) -> String {
 /// # Errors
 /// [`Error::MalformedPayload`] with [`MalformedReason::InvalidBase64`] for anything else.
 pub fn base64url_decode(text: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    base64url_decode_into(text, &mut out)?;
+    Ok(out)
+}
+
+/// [`base64url_decode`], appending to `out` (no allocation when it has room).
+///
+/// ```
+/// let mut out = b"x".to_vec();
+/// keyward::encoding::base64url_decode_into("-_8", &mut out).unwrap();
+/// assert_eq!(out, [b'x', 0xfb, 0xff]);
+/// assert!(keyward::encoding::base64url_decode_into("-+", &mut out).is_err());
+/// assert_eq!(out, [b'x', 0xfb, 0xff], "as it was after an error");
+/// ```
+///
+/// # Errors
+/// As [`base64url_decode`]; `out` is then as it was.
+pub fn base64url_decode_into(text: &str, out: &mut Vec<u8>) -> Result<()> {
     let invalid = || Error::malformed(MalformedReason::InvalidBase64);
-    let url_safe = text.bytes().any(|b| b == b'-' || b == b'_');
-    let standard = text.bytes().any(|b| b == b'+' || b == b'/');
+    let (url_safe, standard) = alphabets_used(text.as_bytes());
     let engine = match (url_safe, standard) {
         (true, true) => return Err(invalid()),
         (false, true) => &STANDARD_LENIENT,
         _ => &URL_SAFE_LENIENT,
     };
-    engine.decode(text).map_err(|_| invalid())
+    let start = out.len();
+    engine.decode_vec(text, out).map_err(|_| {
+        out.truncate(start);
+        invalid()
+    })
+}
+
+/// Whether `text` holds characters of the URL-safe alphabet (`-`, `_`) and of the standard
+/// one (`+`, `/`). One pass, in fixed-size blocks without early exit so the compiler can
+/// compare many bytes at once (a cookie is read on every request).
+fn alphabets_used(text: &[u8]) -> (bool, bool) {
+    fn scan(block: &[u8]) -> (u8, u8) {
+        let (mut url_safe, mut standard) = (0u8, 0u8);
+        for &b in block {
+            url_safe |= u8::from(b == b'-') | u8::from(b == b'_');
+            standard |= u8::from(b == b'+') | u8::from(b == b'/');
+        }
+        (url_safe, standard)
+    }
+    let (mut url_safe, mut standard) = (0u8, 0u8);
+    let mut blocks = text.chunks_exact(64);
+    for block in &mut blocks {
+        let (u, s) = scan(block);
+        url_safe |= u;
+        standard |= s;
+    }
+    let (u, s) = scan(blocks.remainder());
+    (url_safe | u != 0, standard | s != 0)
 }
 
 /// Encodes standard base64 with padding (the form key XML uses for master keys).
@@ -138,6 +182,28 @@ pub(crate) fn write_varint(out: &mut Vec<u8>, mut value: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The block scan finds each alphabet's characters wherever they lie (in a full block or
+    /// the remainder), as a byte-by-byte scan does.
+    #[test]
+    fn alphabets_are_found_anywhere() {
+        for len in [0usize, 1, 63, 64, 65, 200] {
+            for at in 0..len {
+                for (c, expected) in [
+                    (b'-', (true, false)),
+                    (b'_', (true, false)),
+                    (b'+', (false, true)),
+                    (b'/', (false, true)),
+                    (b'A', (false, false)),
+                ] {
+                    let mut text = vec![b'a'; len];
+                    text[at] = c;
+                    assert_eq!(alphabets_used(&text), expected, "{len} {at} {c}");
+                }
+            }
+        }
+        assert_eq!(alphabets_used(b"-+"), (true, true));
+    }
 
     #[test]
     fn varint_as_binary_writer_writes_it() {

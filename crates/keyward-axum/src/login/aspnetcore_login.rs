@@ -10,12 +10,13 @@ use keyward::time::Duration;
 use keyward::Provider;
 use keyward_aspnetcore::{
     AuthenticationProperties, AuthenticationTicket, ChunkingCookieManager, Claim, ClaimsIdentity,
-    ClaimsPrincipal, CookieHeader, TicketDataFormat,
+    ClaimsPrincipal, CookieHeader, TicketDataFormat, TicketView,
 };
+use zeroize::Zeroizing;
 
 use super::set_cookies::{self, LoginCookies};
-use super::ticket_store::{session_key, TicketStore, SESSION_ID_CLAIM_TYPE};
-use super::user::AspNetCoreUser;
+use super::ticket_store::{TicketStore, SESSION_ID_CLAIM_TYPE};
+use super::user::{range_in, AspNetCoreUser};
 use crate::error::{LoginError, LoginRejection};
 
 /// ASP.NET Core's cookie name for the default scheme (`CookieAuthenticationDefaults.CookiePrefix
@@ -359,39 +360,47 @@ impl AspNetCoreLogin {
             .reassemble(&self.inner.cookie_name)
             .map_err(LoginRejection::invalid)?
             .ok_or(LoginRejection::Missing)?;
-        let ticket = self
-            .inner
+        // Decrypted into one buffer and read in place: the owned ticket is made only when a
+        // server-side session, the validation hook or the handler asks for it.
+        let mut bytes = Zeroizing::new(Vec::new());
+        self.inner
             .format
-            .unprotect(&value)
+            .unprotect_bytes(&value, &mut bytes)
             .map_err(LoginRejection::invalid)?;
-        if self.expired(&ticket) {
+        let view = TicketView::parse(&bytes).map_err(LoginRejection::invalid)?;
+        if self.expired(view.expires_utc()) {
             return Err(LoginRejection::Expired);
         }
-        let ticket = match (session_key(&ticket), self.inner.ticket_store.as_deref()) {
-            (None, None) => ticket,
+        let session = view.find_first(SESSION_ID_CLAIM_TYPE).map(|c| c.value);
+        let ticket = match (session, self.inner.ticket_store.as_deref()) {
+            (None, None) => None,
             (Some(_), None) => return Err(LoginRejection::TicketStoreRequired),
             (None, Some(_)) => return Err(LoginRejection::MissingSessionId),
             (Some(key), Some(store)) => {
                 let stored = store.retrieve(key).ok_or(LoginRejection::SessionNotFound)?;
-                if self.expired(&stored) {
+                if self.expired(stored.properties.expires_utc()) {
                     return Err(LoginRejection::Expired);
                 }
-                stored
+                Some(stored)
             }
         };
         if let Some(validate) = self.inner.validator.as_deref() {
+            let ticket = ticket.unwrap_or_else(|| view.to_ticket());
             if validate(&ticket) == TicketValidation::Reject {
                 return Err(LoginRejection::Rejected);
             }
+            return Ok(AspNetCoreUser::new(ticket));
         }
-        Ok(AspNetCoreUser::new(ticket))
+        if let Some(ticket) = ticket {
+            return Ok(AspNetCoreUser::new(ticket));
+        }
+        let name = view.name().and_then(|name| range_in(&bytes, name));
+        drop(view);
+        Ok(AspNetCoreUser::read(bytes, name))
     }
 
     /// .NET: a ticket whose `ExpiresUtc` is before now fails ("Ticket expired").
-    fn expired(&self, ticket: &AuthenticationTicket) -> bool {
-        ticket
-            .properties
-            .expires_utc()
-            .is_some_and(|expires| expires < self.now())
+    fn expired(&self, expires: Option<keyward::time::OffsetDateTime>) -> bool {
+        expires.is_some_and(|expires| expires < self.now())
     }
 }

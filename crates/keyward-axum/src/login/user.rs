@@ -2,7 +2,11 @@
 
 use std::fmt;
 
-use keyward_aspnetcore::{AuthenticationTicket, Claim, ClaimsPrincipal};
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use keyward_aspnetcore::{AuthenticationTicket, Claim, ClaimsPrincipal, TicketView};
+use zeroize::Zeroizing;
 
 /// The user an ASP.NET Core login cookie names. As an extractor it answers 401 when the
 /// request has no valid login (no cookie, missing chunks, tampered, another application or
@@ -44,15 +48,31 @@ use keyward_aspnetcore::{AuthenticationTicket, Claim, ClaimsPrincipal};
 /// ```
 #[derive(Clone)]
 pub struct AspNetCoreUser {
-    ticket: AuthenticationTicket,
+    inner: UserTicket,
+}
+
+/// Where a user's ticket is: read from a cookie (kept as the decrypted bytes, made into an
+/// owned ticket only when asked for), or owned already (a server-side session, a ticket the
+/// validation hook saw).
+#[derive(Clone)]
+enum UserTicket {
+    Read {
+        /// The serialized ticket, decrypted (personal data: wiped on drop).
+        bytes: Zeroizing<Vec<u8>>,
+        /// Where the name claim's value lies in `bytes`.
+        name: Option<Range<usize>>,
+        ticket: OnceLock<AuthenticationTicket>,
+    },
+    Owned(AuthenticationTicket),
 }
 
 impl fmt::Debug for AspNetCoreUser {
     // Claims are personal data: only the scheme and the number of claims.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ticket = self.ticket();
         f.debug_struct("AspNetCoreUser")
-            .field("scheme", &self.ticket.scheme)
-            .field("claims", &self.claims().count())
+            .field("scheme", &ticket.scheme)
+            .field("claims", &ticket.principal.claims().count())
             .finish_non_exhaustive()
     }
 }
@@ -60,31 +80,81 @@ impl fmt::Debug for AspNetCoreUser {
 impl AspNetCoreUser {
     /// The user of a ticket that opened and passed every check.
     pub(super) fn new(ticket: AuthenticationTicket) -> Self {
-        Self { ticket }
+        Self {
+            inner: UserTicket::Owned(ticket),
+        }
+    }
+
+    /// The user of a serialized ticket that passed every check; `name` is where its name
+    /// lies in `bytes`. The owned ticket is made from `bytes` when first asked for.
+    pub(super) fn read(bytes: Zeroizing<Vec<u8>>, name: Option<Range<usize>>) -> Self {
+        Self {
+            inner: UserTicket::Read {
+                bytes,
+                name,
+                ticket: OnceLock::new(),
+            },
+        }
     }
 
     /// The primary identity's name (its name claim), as .NET's `User.Identity.Name`.
     pub fn name(&self) -> Option<&str> {
-        self.ticket.principal.name()
+        match &self.inner {
+            UserTicket::Read { bytes, name, .. } => name
+                .clone()
+                .and_then(|range| bytes.get(range))
+                .and_then(|name| std::str::from_utf8(name).ok()),
+            UserTicket::Owned(ticket) => ticket.principal.name(),
+        }
     }
 
     /// Every claim of every identity.
     pub fn claims(&self) -> impl Iterator<Item = &Claim> {
-        self.ticket.principal.claims()
+        self.ticket().principal.claims()
     }
 
     /// The principal (.NET's `HttpContext.User`).
     pub fn principal(&self) -> &ClaimsPrincipal {
-        &self.ticket.principal
+        &self.ticket().principal
     }
 
     /// The whole ticket: principal, scheme and properties (`.issued`, `.expires`, …).
     pub fn ticket(&self) -> &AuthenticationTicket {
-        &self.ticket
+        match &self.inner {
+            UserTicket::Read { bytes, ticket, .. } => ticket.get_or_init(|| owned_ticket(bytes)),
+            UserTicket::Owned(ticket) => ticket,
+        }
     }
 
     /// The ticket, taken out.
     pub fn into_ticket(self) -> AuthenticationTicket {
-        self.ticket
+        match self.inner {
+            UserTicket::Read { bytes, ticket, .. } => {
+                ticket.into_inner().unwrap_or_else(|| owned_ticket(&bytes))
+            }
+            UserTicket::Owned(ticket) => ticket,
+        }
+    }
+}
+
+/// Where `part` (a string borrowed from `bytes`) lies in `bytes`; `None` if it is not a part
+/// of them. Address arithmetic only.
+pub(super) fn range_in(bytes: &[u8], part: &str) -> Option<Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(bytes.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= bytes.len()).then_some(start..end)
+}
+
+/// The owned ticket of bytes that were read as a ticket before. They cannot fail to read
+/// again (the same bytes, the same reader); if they did, the user would have no identities,
+/// so no claim, name or role, rather than a panic.
+fn owned_ticket(bytes: &[u8]) -> AuthenticationTicket {
+    match TicketView::parse(bytes) {
+        Ok(view) => view.to_ticket(),
+        Err(_) => AuthenticationTicket::new(
+            "",
+            ClaimsPrincipal::default(),
+            keyward_aspnetcore::AuthenticationProperties::new(),
+        ),
     }
 }
