@@ -111,6 +111,11 @@ impl<'a> Reader<'a> {
     /// `BinaryReader.Read7BitEncodedInt` for a string length: at most five bytes, at most
     /// `i32::MAX`.
     fn read_length(&mut self, what: &'static str) -> Result<usize, TicketError> {
+        // Most strings are shorter than 128 bytes: a one-byte length.
+        if let Some(&byte) = self.bytes.get(self.offset).filter(|&&b| b < 0x80) {
+            self.offset += 1;
+            return Ok(usize::from(byte));
+        }
         let start = self.offset;
         let mut value: u64 = 0;
         for index in 0..5 {
