@@ -158,3 +158,57 @@ fn owned_ticket(bytes: &[u8]) -> AuthenticationTicket {
         ),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+mod tests {
+    use keyward_aspnetcore::{
+        AuthenticationProperties, ClaimsIdentity, TicketSerializer, NAME_CLAIM_TYPE,
+    };
+
+    use super::*;
+
+    fn ticket() -> AuthenticationTicket {
+        let mut identity = ClaimsIdentity::new("Cookies");
+        identity
+            .claims
+            .push(Claim::new("email", "alice@example.com"));
+        identity.claims.push(Claim::new(NAME_CLAIM_TYPE, "alice"));
+        let mut properties = AuthenticationProperties::new();
+        properties.insert(".custom", "x");
+        AuthenticationTicket::new("Cookies", ClaimsPrincipal::new(identity), properties)
+    }
+
+    /// A user read from bytes answers exactly as the owned ticket does, makes that ticket
+    /// once, and shows no claim value in `Debug`.
+    #[test]
+    fn a_user_read_from_bytes_is_the_owned_ticket() {
+        let owned = ticket();
+        let bytes = TicketSerializer::serialize(&owned).unwrap();
+        let view = TicketView::parse(&bytes).unwrap();
+        let name = view.name().and_then(|n| range_in(&bytes, n));
+        drop(view);
+        let user = AspNetCoreUser::read(Zeroizing::new(bytes), name);
+        assert_eq!(user.name(), Some("alice"));
+        assert_eq!(user.ticket(), &owned);
+        assert!(std::ptr::eq(user.ticket(), user.ticket()), "made once");
+        assert_eq!(user.claims().count(), 2);
+        assert_eq!(user.principal(), &owned.principal);
+        let debug = format!("{user:?}");
+        assert!(debug.contains("claims: 2"), "{debug}");
+        assert!(!debug.contains("alice"), "{debug}");
+        assert_eq!(user.clone().into_ticket(), owned);
+
+        let by_owned = AspNetCoreUser::new(owned.clone());
+        assert_eq!(by_owned.name(), user.name());
+        assert_eq!(by_owned.into_ticket(), owned);
+    }
+
+    #[test]
+    fn range_in_finds_only_parts_of_the_bytes() {
+        let bytes = b"hello world".to_vec();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert_eq!(range_in(&bytes, &text[6..]), Some(6..11));
+        assert_eq!(range_in(&bytes, "elsewhere"), None);
+    }
+}
