@@ -17,7 +17,7 @@
 //! strings produced (defaults copied for `"\0"` included) may total at most 16 × the input
 //! plus 64 KiB ([`TicketError::AllocationBudget`]).
 
-pub(crate) mod read;
+mod read;
 mod write;
 
 use crate::binary::Writer;

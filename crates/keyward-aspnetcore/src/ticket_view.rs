@@ -5,11 +5,12 @@
 //! view made owned, so both accept and refuse exactly the same bytes.
 //!
 //! [`TicketSerializer::deserialize`]: crate::TicketSerializer::deserialize
+//!
+//! The reader itself ([`TicketView::parse`]) is in `serializer/read.rs`, beside the writer.
 
 use time::OffsetDateTime;
 
 use crate::claims::{Claim, ClaimsIdentity, ClaimsPrincipal};
-use crate::error::TicketError;
 use crate::properties::{parse_rfc1123, AuthenticationProperties, EXPIRES_KEY, ISSUED_KEY};
 use crate::ticket::AuthenticationTicket;
 
@@ -107,15 +108,6 @@ impl std::fmt::Debug for ClaimView<'_> {
 }
 
 impl<'a> TicketView<'a> {
-    /// Reads a serialized ticket (format version 5) without copying its strings.
-    ///
-    /// # Errors
-    /// As [`TicketSerializer::deserialize`](crate::TicketSerializer::deserialize): the same
-    /// bytes are refused with the same error.
-    pub fn parse(bytes: &'a [u8]) -> Result<Self, TicketError> {
-        crate::serializer::read::read_ticket(bytes)
-    }
-
     /// The first identity's name (its name claim), as .NET's `User.Identity.Name`.
     pub fn name(&self) -> Option<&'a str> {
         self.identities.first().and_then(IdentityView::name)

@@ -10,13 +10,13 @@ use std::fmt;
 
 use keyward::Secret;
 
-use crate::algorithms::{unrecognized, MachineKeyDecryption, MachineKeyValidation};
+use crate::algorithms::{MachineKeyDecryption, MachineKeyValidation};
 use crate::encoding::from_hex;
 use crate::error::{ConfigError, Error, Result, Unrecognized};
 use crate::keys::{parse_decryption, CompatibilityMode, MachineKeys, MissingKey};
+use crate::names::unrecognized;
 
-/// The largest configuration file read (4 MiB).
-pub const MAX_CONFIG_BYTES: usize = 4 << 20;
+pub use crate::limits::MAX_CONFIG_BYTES;
 
 /// A `validationKey` or `decryptionKey` value.
 pub enum KeySetting {

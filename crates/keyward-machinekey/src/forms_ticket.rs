@@ -19,8 +19,7 @@ use crate::kdf::Purpose;
 use crate::keys::MachineKeys;
 use crate::legacy::{self, PrefixMode};
 
-/// The longest ticket value `FormsAuthentication.Decrypt` reads (characters).
-pub const MAX_TICKET_CHARS: usize = 4096;
+pub use crate::limits::MAX_TICKET_CHARS;
 
 /// .NET ticks (100 ns since 0001-01-01 UTC) at the Unix epoch.
 const UNIX_EPOCH_TICKS: i64 = 621_355_968_000_000_000;

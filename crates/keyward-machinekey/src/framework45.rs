@@ -16,8 +16,7 @@ use crate::keys::MachineKeys;
 use crate::primitives::key_fits;
 use crate::primitives::{block_size, cbc_decrypt, cbc_encrypt, constant_time_eq, hmac, sha256};
 
-/// The largest protected value accepted (16 MiB): bounds the work hostile input can cause.
-pub const MAX_PROTECTED_BYTES: usize = 16 << 20;
+pub use crate::limits::MAX_PROTECTED_BYTES;
 
 /// How the IV is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

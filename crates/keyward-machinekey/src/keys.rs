@@ -6,9 +6,10 @@ use std::str::FromStr;
 
 use keyward::Secret;
 
-use crate::algorithms::{unrecognized, MachineKeyDecryption, MachineKeyValidation};
+use crate::algorithms::{MachineKeyDecryption, MachineKeyValidation};
 use crate::encoding::from_hex;
 use crate::error::{Error, Result, SettingError, Unrecognized};
+use crate::names::unrecognized;
 use crate::primitives::{key_fits, HmacAlgorithm};
 
 /// `compatibilityMode`: which crypto the runtime uses for forms tickets and ViewState.

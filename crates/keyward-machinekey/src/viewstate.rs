@@ -13,7 +13,6 @@
 //! The generator is taken from the page (`__VIEWSTATEGENERATOR`), never recomputed: .NET's
 //! culture-aware hash cannot be reproduced for every input.
 
-use crate::algorithms::unrecognized;
 use crate::encoding::{from_base64, to_base64};
 #[cfg(doc)]
 use crate::error::Error;
@@ -22,6 +21,7 @@ use crate::framework45::{self, MAX_PROTECTED_BYTES};
 use crate::kdf::Purpose;
 use crate::keys::MachineKeys;
 use crate::legacy::{self, PrefixMode, SymmetricAlgorithm};
+use crate::names::unrecognized;
 
 /// What identifies the page a ViewState belongs to. Framework45 needs the template source
 /// directory and the type; legacy crypto needs the generator. The ViewStateUserKey serves

@@ -23,8 +23,19 @@ const MIN_ENTRY_BYTES: usize = 2;
 /// Up to this many entries, a repeated key is found by comparing with each earlier one.
 const LINEAR_SCAN_ENTRIES: usize = 16;
 
+impl<'a> TicketView<'a> {
+    /// Reads a serialized ticket (format version 5) without copying its strings.
+    ///
+    /// # Errors
+    /// As [`TicketSerializer::deserialize`](crate::TicketSerializer::deserialize): the same
+    /// bytes are refused with the same error.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, TicketError> {
+        read_ticket(bytes)
+    }
+}
+
 /// A whole serialized ticket, every byte read.
-pub(crate) fn read_ticket(bytes: &[u8]) -> Result<TicketView<'_>, TicketError> {
+fn read_ticket(bytes: &[u8]) -> Result<TicketView<'_>, TicketError> {
     if bytes.len() > MAX_TICKET_BYTES {
         return Err(TicketError::TooLarge {
             what: "the serialized ticket",

@@ -13,9 +13,7 @@ use std::path::PathBuf;
 use time::OffsetDateTime;
 
 use crate::algorithms::{Framework, MachineKeyDecryption, MachineKeyValidation};
-use crate::config::MAX_CONFIG_BYTES;
-use crate::forms_ticket::MAX_TICKET_CHARS;
-use crate::framework45::MAX_PROTECTED_BYTES;
+use crate::limits::{MAX_CONFIG_BYTES, MAX_PROTECTED_BYTES, MAX_TICKET_CHARS};
 
 /// What went wrong. Cryptographic failures are deliberately one variant
 /// ([`Error::InvalidPayload`]): a wrong key, a wrong purpose and a tampered value are the same

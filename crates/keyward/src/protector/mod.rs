@@ -18,49 +18,11 @@ use crate::payload::{self, HEADER_LEN};
 use crate::purpose::aad_tail;
 use crate::subkeys::{DerivedSubkeys, Issuing, SubkeyReuse};
 
-/// What [`Protector::unprotect_allow_revoked`] returns.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Unprotected {
-    /// The plaintext.
-    pub data: Vec<u8>,
-    /// The payload's key has been revoked.
-    pub was_revoked: bool,
-    /// The payload was not protected with the current default key (or its key is revoked):
-    /// protect the data again.
-    pub requires_migration: bool,
-}
+mod opening;
+mod results;
 
-impl fmt::Debug for Unprotected {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Unprotected")
-            .field("data", &format_args!("[{} bytes]", self.data.len()))
-            .field("was_revoked", &self.was_revoked)
-            .field("requires_migration", &self.requires_migration)
-            .finish()
-    }
-}
-
-/// What [`Protector::unprotect_with_key`] returns: the plaintext, and which key opened it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Opened {
-    /// The plaintext.
-    pub data: Vec<u8>,
-    /// The key the payload was protected with.
-    pub key_id: KeyId,
-    /// Whether that key is the ring's current default key (if not, a cookie or token may be
-    /// protected again so it moves to the current key).
-    pub is_default: bool,
-}
-
-impl fmt::Debug for Opened {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Opened")
-            .field("data", &format_args!("[{} bytes]", self.data.len()))
-            .field("key_id", &self.key_id)
-            .field("is_default", &self.is_default)
-            .finish()
-    }
-}
+use opening::{Mode, OpenedAt, Opening};
+pub use results::{Opened, Unprotected};
 
 /// Protects and unprotects data for one purpose chain. Payloads are byte-compatible with
 /// ASP.NET Core's `IDataProtector` for the same key ring, application name and purposes.
@@ -529,62 +491,3 @@ impl Protector {
 
 #[cfg(test)]
 mod tests;
-
-/// Where an unprotect call reads its payload and puts the plaintext.
-enum Opening<'a> {
-    /// A payload read where it lies; the plaintext appended to `out`.
-    Append {
-        payload: &'a [u8],
-        out: &'a mut Vec<u8>,
-    },
-    /// A payload decrypted where it lies.
-    InPlace(&'a mut [u8]),
-}
-
-impl<'a> Opening<'a> {
-    fn append(payload: &'a [u8], out: &'a mut Vec<u8>) -> Self {
-        Self::Append { payload, out }
-    }
-
-    fn payload(&self) -> &[u8] {
-        match self {
-            Self::Append { payload, .. } => payload,
-            Self::InPlace(payload) => payload,
-        }
-    }
-
-    /// Authenticates and decrypts the payload's body with `subkeys`; returns where the
-    /// plaintext lies (in `out`, or in the payload).
-    fn open(self, subkeys: &Subkeys) -> Result<std::ops::Range<usize>> {
-        match self {
-            Self::Append { payload, out } => {
-                let start = out.len();
-                subkeys.decrypt_body_into(&payload[HEADER_LEN..], out)?;
-                Ok(start..out.len())
-            }
-            Self::InPlace(payload) => subkeys
-                .decrypt_body_in_place(&mut payload[HEADER_LEN..])
-                .map(|r| r.start + HEADER_LEN..r.end + HEADER_LEN),
-        }
-    }
-}
-
-/// What an unprotect call found besides the plaintext.
-struct OpenedAt {
-    /// Where the plaintext lies (see [`Opening::open`]).
-    plaintext: std::ops::Range<usize>,
-    key_id: KeyId,
-    was_revoked: bool,
-    requires_migration: bool,
-}
-
-/// What an unprotect call wants to know besides the plaintext.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// The plaintext only (revoked keys refused).
-    Plain,
-    /// Revoked keys opened too, and whether the key is the current default.
-    AllowRevoked,
-    /// Revoked keys refused; which key, and whether it is the current default.
-    ReportKey,
-}
