@@ -384,6 +384,7 @@ impl ProviderBuilder {
             policy: self.policy,
             at_rest,
             ring: ArcSwap::from_pointee(empty),
+            ring_version: std::sync::atomic::AtomicU64::new(0),
             loaded: std::sync::atomic::AtomicBool::new(false),
             process: ArcSwap::from_pointee(ProcessLocal::new(HashSet::new())),
             generation: AtomicU64::new(generation),

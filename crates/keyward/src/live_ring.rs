@@ -32,6 +32,9 @@ pub(crate) struct LiveRing {
     pub(crate) policy: KeyManagementPolicy,
     /// The current snapshot: readers never lock; a refresh swaps in a new `Arc`.
     pub(crate) ring: ArcSwap<KeyRing>,
+    /// Counts the snapshots installed: `protect`'s fast path uses its subkeys only while the
+    /// snapshot they were issued under is still the current one.
+    pub(crate) ring_version: AtomicU64,
     /// Encryption of master keys at rest, and the cache of decrypted ones.
     pub(crate) at_rest: AtRest,
     /// Whether a real ring has been installed (the first install replaces an empty placeholder).
@@ -171,6 +174,18 @@ impl LiveRing {
         self.clock.now()
     }
 
+    /// [`LiveRing::now`] in nanoseconds since the Unix epoch.
+    pub(crate) fn now_unix_nanos(&self) -> i128 {
+        self.clock.now_unix_nanos()
+    }
+
+    /// The version of the current snapshot. Read it before the snapshot: a snapshot is
+    /// installed before its version is counted, so a version read first is never newer than
+    /// the snapshot read after it.
+    pub(crate) fn ring_version(&self) -> u64 {
+        self.ring_version.load(Ordering::Acquire)
+    }
+
     pub(crate) fn policy(&self) -> &KeyManagementPolicy {
         &self.policy
     }
@@ -287,6 +302,7 @@ impl LiveRing {
             tracing::debug!(keys = ring.keys().count(), default_key = ?default_key, location = %ring.location(), "key ring loaded");
             let ring = Arc::new(ring);
             self.ring.store(Arc::clone(&ring));
+            self.ring_version.fetch_add(1, Ordering::Release);
             return ring;
         }
         let before = old.default_key_at(now).map(|k| k.info.id);
@@ -303,6 +319,7 @@ impl LiveRing {
         self.subkeys.retain(|id| ring.contains(id));
         let ring = Arc::new(ring);
         self.ring.store(Arc::clone(&ring));
+        self.ring_version.fetch_add(1, Ordering::Release);
         ring
     }
 

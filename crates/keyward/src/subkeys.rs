@@ -157,6 +157,20 @@ pub(crate) struct Issuing {
     /// The process that started issuing (its fork generation): a forked child never issues
     /// under its parent's key modifier.
     generation: Option<u64>,
+    /// `protect`'s fast path (see [`Issuing::take_fast`]): where these subkeys may be used
+    /// without reading the key ring again.
+    fast: FastWindow,
+}
+
+/// While the key ring snapshot `ring_version` is the current one, and the clock reads in
+/// `from..until` (nanoseconds since the Unix epoch), the key these subkeys belong to is the
+/// default key, no refresh is due and the modifier is within its age: the ring need not be
+/// read. Empty (never holds) unless set.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FastWindow {
+    pub(crate) ring_version: u64,
+    pub(crate) from: i128,
+    pub(crate) until: i128,
 }
 
 /// One part of a key modifier's budget: payloads counted against it, and how many it holds.
@@ -200,6 +214,7 @@ impl Issuing {
             since: now,
             shards,
             generation: crate::crypto::fork::generation(),
+            fast: FastWindow::default(),
         };
         issuing.take_budget();
         issuing
@@ -222,6 +237,25 @@ impl Issuing {
             && self.derived.key_identity == *key_identity
             && !age.is_negative()
             && age < max_age
+            && self.take_budget()
+    }
+
+    /// These subkeys, usable on `protect`'s fast path while `window` holds.
+    pub(crate) fn with_fast_window(mut self, window: FastWindow) -> Self {
+        self.fast = window;
+        self
+    }
+
+    /// The fast path's [`Issuing::take`]: counts one more payload and says whether it may use
+    /// these subkeys, knowing only the current ring version and the time. Same process, the
+    /// ring these subkeys were issued under, inside their window, within budget; when it says
+    /// no, `take` on the full path decides.
+    pub(crate) fn take_fast(&self, ring_version: u64, now_unix_nanos: i128) -> bool {
+        self.fast.ring_version == ring_version
+            && self.fast.from <= now_unix_nanos
+            && now_unix_nanos < self.fast.until
+            && self.generation.is_some()
+            && self.generation == crate::crypto::fork::generation()
             && self.take_budget()
     }
 

@@ -138,6 +138,48 @@ fn a_key_modifier_ends_after_max_age_when_the_clock_goes_back_and_with_its_key()
     assert_ne!(modifier(&payload), third);
 }
 
+/// `protect`'s fast path (no ring read while the issuing subkeys' window holds) ends when a
+/// key created ahead of time activates, not only when the modifier ages out: here a modifier
+/// may live an hour, and the payload after the new key's activation names the new key.
+#[test]
+fn a_key_activated_ahead_of_time_takes_over_at_its_activation() {
+    let minutes = keyward::time::Duration::minutes;
+    let reuse = SubkeyReuse::Bounded {
+        max_payloads: 1000,
+        max_age: SubkeyReuse::MAX_AGE,
+    };
+    for algorithm in ALGORITHMS {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(START));
+        let writer = provider(dir.path(), algorithm, reuse, &clock);
+        let current = writer.protector(["setup"]).protect(b"x").unwrap()[4..20].to_vec();
+        let next = writer
+            .create_key(
+                writer.now() + minutes(30),
+                writer.now() + keyward::time::Duration::days(90),
+            )
+            .unwrap();
+        // A protector that starts issuing on the ring that already holds the next key.
+        let protector = writer.protector(["p"]);
+        let first = protector.protect(b"a").unwrap();
+        assert_eq!(&first[4..20], &current[..], "{algorithm}");
+        // Well before the activation (beyond the 5-minute clock skew): the current key,
+        // the same modifier.
+        clock.advance(minutes(20));
+        let before = protector.protect(b"b").unwrap();
+        assert_eq!(&before[4..20], &current[..], "{algorithm}");
+        assert_eq!(modifier(&before), modifier(&first), "{algorithm}");
+        // Past the activation, the modifier still young enough: the new key, a new modifier.
+        clock.advance(minutes(11));
+        let after = protector.protect(b"c").unwrap();
+        assert_eq!(&after[4..20], &next.to_guid_bytes()[..], "{algorithm}");
+        assert_ne!(modifier(&after), modifier(&before), "{algorithm}");
+        for (payload, text) in [(&first, "a"), (&before, "b"), (&after, "c")] {
+            assert_eq!(protector.unprotect(payload).unwrap(), text.as_bytes());
+        }
+    }
+}
+
 #[test]
 fn cached_subkeys_never_cross_a_purpose_chain_or_an_application() {
     for algorithm in ALGORITHMS {

@@ -142,6 +142,11 @@ impl Subkeys {
         })
     }
 
+    /// The body length for `plaintext_len` bytes under these subkeys.
+    pub(super) fn body_len(&self, plaintext_len: usize) -> usize {
+        body_len(self.validation, plaintext_len)
+    }
+
     /// Expands `K_E` for repeated use (once; later calls are free).
     pub(super) fn expand(&self) {
         self.expanded.get_or_init(|| {

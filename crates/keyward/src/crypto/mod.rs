@@ -231,6 +231,14 @@ impl Subkeys {
         }
     }
 
+    /// The length of the body [`Subkeys::encrypt_body`] appends for `plaintext_len` bytes.
+    pub(crate) fn body_len(&self, plaintext_len: usize) -> usize {
+        match &self.0 {
+            SubkeysOf::Cbc(subkeys) => subkeys.body_len(plaintext_len),
+            SubkeysOf::Gcm(_) => gcm::body_len(plaintext_len),
+        }
+    }
+
     /// Prepares these subkeys for many payloads (CBC: expands `K_E` on the backend that is
     /// fastest once expanded). Idempotent and cheap once done.
     pub(crate) fn prepare_for_reuse(&self) {

@@ -279,6 +279,12 @@ impl KeyRing {
         resolve_default_key(&self.candidates, now, self.policy.resolver())
     }
 
+    /// The span in which [`KeyRing::default_key_at`] gives the same answer without resolving
+    /// again: from `at` (inclusive) to `until` (exclusive).
+    pub(crate) fn default_key_span(&self) -> (OffsetDateTime, OffsetDateTime) {
+        (self.cached.at, self.cached.until)
+    }
+
     /// The default key at `now`: the cached answer when it still holds, else resolved again in
     /// memory (no I/O).
     pub(crate) fn default_key_at(&self, now: OffsetDateTime) -> Option<&RingKey> {

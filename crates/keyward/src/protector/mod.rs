@@ -11,12 +11,13 @@ use crate::crypto::{
 };
 use crate::encoding::{base64url_decode, base64url_encode};
 use crate::error::{Error, Result};
+use crate::key::KeyRing;
 use crate::key::RingKey;
 use crate::key_id::KeyId;
 use crate::live_ring::LiveRing;
 use crate::payload::{self, HEADER_LEN};
 use crate::purpose::aad_tail;
-use crate::subkeys::{DerivedSubkeys, Issuing, SubkeyReuse};
+use crate::subkeys::{DerivedSubkeys, FastWindow, Issuing, SubkeyReuse};
 
 mod opening;
 mod results;
@@ -128,13 +129,19 @@ impl Protector {
     }
 
     fn protect_unrecorded(&self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        if self.protect_fast(plaintext, out)? {
+            return Ok(());
+        }
+        // Read before the snapshot (see `LiveRing::ring_version`).
+        let version = self.shared.ring_version();
         let now = self.shared.now();
         let ring = self.shared.ring();
         if now >= ring.refresh_at() {
             self.shared.local().refresher.request();
         }
         if let Some(key) = ring.default_key_at(now) {
-            return self.protect_with(key, plaintext, now, out);
+            let window = self.fast_window(&ring, version, now);
+            return self.protect_with(key, plaintext, now, window, out);
         }
         drop(ring);
         let ring = self.shared.default_key_from_refresher()?;
@@ -145,7 +152,57 @@ impl Protector {
                 ring_location: ring.location().to_owned(),
                 reason: crate::error::NoDefaultKeyReason::NoKeyQualifies,
             })?;
-        self.protect_with(key, plaintext, now, out)
+        self.protect_with(key, plaintext, now, FastWindow::default(), out)
+    }
+
+    /// `protect` without reading the key ring: under the subkeys this protector is issuing,
+    /// while the snapshot they were issued under is current and the clock is inside their
+    /// window ([`Issuing::take_fast`]). `Ok(false)` when that does not hold: the full path
+    /// decides. (A ring installed while a modifier is issued ends its fast path: the full
+    /// path serves the rest of that modifier's budget or age.)
+    fn protect_fast(&self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<bool> {
+        if self.shared.subkey_reuse == SubkeyReuse::PerPayload {
+            return Ok(false);
+        }
+        let issuing = self.issuing.load();
+        let Some(current) = issuing
+            .as_deref()
+            .filter(|i| i.take_fast(self.shared.ring_version(), self.shared.now_unix_nanos()))
+        else {
+            return Ok(false);
+        };
+        let derived = &current.derived;
+        let start = out.len();
+        out.reserve_exact(HEADER_LEN + derived.subkeys.body_len(plaintext.len()));
+        out.extend_from_slice(&payload::header(derived.key_id));
+        derived
+            .subkeys
+            .encrypt_body(&derived.key_modifier, plaintext, out)
+            .inspect_err(|_| out.truncate(start))?;
+        Ok(true)
+    }
+
+    /// Where subkeys issued now under `ring`'s default key may be used without reading the
+    /// ring again: while it is the current snapshot, its default key holds without resolving
+    /// again, no refresh is due, and the key modifier is younger than its maximum age.
+    fn fast_window(&self, ring: &KeyRing, version: u64, now: OffsetDateTime) -> FastWindow {
+        let SubkeyReuse::Bounded { max_age, .. } = self.shared.subkey_reuse else {
+            return FastWindow::default();
+        };
+        let (at, until) = ring.default_key_span();
+        if now < at || now >= until {
+            return FastWindow::default();
+        }
+        let age_end = time::Duration::try_from(max_age)
+            .ok()
+            .and_then(|age| now.checked_add(age))
+            .unwrap_or(now);
+        let until = until.min(ring.refresh_at()).min(age_end);
+        FastWindow {
+            ring_version: version,
+            from: now.unix_timestamp_nanos(),
+            until: until.unix_timestamp_nanos(),
+        }
     }
 
     /// Appends a payload under `key` to `out`; on failure `out` is as it was.
@@ -154,10 +211,11 @@ impl Protector {
         key: &RingKey,
         plaintext: &[u8],
         now: OffsetDateTime,
+        window: FastWindow,
         out: &mut Vec<u8>,
     ) -> Result<()> {
         let start = out.len();
-        self.append_payload(key, plaintext, now, out)
+        self.append_payload(key, plaintext, now, window, out)
             .inspect_err(|_| out.truncate(start))
     }
 
@@ -166,6 +224,7 @@ impl Protector {
         key: &RingKey,
         plaintext: &[u8],
         now: OffsetDateTime,
+        window: FastWindow,
         out: &mut Vec<u8>,
     ) -> Result<()> {
         let crypto = key.crypto()?;
@@ -205,11 +264,9 @@ impl Protector {
                         }
                         subkeys.encrypt_body(&key_modifier, plaintext, out)?;
                         let derived = self.keep(key, crypto, key_modifier, subkeys);
-                        self.issuing.store(Some(Arc::new(Issuing::new(
-                            derived,
-                            now,
-                            max_payloads,
-                        ))));
+                        let issuing =
+                            Issuing::new(derived, now, max_payloads).with_fast_window(window);
+                        self.issuing.store(Some(Arc::new(issuing)));
                     }
                 }
             }
