@@ -146,13 +146,16 @@ impl DerivedSubkeys {
 
 /// The subkeys a protector is issuing payloads under, with their remaining budget.
 ///
-/// The budget is split into [`Issuing::SHARDS`] counters on cache lines of their own, and a
-/// thread counts on its own counter first, so threads protecting at once do not contend for
-/// one line; a thread whose counter is spent takes from the others, so the whole budget is
-/// used and never exceeded, however the threads share it.
+/// Threads protecting at once must not contend for one counter: the budget is claimed from a
+/// shared pool in chunks of [`Issuing::CHUNK`] into [`Issuing::SHARDS`] counters on cache lines
+/// of their own, and a thread counts on its own counter, touching the pool once per chunk.
+/// When the pool is empty a thread takes what other counters still hold, so the whole budget
+/// is used and never exceeded, however the threads share it.
 pub(crate) struct Issuing {
     pub(crate) derived: Arc<DerivedSubkeys>,
     since: OffsetDateTime,
+    /// Payloads not yet claimed by any shard.
+    pool: AtomicU64,
     shards: [BudgetShard; Issuing::SHARDS],
     /// The process that started issuing (its fork generation): a forked child never issues
     /// under its parent's key modifier.
@@ -173,27 +176,30 @@ pub(crate) struct FastWindow {
     pub(crate) until: i128,
 }
 
-/// One part of a key modifier's budget: payloads counted against it, and how many it holds.
+/// Payloads claimed from the pool and not yet used, for the threads that count here.
 /// Aligned so no two shards share a cache line (128 bytes: adjacent-line prefetch pairs
 /// 64-byte lines on x86).
 #[repr(align(128))]
+#[derive(Default)]
 struct BudgetShard {
-    used: AtomicU64,
-    limit: u64,
+    available: AtomicU64,
 }
 
-impl BudgetShard {
-    /// Counts one payload if this shard has room.
-    fn take(&self) -> bool {
-        // Checked first, so a spent shard is not written again by every thread that visits.
-        self.used.load(Ordering::Relaxed) < self.limit
-            && self.used.fetch_add(1, Ordering::Relaxed) < self.limit
+/// Takes up to `wanted` from `counter` (never below zero); returns how many were taken.
+fn take_up_to(counter: &AtomicU64, wanted: u64) -> u64 {
+    match counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+        (n > 0).then(|| n - n.min(wanted))
+    }) {
+        Ok(before) => before.min(wanted),
+        Err(_) => 0,
     }
 }
 
 impl Issuing {
     /// Budget shards per key modifier (a power of two, at least the cores of most servers).
     pub(crate) const SHARDS: usize = 8;
+    /// Payloads a shard claims from the pool at once.
+    pub(crate) const CHUNK: u64 = 256;
 
     /// Starts issuing under `derived` at `now`, with a budget of `max_payloads`; the first
     /// payload (already made) is counted.
@@ -202,17 +208,11 @@ impl Issuing {
         now: OffsetDateTime,
         max_payloads: u32,
     ) -> Self {
-        let total = u64::from(max_payloads);
-        let shards = Self::SHARDS as u64;
-        let shards = std::array::from_fn(|i| BudgetShard {
-            used: AtomicU64::new(0),
-            // The remainder goes to the first shards: the limits add up to `max_payloads`.
-            limit: total / shards + u64::from((i as u64) < total % shards),
-        });
         let issuing = Self {
             derived,
             since: now,
-            shards,
+            pool: AtomicU64::new(u64::from(max_payloads)),
+            shards: Default::default(),
             generation: crate::crypto::fork::generation(),
             fast: FastWindow::default(),
         };
@@ -259,10 +259,23 @@ impl Issuing {
             && self.take_budget()
     }
 
-    /// Counts one payload on this thread's shard, or on another when that one is spent.
+    /// Counts one payload on this thread's shard: from what it holds, else from a new chunk
+    /// of the pool, else (the pool empty) from what another shard holds.
     fn take_budget(&self) -> bool {
         let own = thread_shard();
-        (0..Self::SHARDS).any(|i| self.shards[(own + i) % Self::SHARDS].take())
+        let shard = &self.shards[own].available;
+        if take_up_to(shard, 1) == 1 {
+            return true;
+        }
+        match take_up_to(&self.pool, Self::CHUNK) {
+            0 => (1..Self::SHARDS)
+                .any(|i| take_up_to(&self.shards[(own + i) % Self::SHARDS].available, 1) == 1),
+            claimed => {
+                // One of the chunk is this payload; the rest waits in this thread's shard.
+                shard.fetch_add(claimed - 1, Ordering::Relaxed);
+                true
+            }
+        }
     }
 }
 
