@@ -318,18 +318,48 @@ proptest! {
 
     #[test]
     fn ensure_never_leaves_a_lapse(ops in proptest::collection::vec(op(), 10..40)) {
-        let mut farm = Farm::new();
-        // Cycle through the operations until two years have passed.
-        for op in ops.iter().cycle().take(MAX_STEPS) {
-            if farm.now() > START + TWO_YEARS {
-                break;
-            }
-            farm.apply(op);
-            if !matches!(op, Op::Ensure { .. }) {
-                // Time moves on even in sequences with few ensures.
-                farm.clock.advance(Duration::days(2));
-            }
-        }
-        farm.ensure();
+        run(&ops);
     }
+}
+
+/// Runs one sequence: its operations cycled until two years have passed, then an `ensure`.
+fn run(ops: &[Op]) {
+    let mut farm = Farm::new();
+    for op in ops.iter().cycle().take(MAX_STEPS) {
+        if farm.now() > START + TWO_YEARS {
+            break;
+        }
+        farm.apply(op);
+        if !matches!(op, Op::Ensure { .. }) {
+            // Time moves on even in sequences with few ensures.
+            farm.clock.advance(Duration::days(2));
+        }
+    }
+    farm.ensure();
+}
+
+/// A sequence the model found: `keys revoke --all` took 16 keys written ahead of use and
+/// wrote only 8 replacements (a fixed bound), leaving a gap.
+#[test]
+fn a_revocation_of_many_pending_keys_leaves_no_lapse() {
+    run(&[
+        Op::New {
+            extra_hours: Some(628),
+        },
+        Op::Jump { hours: 0 },
+        Op::New {
+            extra_hours: Some(193),
+        },
+        Op::Import { extra_hours: 146 },
+        Op::New {
+            extra_hours: Some(579),
+        },
+        Op::New {
+            extra_hours: Some(1012),
+        },
+        Op::New { extra_hours: None },
+        Op::RevokeAll,
+        Op::New { extra_hours: None },
+        Op::New { extra_hours: None },
+    ]);
 }

@@ -128,10 +128,19 @@ impl Provider {
         pending: &dyn Fn(&mut Vec<KeyCandidate>),
     ) -> Result<Vec<PlannedKey>> {
         let mut created = Vec::new();
-        // Each key fills one gap; the bound only guards against a plan that never settles (a
-        // store writer racing this one).
-        for _ in 0..MAX_KEYS_PER_RUN {
+        // Each key fills one gap, and a ring of n keys has at most n + 2 to fill (one per key
+        // a revocation takes, a default and its successor). The bound, fixed by the first
+        // read, only guards against a plan that never settles (a store writer racing this
+        // one).
+        let mut limit = MAX_KEYS_PER_RUN;
+        for round in 0.. {
+            if round >= limit {
+                break;
+            }
             let ring = self.shared.load_ring()?;
+            if round == 0 {
+                limit = limit.max(ring.keys().count() + 2);
+            }
             let now = date::to_ticks_precision(self.now());
             let schedule = ring.schedule(now).with_change(|c| {
                 pending(c);
@@ -162,8 +171,8 @@ impl Provider {
     }
 }
 
-/// The most keys one run writes (a default key, its successor, and keys filling gaps that
-/// revoked pending keys leave).
+/// The fewest keys one run may write (a default key, its successor, and keys filling gaps
+/// that revoked pending keys leave); a larger ring raises it to its key count + 2.
 const MAX_KEYS_PER_RUN: usize = 8;
 
 /// Adds the keys a dry run would have created, as candidates.
