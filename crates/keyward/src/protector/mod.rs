@@ -6,19 +6,18 @@ use std::sync::Arc;
 use arc_swap::ArcSwapOption;
 use time::OffsetDateTime;
 
-use crate::crypto::{
-    Derivation, KdfPrefix, KeyCrypto, KeyIdentity, Label, Subkeys, KEY_MODIFIER_LEN,
-};
+use crate::crypto::{KdfPrefix, KeyIdentity, KEY_MODIFIER_LEN};
 use crate::encoding::{base64url_decode, base64url_encode};
 use crate::error::{Error, Result};
-use crate::key::KeyRing;
 use crate::key::RingKey;
 use crate::key_id::KeyId;
 use crate::live_ring::LiveRing;
 use crate::payload::{self, HEADER_LEN};
 use crate::purpose::aad_tail;
-use crate::subkeys::{DerivedSubkeys, FastWindow, Issuing, SubkeyReuse};
+use crate::subkeys::{FastWindow, Issuing, SubkeyReuse};
 
+mod derivation;
+mod fast_path;
 mod opening;
 mod results;
 
@@ -155,56 +154,6 @@ impl Protector {
         self.protect_with(key, plaintext, now, FastWindow::default(), out)
     }
 
-    /// `protect` without reading the key ring: under the subkeys this protector is issuing,
-    /// while the snapshot they were issued under is current and the clock is inside their
-    /// window ([`Issuing::take_fast`]). `Ok(false)` when that does not hold: the full path
-    /// decides. (A ring installed while a modifier is issued ends its fast path: the full
-    /// path serves the rest of that modifier's budget or age.)
-    fn protect_fast(&self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<bool> {
-        if self.shared.subkey_reuse == SubkeyReuse::PerPayload {
-            return Ok(false);
-        }
-        let issuing = self.issuing.load();
-        let Some(current) = issuing
-            .as_deref()
-            .filter(|i| i.take_fast(self.shared.ring_version(), self.shared.now_unix_nanos()))
-        else {
-            return Ok(false);
-        };
-        let derived = &current.derived;
-        let start = out.len();
-        out.reserve_exact(HEADER_LEN + derived.subkeys.body_len(plaintext.len()));
-        out.extend_from_slice(&payload::header(derived.key_id));
-        derived
-            .subkeys
-            .encrypt_body(&derived.key_modifier, plaintext, out)
-            .inspect_err(|_| out.truncate(start))?;
-        Ok(true)
-    }
-
-    /// Where subkeys issued now under `ring`'s default key may be used without reading the
-    /// ring again: while it is the current snapshot, its default key holds without resolving
-    /// again, no refresh is due, and the key modifier is younger than its maximum age.
-    fn fast_window(&self, ring: &KeyRing, version: u64, now: OffsetDateTime) -> FastWindow {
-        let SubkeyReuse::Bounded { max_age, .. } = self.shared.subkey_reuse else {
-            return FastWindow::default();
-        };
-        let (at, until) = ring.default_key_span();
-        if now < at || now >= until {
-            return FastWindow::default();
-        }
-        let age_end = time::Duration::try_from(max_age)
-            .ok()
-            .and_then(|age| now.checked_add(age))
-            .unwrap_or(now);
-        let until = until.min(ring.refresh_at()).min(age_end);
-        FastWindow {
-            ring_version: version,
-            from: now.unix_timestamp_nanos(),
-            until: until.unix_timestamp_nanos(),
-        }
-    }
-
     /// Appends a payload under `key` to `out`; on failure `out` is as it was.
     fn protect_with(
         &self,
@@ -273,63 +222,6 @@ impl Protector {
         }
         debug_assert_eq!(out.len(), len, "the reservation was sized exactly");
         Ok(())
-    }
-
-    /// Runs `f` with the fastest derivation for `key` under this purpose chain: the cached KDF
-    /// prefix when it is `key`'s, else a new prefix (kept when `keep_prefix`: the key
-    /// `protect` uses), else the label itself.
-    fn with_derivation<R>(
-        &self,
-        key: &RingKey,
-        crypto: &KeyCrypto,
-        keep_prefix: bool,
-        f: impl FnOnce(Derivation<'_>) -> R,
-    ) -> R {
-        let label = Label {
-            key_id: &key.guid_bytes,
-            purposes: &self.aad_tail,
-        };
-        let cached = self.prefix_cache.load();
-        if let Some(hit) = cached
-            .as_deref()
-            .filter(|c| c.key_id == key.info.id && c.key_identity == *crypto.identity())
-        {
-            return f(Derivation::Prefix(&hit.prefix));
-        }
-        drop(cached);
-        match crypto.prefix(label).filter(|_| keep_prefix) {
-            // A new default key: compute its prefix once for this purpose chain.
-            Some(prefix) => {
-                let entry = Arc::new(CachedPrefix {
-                    key_id: key.info.id,
-                    key_identity: *crypto.identity(),
-                    prefix,
-                });
-                let result = f(Derivation::Prefix(&entry.prefix));
-                self.prefix_cache.store(Some(entry));
-                result
-            }
-            None => f(Derivation::Label(&label.parts())),
-        }
-    }
-
-    /// Puts subkeys this protector derived into the provider's cache, and returns them.
-    fn keep(
-        &self,
-        key: &RingKey,
-        crypto: &KeyCrypto,
-        key_modifier: [u8; KEY_MODIFIER_LEN],
-        subkeys: Subkeys,
-    ) -> Arc<DerivedSubkeys> {
-        let derived = Arc::new(DerivedSubkeys {
-            key_id: key.info.id,
-            key_identity: *crypto.identity(),
-            aad_tail: Arc::clone(&self.aad_tail),
-            key_modifier,
-            subkeys,
-        });
-        self.shared.subkeys.insert(Arc::clone(&derived));
-        derived
     }
 
     /// Unprotects a payload made by `protect` (here or by .NET) for the same purpose chain.
