@@ -1,6 +1,6 @@
 //! `protect`'s fast path: the subkeys a protector is issuing, used without reading the key
 //! ring while the snapshot they were issued under is current and the clock is inside their
-//! window (see [`FastWindow`]).
+//! window (see `Issuing::with_fast_window`).
 
 use time::OffsetDateTime;
 
@@ -8,7 +8,7 @@ use super::Protector;
 use crate::error::Result;
 use crate::key::KeyRing;
 use crate::payload::{self, HEADER_LEN};
-use crate::subkeys::{FastWindow, SubkeyReuse};
+use crate::subkeys::SubkeyReuse;
 
 impl Protector {
     /// `protect` without reading the key ring: under the subkeys this protector is issuing,
@@ -38,31 +38,12 @@ impl Protector {
         Ok(true)
     }
 
-    /// Where subkeys issued now under `ring`'s default key may be used without reading the
-    /// ring again: while it is the current snapshot, its default key holds without resolving
-    /// again, no refresh is due, and the key modifier is younger than its maximum age.
-    pub(super) fn fast_window(
-        &self,
-        ring: &KeyRing,
-        version: u64,
-        now: OffsetDateTime,
-    ) -> FastWindow {
-        let SubkeyReuse::Bounded { max_age, .. } = self.shared.subkey_reuse else {
-            return FastWindow::default();
-        };
+    /// Until when subkeys issued now under `ring`'s default key may be used without reading
+    /// the ring again (the modifier's own age bound is added by `Issuing`): while its default
+    /// key holds without resolving again and no refresh is due. `None` when the default key
+    /// was resolved outside the ring's cached span.
+    pub(super) fn fast_until(&self, ring: &KeyRing, now: OffsetDateTime) -> Option<OffsetDateTime> {
         let (at, until) = ring.default_key_span();
-        if now < at || now >= until {
-            return FastWindow::default();
-        }
-        let age_end = time::Duration::try_from(max_age)
-            .ok()
-            .and_then(|age| now.checked_add(age))
-            .unwrap_or(now);
-        let until = until.min(ring.refresh_at()).min(age_end);
-        FastWindow {
-            ring_version: version,
-            from: now.unix_timestamp_nanos(),
-            until: until.unix_timestamp_nanos(),
-        }
+        (at <= now && now < until).then(|| until.min(ring.refresh_at()))
     }
 }

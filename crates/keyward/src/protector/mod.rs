@@ -14,7 +14,11 @@ use crate::key_id::KeyId;
 use crate::live_ring::LiveRing;
 use crate::payload::{self, HEADER_LEN};
 use crate::purpose::aad_tail;
-use crate::subkeys::{FastWindow, Issuing, SubkeyReuse};
+use crate::subkeys::{Issuing, SubkeyReuse};
+
+/// The ring version and the time until which `protect`'s fast path may use newly issued
+/// subkeys (see [`Issuing::with_fast_window`]); `None`: not at all.
+type FastUntil = Option<(u64, OffsetDateTime)>;
 
 mod derivation;
 mod fast_path;
@@ -139,8 +143,8 @@ impl Protector {
             self.shared.local().refresher.request();
         }
         if let Some(key) = ring.default_key_at(now) {
-            let window = self.fast_window(&ring, version, now);
-            return self.protect_with(key, plaintext, now, window, out);
+            let fast = self.fast_until(&ring, now).map(|until| (version, until));
+            return self.protect_with(key, plaintext, now, fast, out);
         }
         drop(ring);
         let ring = self.shared.default_key_from_refresher()?;
@@ -151,7 +155,7 @@ impl Protector {
                 ring_location: ring.location().to_owned(),
                 reason: crate::error::NoDefaultKeyReason::NoKeyQualifies,
             })?;
-        self.protect_with(key, plaintext, now, FastWindow::default(), out)
+        self.protect_with(key, plaintext, now, None, out)
     }
 
     /// Appends a payload under `key` to `out`; on failure `out` is as it was.
@@ -160,11 +164,11 @@ impl Protector {
         key: &RingKey,
         plaintext: &[u8],
         now: OffsetDateTime,
-        window: FastWindow,
+        fast: FastUntil,
         out: &mut Vec<u8>,
     ) -> Result<()> {
         let start = out.len();
-        self.append_payload(key, plaintext, now, window, out)
+        self.append_payload(key, plaintext, now, fast, out)
             .inspect_err(|_| out.truncate(start))
     }
 
@@ -173,7 +177,7 @@ impl Protector {
         key: &RingKey,
         plaintext: &[u8],
         now: OffsetDateTime,
-        window: FastWindow,
+        fast: FastUntil,
         out: &mut Vec<u8>,
     ) -> Result<()> {
         let crypto = key.crypto()?;
@@ -192,7 +196,7 @@ impl Protector {
                 let issuing = self.issuing.load();
                 match issuing
                     .as_deref()
-                    .filter(|i| i.take(&key.info.id, crypto.identity(), now, max_age))
+                    .filter(|i| i.take(&key.info.id, crypto.identity(), now))
                 {
                     Some(current) => {
                         let derived = &current.derived;
@@ -213,8 +217,10 @@ impl Protector {
                         }
                         subkeys.encrypt_body(&key_modifier, plaintext, out)?;
                         let derived = self.keep(key, crypto, key_modifier, subkeys);
-                        let issuing =
-                            Issuing::new(derived, now, max_payloads).with_fast_window(window);
+                        let mut issuing = Issuing::new(derived, now, max_payloads, max_age);
+                        if let Some((version, until)) = fast {
+                            issuing = issuing.with_fast_window(version, until);
+                        }
                         self.issuing.store(Some(Arc::new(issuing)));
                     }
                 }

@@ -21,6 +21,9 @@ use crate::key_id::KeyId;
 pub(crate) struct Issuing {
     pub(crate) derived: Arc<DerivedSubkeys>,
     since: OffsetDateTime,
+    /// When the key modifier's maximum age is reached (the one place that rule is applied:
+    /// [`Issuing::take`] and the fast window both read it).
+    expires: OffsetDateTime,
     /// Payloads not yet claimed by any shard.
     pool: AtomicU64,
     shards: [BudgetShard; Issuing::SHARDS],
@@ -37,10 +40,10 @@ pub(crate) struct Issuing {
 /// default key, no refresh is due and the modifier is within its age: the ring need not be
 /// read. Empty (never holds) unless set.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct FastWindow {
-    pub(crate) ring_version: u64,
-    pub(crate) from: i128,
-    pub(crate) until: i128,
+struct FastWindow {
+    ring_version: u64,
+    from: i128,
+    until: i128,
 }
 
 /// Payloads claimed from the pool and not yet used, for the threads that count here.
@@ -74,10 +77,17 @@ impl Issuing {
         derived: Arc<DerivedSubkeys>,
         now: OffsetDateTime,
         max_payloads: u32,
+        max_age: Duration,
     ) -> Self {
+        // An age beyond what a date can hold ends at once (the builder bounds it to an hour).
+        let expires = time::Duration::try_from(max_age)
+            .ok()
+            .and_then(|age| now.checked_add(age))
+            .unwrap_or(now);
         let issuing = Self {
             derived,
             since: now,
+            expires,
             pool: AtomicU64::new(u64::from(max_payloads)),
             shards: Default::default(),
             generation: crate::crypto::fork::generation(),
@@ -88,28 +98,31 @@ impl Issuing {
     }
 
     /// Counts one more payload and says whether it may use these subkeys: same process (not
-    /// a forked child), same key, within `max_age` of the first (a clock that went back ends
-    /// it too), and within budget.
+    /// a forked child), same key, before its maximum age (a clock that went back before the
+    /// first payload ends it too), and within budget.
     pub(crate) fn take(
         &self,
         key_id: &KeyId,
         key_identity: &KeyIdentity,
         now: OffsetDateTime,
-        max_age: Duration,
     ) -> bool {
-        let age = now - self.since;
-        self.generation.is_some()
-            && self.generation == crate::crypto::fork::generation()
+        self.same_process()
             && self.derived.key_id == *key_id
             && self.derived.key_identity == *key_identity
-            && !age.is_negative()
-            && age < max_age
+            && self.since <= now
+            && now < self.expires
             && self.take_budget()
     }
 
-    /// These subkeys, usable on `protect`'s fast path while `window` holds.
-    pub(crate) fn with_fast_window(mut self, window: FastWindow) -> Self {
-        self.fast = window;
+    /// These subkeys, usable on `protect`'s fast path while the snapshot `ring_version` is
+    /// current and the clock is before `until` (the end of the default key's span, or the
+    /// next refresh) and before the modifier's maximum age.
+    pub(crate) fn with_fast_window(mut self, ring_version: u64, until: OffsetDateTime) -> Self {
+        self.fast = FastWindow {
+            ring_version,
+            from: self.since.unix_timestamp_nanos(),
+            until: until.min(self.expires).unix_timestamp_nanos(),
+        };
         self
     }
 
@@ -121,9 +134,14 @@ impl Issuing {
         self.fast.ring_version == ring_version
             && self.fast.from <= now_unix_nanos
             && now_unix_nanos < self.fast.until
-            && self.generation.is_some()
-            && self.generation == crate::crypto::fork::generation()
+            && self.same_process()
             && self.take_budget()
+    }
+
+    /// Whether this process started issuing (a forked child never issues under its parent's
+    /// key modifier).
+    fn same_process(&self) -> bool {
+        self.generation.is_some() && self.generation == crate::crypto::fork::generation()
     }
 
     /// Counts one payload on this thread's shard: from what it holds, else from a new chunk

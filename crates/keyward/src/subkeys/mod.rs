@@ -23,7 +23,7 @@ use crate::key_id::KeyId;
 
 mod issuing;
 
-pub(crate) use issuing::{FastWindow, Issuing};
+pub(crate) use issuing::Issuing;
 
 /// How many payloads `protect` encrypts under one key modifier (and so one set of derived
 /// subkeys).
@@ -247,30 +247,24 @@ mod tests {
     fn issuing_counts_its_budget_and_its_age() {
         let key = KeyId::random();
         let start = time::macros::datetime!(2026-01-01 00:00 UTC);
-        let issuing = Issuing::new(derived(key, b"p", [1; 16]), start, 3);
         let age = Duration::from_secs(60);
+        let issuing = Issuing::new(derived(key, b"p", [1; 16]), start, 3, age);
         // The first payload was counted by `new`: two more fit a budget of 3.
-        assert!(issuing.take(&key, &IDENTITY, start, age));
-        assert!(issuing.take(&key, &IDENTITY, start, age));
-        assert!(!issuing.take(&key, &IDENTITY, start, age));
+        assert!(issuing.take(&key, &IDENTITY, start));
+        assert!(issuing.take(&key, &IDENTITY, start));
+        assert!(!issuing.take(&key, &IDENTITY, start));
 
-        let issuing = Issuing::new(derived(key, b"p", [1; 16]), start, 100);
+        let issuing = Issuing::new(derived(key, b"p", [1; 16]), start, 100, age);
         let later = |s: i64| start + time::Duration::seconds(s);
-        assert!(issuing.take(&key, &IDENTITY, later(59), age));
+        assert!(issuing.take(&key, &IDENTITY, later(59)));
+        assert!(!issuing.take(&key, &IDENTITY, later(60)), "max_age reached");
+        assert!(!issuing.take(&key, &IDENTITY, later(-1)), "clock went back");
         assert!(
-            !issuing.take(&key, &IDENTITY, later(60), age),
-            "max_age reached"
-        );
-        assert!(
-            !issuing.take(&key, &IDENTITY, later(-1), age),
-            "clock went back"
-        );
-        assert!(
-            !issuing.take(&KeyId::random(), &IDENTITY, start, age),
+            !issuing.take(&KeyId::random(), &IDENTITY, start),
             "another key"
         );
         assert!(
-            !issuing.take(&key, &[8; 16], start, age),
+            !issuing.take(&key, &[8; 16], start),
             "a key replaced under the same id"
         );
     }
@@ -282,9 +276,9 @@ mod tests {
         let start = time::macros::datetime!(2026-01-01 00:00 UTC);
         let age = Duration::from_secs(60);
         for budget in [1u32, 2, 3, 7, 8, 9, 1000] {
-            let issuing = Issuing::new(derived(key, b"p", [1; 16]), start, budget);
+            let issuing = Issuing::new(derived(key, b"p", [1; 16]), start, budget, age);
             let more = (0..budget * 2)
-                .take_while(|_| issuing.take(&key, &IDENTITY, start, age))
+                .take_while(|_| issuing.take(&key, &IDENTITY, start))
                 .count();
             assert_eq!(
                 more + 1,
@@ -292,13 +286,13 @@ mod tests {
                 "one thread spends the whole budget"
             );
 
-            let issuing = Issuing::new(derived(key, b"p", [1; 16]), start, budget);
+            let issuing = Issuing::new(derived(key, b"p", [1; 16]), start, budget, age);
             let taken = std::sync::atomic::AtomicUsize::new(1);
             std::thread::scope(|scope| {
                 for _ in 0..Issuing::SHARDS + 3 {
                     scope.spawn(|| {
                         for _ in 0..budget {
-                            if issuing.take(&key, &IDENTITY, start, age) {
+                            if issuing.take(&key, &IDENTITY, start) {
                                 taken.fetch_add(1, Ordering::Relaxed);
                             }
                         }
