@@ -14,43 +14,14 @@
 
 #![allow(missing_docs)] // criterion_group! generates undocumented public functions.
 #![allow(clippy::unwrap_used)] // Benchmarks unwrap: a failure stops the run with its cause.
-#![allow(unsafe_code)] // A counting global allocator cannot be written without it.
 #![allow(clippy::print_stdout)] // The allocation counts are part of the report.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use keyward::{Algorithm, Protector, SubkeyReuse};
-
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: every call is forwarded to the system allocator unchanged; the counter is a
-// const-initialised thread-local `Cell`, which never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|n| n.set(n.get() + 1));
-        // SAFETY: the caller's contract is passed through.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract is passed through.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|n| n.set(n.get() + 1));
-        // SAFETY: the caller's contract is passed through.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use keyward_testdata::allocations::{allocations_during, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -133,11 +104,12 @@ impl Calls {
     /// Allocations per call, over 1000 warm calls on this thread.
     fn allocations_per_call(&mut self, name: &str) -> f64 {
         const CALLS: u64 = 1000;
-        let before = ALLOCATIONS.with(Cell::get);
-        for _ in 0..CALLS {
-            black_box(self.call(name));
-        }
-        (ALLOCATIONS.with(Cell::get) - before) as f64 / CALLS as f64
+        let allocations = allocations_during(|| {
+            for _ in 0..CALLS {
+                black_box(self.call(name));
+            }
+        });
+        allocations as f64 / CALLS as f64
     }
 }
 

@@ -4,52 +4,16 @@
 //! does not see: it is used when subkeys are derived, not per payload on these paths.)
 
 #![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
-#![allow(unsafe_code)] // A counting global allocator cannot be written without it.
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 
 use keyward::{Algorithm, MemoryRepository, Provider, SubkeyReuse};
-
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: every call is forwarded to the system allocator unchanged; the counter is a
-// const-initialised thread-local `Cell`, which never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|n| n.set(n.get() + 1));
-        // SAFETY: the caller's contract is passed through.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract is passed through.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|n| n.set(n.get() + 1));
-        // SAFETY: the caller's contract is passed through.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use keyward_testdata::allocations::{allocations_during, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn allocations_during(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.with(Cell::get);
-    f();
-    ALLOCATIONS.with(Cell::get) - before
-}
-
 #[test]
 fn protect_allocates_its_output_only_and_a_cached_unprotect_its_plaintext_only() {
-    const ROUNDS: usize = 200;
+    const ROUNDS: u64 = 200;
     for algorithm in [Algorithm::AES_256_CBC_HMACSHA256, Algorithm::AES_256_GCM] {
         for reuse in [SubkeyReuse::DEFAULT, SubkeyReuse::PerPayload] {
             let provider = Provider::builder()
@@ -68,7 +32,7 @@ fn protect_allocates_its_output_only_and_a_cached_unprotect_its_plaintext_only()
                 assert_eq!(protector.unprotect(&payload).unwrap(), data);
             }
 
-            let mut payloads = Vec::with_capacity(ROUNDS);
+            let mut payloads = Vec::with_capacity(200);
             let protects = allocations_during(|| {
                 for _ in 0..ROUNDS {
                     payloads.push(protector.protect(&data).unwrap());
@@ -93,7 +57,7 @@ fn protect_allocates_its_output_only_and_a_cached_unprotect_its_plaintext_only()
 /// are cached.
 #[test]
 fn buffer_variants_allocate_nothing_once_warm() {
-    const ROUNDS: usize = 200;
+    const ROUNDS: u64 = 200;
     for algorithm in [Algorithm::AES_256_CBC_HMACSHA256, Algorithm::AES_256_GCM] {
         let provider = Provider::builder()
             .application_name("app")
