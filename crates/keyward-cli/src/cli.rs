@@ -191,6 +191,10 @@ pub enum Command {
     /// into a cookie.
     #[command(subcommand)]
     Cookie(CookieCommand),
+    /// Serve the key ring to local programs in any language: HTTP/1.1 + JSON on a Unix
+    /// socket (peers by uid) or loopback TCP (bearer token): protect, unprotect, login
+    /// cookies, health, metrics.
+    Serve(crate::serve_args::ServeArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.

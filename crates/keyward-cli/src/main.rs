@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod json_out;
 mod printable;
+mod serve_args;
 mod timespec;
 
 use std::io::IsTerminal;
@@ -17,10 +18,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // unprotect's contract is one line on stderr on failure: library events stay quiet unless
     // KEYWARD_LOG asks for them.
-    init_logging(if matches!(cli.command, Command::Unprotect(_)) {
-        "off"
-    } else {
-        "warn"
+    // `serve` is a service: it says where it listens and what it does at `info`.
+    init_logging(match cli.command {
+        Command::Unprotect(_) => "off",
+        Command::Serve(_) => "info",
+        _ => "warn",
     });
     let result = match &cli.command {
         Command::Protect(args) => commands::protect::run(&cli.global, args),
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
         Command::Doctor(args) => return commands::doctor::run(&cli.global, args),
         Command::Inspect(args) => commands::inspect::run(&cli.global, args),
         Command::Cookie(command) => commands::cookie::run(&cli.global, command),
+        Command::Serve(args) => commands::serve::run(&cli.global, args),
         Command::Completions { shell } => commands::completions::completions(*shell),
         Command::Man { dir } => commands::completions::man(dir.as_deref()),
     };

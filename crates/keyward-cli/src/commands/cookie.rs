@@ -41,7 +41,7 @@ pub fn run(global: &GlobalOptions, command: &CookieCommand) -> Result<(), CliErr
 }
 
 /// .NET's default cookie name for a scheme: `.AspNetCore.` + `Uri.EscapeDataString(scheme)`.
-fn default_cookie_name(scheme: &str) -> String {
+pub(crate) fn default_cookie_name(scheme: &str) -> String {
     let mut name = String::from(".AspNetCore.");
     for byte in scheme.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
@@ -183,7 +183,7 @@ fn print_lines(mut lines: impl Iterator<Item = String>) -> Result<(), CliError> 
 /// default silently); `properties` takes either of its shapes.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TicketJson {
+pub(crate) struct TicketJson {
     #[serde(default)]
     scheme: Option<String>,
     #[serde(default)]

@@ -9,6 +9,7 @@ pub mod inspect;
 pub mod keys;
 pub mod machine_key;
 pub mod protect;
+pub mod serve;
 pub mod timeline;
 pub mod unprotect;
 

@@ -11,6 +11,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_keyward");
 #[allow(unused_imports)] // Each test file uses its own part of this.
 pub use keyward_testdata::testdata_dir;
 
+pub mod sidecar;
+
 /// `keyward --keys-dir DIR --application-name APP ARGS…` with a clean environment.
 pub fn keyward(dir: &Path, app: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut command = Command::new(BIN);
