@@ -77,9 +77,11 @@ impl Policy {
                 (Some(name), None, false) => Subject::Uid(uid_of(name)?),
                 (None, Some(uid), false) => Subject::Uid(uid),
                 (None, None, true) => Subject::Token,
-                _ => return Err(invalid(format!(
+                _ => {
+                    return Err(invalid(format!(
                     "peers[{index}] must name exactly one of \"user\", \"uid\" or \"token\": true"
-                ))),
+                )))
+                }
             };
             match subject {
                 Subject::Uid(uid) if !admission.admits_uid(uid) => {
