@@ -243,7 +243,10 @@ impl Sidecar {
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         while !ready.exists() {
-            assert!(Instant::now() < deadline, "keyward serve never became ready");
+            assert!(
+                Instant::now() < deadline,
+                "keyward serve never became ready"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         Self {

@@ -41,6 +41,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
 
+    /// Re-read the ring every SECONDS (default: the library's 24 hours, as .NET). Redis and
+    /// PostgreSQL push changes at once; a key folder is only re-read, so on a folder this
+    /// bounds how long a revocation takes to reach the sidecar.
+    #[arg(long, value_name = "SECONDS")]
+    pub refresh_period: Option<u64>,
+
     /// The largest request body accepted, in bytes (a larger one is answered 413).
     #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
     pub max_body: usize,

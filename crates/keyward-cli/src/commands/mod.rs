@@ -463,6 +463,32 @@ pub fn open_directory(
 }
 
 fn provider_with(global: &GlobalOptions, access: Access) -> Result<Provider, CliError> {
+    Ok(builder_with(global, access)?.build()?)
+}
+
+/// Builds the provider of a long-running service (`serve`): as [`provider`], but it watches
+/// the store's change notifications (Redis pub/sub, PostgreSQL `LISTEN`) and re-reads the
+/// ring every `refresh_period` when given (the library's default otherwise).
+pub fn service_provider(
+    global: &GlobalOptions,
+    refresh_period: Option<std::time::Duration>,
+) -> Result<Provider, CliError> {
+    let mut builder = builder_with(global, Access::Protect)?.watch_changes(true);
+    if let Some(period) = refresh_period {
+        builder = builder
+            .refresh_period(
+                keyward::time::Duration::try_from(period)
+                    .map_err(|_| CliError::Usage("--refresh-period is too long".into()))?,
+            )
+            .min_refresh_interval(period.min(std::time::Duration::from_millis(250)));
+    }
+    Ok(builder.build()?)
+}
+
+fn builder_with(
+    global: &GlobalOptions,
+    access: Access,
+) -> Result<keyward::ProviderBuilder, CliError> {
     let read_only = matches!(access, Access::Unprotect | Access::Read);
     let name = match access {
         Access::Protect | Access::Unprotect => application_name(global)?,
@@ -493,8 +519,7 @@ fn provider_with(global: &GlobalOptions, access: Access) -> Result<Provider, Cli
         Some(name) => builder.application_name(name),
         None => builder.no_application_discriminator(),
     };
-
-    Ok(builder.build()?)
+    Ok(builder)
 }
 
 #[cfg(test)]

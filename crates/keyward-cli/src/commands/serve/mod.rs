@@ -20,7 +20,7 @@ mod prometheus;
 
 use std::sync::Arc;
 
-use super::{provider, CliError};
+use super::{service_provider, CliError};
 use crate::cli::GlobalOptions;
 use crate::serve_args::ServeArgs;
 
@@ -34,7 +34,13 @@ pub fn run(global: &GlobalOptions, args: &ServeArgs) -> Result<(), CliError> {
         .as_deref()
         .map(|path| policy::Policy::load(path, &admission, args.listen.is_some()))
         .transpose()?;
-    let provider = provider(global)?;
+    let refresh = args.refresh_period.map(std::time::Duration::from_secs);
+    if refresh.is_some_and(|period| period.is_zero()) {
+        return Err(CliError::Usage(
+            "--refresh-period must be at least 1 second".into(),
+        ));
+    }
+    let provider = service_provider(global, refresh)?;
     // As an ASP.NET Core app does at start: a ring without a usable default key gets one
     // now, not on the first request. A store that does not answer is reported, not fatal:
     // /v1/health says so until it answers.

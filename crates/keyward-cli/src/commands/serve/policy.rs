@@ -149,6 +149,7 @@ mod tests {
             allow_uids: uids.to_vec(),
             policy: None,
             ready_file: None,
+            refresh_period: None,
             max_body: 1,
         };
         args.allow_uids = uids.to_vec();
