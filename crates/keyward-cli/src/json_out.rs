@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 
 use serde::Serialize;
-use serde_json::ser::{Formatter, PrettyFormatter};
+use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 
 /// Whether `c` is written as `\uXXXX`: DEL and C1 (U+007F–U+009F), and the bidirectional
 /// controls (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069).
@@ -23,10 +23,10 @@ pub fn must_escape(c: char) -> bool {
     )
 }
 
-/// serde_json's pretty formatter, with [`must_escape`] characters escaped.
-struct TerminalSafe<'a>(PrettyFormatter<'a>);
+/// A serde_json formatter (pretty or compact), with [`must_escape`] characters escaped.
+struct TerminalSafe<F>(F);
 
-impl Formatter for TerminalSafe<'_> {
+impl<F: Formatter> Formatter for TerminalSafe<F> {
     fn write_string_fragment<W: ?Sized + Write>(
         &mut self,
         writer: &mut W,
@@ -44,7 +44,7 @@ impl Formatter for TerminalSafe<'_> {
         writer.write_all(&fragment.as_bytes()[start..])
     }
 
-    // The layout is the pretty formatter's.
+    // The layout is the wrapped formatter's.
     fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
         self.0.begin_array(writer)
     }
@@ -101,6 +101,19 @@ pub fn to_writer_pretty<W: Write, T: ?Sized + Serialize>(
     let mut serializer =
         serde_json::Serializer::with_formatter(writer, TerminalSafe(PrettyFormatter::new()));
     value.serialize(&mut serializer)
+}
+
+/// `serde_json::to_vec` (compact, one line), with [`must_escape`] characters escaped: the
+/// sidecar's answers, which clients may log.
+///
+/// # Errors
+/// As serde_json's: the value does not serialize.
+pub fn to_vec<T: ?Sized + Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(128);
+    let mut serializer =
+        serde_json::Serializer::with_formatter(&mut bytes, TerminalSafe(CompactFormatter));
+    value.serialize(&mut serializer)?;
+    Ok(bytes)
 }
 
 /// `serde_json::to_string_pretty`, with [`must_escape`] characters escaped.
@@ -169,6 +182,20 @@ mod tests {
             &mut found,
         );
         assert!(found.is_empty(), "use crate::json_out instead: {found:?}");
+    }
+
+    #[test]
+    fn compact_is_serde_jsons_compact_layout_with_controls_escaped() {
+        let value = serde_json::json!({"a": [1, {"b": null}], "c": "x\u{9b}y"});
+        let bytes = to_vec(&value).unwrap();
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            r#"{"a":[1,{"b":null}],"c":"x\u009by"}"#
+        );
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap(),
+            value
+        );
     }
 
     #[test]

@@ -84,6 +84,21 @@ impl std::fmt::Display for FileAction {
     }
 }
 
+impl From<keyward_setup::SetupError> for CliError {
+    fn from(error: keyward_setup::SetupError) -> Self {
+        match error {
+            keyward_setup::SetupError::Keyward(error) => Self::Keyward(error),
+            keyward_setup::SetupError::Read { path, source } => Self::File {
+                action: FileAction::Read,
+                path,
+                source,
+            },
+            keyward_setup::SetupError::Invalid(message) => Self::Usage(message),
+            other => Self::Usage(other.to_string()),
+        }
+    }
+}
+
 impl CliError {
     /// A [`CliError::File`] maker for reading `path`, for `map_err`.
     pub fn reading(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
@@ -117,81 +132,26 @@ impl CliError {
 }
 
 /// Key-encryption keys, passphrase and `--require-encryption` from the global options. KEKs
-/// come from files or the environment, never from an argument's value.
+/// come from files or the environment (`KEYWARD_KEK`), never from an argument's value.
 fn at_rest(
-    mut builder: keyward::ProviderBuilder,
+    builder: keyward::ProviderBuilder,
     global: &GlobalOptions,
 ) -> Result<keyward::ProviderBuilder, CliError> {
-    let read = |path: &std::path::Path| {
-        std::fs::read_to_string(path)
-            .map(zeroize::Zeroizing::new)
-            .map_err(CliError::reading(path))
+    let files = keyward_setup::AtRestFiles {
+        kek_files: global.kek_files.clone(),
+        extra_kek: std::env::var("KEYWARD_KEK")
+            .ok()
+            .map(zeroize::Zeroizing::new),
+        passphrase_file: global.passphrase_file.clone(),
+        certificates: global.certificates.clone(),
+        certificate_password_files: global.certificate_password_files.clone(),
+        certificate_password: std::env::var("KEYWARD_CERTIFICATE_PASSWORD")
+            .ok()
+            .map(zeroize::Zeroizing::new),
+        require_encryption: global.require_encryption,
+        accept_unsigned_certificate_keys: global.accept_unsigned_certificate_keys,
     };
-    let mut keks = Vec::new();
-    for path in &global.kek_files {
-        keks.push(
-            keyward::at_rest::Kek::from_base64(&read(path)?)
-                .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?,
-        );
-    }
-    if let Ok(value) = std::env::var("KEYWARD_KEK") {
-        let value = zeroize::Zeroizing::new(value);
-        keks.push(
-            keyward::at_rest::Kek::from_base64(&value)
-                .map_err(|e| CliError::Usage(format!("KEYWARD_KEK: {e}")))?,
-        );
-    }
-    let keks_or_passphrase = !keks.is_empty() || global.passphrase_file.is_some();
-    if let Some(path) = &global.passphrase_file {
-        let passphrase = keyward::at_rest::PassphraseEncryptor::new(&read(path)?)?;
-        builder = builder.passphrase(passphrase);
-    }
-    if !keks.is_empty() {
-        if global.passphrase_file.is_some() {
-            // Both decrypt; the KEKs encrypt.
-            let ring = std::sync::Arc::new(keyward::at_rest::KekRing::new(keks)?);
-            builder = builder.xml_encryptor(ring.clone()).xml_decryptor(ring);
-        } else {
-            builder = builder.key_encryption_keys(keyward::at_rest::KekRing::new(keks)?);
-        }
-    }
-    if !global.certificates.is_empty() {
-        let mut certificates = Vec::new();
-        for (index, path) in global.certificates.iter().enumerate() {
-            let bytes = std::fs::read(path).map_err(CliError::reading(path))?;
-            let certificate = if bytes.starts_with(b"-----BEGIN") {
-                keyward::at_rest::Certificate::from_pem(&String::from_utf8_lossy(&bytes))
-            } else {
-                let password = match global.certificate_password_files.get(index) {
-                    Some(file) => read(file)?,
-                    None => zeroize::Zeroizing::new(
-                        std::env::var("KEYWARD_CERTIFICATE_PASSWORD").unwrap_or_default(),
-                    ),
-                };
-                keyward::at_rest::Certificate::from_pkcs12(
-                    &bytes,
-                    password.trim_end_matches(['\r', '\n']),
-                )
-            }
-            .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
-            certificates.push(certificate);
-        }
-        let encryptor =
-            std::sync::Arc::new(keyward::at_rest::CertificateEncryptor::new(certificates)?);
-        // A KEK or passphrase given too keeps encrypting; certificates always decrypt.
-        builder = if keks_or_passphrase {
-            builder.xml_decryptor(encryptor)
-        } else {
-            builder
-                .xml_encryptor(encryptor.clone())
-                .xml_decryptor(encryptor)
-        };
-    }
-    if global.require_encryption {
-        builder = builder.require_encryption_at_rest();
-    }
-    builder = builder.accept_unsigned_certificate_keys(global.accept_unsigned_certificate_keys);
-    Ok(builder)
+    Ok(files.apply(builder)?)
 }
 
 /// The most a command that reads a payload, cookie or JSON ticket from stdin reads.
@@ -302,11 +262,7 @@ pub fn application_name(global: &GlobalOptions) -> Result<Option<String>, CliErr
 pub fn directory_of(global: &GlobalOptions) -> Option<std::path::PathBuf> {
     match &global.repository {
         None => keys_dir(global).ok(),
-        Some(uri) => {
-            let lower = uri.trim_start().to_ascii_lowercase();
-            (!lower.contains("://"))
-                .then(|| std::path::PathBuf::from(uri.strip_prefix("file:").unwrap_or(uri)))
-        }
+        Some(uri) => keyward_setup::directory_of_uri(uri),
     }
 }
 
@@ -322,144 +278,18 @@ fn keys_dir(global: &GlobalOptions) -> Result<std::path::PathBuf, CliError> {
     Ok(global.keys_dir.clone())
 }
 
-/// Opens a repository from a URI: `file:DIR` or a plain path, `redis://…` (`rediss://`,
-/// `redis+unix://`), `postgres://…` or a libpq `key=value` string (`host=db user=app
-/// dbname=shop`). No message quotes the URI: the stores name themselves without
-/// credentials, an unsupported URI shows by its scheme only, and a string holding
-/// `password=` that is no connection string keyward reads is refused without repeating it.
+/// Opens a repository from a URI (`keyward_setup::open_repository`: `file:DIR` or a plain
+/// path, `redis://…`, `postgres://…` or a libpq `key=value` string; no message quotes it).
 pub fn open_repository(uri: &str, read_only: bool) -> Result<Box<dyn KeyRepository>, CliError> {
-    let lower = uri.trim_start().to_ascii_lowercase();
-    if ["redis://", "rediss://", "redis+unix://"]
-        .iter()
-        .any(|scheme| lower.starts_with(scheme))
-    {
-        return Ok(Box::new(keyward_redis::RedisRepository::open(uri)?));
-    }
-    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-        // Reading never creates the table (a mistyped name is then an error, not an empty ring).
-        let uri = if read_only && !uri.contains("create_table=") {
-            format!(
-                "{uri}{}create_table=false",
-                if uri.contains('?') { '&' } else { '?' }
-            )
-        } else {
-            uri.to_owned()
-        };
-        return Ok(Box::new(keyward_postgres::PostgresRepository::open(&uri)?));
-    }
-    if is_libpq_keywords(uri) {
-        let uri = if read_only && !uri.contains("create_table=") {
-            format!("{} create_table=false", uri.trim_end())
-        } else {
-            uri.to_owned()
-        };
-        return Ok(Box::new(keyward_postgres::PostgresRepository::open(&uri)?));
-    }
-    if holds_password_keyword(uri) {
-        // Not a string keyward reads as PostgreSQL's, and never a folder: not repeated.
-        return Err(CliError::Usage(
-            "the repository holds 'password=' but is no connection string keyward reads: use postgres://… or a libpq string that starts with host=, dbname=, user=, port=… (the value is not repeated)"
-                .into(),
-        ));
-    }
-    if let Some((scheme, _)) = lower.split_once("://") {
-        let scheme = if !scheme.is_empty()
-            && scheme.len() <= 16
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-        {
-            format!("{scheme}://")
-        } else {
-            "URI".to_owned()
-        };
-        return Err(CliError::Usage(format!(
-            "unsupported repository scheme {scheme}: use file:DIR, redis://… or postgres://…"
-        )));
-    }
-    open_directory(
-        std::path::PathBuf::from(uri.strip_prefix("file:").unwrap_or(uri)),
-        read_only,
-    )
+    Ok(keyward_setup::open_repository(uri, read_only)?)
 }
 
-/// The keywords of a libpq connection string (and keyward's PostgreSQL parameters): a
-/// repository whose first word is `KEYWORD=…` for one of these is a PostgreSQL location.
-const LIBPQ_KEYWORDS: &[&str] = &[
-    "host",
-    "hostaddr",
-    "port",
-    "dbname",
-    "user",
-    "password",
-    "passfile",
-    "connect_timeout",
-    "options",
-    "application_name",
-    "sslmode",
-    "sslrootcert",
-    "sslcert",
-    "sslkey",
-    "channel_binding",
-    "target_session_attrs",
-    "keepalives",
-    "keepalives_idle",
-    "table",
-    "schema",
-    "create_table",
-];
-
-/// Whether `uri` is a libpq `key=value` connection string (`host=db user=app dbname=shop`):
-/// its first word is `KEYWORD=…` for a keyword libpq knows. A folder with such a name is
-/// still reachable as `file:NAME`.
-fn is_libpq_keywords(uri: &str) -> bool {
-    uri.split_whitespace()
-        .next()
-        .and_then(|word| word.split_once('='))
-        .is_some_and(|(keyword, _)| LIBPQ_KEYWORDS.contains(&keyword))
-}
-
-/// Whether a word of `uri` starts with `password=` (any case): such a string is never taken
-/// as a folder (whose messages would show it).
-fn holds_password_keyword(uri: &str) -> bool {
-    uri.split_whitespace().any(|word| {
-        word.get(..9)
-            .is_some_and(|start| start.eq_ignore_ascii_case("password="))
-    })
-}
-
-/// Opens a key directory (read-only: it must exist, and is never written). A path that
-/// names something other than a directory is refused, saying what it is.
+/// Opens a key directory (read-only: it must exist, and is never written).
 pub fn open_directory(
     directory: std::path::PathBuf,
     read_only: bool,
 ) -> Result<Box<dyn KeyRepository>, CliError> {
-    if let Ok(metadata) = std::fs::metadata(&directory) {
-        if !metadata.is_dir() {
-            let what = if metadata.is_file() {
-                "is a file, not a directory"
-            } else {
-                "is not a directory"
-            };
-            return Err(CliError::Usage(format!(
-                "{} {what}: --keys-dir (or --repository file:DIR) names the folder that holds the key files",
-                directory.display()
-            )));
-        }
-    }
-    if read_only {
-        if !directory.is_dir() {
-            return Err(CliError::Usage(format!(
-                "no key directory at {}",
-                directory.display()
-            )));
-        }
-        Ok(Box::new(keyward::FileSystemRepository::open_read_only(
-            directory,
-        )?))
-    } else {
-        Ok(Box::new(keyward::FileSystemRepository::open(directory)?))
-    }
+    Ok(keyward_setup::open_directory(directory, read_only)?)
 }
 
 fn provider_with(global: &GlobalOptions, access: Access) -> Result<Provider, CliError> {

@@ -209,7 +209,7 @@ async fn read_body(request: Request<Incoming>, max: usize) -> Result<Vec<u8>, Re
 }
 
 fn json_response(reply: Reply) -> Response<Full<Bytes>> {
-    let body = serde_json::to_vec(&reply.body).unwrap_or_else(|_| b"{}".to_vec());
+    let body = crate::json_out::to_vec(&reply.body).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = reply.status;
     response.headers_mut().insert(

@@ -1,0 +1,206 @@
+//! Repository URIs: `file:DIR` (or a plain path), `redis://…`, `postgres://…` and libpq
+//! `key=value` strings.
+
+use keyward::KeyRepository;
+
+use crate::error::SetupError;
+
+/// The folder a repository URI names, when it names one (`file:DIR` or a plain path; not
+/// Redis or PostgreSQL).
+///
+/// ```
+/// use std::path::PathBuf;
+/// assert_eq!(keyward_setup::directory_of_uri("file:/srv/keys"), Some(PathBuf::from("/srv/keys")));
+/// assert_eq!(keyward_setup::directory_of_uri("redis://cache:6379"), None);
+/// ```
+pub fn directory_of_uri(uri: &str) -> Option<std::path::PathBuf> {
+    let lower = uri.trim_start().to_ascii_lowercase();
+    (!lower.contains("://") && !is_libpq_keywords(uri))
+        .then(|| std::path::PathBuf::from(uri.strip_prefix("file:").unwrap_or(uri)))
+}
+
+/// Opens a repository from a URI: `file:DIR` or a plain path, `redis://…` (`rediss://`,
+/// `redis+unix://`), `postgres://…` or a libpq `key=value` string (`host=db user=app
+/// dbname=shop`). No message quotes the URI: the stores name themselves without
+/// credentials, an unsupported URI shows by its scheme only, and a string holding
+/// `password=` that is no connection string keyward reads is refused without repeating it.
+pub fn open_repository(uri: &str, read_only: bool) -> Result<Box<dyn KeyRepository>, SetupError> {
+    let lower = uri.trim_start().to_ascii_lowercase();
+    if ["redis://", "rediss://", "redis+unix://"]
+        .iter()
+        .any(|scheme| lower.starts_with(scheme))
+    {
+        return Ok(Box::new(keyward_redis::RedisRepository::open(uri)?));
+    }
+    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        // Reading never creates the table (a mistyped name is then an error, not an empty ring).
+        let uri = if read_only && !uri.contains("create_table=") {
+            format!(
+                "{uri}{}create_table=false",
+                if uri.contains('?') { '&' } else { '?' }
+            )
+        } else {
+            uri.to_owned()
+        };
+        return Ok(Box::new(keyward_postgres::PostgresRepository::open(&uri)?));
+    }
+    if is_libpq_keywords(uri) {
+        let uri = if read_only && !uri.contains("create_table=") {
+            format!("{} create_table=false", uri.trim_end())
+        } else {
+            uri.to_owned()
+        };
+        return Ok(Box::new(keyward_postgres::PostgresRepository::open(&uri)?));
+    }
+    if holds_password_keyword(uri) {
+        // Not a string keyward reads as PostgreSQL's, and never a folder: not repeated.
+        return Err(SetupError::Invalid(
+            "the repository holds 'password=' but is no connection string keyward reads: use postgres://… or a libpq string that starts with host=, dbname=, user=, port=… (the value is not repeated)"
+                .into(),
+        ));
+    }
+    if let Some((scheme, _)) = lower.split_once("://") {
+        let scheme = if !scheme.is_empty()
+            && scheme.len() <= 16
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        {
+            format!("{scheme}://")
+        } else {
+            "URI".to_owned()
+        };
+        return Err(SetupError::Invalid(format!(
+            "unsupported repository scheme {scheme}: use file:DIR, redis://… or postgres://…"
+        )));
+    }
+    open_directory(
+        std::path::PathBuf::from(uri.strip_prefix("file:").unwrap_or(uri)),
+        read_only,
+    )
+}
+
+/// The keywords of a libpq connection string (and keyward's PostgreSQL parameters): a
+/// repository whose first word is `KEYWORD=…` for one of these is a PostgreSQL location.
+const LIBPQ_KEYWORDS: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "passfile",
+    "connect_timeout",
+    "options",
+    "application_name",
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "channel_binding",
+    "target_session_attrs",
+    "keepalives",
+    "keepalives_idle",
+    "table",
+    "schema",
+    "create_table",
+];
+
+/// Whether `uri` is a libpq `key=value` connection string (`host=db user=app dbname=shop`):
+/// its first word is `KEYWORD=…` for a keyword libpq knows. A folder with such a name is
+/// still reachable as `file:NAME`.
+fn is_libpq_keywords(uri: &str) -> bool {
+    uri.split_whitespace()
+        .next()
+        .and_then(|word| word.split_once('='))
+        .is_some_and(|(keyword, _)| LIBPQ_KEYWORDS.contains(&keyword))
+}
+
+/// Whether a word of `uri` starts with `password=` (any case): such a string is never taken
+/// as a folder (whose messages would show it).
+fn holds_password_keyword(uri: &str) -> bool {
+    uri.split_whitespace().any(|word| {
+        word.get(..9)
+            .is_some_and(|start| start.eq_ignore_ascii_case("password="))
+    })
+}
+
+/// Opens a key directory (read-only: it must exist, and is never written). A path that
+/// names something other than a directory is refused, saying what it is.
+pub fn open_directory(
+    directory: std::path::PathBuf,
+    read_only: bool,
+) -> Result<Box<dyn KeyRepository>, SetupError> {
+    if let Ok(metadata) = std::fs::metadata(&directory) {
+        if !metadata.is_dir() {
+            let what = if metadata.is_file() {
+                "is a file, not a directory"
+            } else {
+                "is not a directory"
+            };
+            return Err(SetupError::Invalid(format!(
+                "{} {what}: the key repository must be the folder that holds the key files",
+                directory.display()
+            )));
+        }
+    }
+    if read_only {
+        if !directory.is_dir() {
+            return Err(SetupError::Invalid(format!(
+                "no key directory at {}",
+                directory.display()
+            )));
+        }
+        Ok(Box::new(keyward::FileSystemRepository::open_read_only(
+            directory,
+        )?))
+    } else {
+        Ok(Box::new(keyward::FileSystemRepository::open(directory)?))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+mod tests {
+    use super::*;
+
+    fn error(uri: &str) -> String {
+        match open_repository(uri, true) {
+            Err(error) => error.to_string(),
+            Ok(_) => panic!("{uri} opened"),
+        }
+    }
+
+    #[test]
+    fn an_unsupported_scheme_is_named_without_the_rest_of_the_uri() {
+        let message = error("ftp://user:hunter2@host/keys");
+        assert!(message.contains("ftp://"), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+    }
+
+    #[test]
+    fn a_password_in_something_that_is_no_connection_string_is_not_repeated() {
+        let message = error("mydb password=hunter2");
+        assert!(message.contains("password="), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+    }
+
+    #[test]
+    fn a_folder_opens_and_a_missing_one_is_refused_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let message = error(&format!("file:{}", missing.display()));
+        assert!(message.contains("no key directory"), "{message}");
+        assert!(open_repository(&format!("file:{}", dir.path().display()), true).is_ok());
+        let file = dir.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        assert!(error(file.to_str().unwrap()).contains("is a file"));
+    }
+
+    #[test]
+    fn libpq_strings_are_no_folders() {
+        assert!(is_libpq_keywords("host=db user=app dbname=shop"));
+        assert!(!is_libpq_keywords("/srv/keys"));
+        assert_eq!(directory_of_uri("host=db dbname=shop"), None);
+    }
+}
