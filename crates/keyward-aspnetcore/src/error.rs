@@ -4,7 +4,8 @@
 //! of cookies and property keys are shown: they are identifiers, not secrets).
 
 /// A ticket or a cookie error: what reading a login cookie from a request can meet (the
-/// header, its chunks, then the ticket). Its text and source are the inner error's.
+/// header, its chunks, then the ticket, then its expiry). The text and source of a ticket or
+/// cookie error are the inner error's.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -14,6 +15,12 @@ pub enum Error {
     /// The `Cookie:` header or the cookie's chunks.
     #[error(transparent)]
     Cookie(#[from] CookieError),
+    /// The login's `.expires` has passed (ASP.NET Core refuses it too).
+    #[error("the login expired at {expires}")]
+    Expired {
+        /// When it expired.
+        expires: keyward::time::OffsetDateTime,
+    },
 }
 
 /// A `Result` whose error is [`Error`] unless another is named.

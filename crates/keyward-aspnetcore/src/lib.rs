@@ -57,6 +57,7 @@ mod claims;
 mod cookie_header;
 mod data_format;
 mod error;
+mod login;
 mod properties;
 mod serializer;
 mod ticket;
@@ -75,6 +76,7 @@ pub use data_format::{
     MAX_PROTECTED_CHARS,
 };
 pub use error::{CookieError, Error, Result, TicketError};
+pub use login::{default_cookie_name, LoginReader};
 pub use properties::{
     format_rfc1123, parse_rfc1123, AuthenticationProperties, EXPIRES_KEY, ISSUED_KEY,
     PERSISTENT_KEY, REDIRECT_KEY, REFRESH_KEY,

@@ -133,14 +133,15 @@ impl AspNetCoreLogin {
     }
 
     /// The authentication scheme (.NET: `AddCookie("Admin")`): it is a purpose of the
-    /// cookie's protection. The cookie name follows .NET's default (`.AspNetCore.` + scheme)
+    /// cookie's protection. The cookie name follows .NET's default (`.AspNetCore.` + the
+    /// escaped scheme, [`keyward_aspnetcore::default_cookie_name`])
     /// unless [`cookie_named`](Self::cookie_named) comes after.
     #[must_use]
     pub fn for_scheme(mut self, scheme: &str) -> Self {
         let settings = Arc::make_mut(&mut self.inner);
         settings.format = TicketDataFormat::for_cookie_scheme(&settings.provider, scheme);
         settings.scheme = scheme.to_owned();
-        settings.cookie_name = format!(".AspNetCore.{scheme}");
+        settings.cookie_name = keyward_aspnetcore::default_cookie_name(scheme);
         self
     }
 

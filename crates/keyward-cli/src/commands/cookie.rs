@@ -15,9 +15,9 @@ use std::io::Write;
 use keyward::time::format_description::well_known::Rfc3339;
 use keyward::time::{Duration, OffsetDateTime};
 use keyward_aspnetcore::{
-    AuthenticationProperties, AuthenticationTicket, ChunkingCookieManager, Claim, ClaimsIdentity,
-    ClaimsPrincipal, CookieHeader, TicketDataFormat, DEFAULT_ISSUER, MAX_PROTECTED_CHARS,
-    NAME_CLAIM_TYPE, ROLE_CLAIM_TYPE, STRING_VALUE_TYPE,
+    default_cookie_name, AuthenticationProperties, AuthenticationTicket, ChunkingCookieManager,
+    Claim, ClaimsIdentity, ClaimsPrincipal, CookieHeader, TicketDataFormat, DEFAULT_ISSUER,
+    MAX_PROTECTED_CHARS, NAME_CLAIM_TYPE, ROLE_CLAIM_TYPE, STRING_VALUE_TYPE,
 };
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -38,19 +38,6 @@ pub fn run(global: &GlobalOptions, command: &CookieCommand) -> Result<(), CliErr
         CookieCommand::Decode(args) => decode(global, args),
         CookieCommand::Encode(args) => encode(global, args),
     }
-}
-
-/// .NET's default cookie name for a scheme: `.AspNetCore.` + `Uri.EscapeDataString(scheme)`.
-pub(crate) fn default_cookie_name(scheme: &str) -> String {
-    let mut name = String::from(".AspNetCore.");
-    for byte in scheme.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            name.push(char::from(byte));
-        } else {
-            name.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    name
 }
 
 /// A library error ([`keyward_aspnetcore::TicketError`] or

@@ -9,7 +9,7 @@ use keyward::time::format_description::well_known::Rfc3339;
 use keyward::time::OffsetDateTime;
 use keyward::Provider;
 use keyward_aspnetcore::{
-    CookieHeader, TicketDataFormat, TicketError, COOKIE_AUTHENTICATION_PURPOSE,
+    self as aspnetcore, LoginReader, TicketError, COOKIE_AUTHENTICATION_PURPOSE,
     COOKIE_AUTHENTICATION_VERSION_PURPOSE,
 };
 use serde::Deserialize;
@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 
 use super::access::Peer;
 use super::policy::Policy;
-use crate::commands::cookie::{default_cookie_name, TicketJson};
+use crate::commands::cookie::TicketJson;
 
 /// An answer: a status and a JSON body.
 #[derive(Debug)]
@@ -219,41 +219,34 @@ impl Operations {
             .get(..7)
             .filter(|prefix| prefix.eq_ignore_ascii_case("cookie:"))
             .map_or(header, |_| header[7..].trim_start());
-        // The scheme's cookie (or the one named), its chunks put back together; unlike
-        // `cookie decode`, another lone cookie is never taken for it.
-        let cookies = CookieHeader::parse(header)
-            .map_err(|e| no_login("no_cookie", keyward::error_chain(&e)))?;
-        let name = request
-            .cookie_name
-            .clone()
-            .unwrap_or_else(|| default_cookie_name(&request.scheme));
-        let value = cookies
-            .reassemble(&name)
-            .map_err(|e| no_login("no_cookie", keyward::error_chain(&e)))?
-            .ok_or_else(|| {
-                no_login(
-                    "no_cookie",
-                    format!("the Cookie header has no cookie named {name:?}"),
-                )
-            })?;
-        let format = TicketDataFormat::for_cookie_scheme(&self.provider, &request.scheme);
-        let ticket = format.unprotect(&value).map_err(|e| {
-            let reason = match &e {
-                TicketError::Unprotect(inner) | TicketError::Encoding(inner) => {
-                    inner.kind().as_str()
-                }
-                _ => Reason::Malformed.as_str(),
-            };
-            no_login(reason, keyward::error_chain(&e))
-        })?;
-        if let Some(expires) = ticket.properties.expires_utc() {
-            if expires <= self.provider.now() {
-                return Err(no_login(
-                    Reason::Expired.as_str(),
-                    "the login expired".into(),
-                ));
-            }
+        let mut reader = LoginReader::new(&self.provider, &request.scheme);
+        if let Some(name) = request.cookie_name {
+            reader = reader.cookie_named(name);
         }
+        // Unlike `cookie decode`, a lone cookie of another name is never taken for it.
+        let ticket = match reader.read(header, self.provider.now()) {
+            Ok(Some(ticket)) => ticket,
+            Ok(None) => {
+                return Err(no_login(
+                    "no_cookie",
+                    format!(
+                        "the Cookie header has no cookie named {:?}",
+                        reader.cookie_name()
+                    ),
+                ))
+            }
+            Err(error) => {
+                let reason = match &error {
+                    aspnetcore::Error::Ticket(
+                        TicketError::Unprotect(inner) | TicketError::Encoding(inner),
+                    ) => inner.kind().as_str(),
+                    aspnetcore::Error::Expired { .. } => Reason::Expired.as_str(),
+                    aspnetcore::Error::Cookie(_) => "no_cookie",
+                    _ => Reason::Malformed.as_str(),
+                };
+                return Err(no_login(reason, keyward::error_chain(&error)));
+            }
+        };
         let json = serde_json::to_value(TicketJson::from(&ticket)).map_err(|e| {
             Reply::error(
                 StatusCode::INTERNAL_SERVER_ERROR,
