@@ -7,15 +7,60 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
 create_exception!(keyward, Error, PyException, "Any keyward failure.");
-create_exception!(keyward, ConfigurationError, Error, "The provider's settings cannot be used (a missing file, a bad URI or key file).");
-create_exception!(keyward, InvalidPayload, Error, "The payload was tampered with, or made for other purposes or another application.");
-create_exception!(keyward, MalformedPayload, Error, "The text is not a payload.");
-create_exception!(keyward, KeyNotFound, Error, "The payload's key is not in the key ring (after a refresh).");
-create_exception!(keyward, KeyUnreadable, Error, "The payload's key is in the ring but cannot be used (its XML or its at-rest encryption).");
-create_exception!(keyward, KeyRevoked, Error, "The payload's key has been revoked.");
-create_exception!(keyward, Expired, Error, "A time-limited payload (or a login) past its expiry.");
-create_exception!(keyward, NoDefaultKey, Error, "No key can protect now (and none could be created).");
-create_exception!(keyward, RepositoryError, Error, "The key store failed or does not answer.");
+create_exception!(
+    keyward,
+    ConfigurationError,
+    Error,
+    "The provider's settings cannot be used (a missing file, a bad URI or key file)."
+);
+create_exception!(
+    keyward,
+    InvalidPayload,
+    Error,
+    "The payload was tampered with, or made for other purposes or another application."
+);
+create_exception!(
+    keyward,
+    MalformedPayload,
+    Error,
+    "The text is not a payload."
+);
+create_exception!(
+    keyward,
+    KeyNotFound,
+    Error,
+    "The payload's key is not in the key ring (after a refresh)."
+);
+create_exception!(
+    keyward,
+    KeyUnreadable,
+    Error,
+    "The payload's key is in the ring but cannot be used (its XML or its at-rest encryption)."
+);
+create_exception!(
+    keyward,
+    KeyRevoked,
+    Error,
+    "The payload's key has been revoked."
+);
+create_exception!(
+    keyward,
+    Expired,
+    Error,
+    "A time-limited payload (or a login) past its expiry."
+);
+create_exception!(
+    keyward,
+    NoDefaultKey,
+    Error,
+    "No key can protect now (and none could be created)."
+);
+create_exception!(
+    keyward,
+    RepositoryError,
+    Error,
+    "The key store failed or does not answer."
+);
 
 /// Adds the exception classes to the module.
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -50,7 +50,11 @@ impl Protector {
     /// The purposes after the application name.
     #[getter]
     fn purposes(&self) -> Vec<String> {
-        self.inner.purposes().get(self.hidden..).unwrap_or(&[]).to_vec()
+        self.inner
+            .purposes()
+            .get(self.hidden..)
+            .unwrap_or(&[])
+            .to_vec()
     }
 
     /// A protector for these purposes followed by `purposes`.
@@ -77,7 +81,11 @@ impl Protector {
     }
 
     /// Unprotects a payload (str or bytes); returns the plaintext bytes.
-    fn unprotect<'py>(&self, py: Python<'py>, payload: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    fn unprotect<'py>(
+        &self,
+        py: Python<'py>,
+        payload: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let text = payload_text(payload)?;
         let inner = &self.inner;
         let plaintext = py
@@ -115,12 +123,21 @@ impl TimeLimitedProtector {
     /// The purposes after the application name.
     #[getter]
     fn purposes(&self) -> Vec<String> {
-        self.inner.purposes().get(self.hidden..).unwrap_or(&[]).to_vec()
+        self.inner
+            .purposes()
+            .get(self.hidden..)
+            .unwrap_or(&[])
+            .to_vec()
     }
 
     /// Protects `data` until `expires` (a timezone-aware datetime); returns the payload.
     #[pyo3(signature = (data, *, expires))]
-    fn protect(&self, py: Python<'_>, data: &Bound<'_, PyAny>, expires: &Bound<'_, PyAny>) -> PyResult<String> {
+    fn protect(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        expires: &Bound<'_, PyAny>,
+    ) -> PyResult<String> {
         let plaintext = input_bytes(data, "data")?;
         let expires = to_offset(expires)?;
         let inner = &self.inner;

@@ -84,7 +84,9 @@ impl Provider {
                 if seconds.is_finite() && seconds >= 0.001 {
                     Ok(std::time::Duration::from_secs_f64(seconds))
                 } else {
-                    Err(PyValueError::new_err("refresh_period must be a positive number of seconds"))
+                    Err(PyValueError::new_err(
+                        "refresh_period must be a positive number of seconds",
+                    ))
                 }
             })
             .transpose()?;
@@ -162,7 +164,8 @@ impl Provider {
 
     /// Re-reads the ring from the store now.
     fn refresh(&self, py: Python<'_>) -> PyResult<()> {
-        py.detach(|| self.inner.refresh()).map_err(|e| from_keyward(&e))
+        py.detach(|| self.inner.refresh())
+            .map_err(|e| from_keyward(&e))
     }
 
     /// The ASP.NET Core login in a `Cookie` header (its value: `name=value; …`), for the

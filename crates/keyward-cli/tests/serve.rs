@@ -613,3 +613,136 @@ fn sigterm_stops_it_cleanly_and_a_stale_socket_is_replaced() {
     assert!(!output.status.success());
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "data");
 }
+
+/// The vectors of `kind` in `testdata/vectors/FILE`.
+fn vectors(file: &str, kind: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(testdata_dir().join("vectors").join(file)).unwrap();
+    let all: Value = serde_json::from_str(&text).unwrap();
+    all["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["kind"] == kind)
+        .cloned()
+        .collect()
+}
+
+/// The purpose edge-case vectors through the sidecar: a ring written from each vector's
+/// master key (the unencrypted key XML of testdata as the template).
+#[test]
+fn the_purpose_vectors_open_through_the_sidecar() {
+    let template =
+        std::fs::read_to_string(testdata_dir().join("vectors/keys/unencrypted.xml")).unwrap();
+    let template = template.trim_start_matches('\u{feff}');
+    let all = vectors("keyward-purposes.json", "purpose_edge_payload");
+    assert!(all.len() >= 10);
+    for vector in &all {
+        let inputs = &vector["inputs"];
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        std::fs::create_dir(&keys).unwrap();
+        let master = STANDARD.encode(hex_bytes(inputs["master_key_hex"].as_str().unwrap()));
+        let mut xml = template
+            .replace("6417072d-bd2e-4737-8995-fd280fe00251", inputs["key_id"].as_str().unwrap())
+            .replace(
+                "4spzUFTZ6BOimQExKLSlcZmN7JmzsZP+8B7ynFMlwss5eCXWXDojqy+zq0ov1t0ImMgU5P5PqO3ZusXu5jPcvQ==",
+                &master,
+            );
+        if inputs["algorithm"]
+            .as_str()
+            .unwrap()
+            .starts_with("AES_256_GCM")
+        {
+            xml = xml.replace(
+                "<encryption algorithm=\"AES_256_CBC\" />\n      <validation algorithm=\"HMACSHA256\" />",
+                "<encryption algorithm=\"AES_256_GCM\" />",
+            );
+            assert!(xml.contains("AES_256_GCM"));
+        }
+        std::fs::write(keys.join("key.xml"), xml).unwrap();
+        let chain: Vec<&str> = inputs["purposes_full_chain"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        let sidecar = Sidecar::start(dir.path(), &keys, chain[0], &[]);
+        let answer = sidecar.call(
+            "POST",
+            "/v1/unprotect",
+            Some(&json!({"purposes": chain[1..], "payload": vector["expected"]["protected_base64url"]})),
+        );
+        assert_eq!(answer.status, 200, "{}: {}", vector["name"], answer.body);
+        assert_eq!(
+            answer.json()["plaintext"],
+            b64(inputs["plaintext_utf8"].as_str().unwrap().as_bytes()),
+            "{}",
+            vector["name"]
+        );
+    }
+}
+
+/// .NET projects' end-to-end vectors (certificate-encrypted keys) through the sidecar.
+#[test]
+fn the_end_to_end_vectors_open_through_the_sidecar() {
+    for vector in vectors("aspnetcore.json", "end_to_end_unprotect") {
+        let inputs = &vector["inputs"];
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        std::fs::create_dir(&keys).unwrap();
+        std::fs::copy(
+            testdata_dir()
+                .join("vectors")
+                .join(inputs["key_xml_file"].as_str().unwrap()),
+            keys.join("key.xml"),
+        )
+        .unwrap();
+        let pfx = dir.path().join("cert.pfx");
+        std::fs::write(
+            &pfx,
+            STANDARD
+                .decode(inputs["pfx_base64"].as_str().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        let password = dir.path().join("password");
+        std::fs::write(&password, inputs["pfx_password"].as_str().unwrap()).unwrap();
+        let chain: Vec<&str> = inputs["purposes_full_chain"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        let sidecar = Sidecar::start(
+            dir.path(),
+            &keys,
+            chain[0],
+            &[
+                "--certificate",
+                pfx.to_str().unwrap(),
+                "--certificate-password-file",
+                password.to_str().unwrap(),
+            ],
+        );
+        let answer = sidecar.call(
+            "POST",
+            "/v1/unprotect",
+            Some(&json!({"purposes": chain[1..], "payload": inputs["protected_base64url"]})),
+        );
+        assert_eq!(answer.status, 200, "{}: {}", vector["name"], answer.body);
+        assert_eq!(
+            answer.json()["plaintext"],
+            b64(vector["expected"]["plaintext_utf8"]
+                .as_str()
+                .unwrap()
+                .as_bytes())
+        );
+    }
+}
+
+fn hex_bytes(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
