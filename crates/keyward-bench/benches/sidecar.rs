@@ -5,7 +5,9 @@
 //! itself.
 //!
 //! Needs the release binary: `cargo build --release -p keyward-cli` (or `KEYWARD_BIN`), then
-//! `cargo bench -p keyward-bench --bench sidecar`.
+//! `cargo bench -p keyward-bench --bench sidecar`. With `KEYWARD_PYTHON` naming a Python that
+//! has the `keyward` package installed, the Python package's rows (per call, through Python)
+//! are measured in the same run, on the same ring (`bindings/python/bench/bench.py`).
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // A bench: a panic is a failure; it prints its table.
 
 use std::io::{Read, Write};
@@ -61,6 +63,7 @@ fn main() {
 
     println!("| call | where | clients | p50 | p99 | throughput |");
     println!("|---|---|---|---|---|---|");
+    python_rows(dir.path(), &keys, &login);
     let format = TicketDataFormat::for_cookie_scheme(&provider, "Cookies");
     for (name, path, body) in &bodies {
         let in_process = time_calls(ONE_CLIENT_CALLS, || match *name {
@@ -113,6 +116,29 @@ fn main() {
             );
         }
     }
+}
+
+/// The Python package's rows, when `KEYWARD_PYTHON` names an interpreter that has it.
+fn python_rows(dir: &Path, keys: &Path, login: &str) {
+    let Some(python) = std::env::var_os("KEYWARD_PYTHON") else {
+        return;
+    };
+    let cookie = dir.join("cookie-header");
+    std::fs::write(&cookie, login).unwrap();
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bindings/python/bench/bench.py");
+    let output = Command::new(python)
+        .arg(script)
+        .arg(keys)
+        .arg(&cookie)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the Python bench failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    print!("{}", String::from_utf8_lossy(&output.stdout));
 }
 
 fn row(call: &str, place: &str, clients: usize, times: &[Duration], per_second: Option<f64>) {
