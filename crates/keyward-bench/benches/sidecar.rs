@@ -125,8 +125,7 @@ fn python_rows(dir: &Path, keys: &Path, login: &str) {
     };
     let cookie = dir.join("cookie-header");
     std::fs::write(&cookie, login).unwrap();
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bindings/python/bench/bench.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bindings/python/bench/bench.py");
     let output = Command::new(python)
         .arg(script)
         .arg(keys)
