@@ -70,8 +70,11 @@ pub struct GlobalOptions {
     #[arg(long, global = true, value_enum, default_value_t = ContentRootRuleArg::Net7, requires = "content_root")]
     pub content_root_rule: ContentRootRuleArg,
 
-    /// Use the key folder .NET uses when an app configures none: $HOME/.aspnet/DataProtection-Keys
-    /// (Windows: %LOCALAPPDATA%\ASP.NET\DataProtection-Keys). Wins over --keys-dir.
+    /// Use the key folder .NET uses when an app configures none, in .NET's order: Azure App
+    /// Service's $HOME/ASP.NET/DataProtection-Keys (WEBSITE_INSTANCE_ID set), else the user
+    /// profile's (LOCALAPPDATA, USERPROFILE, then $HOME/.aspnet/DataProtection-Keys; Windows:
+    /// %LOCALAPPDATA%\ASP.NET\DataProtection-Keys). `doctor` says which and why. Wins over
+    /// --keys-dir.
     #[arg(long, global = true, conflicts_with = "repository")]
     pub dotnet_default_keys: bool,
 
@@ -669,27 +672,6 @@ pub fn default_keys_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
         .join("keyward")
         .join("keys")
-}
-
-/// The folder .NET's Data Protection uses when an app configures no key storage:
-/// `$HOME/.aspnet/DataProtection-Keys`, or `%LOCALAPPDATA%\ASP.NET\DataProtection-Keys` on
-/// Windows.
-pub fn dotnet_default_keys_dir() -> Option<PathBuf> {
-    if cfg!(windows) {
-        std::env::var_os("LOCALAPPDATA").map(|base| {
-            PathBuf::from(base)
-                .join("ASP.NET")
-                .join("DataProtection-Keys")
-        })
-    } else {
-        std::env::var_os("HOME")
-            .filter(|home| !home.is_empty())
-            .map(|home| {
-                PathBuf::from(home)
-                    .join(".aspnet")
-                    .join("DataProtection-Keys")
-            })
-    }
 }
 
 #[cfg(test)]

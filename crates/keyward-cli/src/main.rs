@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod dotnet_keys;
 mod json_out;
 mod printable;
 mod serve_args;

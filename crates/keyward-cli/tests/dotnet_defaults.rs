@@ -48,7 +48,20 @@ fn ring_dir() -> std::path::PathBuf {
 
 /// `keyward ARGS…` with no keyward environment and HOME set to `home`.
 fn run(home: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
+    run_with(home, &[], args)
+}
+
+/// As [`run`], with more environment variables (and none of .NET's other key-folder
+/// variables unless given).
+fn run_with(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut command = Command::new(BIN);
+    for name in ["WEBSITE_INSTANCE_ID", "LOCALAPPDATA", "USERPROFILE"] {
+        command.env_remove(name);
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
         .env_remove("KEYWARD_KEYS_DIR")
         .env_remove("KEYWARD_APPLICATION_NAME")
         .env_remove("KEYWARD_CONTENT_ROOT")
@@ -180,4 +193,80 @@ fn an_application_name_without_the_trailing_separator_gets_a_hint() {
         ],
     ));
     assert!(!error.contains("trailing separator"), "{error}");
+}
+
+/// On Azure App Service (`WEBSITE_INSTANCE_ID` set) .NET keeps keys in
+/// `$HOME/ASP.NET/DataProtection-Keys`, before the user profile's folder: so does
+/// `--dotnet-default-keys`, and `doctor` says which folder and why.
+#[test]
+fn app_service_keys_are_found_where_dotnet_puts_them() {
+    let case = unconfigured_case();
+    let home = tempfile::tempdir().unwrap();
+    let keys = home.path().join("ASP.NET/DataProtection-Keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    for entry in std::fs::read_dir(ring_dir()).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), keys.join(entry.file_name())).unwrap();
+    }
+    let app_service = [("WEBSITE_INSTANCE_ID", "0123abcd")];
+    let args = [
+        "--dotnet-default-keys",
+        "--content-root",
+        &case.content_root,
+        "unprotect",
+        "--purpose",
+        &case.purpose,
+        &case.payload,
+    ];
+    assert_eq!(
+        ok(&run_with(home.path(), &app_service, &args)),
+        case.plaintext
+    );
+    // Off App Service, the same HOME means $HOME/.aspnet/DataProtection-Keys: not there.
+    let elsewhere = run_with(home.path(), &[], &args);
+    assert!(!elsewhere.status.success());
+
+    let doctor = run_with(
+        home.path(),
+        &app_service,
+        &[
+            "--dotnet-default-keys",
+            "--content-root",
+            "/x",
+            "doctor",
+            "--json",
+        ],
+    );
+    let report: Value = serde_json::from_slice(&doctor.stdout).unwrap();
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "config.dotnet_default_keys")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(finding["severity"], "info");
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.contains("WEBSITE_INSTANCE_ID") && message.contains("ASP.NET/DataProtection-Keys"),
+        "{message}"
+    );
+}
+
+/// Without any of the variables .NET reads, there is no folder to use: said, not guessed.
+#[test]
+fn no_profile_means_no_default_folder() {
+    let output = Command::new(BIN)
+        .env_clear()
+        .env("KEYWARD_LOG", "error")
+        .args([
+            "--dotnet-default-keys",
+            "--no-application-name",
+            "keys",
+            "list",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("registry"), "{stderr}");
 }

@@ -269,11 +269,9 @@ pub fn directory_of(global: &GlobalOptions) -> Option<std::path::PathBuf> {
 /// The key directory: .NET's default folder with `--dotnet-default-keys`, else `--keys-dir`.
 fn keys_dir(global: &GlobalOptions) -> Result<std::path::PathBuf, CliError> {
     if global.dotnet_default_keys {
-        return crate::cli::dotnet_default_keys_dir().ok_or_else(|| {
-            CliError::Usage(
-                "--dotnet-default-keys: HOME (LOCALAPPDATA on Windows) is not set, so .NET's default key folder is unknown".into(),
-            )
-        });
+        return crate::dotnet_keys::locate()
+            .map(|found| found.directory)
+            .map_err(|why| CliError::Usage(format!("--dotnet-default-keys: {why}")));
     }
     Ok(global.keys_dir.clone())
 }

@@ -23,6 +23,28 @@ fn span(duration: Duration) -> String {
 /// The application name and at-rest encryption in use.
 pub fn configuration(global: &GlobalOptions) -> Vec<Finding> {
     let mut findings = Vec::new();
+    if global.dotnet_default_keys {
+        findings.push(match crate::dotnet_keys::locate() {
+            Ok(found) => Finding::new(
+                Severity::Info,
+                "config",
+                "config.dotnet_default_keys",
+                format!(
+                    ".NET's default key folder here is {}: {}",
+                    found.directory.display(),
+                    found.source.reason()
+                ),
+            )
+            .path(&found.directory),
+            Err(why) => Finding::new(
+                Severity::Error,
+                "config",
+                "config.dotnet_default_keys",
+                why.to_owned(),
+            )
+            .fix("configure key storage in the .NET app (PersistKeysTo…) and point keyward at it"),
+        });
+    }
     match super::super::application_name(global) {
         Ok(Some(name)) => {
             let derived = global.content_root.is_some();
