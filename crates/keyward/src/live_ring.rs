@@ -235,23 +235,48 @@ impl LiveRing {
         self.keep_vanished_keys(&mut ring);
         if self.may_create_keys() && ring.plan_new_key(self.now()).is_some() {
             let _lock = self.repository.lock_for_generation()?;
-            ring = self.load_ring()?;
-            self.keep_vanished_keys(&mut ring);
-            let now = date::to_ticks_precision(self.now());
-            if let Some(plan) = ring.plan_new_key(now) {
-                let id = self.write_key(now, plan.activation, plan.expiration)?;
-                tracing::info!(
-                    key_id = %id,
-                    activation = %date::format(plan.activation),
-                    expiration = %date::format(plan.expiration),
-                    location = %self.repository.location(),
-                    "key created"
-                );
-                ring = self.load_ring()?;
-                self.keep_vanished_keys(&mut ring);
-            }
+            ring = self.create_planned_key()?;
         }
         Ok(self.install(ring))
+    }
+
+    /// Under the generation lock: re-reads the ring and writes the key it still needs, if
+    /// any. A store whose writes are conditional may answer [`Error::RingChanged`] (another
+    /// node wrote since this read): the ring is read again and the decision made again, a few
+    /// times at most, so a farm starting together writes one key, not one per node.
+    fn create_planned_key(&self) -> Result<KeyRing> {
+        const ATTEMPTS: usize = 4;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut ring = self.load_ring()?;
+            self.keep_vanished_keys(&mut ring);
+            let now = date::to_ticks_precision(self.now());
+            let Some(plan) = ring.plan_new_key(now) else {
+                return Ok(ring);
+            };
+            match self.write_key(now, plan.activation, plan.expiration) {
+                Ok(id) => {
+                    tracing::info!(
+                        key_id = %id,
+                        activation = %date::format(plan.activation),
+                        expiration = %date::format(plan.expiration),
+                        location = %self.repository.location(),
+                        "key created"
+                    );
+                    let mut ring = self.load_ring()?;
+                    self.keep_vanished_keys(&mut ring);
+                    return Ok(ring);
+                }
+                Err(Error::RingChanged { .. }) if attempt < ATTEMPTS => {
+                    tracing::debug!(
+                        location = %self.repository.location(),
+                        "another node changed the ring first; reading it again"
+                    );
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// Carries over keys this node holds that the freshly read ring lacks (the store lost

@@ -105,6 +105,20 @@ pub enum Error {
         source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
     },
 
+    /// A conditional write found the store changed since the read it was based on: another
+    /// node wrote first (a store whose writes are conditional, such as one blob, says so
+    /// instead of overwriting). A key created under
+    /// [`KeyRepository::lock_for_generation`](crate::store::KeyRepository::lock_for_generation)
+    /// is then not written: the provider reads the ring again and uses what the other node
+    /// wrote (creating its key only if the ring still needs one).
+    #[error(
+        "key repository {store}: the key ring changed since it was read (another node wrote first)"
+    )]
+    RingChanged {
+        /// The store, without credentials.
+        store: String,
+    },
+
     /// The key's master key is encrypted at rest in a way keyward cannot decrypt.
     #[error(
         "the master key of key {{{key_id}}} is encrypted at rest with {decryptor_type}, which keyward cannot decrypt"

@@ -60,7 +60,10 @@ impl Reason {
             Error::InvalidPayload => Self::Invalid,
             Error::Expired { .. } => Self::Expired,
             Error::NoDefaultKey { .. } => Self::NoDefaultKey,
-            Error::Io { .. } | Error::Repository { .. } | Error::KeyXml { .. } => Self::Repository,
+            Error::Io { .. }
+            | Error::Repository { .. }
+            | Error::RingChanged { .. }
+            | Error::KeyXml { .. } => Self::Repository,
             _ => Self::Other,
         }
     }

@@ -200,6 +200,12 @@ pub trait KeyRepository: Send + Sync + fmt::Debug {
     /// Stores one element. `friendly_name` is `key-{id}` or `revocation-…`; a store may use it
     /// as a file name or label, or ignore it.
     ///
+    /// A store without a lock of its own, whose writes are conditional on what it last read
+    /// (one blob written with `If-Match`), may refuse a write made under
+    /// [`KeyRepository::lock_for_generation`] with
+    /// [`Error::RingChanged`](crate::Error::RingChanged) when another node wrote since: the
+    /// provider then reads the ring again and creates the key only if it is still needed.
+    ///
     /// # Errors
     /// When the store cannot be written; nothing partial is left behind.
     fn store_element(&self, element: &XmlElement, friendly_name: &str) -> Result<()>;
