@@ -32,6 +32,9 @@ pub fn open_repository(uri: &str, read_only: bool) -> Result<Box<dyn KeyReposito
     {
         return Ok(Box::new(keyward_redis::RedisRepository::open(uri)?));
     }
+    if lower.starts_with("azblob://") || lower.starts_with("azblob+") {
+        return open_azure_blob(uri.trim());
+    }
     if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
         // Reading never creates the table (a mistyped name is then an error, not an empty ring).
         let uri = if read_only && !uri.contains("create_table=") {
@@ -71,7 +74,7 @@ pub fn open_repository(uri: &str, read_only: bool) -> Result<Box<dyn KeyReposito
             "URI".to_owned()
         };
         return Err(SetupError::Invalid(format!(
-            "unsupported repository scheme {scheme}: use file:DIR, redis://… or postgres://…"
+            "unsupported repository scheme {scheme}: use file:DIR, redis://…, postgres://… or azblob://…"
         )));
     }
     open_directory(
@@ -123,6 +126,65 @@ fn holds_password_keyword(uri: &str) -> bool {
         word.get(..9)
             .is_some_and(|start| start.eq_ignore_ascii_case("password="))
     })
+}
+
+/// `azblob://CONTAINER/BLOB[?poll=SECONDS]` (the account from
+/// `AZURE_STORAGE_CONNECTION_STRING`), or `azblob+https://ACCOUNT.blob.core.windows.net/
+/// CONTAINER/BLOB?SAS` (a secret: pass it in `KEYWARD_REPOSITORY`, never as an argument).
+fn open_azure_blob(uri: &str) -> Result<Box<dyn KeyRepository>, SetupError> {
+    let (address, poll) = split_poll(uri)?;
+    let location = if let Some(rest) = address.strip_prefix("azblob://") {
+        let (container, blob) = rest
+            .split_once('/')
+            .ok_or_else(|| SetupError::Invalid("azblob://CONTAINER/BLOB names no blob".into()))?;
+        let connection = std::env::var("AZURE_STORAGE_CONNECTION_STRING").map_err(|_| {
+            SetupError::Invalid(
+                "azblob://: set AZURE_STORAGE_CONNECTION_STRING (UseDevelopmentStorage=true for Azurite), or use azblob+https://…?SAS".into(),
+            )
+        })?;
+        let connection = zeroize::Zeroizing::new(connection);
+        keyward_azure::BlobLocation::from_connection_string(&connection, container, blob)?
+    } else {
+        let url = address
+            .split_once('+')
+            .map_or(address.as_str(), |(_, url)| url);
+        keyward_azure::BlobLocation::from_sas_url(url)?
+    };
+    let mut repository = keyward_azure::AzureBlobRepository::new(location)?;
+    if let Some(poll) = poll {
+        repository = repository.with_poll_interval(poll);
+    }
+    Ok(Box::new(repository))
+}
+
+/// Takes keyward's `poll=SECONDS` out of a blob URI (the rest of a SAS query stays).
+fn split_poll(
+    uri: &str,
+) -> Result<(zeroize::Zeroizing<String>, Option<std::time::Duration>), SetupError> {
+    let Some((address, query)) = uri.split_once('?') else {
+        return Ok((zeroize::Zeroizing::new(uri.to_owned()), None));
+    };
+    let mut poll = None;
+    let mut rest = Vec::new();
+    for part in query.split('&') {
+        match part.strip_prefix("poll=") {
+            Some(seconds) => {
+                let seconds: f64 = seconds
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0)
+                    .ok_or_else(|| SetupError::Invalid("poll= takes a number of seconds".into()))?;
+                poll = Some(std::time::Duration::from_secs_f64(seconds));
+            }
+            None => rest.push(part),
+        }
+    }
+    let address = if rest.is_empty() {
+        address.to_owned()
+    } else {
+        format!("{address}?{}", rest.join("&"))
+    };
+    Ok((zeroize::Zeroizing::new(address), poll))
 }
 
 /// Opens a key directory (read-only: it must exist, and is never written). A path that
@@ -195,6 +257,26 @@ mod tests {
         let file = dir.path().join("file");
         std::fs::write(&file, "x").unwrap();
         assert!(error(file.to_str().unwrap()).contains("is a file"));
+    }
+
+    #[test]
+    fn blob_uris_are_parsed_and_their_secrets_never_repeated() {
+        let message = error(
+            "azblob+https://shop.blob.core.windows.net/keys/ring.xml?sv=1&sig=SECRETSIG&poll=x",
+        );
+        assert!(message.contains("poll="), "{message}");
+        assert!(!message.contains("SECRETSIG"), "{message}");
+        let message = error("azblob://keys");
+        assert!(message.contains("names no blob"), "{message}");
+        let (address, poll) = split_poll("azblob://keys/ring.xml?poll=2.5").unwrap();
+        assert_eq!(address.as_str(), "azblob://keys/ring.xml");
+        assert_eq!(poll, Some(std::time::Duration::from_millis(2500)));
+        let opened = open_repository(
+            "azblob+https://shop.blob.core.windows.net/keys/ring.xml?sv=1&sig=SECRETSIG",
+            true,
+        )
+        .unwrap();
+        assert_eq!(opened.location(), "azure blob shop/keys/ring.xml");
     }
 
     #[test]

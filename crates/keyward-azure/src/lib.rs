@@ -1,0 +1,371 @@
+//! keyward's Azure Blob Storage key repository: the whole ring in one block blob, the
+//! `<repository>` document ASP.NET Core's `PersistKeysToAzureBlobStorage` reads and writes, so
+//! .NET and keyward nodes share one blob.
+//!
+//! - Reads are conditional on the last ETag (`If-None-Match`: a 304 keeps the copy in memory);
+//!   a missing blob is an empty ring, unless this node has seen the blob before (then it is an
+//!   error: a vanished ring never reads as "empty, create a key").
+//! - A write reads, appends, and uploads with `If-Match` (or `If-None-Match: *` when there is
+//!   no blob yet), retrying on 409/412 up to 5 times with a randomised ~200 ms back-off from
+//!   the third try, as .NET does.
+//! - Under [`KeyRepository::lock_for_generation`] (a lock within this process) the write is
+//!   conditional on the read made under the lock and is not retried: a node that lost the race
+//!   gets [`keyward::Error::RingChanged`], and the provider reads again and uses the other
+//!   node's key. So nodes starting together on an empty container write one key.
+//! - The blob is at most [`MAX_BLOB_BYTES`] long; a longer one is refused before parsing.
+//!
+//! ```no_run
+//! use keyward_azure::{AzureBlobRepository, BlobLocation};
+//! let location = BlobLocation::from_connection_string("UseDevelopmentStorage=true", "keys", "ring.xml")?;
+//! let provider = keyward::Provider::builder()
+//!     .application_name("shop")
+//!     .repository(AzureBlobRepository::new(location)?)
+//!     .build()?;
+//! # Ok::<(), keyward::Error>(())
+//! ```
+
+mod client;
+mod document;
+mod error;
+mod location;
+mod signing;
+
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::Duration;
+
+use keyward::store::{
+    ChangeCallback, ElementHandle, GenerationLock, KeyRepository, Notification, StoredElement,
+    XmlElement,
+};
+use zeroize::Zeroizing;
+
+use client::{BlobClient, Condition, Read, Write};
+pub use location::BlobLocation;
+
+/// The largest blob read (the XML parser's own document limit).
+pub const MAX_BLOB_BYTES: u64 = keyward::store::MAX_DOCUMENT_BYTES as u64;
+
+/// How often a watching provider polls the blob unless told otherwise.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How many times a write is tried when other writers keep changing the blob (as .NET).
+const WRITE_ATTEMPTS: u32 = 5;
+
+/// What this node last read.
+#[derive(Default)]
+struct Cache {
+    etag: Option<String>,
+    elements: Vec<Zeroizing<String>>,
+    /// The blob existed at some read: its disappearance is an error, not an empty ring.
+    seen: bool,
+}
+
+/// The generation lock of this process (nodes of a farm are kept apart by the conditional
+/// write, not by a lock).
+#[derive(Default)]
+struct ProcessLock {
+    held: Mutex<bool>,
+    released: Condvar,
+}
+
+/// The ring in one Azure blob.
+pub struct AzureBlobRepository {
+    client: Arc<BlobClient>,
+    /// How often a watching provider asks whether the blob changed (a conditional read: a
+    /// 304 costs little).
+    poll_interval: Duration,
+    cache: Mutex<Cache>,
+    lock: Arc<ProcessLock>,
+    /// Set while this process holds the generation lock: writes are then conditional on the
+    /// read made under it, and not retried.
+    generating: Arc<Mutex<bool>>,
+}
+
+impl std::fmt::Debug for AzureBlobRepository {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.client.location.display())
+    }
+}
+
+impl AzureBlobRepository {
+    /// The repository of the blob at `location` (nothing is read until the ring is).
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be set up.
+    pub fn new(location: BlobLocation) -> keyward::Result<Self> {
+        Ok(Self {
+            client: Arc::new(BlobClient::new(location, MAX_BLOB_BYTES)?),
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            cache: Mutex::new(Cache::default()),
+            lock: Arc::new(ProcessLock::default()),
+            generating: Arc::new(Mutex::new(false)),
+        })
+    }
+
+    /// How often a provider watching this store polls it (default 30 s): a revocation made
+    /// by any node reaches this one within that time.
+    #[must_use]
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval.max(Duration::from_millis(100));
+        self
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Reads the blob (conditionally) and returns its ETag and elements.
+    fn read(&self) -> keyward::Result<(Option<String>, Vec<Zeroizing<String>>)> {
+        let etag = self.cache().etag.clone();
+        match self.client.get(etag.as_deref())? {
+            Read::NotModified => {
+                let cache = self.cache();
+                Ok((cache.etag.clone(), cache.elements.clone()))
+            }
+            Read::NotFound => {
+                let mut cache = self.cache();
+                if cache.seen {
+                    return Err(error::failed(
+                        &self.location(),
+                        "the blob vanished since it was read: not taken for an empty ring (restore it, or delete the keys on purpose)",
+                    ));
+                }
+                cache.etag = None;
+                cache.elements.clear();
+                Ok((None, Vec::new()))
+            }
+            Read::Found { etag, body } => {
+                let body = Zeroizing::new(body);
+                let elements = document::elements(&body, &self.location())?;
+                let mut cache = self.cache();
+                cache.etag = Some(etag.clone());
+                cache.elements = elements.clone();
+                cache.seen = true;
+                Ok((Some(etag), elements))
+            }
+        }
+    }
+
+    /// Writes `elements` as the blob, conditional on `etag` (absent: no blob yet). `Ok(false)`
+    /// when another writer was first.
+    fn write(&self, etag: Option<&str>, elements: &[Zeroizing<String>]) -> keyward::Result<bool> {
+        let body = document::document(elements)?;
+        let condition = || match etag {
+            Some(etag) => Condition::IfMatch(etag),
+            None => Condition::IfAbsent,
+        };
+        let mut answer = self.client.put(body.as_bytes(), condition())?;
+        if matches!(answer, Write::NoContainer) {
+            self.client.create_container()?;
+            answer = self.client.put(body.as_bytes(), condition())?;
+        }
+        match answer {
+            Write::Stored(new_etag) => {
+                let mut cache = self.cache();
+                cache.etag = Some(new_etag).filter(|e| !e.is_empty());
+                cache.elements = elements.to_vec();
+                cache.seen = true;
+                Ok(true)
+            }
+            Write::Changed => Ok(false),
+            Write::NoContainer => Err(error::failed(
+                &self.location(),
+                "the container does not exist and could not be created",
+            )),
+        }
+    }
+
+    /// Applies `change` to the current elements and writes the result, as .NET does: up to
+    /// [`WRITE_ATTEMPTS`] tries on 409/412, a randomised ~200 ms back-off from the third.
+    /// Under the generation lock: one try, conditional on the read made under the lock.
+    fn update(
+        &self,
+        change: impl Fn(&mut Vec<Zeroizing<String>>) -> keyward::Result<()>,
+    ) -> keyward::Result<()> {
+        if *self
+            .generating
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
+            let (etag, mut elements) = {
+                let cache = self.cache();
+                (cache.etag.clone(), cache.elements.clone())
+            };
+            change(&mut elements)?;
+            return if self.write(etag.as_deref(), &elements)? {
+                Ok(())
+            } else {
+                Err(keyward::Error::RingChanged {
+                    store: self.location(),
+                })
+            };
+        }
+        for attempt in 1..=WRITE_ATTEMPTS {
+            if attempt >= 3 {
+                let jitter: u64 = rand::Rng::gen_range(&mut rand::thread_rng(), 100..300);
+                std::thread::sleep(Duration::from_millis(jitter));
+            }
+            let (etag, mut elements) = self.read()?;
+            change(&mut elements)?;
+            if self.write(etag.as_deref(), &elements)? {
+                return Ok(());
+            }
+        }
+        Err(error::failed(
+            &self.location(),
+            format!(
+                "other writers kept changing the blob: not written after {WRITE_ATTEMPTS} tries"
+            ),
+        ))
+    }
+}
+
+/// Releases the process's generation lock.
+struct Held {
+    lock: Arc<ProcessLock>,
+    generating: Arc<Mutex<bool>>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        *self
+            .generating
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = false;
+        *self
+            .lock
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = false;
+        self.lock.released.notify_one();
+    }
+}
+
+impl KeyRepository for AzureBlobRepository {
+    fn load_elements(&self) -> keyward::Result<Vec<StoredElement>> {
+        let (_, elements) = self.read()?;
+        let location = self.location();
+        Ok(elements
+            .iter()
+            .enumerate()
+            .map(|(index, xml)| {
+                StoredElement::new(
+                    format!("{location}[{index}]"),
+                    ElementHandle::new(index.to_string()),
+                    xml.to_string(),
+                )
+            })
+            .collect())
+    }
+
+    fn store_element(&self, element: &XmlElement, _friendly_name: &str) -> keyward::Result<()> {
+        let text = Zeroizing::new(element.to_compact());
+        self.update(|elements| {
+            elements.push(text.clone());
+            Ok(())
+        })
+    }
+
+    fn lock_for_generation(&self) -> keyward::Result<GenerationLock> {
+        let mut held = self
+            .lock
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        while *held {
+            held = self
+                .lock
+                .released
+                .wait(held)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *held = true;
+        *self
+            .generating
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = true;
+        Ok(GenerationLock::new(Held {
+            lock: Arc::clone(&self.lock),
+            generating: Arc::clone(&self.generating),
+        }))
+    }
+
+    fn location(&self) -> String {
+        self.client.location.display()
+    }
+
+    /// Polls the blob every poll interval with a conditional read and reports a change when
+    /// its ETag moves (a 304 says nothing changed).
+    fn watch(&self, on_change: ChangeCallback) -> keyward::Result<bool> {
+        let client = Arc::clone(&self.client);
+        let interval = self.poll_interval;
+        let mut etag = self.cache().etag.clone();
+        std::thread::Builder::new()
+            .name("keyward-azure-poll".into())
+            .spawn(move || {
+                let mut failing = false;
+                loop {
+                    std::thread::sleep(interval);
+                    if !on_change(Notification::StillListening) {
+                        return;
+                    }
+                    match client.get(etag.as_deref()) {
+                        Ok(Read::NotModified) => failing = false,
+                        Ok(Read::Found { etag: new, .. }) => {
+                            failing = false;
+                            etag = Some(new);
+                            if !on_change(Notification::Changed) {
+                                return;
+                            }
+                        }
+                        Ok(Read::NotFound) => {
+                            failing = false;
+                            if etag.take().is_some() && !on_change(Notification::Changed) {
+                                return;
+                            }
+                        }
+                        Err(error) => {
+                            if !failing {
+                                tracing::warn!(%error, "polling the key ring blob failed; retrying");
+                            }
+                            failing = true;
+                        }
+                    }
+                }
+            })
+            .map(|_| true)
+            .map_err(|e| error::failed(&self.location(), format!("could not start the poller: {e}")))
+    }
+
+    fn replace_element(&self, old: &StoredElement, new: &XmlElement) -> keyward::Result<()> {
+        let text = Zeroizing::new(new.to_compact());
+        let index: usize = old
+            .handle
+            .as_str()
+            .parse()
+            .map_err(|_| error::failed(&self.location(), "not an element of this blob"))?;
+        self.update(|elements| match elements.get_mut(index) {
+            Some(current) if current.as_str() == old.xml => {
+                *current = text.clone();
+                Ok(())
+            }
+            _ => Err(error::failed(
+                &self.location(),
+                "the element changed or moved since it was read: not replaced",
+            )),
+        })
+    }
+
+    fn delete_elements(&self, doomed: &[StoredElement]) -> keyward::Result<()> {
+        // By what each element holds, not where it sat: another writer may have shifted the
+        // blob's elements since they were read. An element already gone removes nothing.
+        self.update(|elements| {
+            for element in doomed {
+                if let Some(index) = elements.iter().position(|e| e.as_str() == element.xml) {
+                    elements.remove(index);
+                }
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,126 @@
+//! The CLI over an Azure blob (Azurite, from `KEYWARD_TEST_AZURE_CONNECTION_STRING`, default
+//! `UseDevelopmentStorage=true`; in CI a missing Azurite fails): `azblob://CONTAINER/BLOB`
+//! with the connection string in `AZURE_STORAGE_CONNECTION_STRING`, `keys migrate` to and from
+//! a folder, and payloads made through the blob ring opening through the folder copy and back.
+#![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+
+mod common;
+
+use std::process::{Command, Output, Stdio};
+
+use common::{ok, service_up, BIN};
+
+fn connection_string() -> String {
+    std::env::var("KEYWARD_TEST_AZURE_CONNECTION_STRING")
+        .unwrap_or_else(|_| "UseDevelopmentStorage=true".into())
+}
+
+/// `keyward --application-name shop ARGS…` with the connection string in the environment.
+fn keyward(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .env_remove("KEYWARD_KEYS_DIR")
+        .env_remove("KEYWARD_REPOSITORY")
+        .env("KEYWARD_LOG", "error")
+        .env("AZURE_STORAGE_CONNECTION_STRING", connection_string())
+        .args(["--application-name", "shop"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_cli_uses_a_blob_ring_and_migrates_to_and_from_a_folder() {
+    if !service_up("Azurite", "http://127.0.0.1:10000", 10000) {
+        return;
+    }
+    let container = format!("kw{}", keyward::KeyId::random().as_uuid().simple());
+    let blob = format!("azblob://{container}/dp/keys.xml");
+    let dir = tempfile::tempdir().unwrap();
+    let folder = format!("file:{}", dir.path().join("keys").display());
+
+    let payload = ok(&keyward(&[
+        "--repository",
+        &blob,
+        "protect",
+        "--purpose",
+        "p",
+        "hello",
+    ]));
+    assert_eq!(
+        ok(&keyward(&[
+            "--repository",
+            &blob,
+            "unprotect",
+            "--purpose",
+            "p",
+            payload.trim()
+        ])),
+        "hello"
+    );
+    let listed: serde_json::Value = serde_json::from_str(&ok(&keyward(&[
+        "--repository",
+        &blob,
+        "keys",
+        "list",
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+
+    // Blob → folder: the payload opens through the folder copy.
+    let copied = ok(&keyward(&[
+        "keys", "migrate", "--from", &blob, "--to", &folder,
+    ]));
+    assert!(copied.contains("copied 1 element(s)"), "{copied}");
+    assert_eq!(
+        ok(&keyward(&[
+            "--repository",
+            &folder,
+            "unprotect",
+            "--purpose",
+            "p",
+            payload.trim()
+        ])),
+        "hello"
+    );
+    // Folder → a fresh blob, and back: a folder payload opens through the blob.
+    let from_folder = ok(&keyward(&[
+        "--repository",
+        &folder,
+        "protect",
+        "--purpose",
+        "p",
+        "back",
+    ]));
+    let second = format!("azblob://{container}/copy.xml");
+    let copied = ok(&keyward(&[
+        "keys", "migrate", "--from", &folder, "--to", &second,
+    ]));
+    assert!(copied.contains("copied 1 element(s)"), "{copied}");
+    assert_eq!(
+        ok(&keyward(&[
+            "--repository",
+            &second,
+            "unprotect",
+            "--purpose",
+            "p",
+            from_folder.trim()
+        ])),
+        "back"
+    );
+    let again = ok(&keyward(&[
+        "keys", "migrate", "--from", &folder, "--to", &second,
+    ]));
+    assert!(again.contains("copied 0 element(s)"), "idempotent: {again}");
+
+    // Without the connection string, azblob:// says what it needs (and nothing secret).
+    let output = Command::new(BIN)
+        .env_remove("AZURE_STORAGE_CONNECTION_STRING")
+        .env("KEYWARD_LOG", "error")
+        .args(["--repository", &blob, "keys", "list"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("AZURE_STORAGE_CONNECTION_STRING"));
+}
