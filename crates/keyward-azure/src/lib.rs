@@ -220,6 +220,36 @@ impl AzureBlobRepository {
     }
 }
 
+/// For tests of this crate and its users: not part of the stable API.
+#[doc(hidden)]
+pub mod testing {
+    use super::{client::Condition, AzureBlobRepository};
+
+    /// Uploads `bytes` as the blob, whatever is there (what another writer, such as .NET,
+    /// might have saved).
+    ///
+    /// # Errors
+    /// When the upload fails.
+    pub fn upload(repository: &AzureBlobRepository, bytes: &[u8]) -> keyward::Result<()> {
+        let etag = match repository.client.get(None)? {
+            super::client::Read::Found { etag, .. } => Some(etag),
+            _ => None,
+        };
+        let condition = match etag.as_deref() {
+            Some(etag) => Condition::IfMatch(etag),
+            None => Condition::IfAbsent,
+        };
+        match repository.client.put(bytes, condition)? {
+            super::client::Write::Stored(_) => Ok(()),
+            super::client::Write::NoContainer => {
+                repository.client.create_container()?;
+                upload(repository, bytes)
+            }
+            super::client::Write::Changed => upload(repository, bytes),
+        }
+    }
+}
+
 /// Releases the process's generation lock.
 struct Held {
     lock: Arc<ProcessLock>,

@@ -117,3 +117,177 @@ fn a_revocation_reaches_a_polling_node() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// A blob saved as .NET's `XDocument.Save` writes it (byte-order mark, declaration, CRLF,
+/// indentation) is read, and keyward's next write keeps every element .NET wrote.
+#[test]
+fn a_blob_dotnet_saved_is_read_and_kept() {
+    let container = container();
+    let Some(repository) = repository(&container) else {
+        return;
+    };
+    let key = "<key id=\"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\" version=\"1\">\r\n    <creationDate>2026-01-01T00:00:00Z</creationDate>\r\n    <activationDate>2026-01-01T00:00:00Z</activationDate>\r\n    <expirationDate>2026-04-01T00:00:00Z</expirationDate>\r\n  </key>";
+    let saved = format!(
+        "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<repository>\r\n  {key}\r\n</repository>"
+    );
+    keyward_azure::testing::upload(&repository, saved.as_bytes()).unwrap();
+    let stored = repository.load_elements().unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0]
+        .xml
+        .contains("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"));
+    repository
+        .store_element(
+            &keyward::store::XmlElement::new("revocation").attr("version", "1"),
+            "revocation",
+        )
+        .unwrap();
+    let fresh = self::repository(&container).unwrap();
+    let all = fresh.load_elements().unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all[0].xml.contains("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"));
+    assert!(all[1].xml.starts_with("<revocation"));
+}
+
+/// A blob larger than the bound is refused before it is parsed.
+#[test]
+fn an_oversized_blob_is_refused() {
+    let container = container();
+    let Some(repository) = repository(&container) else {
+        return;
+    };
+    let big = vec![b' '; keyward_azure::MAX_BLOB_BYTES as usize + 1];
+    keyward_azure::testing::upload(&repository, &big).unwrap();
+    let location =
+        BlobLocation::from_connection_string(&connection_string(), &container, "keys.xml").unwrap();
+    let error = AzureBlobRepository::new(location)
+        .unwrap()
+        .load_elements()
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("at most"), "{error}");
+}
+
+/// A private Azurite keeping its data in `dir`, on `port`.
+struct PrivateAzurite(std::process::Child);
+
+impl PrivateAzurite {
+    fn start(dir: &std::path::Path, port: u16) -> Self {
+        let child = std::process::Command::new("azurite-blob")
+            .args([
+                "--silent",
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                &port.to_string(),
+            ])
+            .arg("--location")
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start azurite-blob");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Azurite did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Self(child)
+    }
+}
+
+impl Drop for PrivateAzurite {
+    /// Stops it as an operator would (SIGTERM: it saves its data first).
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while matches!(self.0.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Azurite stopped and started again mid-run: while it is down the node keeps working from
+/// memory and creates nothing; afterwards the ring is what it was.
+#[test]
+fn a_store_that_restarts_loses_nothing_and_gains_nothing() {
+    let installed = std::process::Command::new("azurite-blob")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install azurite-blob (npm install -g azurite@3)"
+        );
+        eprintln!("skipped: azurite-blob is not installed");
+        return;
+    }
+    let data = tempfile_dir();
+    let port = keyward_conformance::support::spare_port();
+    let connection = format!(
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1"
+    );
+    let open = || {
+        AzureBlobRepository::new(
+            BlobLocation::from_connection_string(&connection, "keys", "ring.xml").unwrap(),
+        )
+        .unwrap()
+    };
+    let azurite = PrivateAzurite::start(&data, port);
+    let provider = Provider::builder()
+        .application_name("farm")
+        .repository(open())
+        .watch_changes(false)
+        .build()
+        .unwrap();
+    let payload = provider.protector(["x"]).protect(b"kept").unwrap();
+    assert_eq!(provider.keys().len(), 1);
+
+    drop(azurite);
+    assert!(
+        provider.refresh().is_err(),
+        "a store that is down is an error"
+    );
+    assert_eq!(
+        provider.protector(["x"]).unprotect(&payload).unwrap(),
+        b"kept"
+    );
+    provider.protector(["x"]).protect(b"still").unwrap();
+    assert_eq!(
+        provider.keys().len(),
+        1,
+        "nothing created while the store was down"
+    );
+
+    let _azurite = PrivateAzurite::start(&data, port);
+    provider.refresh().unwrap();
+    assert_eq!(
+        open().load_elements().unwrap().len(),
+        1,
+        "nothing lost, nothing added"
+    );
+    let fresh = Provider::builder()
+        .application_name("farm")
+        .repository(open())
+        .watch_changes(false)
+        .build()
+        .unwrap();
+    assert_eq!(fresh.protector(["x"]).unprotect(&payload).unwrap(), b"kept");
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "keyward-azurite-{}",
+        keyward::KeyId::random().as_uuid().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
