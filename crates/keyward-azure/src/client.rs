@@ -23,8 +23,12 @@ pub(crate) enum Read {
     NotModified,
     /// No such blob (or container).
     NotFound,
-    /// The blob and its ETag.
-    Found { etag: String, body: Vec<u8> },
+    /// The blob, its ETag and content type.
+    Found {
+        etag: String,
+        body: Vec<u8>,
+        content_type: String,
+    },
 }
 
 /// The condition of a write.
@@ -179,6 +183,7 @@ impl BlobClient {
                 };
                 let etag = header("etag")
                     .ok_or_else(|| failed(&self.store(), "the blob came without an ETag"))?;
+                let content_type = header("content-type").unwrap_or_default();
                 if let Some(length) = header("content-length").and_then(|l| l.parse::<u64>().ok()) {
                     if length > self.max_bytes {
                         return Err(failed(
@@ -196,7 +201,11 @@ impl BlobClient {
                     .limit(self.max_bytes)
                     .read_to_vec()
                     .map_err(|e| self.io_error("reading the blob", &e))?;
-                Ok(Read::Found { etag, body })
+                Ok(Read::Found {
+                    etag,
+                    body,
+                    content_type,
+                })
             }
             status => Err(failed(
                 &self.store(),

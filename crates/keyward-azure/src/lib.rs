@@ -134,7 +134,7 @@ impl AzureBlobRepository {
                 cache.elements.clear();
                 Ok((None, Vec::new()))
             }
-            Read::Found { etag, body } => {
+            Read::Found { etag, body, .. } => {
                 let body = Zeroizing::new(body);
                 let elements = document::elements(&body, &self.location())?;
                 let mut cache = self.cache();
@@ -217,6 +217,54 @@ impl AzureBlobRepository {
                 "other writers kept changing the blob: not written after {WRITE_ATTEMPTS} tries"
             ),
         ))
+    }
+}
+
+/// What `doctor` reports of a blob: read once, unconditionally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobFacts {
+    /// Whether the blob exists (an absent blob is an empty ring).
+    pub exists: bool,
+    /// Its length in bytes.
+    pub bytes: usize,
+    /// Its ETag.
+    pub etag: Option<String>,
+    /// Its content type (.NET writes `application/xml; charset=utf-8`).
+    pub content_type: Option<String>,
+    /// How many `<key>`/`<revocation>` elements its `<repository>` holds.
+    pub elements: usize,
+}
+
+impl AzureBlobRepository {
+    /// Reads the blob once and reports what `doctor` shows: size, ETag, content type and
+    /// element count.
+    ///
+    /// # Errors
+    /// When the blob cannot be read or is not a `<repository>` document.
+    pub fn inspect(&self) -> keyward::Result<BlobFacts> {
+        match self.client.get(None)? {
+            Read::Found {
+                etag,
+                body,
+                content_type,
+            } => {
+                let body = Zeroizing::new(body);
+                Ok(BlobFacts {
+                    exists: true,
+                    bytes: body.len(),
+                    etag: Some(etag),
+                    content_type: Some(content_type).filter(|c| !c.is_empty()),
+                    elements: document::elements(&body, &self.location())?.len(),
+                })
+            }
+            _ => Ok(BlobFacts {
+                exists: false,
+                bytes: 0,
+                etag: None,
+                content_type: None,
+                elements: 0,
+            }),
+        }
     }
 }
 

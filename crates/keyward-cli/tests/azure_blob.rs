@@ -68,6 +68,25 @@ fn the_cli_uses_a_blob_ring_and_migrates_to_and_from_a_folder() {
     .unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 1);
 
+    // doctor reports the blob: size, elements, ETag, content type (.NET's).
+    let doctor: serde_json::Value =
+        serde_json::from_slice(&keyward(&["--repository", &blob, "doctor", "--json"]).stdout)
+            .unwrap();
+    let finding = doctor["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "store.blob")
+        .unwrap_or_else(|| panic!("{doctor}"));
+    assert_eq!(finding["severity"], "ok", "{finding}");
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.contains("1 element(s)")
+            && message.contains("application/xml")
+            && message.contains("ETag"),
+        "{message}"
+    );
+
     // Blob → folder: the payload opens through the folder copy.
     let copied = ok(&keyward(&[
         "keys", "migrate", "--from", &blob, "--to", &folder,

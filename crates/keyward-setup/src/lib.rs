@@ -22,4 +22,4 @@ mod repository;
 
 pub use at_rest::AtRestFiles;
 pub use error::SetupError;
-pub use repository::{directory_of_uri, open_directory, open_repository};
+pub use repository::{directory_of_uri, inspect_azure_blob, open_directory, open_repository};

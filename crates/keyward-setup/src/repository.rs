@@ -128,10 +128,23 @@ fn holds_password_keyword(uri: &str) -> bool {
     })
 }
 
+/// What `doctor` shows of the Azure blob `uri` names: `None` when `uri` is no blob URI.
+pub fn inspect_azure_blob(uri: &str) -> Option<Result<keyward_azure::BlobFacts, SetupError>> {
+    let lower = uri.trim_start().to_ascii_lowercase();
+    if !(lower.starts_with("azblob://") || lower.starts_with("azblob+")) {
+        return None;
+    }
+    Some(azure_blob(uri.trim()).and_then(|blob| Ok(blob.inspect()?)))
+}
+
 /// `azblob://CONTAINER/BLOB[?poll=SECONDS]` (the account from
 /// `AZURE_STORAGE_CONNECTION_STRING`), or `azblob+https://ACCOUNT.blob.core.windows.net/
 /// CONTAINER/BLOB?SAS` (a secret: pass it in `KEYWARD_REPOSITORY`, never as an argument).
 fn open_azure_blob(uri: &str) -> Result<Box<dyn KeyRepository>, SetupError> {
+    Ok(Box::new(azure_blob(uri)?))
+}
+
+fn azure_blob(uri: &str) -> Result<keyward_azure::AzureBlobRepository, SetupError> {
     let (address, poll) = split_poll(uri)?;
     let location = if let Some(rest) = address.strip_prefix("azblob://") {
         let (container, blob) = rest
@@ -154,7 +167,7 @@ fn open_azure_blob(uri: &str) -> Result<Box<dyn KeyRepository>, SetupError> {
     if let Some(poll) = poll {
         repository = repository.with_poll_interval(poll);
     }
-    Ok(Box::new(repository))
+    Ok(repository)
 }
 
 /// Takes keyward's `poll=SECONDS` out of a blob URI (the rest of a SAS query stays).

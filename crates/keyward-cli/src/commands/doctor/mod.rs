@@ -151,6 +151,9 @@ pub fn run(global: &GlobalOptions, args: &DoctorArgs) -> ExitCode {
             .fix("check the --keys-dir / --repository value, that the store runs, and that this user may read it"),
         ),
     }
+    if let Some(uri) = &global.repository {
+        findings.extend(blob_findings(uri));
+    }
     if let Some(directory) = super::directory_of(global) {
         findings.extend(files::check(&directory, args.service_user.as_deref()));
     }
@@ -159,6 +162,54 @@ pub fn run(global: &GlobalOptions, args: &DoctorArgs) -> ExitCode {
         findings.extend(ring::time(global, provider));
     }
     print(findings, store, args.json)
+}
+
+/// An Azure blob ring: its size against the bound, ETag and content type.
+fn blob_findings(uri: &str) -> Option<Finding> {
+    let facts = match keyward_setup::inspect_azure_blob(uri)? {
+        Ok(facts) => facts,
+        // The store check above already reports an unreadable store.
+        Err(_) => return None,
+    };
+    if !facts.exists {
+        return Some(Finding::new(
+            Severity::Info,
+            "store",
+            "store.blob",
+            "the blob does not exist yet: an empty ring (the first key creates it)".into(),
+        ));
+    }
+    let content_type = facts.content_type.clone().unwrap_or_default();
+    let xml = content_type.to_ascii_lowercase().contains("xml");
+    let limit = keyward_azure::MAX_BLOB_BYTES as usize;
+    let near_limit = facts.bytes > limit / 10 * 8;
+    let severity = if !xml || near_limit {
+        Severity::Warning
+    } else {
+        Severity::Ok
+    };
+    let mut finding = Finding::new(
+        severity,
+        "store",
+        "store.blob",
+        format!(
+            "blob: {} bytes of at most {limit}, {} element(s), ETag {}, content type {}",
+            facts.bytes,
+            facts.elements,
+            facts.etag.as_deref().unwrap_or("(none)"),
+            if content_type.is_empty() {
+                "(none)"
+            } else {
+                &content_type
+            },
+        ),
+    );
+    if near_limit {
+        finding = finding.fix("delete expired keys on purpose (`keys delete`), or the blob will soon be too large to read");
+    } else if !xml {
+        finding = finding.fix("the blob is not XML by its content type: check that it is the ring .NET's PersistKeysToAzureBlobStorage writes");
+    }
+    Some(finding)
 }
 
 fn print(mut findings: Vec<Finding>, store: Option<StoreSummary>, json: bool) -> ExitCode {
