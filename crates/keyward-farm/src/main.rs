@@ -28,15 +28,12 @@ fn main() {
         std::process::exit(2);
     };
     let clock = ManualClock::new(start);
-    let repository: Box<dyn KeyRepository> = if uri.starts_with("redis") {
-        match keyward_redis::RedisRepository::open(uri) {
-            Ok(r) => Box::new(r),
-            Err(e) => fail(&e),
-        }
-    } else {
-        match keyward_postgres::PostgresRepository::open(uri) {
-            Ok(r) => Box::new(r),
-            Err(e) => fail(&e),
+    // Any repository URI keyward takes (Redis, PostgreSQL, an Azure blob, a folder).
+    let repository: Box<dyn KeyRepository> = match keyward_setup::open_repository(uri, false) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{}", keyward::error_chain(&e));
+            std::process::exit(1);
         }
     };
     let provider = match Provider::builder()

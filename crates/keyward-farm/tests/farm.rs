@@ -1,4 +1,5 @@
-//! A farm of OS processes over one Redis list and one PostgreSQL table: 8 nodes starting at
+//! A farm of OS processes over one Redis list, one PostgreSQL table and one Azure blob
+//! (Azurite, `KEYWARD_TEST_AZURE_CONNECTION_STRING`; polled every 0.2 s): 8 nodes starting at
 //! once create exactly one key; with a shared fast clock the farm goes through 6 rotations
 //! while every node protects and every other node unprotects, with no failure and exactly one
 //! new key per rotation; a revocation on one node reaches every node within a second.
@@ -25,9 +26,10 @@ struct Node {
 }
 
 impl Node {
-    fn spawn(uri: &str) -> Self {
+    fn spawn(uri: &str, env: &[(&str, String)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_keyward-farm-node"))
             .args([uri, &START.format(&Rfc3339).unwrap()])
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -76,9 +78,9 @@ fn key_count(repository: &dyn KeyRepository) -> usize {
         .count()
 }
 
-fn run_farm(uri: &str, repository: &dyn KeyRepository) {
+fn run_farm(uri: &str, repository: &dyn KeyRepository, env: &[(&str, String)]) {
     // 8 processes start at the same instant on an empty store.
-    let mut nodes: Vec<Node> = (0..NODES).map(|_| Node::spawn(uri)).collect();
+    let mut nodes: Vec<Node> = (0..NODES).map(|_| Node::spawn(uri, env)).collect();
     let defaults: Vec<String> = nodes.iter_mut().map(Node::read).collect();
     assert_eq!(
         key_count(repository),
@@ -200,7 +202,7 @@ fn redis_farm() {
     let Some(repository) = available("Redis", keyward_redis::RedisRepository::open(&uri)) else {
         return;
     };
-    run_farm(&uri, &repository);
+    run_farm(&uri, &repository, &[]);
 }
 
 #[test]
@@ -214,5 +216,26 @@ fn postgres_farm() {
     ) else {
         return;
     };
-    run_farm(&uri, &repository);
+    run_farm(&uri, &repository, &[]);
+}
+
+#[test]
+fn azure_blob_farm() {
+    let connection = std::env::var("KEYWARD_TEST_AZURE_CONNECTION_STRING")
+        .unwrap_or_else(|_| "UseDevelopmentStorage=true".into());
+    let container = unique("kwfarm").replace('_', "").to_ascii_lowercase();
+    let location =
+        keyward_azure::BlobLocation::from_connection_string(&connection, &container, "farm.xml")
+            .unwrap();
+    let repository = keyward_azure::AzureBlobRepository::new(location).unwrap();
+    let Some(repository) = available("Azurite", repository.load_elements().map(|_| repository))
+    else {
+        return;
+    };
+    let uri = format!("azblob://{container}/farm.xml?poll=0.2");
+    run_farm(
+        &uri,
+        &repository,
+        &[("AZURE_STORAGE_CONNECTION_STRING", connection.clone())],
+    );
 }
