@@ -152,8 +152,14 @@ impl BlobClient {
         headers
     }
 
+    /// A transport failure, for messages: the client's text may quote the request URL, which
+    /// holds the SAS signature when there is one; that part is never shown.
     fn io_error(&self, doing: &str, error: &ureq::Error) -> keyward::Error {
-        failed(&self.store(), format!("{doing}: {error}"))
+        let mut text = error.to_string();
+        if let Credential::Sas(sas) = &self.location.credential {
+            text = text.replace(sas.as_str(), "[SAS]");
+        }
+        failed(&self.store(), format!("{doing}: {text}"))
     }
 
     /// Reads the blob; with `etag`, a blob still at that ETag answers `NotModified`.
@@ -287,5 +293,29 @@ impl BlobClient {
                 format!("creating the container: HTTP {status}"),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its cause.
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transport_error_quoting_the_url_never_shows_the_signature() {
+        let location = BlobLocation::from_sas_url(
+            "https://shop.blob.core.windows.net/keys/ring.xml?sv=1&sig=SECRETSIG",
+        )
+        .unwrap();
+        let client = BlobClient::new(location, 1024).unwrap();
+        let url = client.url(&client.location.blob_path(), &[]);
+        assert!(
+            url.contains("SECRETSIG"),
+            "the request carries the SAS: {url}"
+        );
+        let error = client.io_error("reading the blob", &ureq::Error::BadUri(url));
+        let text = keyward::error_chain(&error);
+        assert!(!text.contains("SECRETSIG"), "{text}");
+        assert!(text.contains("[SAS]"), "{text}");
     }
 }
