@@ -32,6 +32,22 @@ fn real_ring(dir: &Path) -> PathBuf {
     keys
 }
 
+/// The cases ASP.NET Core 10 recorded (`cases.json`).
+fn real_cases() -> Vec<Value> {
+    let text = std::fs::read_to_string(real_dir().join("cases.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A vector's purpose chain (the application name first).
+fn chain(inputs: &Value) -> Vec<&str> {
+    inputs["purposes_full_chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect()
+}
+
 fn b64(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
 }
@@ -225,8 +241,7 @@ fn the_net_ring_and_its_payloads_and_login_cookies_read_as_in_process() {
         &[],
         &[("KEYWARD_NOW", "2026-12-01T00:00:00Z")],
     );
-    let text = std::fs::read_to_string(real_dir().join("cases.json")).unwrap();
-    let cases: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let cases = real_cases();
     let mut checked = 0;
     for case in &cases {
         if case["app"] != "shop" || case["ring"] != "ring" {
@@ -337,8 +352,7 @@ fn an_expired_login_is_no_login() {
         &[],
         &[("KEYWARD_NOW", "2031-06-01T00:00:00Z")],
     );
-    let text = std::fs::read_to_string(real_dir().join("cases.json")).unwrap();
-    let cases: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let cases = real_cases();
     let case = cases.iter().find(|c| c["kind"] == "auth_cookie").unwrap();
     let answer = sidecar.call(
         "POST",
@@ -660,12 +674,7 @@ fn the_purpose_vectors_open_through_the_sidecar() {
             assert!(xml.contains("AES_256_GCM"));
         }
         std::fs::write(keys.join("key.xml"), xml).unwrap();
-        let chain: Vec<&str> = inputs["purposes_full_chain"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p.as_str().unwrap())
-            .collect();
+        let chain = chain(inputs);
         let sidecar = Sidecar::start(dir.path(), &keys, chain[0], &[]);
         let answer = sidecar.call(
             "POST",
@@ -707,12 +716,7 @@ fn the_end_to_end_vectors_open_through_the_sidecar() {
         .unwrap();
         let password = dir.path().join("password");
         std::fs::write(&password, inputs["pfx_password"].as_str().unwrap()).unwrap();
-        let chain: Vec<&str> = inputs["purposes_full_chain"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p.as_str().unwrap())
-            .collect();
+        let chain = chain(inputs);
         let sidecar = Sidecar::start(
             dir.path(),
             &keys,
