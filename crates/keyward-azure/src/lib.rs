@@ -6,12 +6,15 @@
 //!   a missing blob is an empty ring, unless this node has seen the blob before (then it is an
 //!   error: a vanished ring never reads as "empty, create a key").
 //! - A write reads, appends, and uploads with `If-Match` (or `If-None-Match: *` when there is
-//!   no blob yet), retrying on 409/412 up to 5 times with a randomised ~200 ms back-off from
-//!   the third try, as .NET does.
-//! - Under [`KeyRepository::lock_for_generation`] (a lock within this process) the write is
-//!   conditional on the read made under the lock and is not retried: a node that lost the race
-//!   gets [`keyward::Error::RingChanged`], and the provider reads again and uses the other
-//!   node's key. So nodes starting together on an empty container write one key.
+//!   no blob yet), retrying on 409/412 as .NET does (the first two tries at once, then after
+//!   a randomised ~200 ms pause; keyward's pauses double, up to [`WRITE_ATTEMPTS`] tries).
+//! - A key the provider decided to create from the ring it read under
+//!   [`KeyRepository::lock_for_generation`] (a lock within this process) is written by
+//!   [`KeyRepository::store_new_key`], conditional on that read and not retried: a node that
+//!   lost the race gets [`keyward::Error::RingChanged`], and the provider reads again and uses
+//!   the other node's key. So nodes starting together on an empty container write one key.
+//!   Every other write (an operator's new key, a revocation, a deletion) is retried as above,
+//!   under the lock or not: it is right whatever other writers did meanwhile.
 //! - The blob is at most [`MAX_BLOB_BYTES`] long; a longer one is refused before parsing.
 //!
 //! ```no_run
@@ -48,8 +51,18 @@ pub const MAX_BLOB_BYTES: u64 = keyward::store::MAX_DOCUMENT_BYTES as u64;
 /// How often a watching provider polls the blob unless told otherwise.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(30);
 
-/// How many times a write is tried when other writers keep changing the blob (as .NET).
-const WRITE_ATTEMPTS: u32 = 5;
+/// How many times a write is tried when other writers keep changing the blob. .NET tries 5
+/// times with a fixed ~200 ms pause; keyward's pauses grow, so eight writers at once all
+/// get through.
+pub const WRITE_ATTEMPTS: u32 = 7;
+
+/// The pause before try `attempt` (3 and later): random within [0.5, 1.5) × 200 ms ×
+/// 2^(attempt − 3), at most 3 s.
+fn back_off(attempt: u32) -> Duration {
+    let base = 200u64 << attempt.saturating_sub(3).min(4);
+    let jittered = rand::Rng::gen_range(&mut rand::thread_rng(), base / 2..base + base / 2);
+    Duration::from_millis(jittered.min(3000))
+}
 
 /// What this node last read.
 #[derive(Default)]
@@ -68,6 +81,21 @@ struct ProcessLock {
     released: Condvar,
 }
 
+/// The read a key decision rests on: made under the generation lock, by its holder.
+#[derive(Default)]
+struct LockedRead {
+    /// The thread holding the generation lock.
+    holder: Option<std::thread::ThreadId>,
+    /// What that thread last read (or wrote) under the lock: the ETag and the elements.
+    read: Option<(Option<String>, Vec<Zeroizing<String>>)>,
+}
+
+impl LockedRead {
+    fn held_here(&self) -> bool {
+        self.holder == Some(std::thread::current().id())
+    }
+}
+
 /// The ring in one Azure blob.
 pub struct AzureBlobRepository {
     client: Arc<BlobClient>,
@@ -76,9 +104,9 @@ pub struct AzureBlobRepository {
     poll_interval: Duration,
     cache: Mutex<Cache>,
     lock: Arc<ProcessLock>,
-    /// Set while this process holds the generation lock: writes are then conditional on the
-    /// read made under it, and not retried.
-    generating: Arc<Mutex<bool>>,
+    /// The read made under the generation lock, which [`KeyRepository::store_new_key`] writes
+    /// on.
+    locked_read: Arc<Mutex<LockedRead>>,
 }
 
 impl std::fmt::Debug for AzureBlobRepository {
@@ -98,7 +126,7 @@ impl AzureBlobRepository {
             poll_interval: DEFAULT_POLL_INTERVAL,
             cache: Mutex::new(Cache::default()),
             lock: Arc::new(ProcessLock::default()),
-            generating: Arc::new(Mutex::new(false)),
+            locked_read: Arc::new(Mutex::new(LockedRead::default())),
         })
     }
 
@@ -114,8 +142,24 @@ impl AzureBlobRepository {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Reads the blob (conditionally) and returns its ETag and elements.
+    fn locked_read(&self) -> std::sync::MutexGuard<'_, LockedRead> {
+        self.locked_read
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Reads the blob (conditionally) and returns its ETag and elements; a read by the
+    /// holder of the generation lock is kept as the one its key decisions rest on.
     fn read(&self) -> keyward::Result<(Option<String>, Vec<Zeroizing<String>>)> {
+        let read = self.read_blob()?;
+        let mut locked = self.locked_read();
+        if locked.held_here() {
+            locked.read = Some(read.clone());
+        }
+        Ok(read)
+    }
+
+    fn read_blob(&self) -> keyward::Result<(Option<String>, Vec<Zeroizing<String>>)> {
         let etag = self.cache().etag.clone();
         match self.client.get(etag.as_deref())? {
             Read::NotModified => {
@@ -175,35 +219,16 @@ impl AzureBlobRepository {
         }
     }
 
-    /// Applies `change` to the current elements and writes the result, as .NET does: up to
-    /// [`WRITE_ATTEMPTS`] tries on 409/412, a randomised ~200 ms back-off from the third.
-    /// Under the generation lock: one try, conditional on the read made under the lock.
+    /// Applies `change` to the current elements and writes the result, as .NET does: the
+    /// first two tries at once, then a randomised back-off (~200 ms, doubling with each try,
+    /// up to [`WRITE_ATTEMPTS`] tries in all) on 409/412.
     fn update(
         &self,
         change: impl Fn(&mut Vec<Zeroizing<String>>) -> keyward::Result<()>,
     ) -> keyward::Result<()> {
-        if *self
-            .generating
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-        {
-            let (etag, mut elements) = {
-                let cache = self.cache();
-                (cache.etag.clone(), cache.elements.clone())
-            };
-            change(&mut elements)?;
-            return if self.write(etag.as_deref(), &elements)? {
-                Ok(())
-            } else {
-                Err(keyward::Error::RingChanged {
-                    store: self.location(),
-                })
-            };
-        }
         for attempt in 1..=WRITE_ATTEMPTS {
             if attempt >= 3 {
-                let jitter: u64 = rand::Rng::gen_range(&mut rand::thread_rng(), 100..300);
-                std::thread::sleep(Duration::from_millis(jitter));
+                std::thread::sleep(back_off(attempt));
             }
             let (etag, mut elements) = self.read()?;
             change(&mut elements)?;
@@ -273,6 +298,22 @@ impl AzureBlobRepository {
 pub mod testing {
     use super::{client::Condition, AzureBlobRepository};
 
+    /// The blob's bytes and content type, as any reader (such as .NET) gets them; `None`
+    /// when there is no blob.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub fn download(
+        repository: &AzureBlobRepository,
+    ) -> keyward::Result<Option<(Vec<u8>, String)>> {
+        Ok(match repository.client.get(None)? {
+            super::client::Read::Found {
+                body, content_type, ..
+            } => Some((body, content_type)),
+            _ => None,
+        })
+    }
+
     /// Uploads `bytes` as the blob, whatever is there (what another writer, such as .NET,
     /// might have saved).
     ///
@@ -301,15 +342,15 @@ pub mod testing {
 /// Releases the process's generation lock.
 struct Held {
     lock: Arc<ProcessLock>,
-    generating: Arc<Mutex<bool>>,
+    locked_read: Arc<Mutex<LockedRead>>,
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
         *self
-            .generating
+            .locked_read
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = false;
+            .unwrap_or_else(PoisonError::into_inner) = LockedRead::default();
         *self
             .lock
             .held
@@ -344,6 +385,28 @@ impl KeyRepository for AzureBlobRepository {
         })
     }
 
+    /// One conditional write on the read made under the generation lock, not retried:
+    /// [`keyward::Error::RingChanged`] when another writer was first. Without that read (not
+    /// the lock's holder, or nothing read under it) the key is stored as any element is.
+    fn store_new_key(&self, element: &XmlElement, friendly_name: &str) -> keyward::Result<()> {
+        let decided_on = {
+            let locked = self.locked_read();
+            locked.read.clone().filter(|_| locked.held_here())
+        };
+        let Some((etag, mut elements)) = decided_on else {
+            return self.store_element(element, friendly_name);
+        };
+        elements.push(Zeroizing::new(element.to_compact()));
+        if !self.write(etag.as_deref(), &elements)? {
+            return Err(keyward::Error::RingChanged {
+                store: self.location(),
+            });
+        }
+        let written = self.cache().etag.clone();
+        self.locked_read().read = Some((written, elements));
+        Ok(())
+    }
+
     fn lock_for_generation(&self) -> keyward::Result<GenerationLock> {
         let mut held = self
             .lock
@@ -358,13 +421,13 @@ impl KeyRepository for AzureBlobRepository {
                 .unwrap_or_else(PoisonError::into_inner);
         }
         *held = true;
-        *self
-            .generating
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = true;
+        *self.locked_read() = LockedRead {
+            holder: Some(std::thread::current().id()),
+            read: None,
+        };
         Ok(GenerationLock::new(Held {
             lock: Arc::clone(&self.lock),
-            generating: Arc::clone(&self.generating),
+            locked_read: Arc::clone(&self.locked_read),
         }))
     }
 

@@ -291,3 +291,165 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// What .NET's reader needs of the blob: `XmlReader` with DTDs prohibited, `XDocument.Load`,
+/// then each child of the root, by name. So: a well-formed UTF-8 document without a DTD (a
+/// strict parser of its own, roxmltree, reads it), root `<repository>` without a namespace,
+/// the keys .NET wrote (from ASP.NET Core 10's own files) back as .NET wrote them — names with
+/// their namespaces, attributes, text — and keyward's own key and revocation with the parts
+/// .NET's key manager reads. The content type is .NET's.
+#[test]
+fn the_blob_keyward_writes_is_a_document_dotnet_reads() {
+    let container = container();
+    let Some(repository) = repository(&container) else {
+        return;
+    };
+    let mut files: Vec<std::path::PathBuf> =
+        std::fs::read_dir(keyward_testdata::real_dir().join("ring"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "xml"))
+            .collect();
+    files.sort();
+    assert_eq!(files.len(), 3, "two keys and a revocation written by .NET");
+    let written_by_dotnet: Vec<String> = files
+        .iter()
+        .map(|path| std::fs::read_to_string(path).unwrap())
+        .collect();
+    for text in &written_by_dotnet {
+        let element = keyward::store::parse_element(text.trim_start_matches('\u{feff}')).unwrap();
+        repository.store_element(&element, "from-dotnet").unwrap();
+    }
+    let copy = self::repository(&container).unwrap();
+    let provider = Provider::builder()
+        .application_name("shop")
+        .repository(repository)
+        .build()
+        .unwrap();
+    // .NET's most recent key is revoked: keyward writes a default key of its own, as .NET
+    // would; then it revokes .NET's other key.
+    let own_key = provider.ensure_default_key().unwrap();
+    let dotnet_key: keyward::KeyId = "a1f2cab3-8e12-4727-947e-8f42f5ccf8cb".parse().unwrap();
+    provider
+        .revoke_key(dotnet_key, "checking the shape")
+        .unwrap();
+
+    let (bytes, content_type) = keyward_azure::testing::download(&copy).unwrap().unwrap();
+    assert_eq!(content_type, "application/xml; charset=utf-8");
+    let text = std::str::from_utf8(&bytes).unwrap();
+    let document = roxmltree::Document::parse(text).unwrap();
+    let root = document.root_element();
+    assert_eq!(root.tag_name().name(), "repository");
+    assert_eq!(root.tag_name().namespace(), None);
+    let children: Vec<roxmltree::Node<'_, '_>> =
+        root.children().filter(|n| n.is_element()).collect();
+    let names: Vec<String> = children
+        .iter()
+        .map(|n| format!("{} {:?}", n.tag_name().name(), n.attribute("id")))
+        .collect();
+    assert_eq!(children.len(), 5, "{names:?}");
+    for (stored, original) in children.iter().zip(&written_by_dotnet) {
+        let original = roxmltree::Document::parse(original.trim_start_matches('\u{feff}')).unwrap();
+        assert_same_tree(*stored, original.root_element());
+    }
+
+    let key = children[3];
+    assert_eq!(key.tag_name().name(), "key");
+    assert_eq!(key.attribute("id"), Some(own_key.to_string().as_str()));
+    assert_eq!(key.attribute("version"), Some("1"));
+    for date in ["creationDate", "activationDate", "expirationDate"] {
+        let value = child(key, date).text().unwrap();
+        assert!(
+            time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+                .is_ok(),
+            "{date}: {value}"
+        );
+    }
+    let descriptor = child(key, "descriptor");
+    assert!(descriptor
+        .attribute("deserializerType")
+        .unwrap()
+        .starts_with("Microsoft.AspNetCore.DataProtection.AuthenticatedEncryption.ConfigurationModel.AuthenticatedEncryptorDescriptorDeserializer, Microsoft.AspNetCore.DataProtection"));
+    let master_key = child(child(descriptor, "descriptor"), "masterKey");
+    assert_eq!(
+        master_key.attribute((
+            "http://schemas.asp.net/2015/03/dataProtection",
+            "requiresEncryption"
+        )),
+        Some("true")
+    );
+    assert_eq!(
+        child(master_key, "value").text().unwrap().len(),
+        88,
+        "64 bytes, base64"
+    );
+
+    let revocation = children[4];
+    assert_eq!(revocation.tag_name().name(), "revocation");
+    assert_eq!(revocation.attribute("version"), Some("1"));
+    assert_eq!(
+        child(revocation, "key").attribute("id"),
+        Some(dotnet_key.to_string().as_str())
+    );
+    assert!(child(revocation, "revocationDate").text().is_some());
+    assert_eq!(
+        child(revocation, "reason").text(),
+        Some("checking the shape")
+    );
+}
+
+/// The one child element of `node` named `name`.
+fn child<'a, 'input>(node: roxmltree::Node<'a, 'input>, name: &str) -> roxmltree::Node<'a, 'input> {
+    let mut found = node
+        .children()
+        .filter(|n| n.is_element() && n.tag_name().name() == name);
+    let first = found.next().unwrap_or_else(|| panic!("no <{name}>"));
+    assert!(found.next().is_none(), "more than one <{name}>");
+    first
+}
+
+/// Same element names (with namespaces), attributes and non-blank text, recursively
+/// (comments and indentation aside).
+fn assert_same_tree(stored: roxmltree::Node<'_, '_>, original: roxmltree::Node<'_, '_>) {
+    assert_eq!(stored.tag_name(), original.tag_name());
+    let attributes = |node: roxmltree::Node<'_, '_>| {
+        let mut all: Vec<(Option<String>, String, String)> = node
+            .attributes()
+            .map(|a| {
+                (
+                    a.namespace().map(str::to_owned),
+                    a.name().to_owned(),
+                    a.value().to_owned(),
+                )
+            })
+            .collect();
+        all.sort();
+        all
+    };
+    assert_eq!(
+        attributes(stored),
+        attributes(original),
+        "<{}>",
+        original.tag_name().name()
+    );
+    let text = |node: roxmltree::Node<'_, '_>| -> String {
+        node.children()
+            .filter(|n| n.is_text())
+            .filter_map(|n| n.text())
+            .collect::<String>()
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(text(stored), text(original));
+    let (stored, original) = (element_children(stored), element_children(original));
+    assert_eq!(stored.len(), original.len());
+    for (a, b) in stored.into_iter().zip(original) {
+        assert_same_tree(a, b);
+    }
+}
+
+fn element_children<'a, 'input>(
+    node: roxmltree::Node<'a, 'input>,
+) -> Vec<roxmltree::Node<'a, 'input>> {
+    node.children().filter(|n| n.is_element()).collect()
+}

@@ -29,9 +29,11 @@ pub struct GlobalOptions {
     pub keys_dir: PathBuf,
 
     /// The key repository: file:DIR (or a plain path), redis://[user:pass@]host:port/db?key=NAME,
-    /// or postgres://user@host:port/db?table=NAME&schema=NAME. Wins over --keys-dir. A URI
-    /// with a password belongs in KEYWARD_REPOSITORY, not in an argument other local users can
-    /// read; keyward never prints it (nor its value in --help).
+    /// postgres://user@host:port/db?table=NAME&schema=NAME, azblob://CONTAINER/BLOB (account
+    /// from AZURE_STORAGE_CONNECTION_STRING) or azblob+https://ACCOUNT.blob.core.windows.net/
+    /// CONTAINER/BLOB?SAS. Wins over --keys-dir. A URI with a password or a SAS belongs in
+    /// KEYWARD_REPOSITORY, not in an argument other local users can read; keyward never prints
+    /// it (nor its value in --help).
     #[arg(
         long,
         global = true,

@@ -245,17 +245,17 @@ impl LiveRing {
     /// node wrote since this read): the ring is read again and the decision made again, a few
     /// times at most, so a farm starting together writes one key, not one per node.
     fn create_planned_key(&self) -> Result<KeyRing> {
-        const ATTEMPTS: usize = 4;
         let mut attempt = 0;
         loop {
             attempt += 1;
+            pause_after_conflicts(attempt - 1);
             let mut ring = self.load_ring()?;
             self.keep_vanished_keys(&mut ring);
             let now = date::to_ticks_precision(self.now());
             let Some(plan) = ring.plan_new_key(now) else {
                 return Ok(ring);
             };
-            match self.write_key(now, plan.activation, plan.expiration) {
+            match self.write_planned_key(now, plan.activation, plan.expiration) {
                 Ok(id) => {
                     tracing::info!(
                         key_id = %id,
@@ -268,7 +268,7 @@ impl LiveRing {
                     self.keep_vanished_keys(&mut ring);
                     return Ok(ring);
                 }
-                Err(Error::RingChanged { .. }) if attempt < ATTEMPTS => {
+                Err(Error::RingChanged { .. }) if attempt <= MAX_RING_CONFLICTS => {
                     tracing::debug!(
                         location = %self.repository.location(),
                         "another node changed the ring first; reading it again"
@@ -416,8 +416,30 @@ impl LiveRing {
         Ok(())
     }
 
+    /// Writes a new key whatever other writers did meanwhile (an operator's `keys new`).
     pub(crate) fn write_key(
         &self,
+        creation: OffsetDateTime,
+        activation: OffsetDateTime,
+        expiration: OffsetDateTime,
+    ) -> Result<KeyId> {
+        self.write_key_as(KeyWrite::Always, creation, activation, expiration)
+    }
+
+    /// Writes a key decided on from the ring read under the generation lock: a store with
+    /// conditional writes answers [`Error::RingChanged`] when another node wrote since.
+    pub(crate) fn write_planned_key(
+        &self,
+        creation: OffsetDateTime,
+        activation: OffsetDateTime,
+        expiration: OffsetDateTime,
+    ) -> Result<KeyId> {
+        self.write_key_as(KeyWrite::IfUnchanged, creation, activation, expiration)
+    }
+
+    fn write_key_as(
+        &self,
+        write: KeyWrite,
         creation: OffsetDateTime,
         activation: OffsetDateTime,
         expiration: OffsetDateTime,
@@ -452,8 +474,11 @@ impl LiveRing {
         if let Some(signature) = signature {
             element = element.child(signature);
         }
-        self.repository
-            .store_element(&element, &format!("key-{id}"))?;
+        let name = format!("key-{id}");
+        match write {
+            KeyWrite::Always => self.repository.store_element(&element, &name)?,
+            KeyWrite::IfUnchanged => self.repository.store_new_key(&element, &name)?,
+        }
         crate::metrics::key_created();
         Ok(id)
     }
@@ -472,4 +497,28 @@ impl Reload for LiveRing {
     fn policy(&self) -> &KeyManagementPolicy {
         &self.policy
     }
+}
+
+/// How a new key is written: whatever happened meanwhile, or only if the ring is unchanged
+/// since the read that showed the need for it.
+#[derive(Clone, Copy)]
+enum KeyWrite {
+    Always,
+    IfUnchanged,
+}
+
+/// How many times a key decision is made again after another node's write got ahead of it
+/// (a store with conditional writes): enough for eight nodes writing at once.
+pub(crate) const MAX_RING_CONFLICTS: usize = 6;
+
+/// Waits before deciding again after `conflicts` lost writes: not after the first (the
+/// other node's write is usually all there was), then a random pause of about 100 ms that
+/// doubles each time (at most 2 s), so nodes that keep colliding spread out.
+pub(crate) fn pause_after_conflicts(conflicts: usize) {
+    if conflicts < 2 {
+        return;
+    }
+    let base: u64 = 100 << (conflicts - 2).min(4);
+    let pause = rand::Rng::gen_range(&mut rand::thread_rng(), base / 2..base + base / 2);
+    std::thread::sleep(std::time::Duration::from_millis(pause.min(2000)));
 }

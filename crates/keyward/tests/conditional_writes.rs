@@ -38,6 +38,17 @@ impl ConditionalRepository {
     }
 }
 
+impl ConditionalRepository {
+    /// Makes the other writer's write, once.
+    fn interfere(&self) -> keyward::Result<()> {
+        if let Some(other) = self.interference.lock().unwrap().take() {
+            self.store.elements.store_element(&other, "someone-else")?;
+            self.store.version.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+}
+
 impl KeyRepository for ConditionalRepository {
     fn load_elements(&self) -> keyward::Result<Vec<StoredElement>> {
         // The version is read before the elements: a write in between makes the next
@@ -48,11 +59,18 @@ impl KeyRepository for ConditionalRepository {
         Ok(elements)
     }
 
+    /// Any other write is made whatever happened meanwhile (the blob store re-reads and
+    /// retries).
     fn store_element(&self, element: &XmlElement, friendly_name: &str) -> keyward::Result<()> {
-        if let Some(other) = self.interference.lock().unwrap().take() {
-            self.store.elements.store_element(&other, "someone-else")?;
-            self.store.version.fetch_add(1, Ordering::SeqCst);
-        }
+        self.interfere()?;
+        self.store.elements.store_element(element, friendly_name)?;
+        self.store.version.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// A key decided on from the last read is written only if nothing changed since.
+    fn store_new_key(&self, element: &XmlElement, friendly_name: &str) -> keyward::Result<()> {
+        self.interfere()?;
         let seen = self.seen.lock().unwrap().unwrap_or(u64::MAX);
         // The conditional write: compare-and-bump the version, then store.
         if self
@@ -152,4 +170,43 @@ fn a_write_that_lost_to_an_unrelated_one_is_made_again() {
     assert!(all.iter().any(|e| e.xml.contains("<revocation")));
     let payload = provider.protector(["x"]).protect(b"y").unwrap();
     assert_eq!(provider.protector(["x"]).unprotect(&payload).unwrap(), b"y");
+}
+
+/// `keys ensure` on a node whose planned key lost to another node's key: it plans again from
+/// a fresh read, finds the other node's key enough, and writes none of its own.
+#[test]
+fn ensure_plans_again_when_another_node_wrote_the_key_first() {
+    let other_store = Arc::new(MemoryRepository::new());
+    let other_node = Provider::builder()
+        .application_name("farm")
+        .repository(Arc::clone(&other_store))
+        .build()
+        .unwrap();
+    let other_key = other_node.ensure_default_key().unwrap();
+    let other_xml = other_store
+        .load_elements()
+        .unwrap()
+        .into_iter()
+        .find(|e| e.xml.contains("<key "))
+        .unwrap()
+        .xml
+        .clone();
+    let store = Arc::new(Store::default());
+    let repository = ConditionalRepository::new(&store);
+    *repository.interference.lock().unwrap() =
+        Some(keyward::store::parse_element(&other_xml).unwrap());
+    let node = Provider::builder()
+        .application_name("farm")
+        .repository(repository)
+        .automatic_key_generation(false)
+        .build()
+        .unwrap();
+    let ensured = node.ensure_keys(false).unwrap();
+    assert_eq!(
+        key_count(&store),
+        1,
+        "the other node's key, and no second one"
+    );
+    assert!(ensured.created.is_empty(), "{ensured:?}");
+    assert_eq!(node.default_key_at(node.now()), Some(other_key));
 }

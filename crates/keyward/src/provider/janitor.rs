@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use crate::error::NoDefaultKeyReason;
 use crate::error::{Error, Result};
+use crate::live_ring::{pause_after_conflicts, MAX_RING_CONFLICTS};
 use crate::key::{date, KeyCandidate, KeyId};
 use crate::provider::Provider;
 
@@ -133,8 +134,11 @@ impl Provider {
         // read, only guards against a plan that never settles (a store writer racing this
         // one).
         let mut limit = MAX_KEYS_PER_RUN;
+        // Writes another node's write got ahead of (a store with conditional writes): the
+        // plan is made again from a fresh read, a few times at most.
+        let mut conflicts = 0;
         for round in 0.. {
-            if round >= limit {
+            if round >= limit + conflicts {
                 break;
             }
             let ring = self.shared.load_ring()?;
@@ -155,9 +159,18 @@ impl Provider {
             let id = if dry_run {
                 None
             } else {
-                let id = self
+                let id = match self
                     .shared
-                    .write_key(now, plan.activation, plan.expiration)?;
+                    .write_planned_key(now, plan.activation, plan.expiration)
+                {
+                    Err(Error::RingChanged { .. }) if conflicts < MAX_RING_CONFLICTS => {
+                        conflicts += 1;
+                        tracing::debug!("another node changed the ring first; planning again");
+                        pause_after_conflicts(conflicts);
+                        continue;
+                    }
+                    written => written?,
+                };
                 tracing::info!(key_id = %id, activation = %date::format(plan.activation), expiration = %date::format(plan.expiration), "key created to keep a default key");
                 Some(id)
             };

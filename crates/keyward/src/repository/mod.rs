@@ -198,17 +198,29 @@ pub trait KeyRepository: Send + Sync + fmt::Debug {
     fn load_elements(&self) -> Result<Vec<StoredElement>>;
 
     /// Stores one element. `friendly_name` is `key-{id}` or `revocation-…`; a store may use it
-    /// as a file name or label, or ignore it.
-    ///
-    /// A store without a lock of its own, whose writes are conditional on what it last read
-    /// (one blob written with `If-Match`), may refuse a write made under
-    /// [`KeyRepository::lock_for_generation`] with
-    /// [`Error::RingChanged`](crate::Error::RingChanged) when another node wrote since: the
-    /// provider then reads the ring again and creates the key only if it is still needed.
+    /// as a file name or label, or ignore it. The element is stored whatever other writers
+    /// did meanwhile (a store with conditional writes re-reads and retries).
     ///
     /// # Errors
     /// When the store cannot be written; nothing partial is left behind.
     fn store_element(&self, element: &XmlElement, friendly_name: &str) -> Result<()>;
+
+    /// Stores a key the provider decided to create from the ring it read under
+    /// [`KeyRepository::lock_for_generation`] (on the same thread).
+    ///
+    /// A store without a lock of its own, whose writes are conditional on what it last read
+    /// (one blob written with `If-Match`), writes the key only if the ring is unchanged since
+    /// that read, and otherwise answers [`Error::RingChanged`](crate::Error::RingChanged):
+    /// the provider then reads the ring again and creates a key only if one is still needed,
+    /// so nodes starting together write one key. The default stores the key as
+    /// [`KeyRepository::store_element`] does: a store whose lock keeps other writers out
+    /// needs nothing more.
+    ///
+    /// # Errors
+    /// As [`KeyRepository::store_element`], and `RingChanged` as above.
+    fn store_new_key(&self, element: &XmlElement, friendly_name: &str) -> Result<()> {
+        self.store_element(element, friendly_name)
+    }
 
     /// Takes the exclusive lock under which a node decides whether to create a key, so only
     /// one node of a farm creates each key. Blocks until the lock is held.
@@ -295,6 +307,9 @@ macro_rules! forward_repository {
             }
             fn store_element(&self, element: &XmlElement, friendly_name: &str) -> Result<()> {
                 (**self).store_element(element, friendly_name)
+            }
+            fn store_new_key(&self, element: &XmlElement, friendly_name: &str) -> Result<()> {
+                (**self).store_new_key(element, friendly_name)
             }
             fn lock_for_generation(&self) -> Result<GenerationLock> {
                 (**self).lock_for_generation()
