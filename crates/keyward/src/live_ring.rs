@@ -175,8 +175,9 @@ impl LiveRing {
     }
 
     /// [`LiveRing::now`] in nanoseconds since the Unix epoch.
-    pub(crate) fn now_unix_nanos(&self) -> i128 {
-        self.clock.now_unix_nanos()
+    /// Bounds on the current time (see [`Clock::now_unix_nanos_bounds`]).
+    pub(crate) fn now_unix_nanos_bounds(&self) -> (i128, i128) {
+        self.clock.now_unix_nanos_bounds()
     }
 
     /// The version of the current snapshot. Read it before the snapshot: a snapshot is

@@ -118,6 +118,11 @@ pub(super) struct Subkeys {
 }
 
 impl Subkeys {
+    /// The MAC these subkeys authenticate with.
+    pub(super) fn validation(&self) -> ValidationAlgorithm {
+        self.validation
+    }
+
     /// Derives `K_E || K_H` for `key_modifier`.
     pub(super) fn derive(
         crypto: &KeyCrypto,

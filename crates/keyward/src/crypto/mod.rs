@@ -239,6 +239,17 @@ impl Subkeys {
         }
     }
 
+    /// [`KeyCrypto::check_body`] for the algorithm of these subkeys.
+    ///
+    /// # Errors
+    /// As [`KeyCrypto::check_body`].
+    pub(crate) fn check_body(&self, body: &[u8]) -> Result<()> {
+        match &self.0 {
+            SubkeysOf::Cbc(subkeys) => cbc_hmac::check_len(subkeys.validation(), body),
+            SubkeysOf::Gcm(_) => gcm::check_len(body),
+        }
+    }
+
     /// Prepares these subkeys for many payloads (CBC: expands `K_E` on the backend that is
     /// fastest once expanded). Idempotent and cheap once done.
     pub(crate) fn prepare_for_reuse(&self) {

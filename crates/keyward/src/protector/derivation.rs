@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::{CachedPrefix, Protector};
 use crate::crypto::{Derivation, KeyCrypto, Label, Subkeys, KEY_MODIFIER_LEN};
 use crate::key::RingKey;
+use crate::key_id::KeyId;
 use crate::subkeys::DerivedSubkeys;
 
 impl Protector {
@@ -55,14 +56,30 @@ impl Protector {
         key_modifier: [u8; KEY_MODIFIER_LEN],
         subkeys: Subkeys,
     ) -> Arc<DerivedSubkeys> {
-        let derived = Arc::new(DerivedSubkeys {
-            key_id: key.info.id,
-            key_identity: *crypto.identity(),
-            aad_tail: Arc::clone(&self.aad_tail),
+        let derived = Arc::new(DerivedSubkeys::new(
+            key.info.id,
+            *crypto.identity(),
+            Arc::clone(&self.aad_tail),
             key_modifier,
             subkeys,
-        });
+        ));
         self.shared.subkeys.insert(Arc::clone(&derived));
         derived
+    }
+
+    /// The cached subkeys of a payload's key modifier, if ring version `version` vouched for
+    /// them (see `SubkeyCache::get_verified`). Checks the process first, as every entry
+    /// point does.
+    pub(super) fn verified_subkeys(
+        &self,
+        key_id: KeyId,
+        body: &[u8],
+        version: u64,
+    ) -> Option<arc_swap::Guard<Option<Arc<DerivedSubkeys>>>> {
+        self.shared.check_process();
+        let key_modifier = body.get(..KEY_MODIFIER_LEN)?;
+        self.shared
+            .subkeys
+            .get_verified(&key_id, &self.aad_tail, key_modifier, version)
     }
 }

@@ -21,10 +21,12 @@ impl Protector {
             return Ok(false);
         }
         let issuing = self.issuing.load();
-        let Some(current) = issuing
-            .as_deref()
-            .filter(|i| i.take_fast(self.shared.ring_version(), self.shared.now_unix_nanos()))
-        else {
+        let Some(current) = issuing.as_deref().filter(|i| {
+            i.take_fast(
+                self.shared.ring_version(),
+                self.shared.now_unix_nanos_bounds(),
+            )
+        }) else {
             return Ok(false);
         };
         let derived = &current.derived;

@@ -119,3 +119,65 @@ fn buffer_variants_append_and_leave_the_buffer_as_it_was_on_failure() {
         }
     }
 }
+
+/// Plain `unprotect` skips the ring for subkeys the current ring version vouched for; a
+/// revocation installs a new version, so the next payload of that key is refused at once,
+/// however often it was read before. Truncated and tampered payloads of a vouched-for key
+/// modifier fail as on the full path.
+#[test]
+fn subkeys_a_ring_vouched_for_stop_at_the_next_ring() {
+    use crate::crypto::Algorithm;
+    for algorithm in [Algorithm::AES_256_CBC_HMACSHA256, Algorithm::AES_256_GCM] {
+        let provider = Provider::builder()
+            .application_name("app")
+            .repository(MemoryRepository::new())
+            .algorithm(algorithm)
+            .build()
+            .unwrap();
+        let protector = provider.protector(["p"]);
+        let payload = protector.protect(b"cookie").unwrap();
+        let (key_id, body) = payload::parse(&payload).unwrap();
+        let version = protector.shared.ring_version();
+        for _ in 0..3 {
+            assert_eq!(protector.unprotect(&payload).unwrap(), b"cookie");
+        }
+        assert!(
+            protector.verified_subkeys(key_id, body, version).is_some(),
+            "read from the cache, the ring vouched for the subkeys ({algorithm})"
+        );
+        let other_purpose = provider.protector(["q"]);
+        assert!(other_purpose
+            .verified_subkeys(key_id, body, version)
+            .is_none());
+        assert!(matches!(
+            other_purpose.unprotect(&payload),
+            Err(Error::InvalidPayload)
+        ));
+        let mut forged = payload.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        assert!(matches!(
+            protector.unprotect(&forged),
+            Err(Error::InvalidPayload)
+        ));
+        let short = &payload[..HEADER_LEN + KEY_MODIFIER_LEN + 4];
+        assert!(matches!(
+            protector.unprotect(short),
+            Err(Error::MalformedPayload(_))
+        ));
+
+        provider.revoke_key(key_id, "test").unwrap();
+        assert_ne!(protector.shared.ring_version(), version);
+        assert!(matches!(
+            protector.unprotect(&payload),
+            Err(Error::KeyRevoked(id)) if id == key_id
+        ));
+        let unprotected = protector.unprotect_allow_revoked(&payload).unwrap();
+        assert!(unprotected.was_revoked);
+        // Still refused after the revoked key's subkeys were read (not vouched for again).
+        assert!(matches!(
+            protector.unprotect(&payload),
+            Err(Error::KeyRevoked(_))
+        ));
+    }
+}

@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 
 use crate::error::NoDefaultKeyReason;
 use crate::error::{Error, Result};
-use crate::live_ring::{pause_after_conflicts, MAX_RING_CONFLICTS};
 use crate::key::{date, KeyCandidate, KeyId};
+use crate::live_ring::{pause_after_conflicts, MAX_RING_CONFLICTS};
 use crate::provider::Provider;
 
 /// A key [`Provider::ensure_keys`] created (or, in a dry run, would create).

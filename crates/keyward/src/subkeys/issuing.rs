@@ -130,10 +130,10 @@ impl Issuing {
     /// these subkeys, knowing only the current ring version and the time. Same process, the
     /// ring these subkeys were issued under, inside their window, within budget; when it says
     /// no, `take` on the full path decides.
-    pub(crate) fn take_fast(&self, ring_version: u64, now_unix_nanos: i128) -> bool {
+    pub(crate) fn take_fast(&self, ring_version: u64, (earliest, latest): (i128, i128)) -> bool {
         self.fast.ring_version == ring_version
-            && self.fast.from <= now_unix_nanos
-            && now_unix_nanos < self.fast.until
+            && self.fast.from <= earliest
+            && latest < self.fast.until
             && self.same_process()
             && self.take_budget()
     }

@@ -12,6 +12,7 @@
 //! Payloads are unchanged: every reader (ASP.NET Core included) derives from the modifier the
 //! payload names and cannot tell the difference.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -129,9 +130,42 @@ pub(crate) struct DerivedSubkeys {
     pub(crate) key_modifier: [u8; KEY_MODIFIER_LEN],
     /// Key material: wiped on drop.
     pub(crate) subkeys: Subkeys,
+    /// The key ring version (`LiveRing::ring_version`) in which `unprotect` last found this
+    /// key present, unrevoked and of this identity; 0 when never. While the ring's version is
+    /// still this one, plain `unprotect` opens payloads under these subkeys without reading
+    /// the ring ([`SubkeyCache::get_verified`]).
+    verified_in: AtomicU64,
 }
 
 impl DerivedSubkeys {
+    /// Subkeys derived for `key_id` (of `key_identity`), a purpose chain and a key modifier,
+    /// not yet verified against any ring version.
+    pub(crate) fn new(
+        key_id: KeyId,
+        key_identity: KeyIdentity,
+        aad_tail: Arc<[u8]>,
+        key_modifier: [u8; KEY_MODIFIER_LEN],
+        subkeys: Subkeys,
+    ) -> Self {
+        Self {
+            key_id,
+            key_identity,
+            aad_tail,
+            key_modifier,
+            subkeys,
+            verified_in: AtomicU64::new(0),
+        }
+    }
+
+    /// Records that ring version `ring_version` (read before the ring snapshot that showed
+    /// it) holds this key, unrevoked and of this identity. Written only when it changes, so
+    /// threads reading the same cookie do not contend.
+    pub(crate) fn verified_in(&self, ring_version: u64) {
+        if self.verified_in.load(Ordering::Relaxed) != ring_version {
+            self.verified_in.store(ring_version, Ordering::Relaxed);
+        }
+    }
+
     fn matches(
         &self,
         key_id: &KeyId,
@@ -191,6 +225,30 @@ impl SubkeyCache {
             .then_some(guard)
     }
 
+    /// The cached subkeys for a key, purpose chain and key modifier, if present and verified
+    /// in ring version `ring_version` (read before this call): the key was then in the
+    /// ring, unrevoked, and of the identity these subkeys were derived from. A new ring (a
+    /// refresh, a revocation) has a new version, so nothing verified before it passes.
+    pub(crate) fn get_verified(
+        &self,
+        key_id: &KeyId,
+        aad_tail: &Arc<[u8]>,
+        key_modifier: &[u8],
+        ring_version: u64,
+    ) -> Option<Guard<Option<Arc<DerivedSubkeys>>>> {
+        let guard = self.slot(key_modifier).load();
+        guard
+            .as_deref()
+            .is_some_and(|d| {
+                ring_version != 0
+                    && d.verified_in.load(Ordering::Relaxed) == ring_version
+                    && d.key_id == *key_id
+                    && d.key_modifier == key_modifier
+                    && (Arc::ptr_eq(&d.aad_tail, aad_tail) || *d.aad_tail == **aad_tail)
+            })
+            .then_some(guard)
+    }
+
     /// Keeps `derived`, replacing whatever held its slot.
     pub(crate) fn insert(&self, derived: Arc<DerivedSubkeys>) {
         self.slot(&derived.key_modifier).store(Some(derived));
@@ -232,15 +290,15 @@ mod tests {
 
     fn derived(key_id: KeyId, purposes: &[u8], key_modifier: [u8; 16]) -> Arc<DerivedSubkeys> {
         let crypto = KeyCrypto::new(Algorithm::AES_256_GCM, &Secret::new(vec![7; 64]));
-        Arc::new(DerivedSubkeys {
+        Arc::new(DerivedSubkeys::new(
             key_id,
-            key_identity: IDENTITY,
-            aad_tail: purposes.into(),
+            IDENTITY,
+            purposes.into(),
             key_modifier,
-            subkeys: crypto
+            crypto
                 .subkeys(Derivation::Label(&[purposes]), &key_modifier)
                 .unwrap(),
-        })
+        ))
     }
 
     #[test]
