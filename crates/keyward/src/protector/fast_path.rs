@@ -40,12 +40,16 @@ impl Protector {
         Ok(true)
     }
 
-    /// Until when subkeys issued now under `ring`'s default key may be used without reading
-    /// the ring again (the modifier's own age bound is added by `Issuing`): while its default
-    /// key holds without resolving again and no refresh is due. `None` when the default key
-    /// was resolved outside the ring's cached span.
-    pub(super) fn fast_until(&self, ring: &KeyRing, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    /// When subkeys issued now under `ring`'s default key may be used without reading the
+    /// ring again (the modifier's own age bound is added by `Issuing`): in the span where its
+    /// default key holds without resolving again, and before a refresh is due. `None` when
+    /// the default key was resolved outside the ring's cached span.
+    pub(super) fn fast_span(
+        &self,
+        ring: &KeyRing,
+        now: OffsetDateTime,
+    ) -> Option<(OffsetDateTime, OffsetDateTime)> {
         let (at, until) = ring.default_key_span();
-        (at <= now && now < until).then(|| until.min(ring.refresh_at()))
+        (at <= now && now < until).then(|| (at, until.min(ring.refresh_at())))
     }
 }

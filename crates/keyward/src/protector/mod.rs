@@ -16,9 +16,9 @@ use crate::payload::{self, HEADER_LEN};
 use crate::purpose::aad_tail;
 use crate::subkeys::{Issuing, SubkeyReuse};
 
-/// The ring version and the time until which `protect`'s fast path may use newly issued
-/// subkeys (see [`Issuing::with_fast_window`]); `None`: not at all.
-type FastUntil = Option<(u64, OffsetDateTime)>;
+/// The ring version and the span (from, until) in which `protect`'s fast path may use newly
+/// issued subkeys (see [`Issuing::with_fast_window`]); `None`: not at all.
+type FastUntil = Option<(u64, (OffsetDateTime, OffsetDateTime))>;
 
 mod derivation;
 mod fast_path;
@@ -143,7 +143,7 @@ impl Protector {
             self.shared.local().refresher.request();
         }
         if let Some(key) = ring.default_key_at(now) {
-            let fast = self.fast_until(&ring, now).map(|until| (version, until));
+            let fast = self.fast_span(&ring, now).map(|span| (version, span));
             return self.protect_with(key, plaintext, now, fast, out);
         }
         drop(ring);
@@ -218,8 +218,8 @@ impl Protector {
                         subkeys.encrypt_body(&key_modifier, plaintext, out)?;
                         let derived = self.keep(key, crypto, key_modifier, subkeys);
                         let mut issuing = Issuing::new(derived, now, max_payloads, max_age);
-                        if let Some((version, until)) = fast {
-                            issuing = issuing.with_fast_window(version, until);
+                        if let Some((version, span)) = fast {
+                            issuing = issuing.with_fast_window(version, span);
                         }
                         self.issuing.store(Some(Arc::new(issuing)));
                     }
@@ -344,9 +344,9 @@ impl Protector {
         // Read before the snapshot (see `LiveRing::ring_version`).
         let version = self.shared.ring_version();
         if mode == Mode::Plain {
-            if let Some(verified) = self.verified_subkeys(key_id, body, version) {
+            let verified = self.verified_subkeys(key_id, body, version);
+            if let Some(hit) = verified.as_ref().and_then(|guard| guard.as_deref()) {
                 // Subkeys this ring version vouched for: the ring need not be read.
-                let hit = verified.as_deref().ok_or(Error::InvalidPayload)?;
                 hit.subkeys.check_body(body)?;
                 let plaintext = opening.open(&hit.subkeys)?;
                 return Ok(OpenedAt {

@@ -115,12 +115,17 @@ impl Issuing {
     }
 
     /// These subkeys, usable on `protect`'s fast path while the snapshot `ring_version` is
-    /// current and the clock is before `until` (the end of the default key's span, or the
-    /// next refresh) and before the modifier's maximum age.
-    pub(crate) fn with_fast_window(mut self, ring_version: u64, until: OffsetDateTime) -> Self {
+    /// current and the clock is in `from..until` (the default key's span, ended by the next
+    /// refresh) and before the modifier's maximum age. The window starts where the key's
+    /// span does, not when issuing began: a coarse clock may read a little before that.
+    pub(crate) fn with_fast_window(
+        mut self,
+        ring_version: u64,
+        (from, until): (OffsetDateTime, OffsetDateTime),
+    ) -> Self {
         self.fast = FastWindow {
             ring_version,
-            from: self.since.unix_timestamp_nanos(),
+            from: from.unix_timestamp_nanos(),
             until: until.min(self.expires).unix_timestamp_nanos(),
         };
         self
