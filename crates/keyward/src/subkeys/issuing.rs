@@ -43,6 +43,11 @@ pub(crate) struct Issuing {
 struct FastWindow {
     ring_version: u64,
     from: i128,
+    /// When issuing began: a clock that reads before it went back, and the modifier's age
+    /// can no longer be told, so the fast path ends (the full path then starts a new
+    /// modifier). Compared with the latest bound of the time: a coarse clock may read up to
+    /// a tick before the precise time issuing began.
+    issued: i128,
     until: i128,
 }
 
@@ -126,6 +131,7 @@ impl Issuing {
         self.fast = FastWindow {
             ring_version,
             from: from.unix_timestamp_nanos(),
+            issued: self.since.unix_timestamp_nanos(),
             until: until.min(self.expires).unix_timestamp_nanos(),
         };
         self
@@ -138,6 +144,7 @@ impl Issuing {
     pub(crate) fn take_fast(&self, ring_version: u64, (earliest, latest): (i128, i128)) -> bool {
         self.fast.ring_version == ring_version
             && self.fast.from <= earliest
+            && self.fast.issued <= latest
             && latest < self.fast.until
             && self.same_process()
             && self.take_budget()
