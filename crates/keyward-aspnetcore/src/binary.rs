@@ -28,6 +28,11 @@ pub(crate) const ALLOCATION_BUDGET_SLACK: usize = 64 << 10;
 /// produced against the allocation budget.
 pub(crate) struct Reader<'a> {
     bytes: &'a [u8],
+    /// `bytes` as text, when all of it is UTF-8 (a ticket whose lengths are all below 128
+    /// is): a string inside it is then sliced out (its ends checked for character
+    /// boundaries) instead of checked again. A slice that is not at boundaries is checked as
+    /// bytes and refused as invalid UTF-8, as it would be without this.
+    text: Option<&'a str>,
     offset: usize,
     /// The whole budget, for error messages.
     budget: usize,
@@ -45,6 +50,7 @@ impl<'a> Reader<'a> {
             .saturating_add(ALLOCATION_BUDGET_SLACK);
         Self {
             bytes,
+            text: std::str::from_utf8(bytes).ok(),
             offset: 0,
             budget,
             budget_left: budget,
@@ -144,6 +150,9 @@ impl<'a> Reader<'a> {
         let len = self.read_length(what)?;
         let start = self.offset;
         let bytes = self.take(len, what, start)?;
+        if let Some(text) = self.text.and_then(|all| all.get(start..start + len)) {
+            return Ok((text, at));
+        }
         let text = std::str::from_utf8(bytes).map_err(|_| TicketError::InvalidUtf8 {
             what,
             offset: start,

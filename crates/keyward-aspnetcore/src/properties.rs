@@ -250,9 +250,54 @@ pub fn format_rfc1123(at: OffsetDateTime) -> String {
 
 /// Parses .NET's `"r"` format (`DateTimeOffset.TryParseExact(…, "r", …)`); `None` if it is not.
 pub fn parse_rfc1123(text: &str) -> Option<OffsetDateTime> {
-    PrimitiveDateTime::parse(text, RFC1123)
-        .ok()
-        .map(PrimitiveDateTime::assume_utc)
+    // A login cookie's `.expires` is read on every request: the common shape (a four-digit
+    // year) is read directly, and anything it does not take goes to `time`'s parser, which
+    // decides. The direct reading returns only what that parser would (tested below).
+    parse_common_rfc1123(text.as_bytes()).or_else(|| {
+        PrimitiveDateTime::parse(text, RFC1123)
+            .ok()
+            .map(PrimitiveDateTime::assume_utc)
+    })
+}
+
+/// `Www, DD Mmm YYYY HH:MM:SS GMT` exactly (29 bytes), with a weekday that matches the date;
+/// `None` for anything else.
+fn parse_common_rfc1123(text: &[u8]) -> Option<OffsetDateTime> {
+    const WEEKDAYS: [&[u8; 3]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    let text: &[u8; 29] = text.try_into().ok()?;
+    let digits = |range: std::ops::Range<usize>| -> Option<u16> {
+        text[range].iter().try_fold(0u16, |n, &b| {
+            b.is_ascii_digit().then(|| n * 10 + u16::from(b - b'0'))
+        })
+    };
+    if &text[3..5] != b", "
+        || text[7] != b' '
+        || text[11] != b' '
+        || text[16] != b' '
+        || text[19] != b':'
+        || text[22] != b':'
+        || &text[25..] != b" GMT"
+    {
+        return None;
+    }
+    let weekday = WEEKDAYS.iter().position(|w| w[..] == text[0..3])?;
+    let month = MONTHS.iter().position(|m| m[..] == text[8..11])?;
+    let month = time::Month::try_from(u8::try_from(month + 1).ok()?).ok()?;
+    let day = u8::try_from(digits(5..7)?).ok()?;
+    let year = i32::from(digits(12..16)?);
+    let date = time::Date::from_calendar_date(year, month, day).ok()?;
+    if usize::from(date.weekday().number_days_from_monday()) != weekday {
+        return None;
+    }
+    let hour = u8::try_from(digits(17..19)?).ok()?;
+    let minute = u8::try_from(digits(20..22)?).ok()?;
+    let second = u8::try_from(digits(23..25)?).ok()?;
+    let time = time::Time::from_hms(hour, minute, second).ok()?;
+    Some(PrimitiveDateTime::new(date, time).assume_utc())
 }
 
 #[cfg(test)]
@@ -260,6 +305,49 @@ pub fn parse_rfc1123(text: &str) -> Option<OffsetDateTime> {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    /// The direct reading of the common shape returns what `time`'s parser returns, on
+    /// formatted dates and on every one-byte change of them (a wrong weekday, day 31 of a
+    /// 30-day month, hour 24, a letter's case, …).
+    #[test]
+    fn the_common_shape_reads_as_times_parser_reads_it() {
+        let by_time = |text: &str| {
+            PrimitiveDateTime::parse(text, RFC1123)
+                .ok()
+                .map(PrimitiveDateTime::assume_utc)
+        };
+        let mut seconds: i64 = -62_135_596_800; // 0001-01-01
+        let mut checked = 0;
+        while seconds < 253_402_300_799 {
+            let at = OffsetDateTime::from_unix_timestamp(seconds).unwrap();
+            let text = format_rfc1123(at);
+            assert_eq!(parse_rfc1123(&text), Some(at), "{text}");
+            assert_eq!(parse_common_rfc1123(text.as_bytes()), Some(at), "{text}");
+            let bytes = text.as_bytes();
+            for at_byte in 0..bytes.len() {
+                for replacement in [
+                    b'0', b'1', b'2', b'3', b'6', b'9', b' ', b'a', b'M', b'o', b'n', b'u',
+                ] {
+                    let mut changed = bytes.to_vec();
+                    changed[at_byte] = replacement;
+                    let changed = String::from_utf8(changed).unwrap();
+                    assert_eq!(parse_rfc1123(&changed), by_time(&changed), "{changed}");
+                    checked += 1;
+                }
+            }
+            seconds += 86_400 * 9_973 + 3_607 * 5 + 11;
+        }
+        assert!(checked > 10_000);
+        for day_edge in [
+            "Sat, 31 Apr 2027 00:00:00 GMT",
+            "Mon, 29 Feb 2027 00:00:00 GMT",
+            "Tue, 29 Feb 2028 00:00:00 GMT",
+            "Sat, 01 Jan 0000 00:00:00 GMT",
+            "Mon, 01 Jan 2027 23:59:60 GMT",
+        ] {
+            assert_eq!(parse_rfc1123(day_edge), by_time(day_edge), "{day_edge}");
+        }
+    }
 
     #[test]
     fn times_use_dotnets_r_format_in_utc_whole_seconds() {

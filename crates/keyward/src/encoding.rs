@@ -70,6 +70,17 @@ pub fn base64url_decode_into(text: &str, out: &mut Vec<u8>) -> Result<()> {
         _ => &URL_SAFE_LENIENT,
     };
     let start = out.len();
+    // What .NET writes (URL-safe, unpadded, canonical) decodes with SIMD; anything else that
+    // is accepted (padding, the standard alphabet) is left to `base64`. The SIMD decoder
+    // accepts a subset of what `base64` does, with the same bytes (tested below).
+    if !standard
+        && base64_simd::URL_SAFE_NO_PAD
+            .decode_append(text.as_bytes(), out)
+            .is_ok()
+    {
+        return Ok(());
+    }
+    out.truncate(start);
     engine.decode_vec(text, out).map_err(|_| {
         out.truncate(start);
         invalid()
@@ -182,6 +193,50 @@ pub(crate) fn write_varint(out: &mut Vec<u8>, mut value: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The SIMD decoder changes nothing: on any text over both alphabets, padding and a
+    /// stray character, `base64url_decode_into` accepts exactly what `base64` alone does,
+    /// with the same bytes, and leaves `out` as it was on refusal.
+    #[test]
+    fn simd_decoding_accepts_what_base64_accepts_with_the_same_bytes() {
+        use proptest::prelude::*;
+        let alphabet: Vec<char> =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=."
+                .chars()
+                .collect();
+        let reference = |text: &str| -> Option<Vec<u8>> {
+            let (url_safe, standard) = alphabets_used(text.as_bytes());
+            let engine = match (url_safe, standard) {
+                (true, true) => return None,
+                (false, true) => &STANDARD_LENIENT,
+                _ => &URL_SAFE_LENIENT,
+            };
+            engine.decode(text).ok()
+        };
+        let mut runner = proptest::test_runner::TestRunner::default();
+        let texts = proptest::collection::vec(proptest::sample::select(alphabet), 0..200)
+            .prop_map(|chars| chars.into_iter().collect::<String>());
+        runner
+            .run(&texts, |text| {
+                let mut out = b"kept".to_vec();
+                let ours = base64url_decode_into(&text, &mut out)
+                    .ok()
+                    .map(|()| out[4..].to_vec());
+                prop_assert_eq!(&ours, &reference(&text), "{}", text);
+                if ours.is_none() {
+                    prop_assert_eq!(&out, b"kept");
+                }
+                Ok(())
+            })
+            .unwrap();
+        // Real payloads (every length's tail): canonical, unpadded URL-safe text.
+        for len in 0..300usize {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 + len) as u8).collect();
+            let text = base64url_encode(&data);
+            assert_eq!(base64url_decode(&text).unwrap(), data);
+            assert_eq!(reference(&text).unwrap(), data);
+        }
+    }
 
     /// The block scan finds each alphabet's characters wherever they lie (in a full block or
     /// the remainder), as a byte-by-byte scan does.
