@@ -56,14 +56,6 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(30);
 /// get through.
 pub const WRITE_ATTEMPTS: u32 = 7;
 
-/// The pause before try `attempt` (3 and later): random within [0.5, 1.5) × 200 ms ×
-/// 2^(attempt − 3), at most 3 s.
-fn back_off(attempt: u32) -> Duration {
-    let base = 200u64 << attempt.saturating_sub(3).min(4);
-    let jittered = rand::Rng::gen_range(&mut rand::thread_rng(), base / 2..base + base / 2);
-    Duration::from_millis(jittered.min(3000))
-}
-
 /// What this node last read.
 #[derive(Default)]
 struct Cache {
@@ -227,9 +219,7 @@ impl AzureBlobRepository {
         change: impl Fn(&mut Vec<Zeroizing<String>>) -> keyward::Result<()>,
     ) -> keyward::Result<()> {
         for attempt in 1..=WRITE_ATTEMPTS {
-            if attempt >= 3 {
-                std::thread::sleep(back_off(attempt));
-            }
+            std::thread::sleep(keyward::store::retry_pause(attempt - 1));
             let (etag, mut elements) = self.read()?;
             change(&mut elements)?;
             if self.write(etag.as_deref(), &elements)? {

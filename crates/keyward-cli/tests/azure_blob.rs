@@ -16,17 +16,22 @@ fn connection_string() -> String {
 }
 
 /// `keyward --application-name shop ARGS…` with the connection string in the environment.
-fn keyward(args: &[&str]) -> Output {
-    Command::new(BIN)
+fn command<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Command {
+    let mut command = Command::new(BIN);
+    command
         .env_remove("KEYWARD_KEYS_DIR")
         .env_remove("KEYWARD_REPOSITORY")
         .env("KEYWARD_LOG", "error")
         .env("AZURE_STORAGE_CONNECTION_STRING", connection_string())
         .args(["--application-name", "shop"])
         .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+        .stdin(Stdio::null());
+    command
+}
+
+/// Runs [`command`] to the end.
+fn keyward(args: &[&str]) -> Output {
+    command(args).output().unwrap()
 }
 
 #[test]
@@ -150,14 +155,7 @@ fn keyward_all_at_once(runs: &[Vec<String>]) -> Vec<Output> {
     let children: Vec<std::process::Child> = runs
         .iter()
         .map(|args| {
-            Command::new(BIN)
-                .env_remove("KEYWARD_KEYS_DIR")
-                .env_remove("KEYWARD_REPOSITORY")
-                .env("KEYWARD_LOG", "error")
-                .env("AZURE_STORAGE_CONNECTION_STRING", connection_string())
-                .args(["--application-name", "shop"])
-                .args(args)
-                .stdin(Stdio::null())
+            command(args)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()

@@ -90,9 +90,9 @@ pub mod store {
     pub use crate::element_tree::{parse_element, XmlElement, XmlNode, MAX_DOCUMENT_BYTES};
     pub use crate::key::KeyDocument;
     pub use crate::repository::{
-        spawn_watcher, ChangeCallback, ElementHandle, FileSystemRepository, GenerationLock,
-        KeyRepository, MemoryRepository, Notification, ProcessOwner, ReadOnlyFileSystemRepository,
-        StoredElement,
+        retry_pause, spawn_watcher, ChangeCallback, ElementHandle, FileSystemRepository,
+        GenerationLock, KeyRepository, MemoryRepository, Notification, ProcessOwner,
+        ReadOnlyFileSystemRepository, StoredElement,
     };
 }
 

@@ -512,14 +512,9 @@ enum KeyWrite {
 /// (a store with conditional writes): enough for eight nodes writing at once.
 pub(crate) const MAX_RING_CONFLICTS: usize = 6;
 
-/// Waits before deciding again after `conflicts` lost writes: not after the first (the
-/// other node's write is usually all there was), then a random pause of about 100 ms that
-/// doubles each time (at most 2 s), so nodes that keep colliding spread out.
+/// Waits before deciding again after `conflicts` lost writes (see
+/// [`crate::repository::retry_pause`]).
 pub(crate) fn pause_after_conflicts(conflicts: usize) {
-    if conflicts < 2 {
-        return;
-    }
-    let base: u64 = 100 << (conflicts - 2).min(4);
-    let pause = rand::Rng::gen_range(&mut rand::thread_rng(), base / 2..base + base / 2);
-    std::thread::sleep(std::time::Duration::from_millis(pause.min(2000)));
+    let conflicts = u32::try_from(conflicts).unwrap_or(u32::MAX);
+    std::thread::sleep(crate::repository::retry_pause(conflicts));
 }

@@ -4,13 +4,19 @@ use super::*;
 use crate::provider::Provider;
 use crate::repository::MemoryRepository;
 
-fn protector(reuse: SubkeyReuse) -> (Provider, Protector) {
-    let provider = Provider::builder()
+/// A provider over a memory store, with one algorithm and reuse mode.
+fn provider(algorithm: crate::crypto::Algorithm, reuse: SubkeyReuse) -> Provider {
+    Provider::builder()
         .application_name("app")
         .repository(MemoryRepository::new())
+        .algorithm(algorithm)
         .subkey_reuse(reuse)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+fn protector(reuse: SubkeyReuse) -> (Provider, Protector) {
+    let provider = provider(crate::crypto::Algorithm::default(), reuse);
     let protector = provider.protector(["p"]);
     (provider, protector)
 }
@@ -61,13 +67,7 @@ fn buffer_variants_append_and_leave_the_buffer_as_it_was_on_failure() {
     use crate::crypto::Algorithm;
     for algorithm in [Algorithm::AES_256_CBC_HMACSHA256, Algorithm::AES_256_GCM] {
         for reuse in [SubkeyReuse::DEFAULT, SubkeyReuse::PerPayload] {
-            let provider = Provider::builder()
-                .application_name("app")
-                .repository(MemoryRepository::new())
-                .algorithm(algorithm)
-                .subkey_reuse(reuse)
-                .build()
-                .unwrap();
+            let provider = provider(algorithm, reuse);
             let protector = provider.protector(["p"]);
             for len in [0usize, 1, 15, 16, 17, 300] {
                 let data: Vec<u8> = (0..len).map(|i| i as u8).collect();
@@ -128,12 +128,7 @@ fn buffer_variants_append_and_leave_the_buffer_as_it_was_on_failure() {
 fn subkeys_a_ring_vouched_for_stop_at_the_next_ring() {
     use crate::crypto::Algorithm;
     for algorithm in [Algorithm::AES_256_CBC_HMACSHA256, Algorithm::AES_256_GCM] {
-        let provider = Provider::builder()
-            .application_name("app")
-            .repository(MemoryRepository::new())
-            .algorithm(algorithm)
-            .build()
-            .unwrap();
+        let provider = provider(algorithm, SubkeyReuse::DEFAULT);
         let protector = provider.protector(["p"]);
         let payload = protector.protect(b"cookie").unwrap();
         let (key_id, body) = payload::parse(&payload).unwrap();

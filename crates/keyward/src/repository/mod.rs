@@ -189,6 +189,27 @@ pub fn spawn_watcher<E: std::fmt::Display>(
         })
 }
 
+/// How long to wait before trying again after `retries` writes lost to other writers (a
+/// store with conditional writes): nothing after the first (the other writer's write is
+/// usually all there was), then a random pause of about 200 ms that doubles with each retry
+/// (at most 3 s), so writers that keep colliding spread out. The provider uses it before
+/// planning a key again; a store may use it before retrying a write.
+///
+/// ```
+/// use keyward::store::retry_pause;
+/// assert!(retry_pause(1).is_zero());
+/// let pause = retry_pause(2);
+/// assert!(pause.as_millis() >= 100 && pause.as_millis() < 300);
+/// ```
+pub fn retry_pause(retries: u32) -> std::time::Duration {
+    if retries < 2 {
+        return std::time::Duration::ZERO;
+    }
+    let base: u64 = 200 << (retries - 2).min(4);
+    let pause = rand::Rng::gen_range(&mut rand::thread_rng(), base / 2..base + base / 2);
+    std::time::Duration::from_millis(pause.min(3000))
+}
+
 /// Where a key ring is kept.
 pub trait KeyRepository: Send + Sync + fmt::Debug {
     /// Reads every stored element. A failure is an error, never an empty ring.
